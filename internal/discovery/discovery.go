@@ -1,0 +1,338 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/eni-failover/eni-failover/internal/awsapi"
+	"github.com/eni-failover/eni-failover/internal/awserr"
+)
+
+// ErrGroupNotFound means no ENI carries the group tag with that value.
+var ErrGroupNotFound = errors.New("group not found")
+
+// statusBatch is the most instance ids one DescribeInstanceStatus takes.
+const statusBatch = 100
+
+// pageSize is the page size of the listing calls (EC2's maximum).
+const pageSize = 1000
+
+// Discoverer reads groups from EC2.
+type Discoverer struct {
+	EC2  awsapi.EC2
+	Tags Tags
+}
+
+// Group reads one group by name.
+func (d *Discoverer) Group(ctx context.Context, name string) (Group, error) {
+	gs, err := d.load(ctx, []types.Filter{{Name: aws.String("tag:" + d.Tags.Group()), Values: []string{name}}})
+	if err != nil {
+		return Group{}, fmt.Errorf("reading group %q: %w", name, err)
+	}
+	for _, g := range gs {
+		if g.Name == name {
+			return g, nil
+		}
+	}
+	return Group{}, fmt.Errorf("reading group %q: %w (no network interface tagged %s=%s)", name, ErrGroupNotFound, d.Tags.Group(), name)
+}
+
+// All reads every group in the region.
+func (d *Discoverer) All(ctx context.Context) ([]Group, error) {
+	gs, err := d.load(ctx, []types.Filter{{Name: aws.String("tag-key"), Values: []string{d.Tags.Group()}}})
+	if err != nil {
+		return nil, fmt.Errorf("reading all groups: %w", err)
+	}
+	return gs, nil
+}
+
+// Names lists the groups (one Describe call).
+func (d *Discoverer) Names(ctx context.Context) ([]string, error) {
+	enis, err := d.listENIs(ctx, []types.Filter{{Name: aws.String("tag-key"), Values: []string{d.Tags.Group()}}})
+	if err != nil {
+		return nil, fmt.Errorf("listing groups: %w", err)
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, n := range enis {
+		if g := n.Tags[d.Tags.Group()]; g != "" && !seen[g] {
+			seen[g] = true
+			names = append(names, g)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// GroupOfInstance returns the group tag of an instance, or "" when the
+// instance is unknown or in no group.
+func (d *Discoverer) GroupOfInstance(ctx context.Context, instanceID string) (string, error) {
+	out, err := d.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
+	if awserr.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("describing instance %s: %w", instanceID, err)
+	}
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			for _, t := range i.Tags {
+				if aws.ToString(t.Key) == d.Tags.Group() {
+					return aws.ToString(t.Value), nil
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// ENI reads one interface by id.
+func (d *Discoverer) ENI(ctx context.Context, id string) (Interface, error) {
+	out, err := d.EC2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{id}})
+	if err != nil {
+		return Interface{}, fmt.Errorf("describing network interface %s: %w", id, err)
+	}
+	if len(out.NetworkInterfaces) != 1 {
+		return Interface{}, fmt.Errorf("describing network interface %s: got %d results", id, len(out.NetworkInterfaces))
+	}
+	return toInterface(out.NetworkInterfaces[0]), nil
+}
+
+// Instance reads one instance's state, placement and used indexes (without
+// status checks).
+func (d *Discoverer) Instance(ctx context.Context, id string) (Member, error) {
+	out, err := d.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		return Member{}, fmt.Errorf("describing instance %s: %w", id, err)
+	}
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			return d.toMember(i), nil
+		}
+	}
+	return Member{}, fmt.Errorf("describing instance %s: not returned", id)
+}
+
+func (d *Discoverer) load(ctx context.Context, filter []types.Filter) ([]Group, error) {
+	enis, err := d.listENIs(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	if len(enis) == 0 {
+		return nil, nil
+	}
+	members, err := d.listMembers(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.addHealth(ctx, members); err != nil {
+		return nil, err
+	}
+	byGroup := map[string][]Member{}
+	for _, m := range members {
+		byGroup[m.group] = append(byGroup[m.group], m.Member)
+	}
+	var groups []Group
+	seen := map[string]string{}
+	dup := map[string]bool{}
+	var errs []error
+	for _, n := range enis {
+		name := n.Tags[d.Tags.Group()]
+		if name == "" {
+			continue
+		}
+		if other, ok := seen[name]; ok {
+			dup[name] = true
+			errs = append(errs, fmt.Errorf("group %q is tagged on two network interfaces (%s, %s): tag exactly one", name, other, n.ID))
+			continue
+		}
+		seen[name] = n.ID
+		ms := byGroup[name]
+		sortMembers(ms)
+		groups = append(groups, Group{Name: name, ENI: n, Members: ms})
+	}
+	// A group tagged on two ENIs is left out and reported, so that the
+	// other groups are still served.
+	out := groups[:0]
+	for _, g := range groups {
+		if !dup[g.Name] {
+			out = append(out, g)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, errors.Join(errs...)
+}
+
+func (d *Discoverer) listENIs(ctx context.Context, filter []types.Filter) ([]Interface, error) {
+	var out []Interface
+	in := &ec2.DescribeNetworkInterfacesInput{Filters: filter, MaxResults: aws.Int32(pageSize)}
+	for {
+		page, err := d.EC2.DescribeNetworkInterfaces(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("describing network interfaces: %w", err)
+		}
+		for _, n := range page.NetworkInterfaces {
+			out = append(out, toInterface(n))
+		}
+		if aws.ToString(page.NextToken) == "" {
+			return out, nil
+		}
+		in.NextToken = page.NextToken
+	}
+}
+
+type taggedMember struct {
+	Member
+	group string
+}
+
+func (d *Discoverer) listMembers(ctx context.Context, filter []types.Filter) ([]*taggedMember, error) {
+	var out []*taggedMember
+	in := &ec2.DescribeInstancesInput{Filters: filter, MaxResults: aws.Int32(pageSize)}
+	for {
+		page, err := d.EC2.DescribeInstances(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("describing instances: %w", err)
+		}
+		for _, r := range page.Reservations {
+			for _, i := range r.Instances {
+				m := d.toMember(i)
+				out = append(out, &taggedMember{Member: m, group: tagValue(i.Tags, d.Tags.Group())})
+			}
+		}
+		if aws.ToString(page.NextToken) == "" {
+			return out, nil
+		}
+		in.NextToken = page.NextToken
+	}
+}
+
+// addHealth reads status checks of the running members: by id in batches
+// of 100 when there are few, else one listing of all running instances,
+// which is fewer calls for many groups.
+func (d *Discoverer) addHealth(ctx context.Context, members []*taggedMember) error {
+	byID := map[string]*taggedMember{}
+	var running []string
+	for _, m := range members {
+		m.Health = HealthUnknown
+		if m.State == StateRunning {
+			byID[m.InstanceID] = m
+			running = append(running, m.InstanceID)
+		}
+	}
+	if len(running) == 0 {
+		return nil
+	}
+	var batches [][]string
+	if len(running) <= statusBatch {
+		batches = [][]string{running}
+	} else {
+		batches = [][]string{nil}
+	}
+	for _, ids := range batches {
+		in := &ec2.DescribeInstanceStatusInput{InstanceIds: ids}
+		if ids == nil {
+			in.MaxResults = aws.Int32(pageSize)
+		}
+		for {
+			page, err := d.EC2.DescribeInstanceStatus(ctx, in)
+			if err != nil {
+				return fmt.Errorf("describing instance status: %w", err)
+			}
+			for _, s := range page.InstanceStatuses {
+				if m := byID[aws.ToString(s.InstanceId)]; m != nil {
+					m.Health = healthOf(s)
+				}
+			}
+			if aws.ToString(page.NextToken) == "" {
+				break
+			}
+			in.NextToken = page.NextToken
+		}
+	}
+	return nil
+}
+
+func healthOf(s types.InstanceStatus) Health {
+	var sys, inst types.SummaryStatus
+	if s.SystemStatus != nil {
+		sys = s.SystemStatus.Status
+	}
+	if s.InstanceStatus != nil {
+		inst = s.InstanceStatus.Status
+	}
+	switch {
+	case sys == types.SummaryStatusImpaired || inst == types.SummaryStatusImpaired:
+		return HealthImpaired
+	case sys == types.SummaryStatusOk && inst == types.SummaryStatusOk:
+		return HealthOK
+	}
+	return HealthUnknown
+}
+
+func (d *Discoverer) toMember(i types.Instance) Member {
+	m := Member{
+		InstanceID: aws.ToString(i.InstanceId),
+		SubnetID:   aws.ToString(i.SubnetId),
+		VPCID:      aws.ToString(i.VpcId),
+		Health:     HealthUnknown,
+	}
+	if i.State != nil {
+		m.State = string(i.State.Name)
+	}
+	if i.Placement != nil {
+		m.AZ = aws.ToString(i.Placement.AvailabilityZone)
+	}
+	if v := tagValue(i.Tags, d.Tags.Priority()); v != "" {
+		if p, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			m.Priority, m.HasPriority = p, true
+		}
+	}
+	for _, n := range i.NetworkInterfaces {
+		if n.Attachment != nil && n.Attachment.DeviceIndex != nil {
+			m.UsedIndexes = append(m.UsedIndexes, *n.Attachment.DeviceIndex)
+		}
+	}
+	return m
+}
+
+func toInterface(n types.NetworkInterface) Interface {
+	out := Interface{
+		ID:        aws.ToString(n.NetworkInterfaceId),
+		MAC:       aws.ToString(n.MacAddress),
+		PrivateIP: aws.ToString(n.PrivateIpAddress),
+		AZ:        aws.ToString(n.AvailabilityZone),
+		SubnetID:  aws.ToString(n.SubnetId),
+		VPCID:     aws.ToString(n.VpcId),
+		Status:    string(n.Status),
+		Tags:      map[string]string{},
+	}
+	for _, t := range n.TagSet {
+		out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	if a := n.Attachment; a != nil && aws.ToString(a.AttachmentId) != "" && a.Status != types.AttachmentStatusDetached {
+		out.AttachmentID = aws.ToString(a.AttachmentId)
+		out.InstanceID = aws.ToString(a.InstanceId)
+		out.AttachmentStatus = string(a.Status)
+		out.DeviceIndex = aws.ToInt32(a.DeviceIndex)
+		out.DeleteOnTermination = aws.ToBool(a.DeleteOnTermination)
+	}
+	return out
+}
+
+func tagValue(tags []types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,207 @@
+// Package discovery reads failover groups from EC2 tags: the license ENI and
+// the instances that may hold it, with their state, status checks and used
+// device indexes. Reads are batched: a few Describe calls serve any number
+// of groups.
+package discovery
+
+import (
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultTagPrefix is the prefix of every tag eni-failover reads or writes.
+const DefaultTagPrefix = "eni-failover"
+
+// Tags names the tag keys under one prefix.
+type Tags struct{ Prefix string }
+
+// NewTags returns the keys under prefix, or the default prefix when empty.
+func NewTags(prefix string) Tags {
+	if prefix == "" {
+		prefix = DefaultTagPrefix
+	}
+	return Tags{Prefix: prefix}
+}
+
+func (t Tags) key(name string) string { return t.Prefix + ":" + name }
+
+// Group is the key naming the group on the ENI and its member instances.
+func (t Tags) Group() string { return t.key("group") }
+
+// Priority is the member preference key (lower is preferred).
+func (t Tags) Priority() string { return t.key("priority") }
+
+// Holder is the journal key for the instance that holds the ENI.
+func (t Tags) Holder() string { return t.key("holder") }
+
+// PreviousHolder is the journal key for the holder before the last move.
+func (t Tags) PreviousHolder() string { return t.key("previous-holder") }
+
+// MovedAt is the journal key for the time of the last move (RFC 3339).
+func (t Tags) MovedAt() string { return t.key("moved-at") }
+
+// Reason is the journal key for why the last move happened.
+func (t Tags) Reason() string { return t.key("reason") }
+
+// Failed is the journal key listing recently failed holders, for anti-flap.
+func (t Tags) Failed() string { return t.key("failed") }
+
+// Health is what the status checks say of a running instance.
+type Health string
+
+// Health values.
+const (
+	HealthOK       Health = "ok"
+	HealthUnknown  Health = "unknown" // initializing, insufficient data, or not running
+	HealthImpaired Health = "impaired"
+)
+
+// Instance states, as EC2 names them.
+const (
+	StatePending      = "pending"
+	StateRunning      = "running"
+	StateStopping     = "stopping"
+	StateStopped      = "stopped"
+	StateShuttingDown = "shutting-down"
+	StateTerminated   = "terminated"
+)
+
+// Member is an instance that may hold a group's ENI.
+type Member struct {
+	InstanceID  string
+	State       string
+	AZ          string
+	SubnetID    string
+	VPCID       string
+	Priority    int
+	HasPriority bool
+	Health      Health
+	// UsedIndexes are the device indexes taken on the instance.
+	UsedIndexes []int32
+}
+
+// Up reports whether the instance is running or about to be.
+func (m Member) Up() bool { return m.State == StateRunning || m.State == StatePending }
+
+// Down reports whether the instance is stopping, stopped or terminating.
+func (m Member) Down() bool {
+	switch m.State {
+	case StateStopping, StateStopped, StateShuttingDown, StateTerminated:
+		return true
+	}
+	return false
+}
+
+// IndexFree reports whether device index idx is unused on the instance.
+func (m Member) IndexFree(idx int32) bool { return !slices.Contains(m.UsedIndexes, idx) }
+
+// Interface is the observed license ENI.
+type Interface struct {
+	ID        string
+	MAC       string
+	PrivateIP string
+	AZ        string
+	SubnetID  string
+	VPCID     string
+	// Status is available or in-use.
+	Status string
+	// The attachment, when there is one.
+	AttachmentID        string
+	InstanceID          string
+	AttachmentStatus    string // attaching, attached, detaching
+	DeviceIndex         int32
+	DeleteOnTermination bool
+	Tags                map[string]string
+}
+
+// Attached reports whether the ENI has an attachment in any state.
+func (i Interface) Attached() bool { return i.AttachmentID != "" }
+
+// Group is one license ENI and its members, sorted by preference.
+type Group struct {
+	Name    string
+	ENI     Interface
+	Members []Member
+}
+
+// Member returns the member with the given instance id.
+func (g Group) Member(id string) (Member, bool) {
+	for _, m := range g.Members {
+		if m.InstanceID == id {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
+// Home is the preferred member: lowest priority, ties by instance id. It is
+// the target of a failback.
+func (g Group) Home() (Member, bool) {
+	if len(g.Members) == 0 {
+		return Member{}, false
+	}
+	return g.Members[0], true
+}
+
+// sortMembers orders by priority (untagged last), then instance id.
+func sortMembers(ms []Member) {
+	sort.SliceStable(ms, func(i, j int) bool {
+		a, b := ms[i], ms[j]
+		if a.HasPriority != b.HasPriority {
+			return a.HasPriority
+		}
+		if a.Priority != b.Priority {
+			return a.Priority < b.Priority
+		}
+		return a.InstanceID < b.InstanceID
+	})
+}
+
+// ParseFailed reads the anti-flap journal: "i-a@UNIX i-b@UNIX".
+func ParseFailed(v string) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, f := range strings.Fields(v) {
+		id, ts, ok := strings.Cut(f, "@")
+		if !ok {
+			continue
+		}
+		sec, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil {
+			continue
+		}
+		out[id] = time.Unix(sec, 0).UTC()
+	}
+	return out
+}
+
+// FormatFailed writes the anti-flap journal, newest first, keeping entries
+// younger than keep and at most max of them (a tag value holds 256 bytes).
+func FormatFailed(m map[string]time.Time, now time.Time, keep time.Duration, max int) string {
+	type entry struct {
+		id string
+		at time.Time
+	}
+	var es []entry
+	for id, at := range m {
+		if now.Sub(at) <= keep {
+			es = append(es, entry{id, at})
+		}
+	}
+	sort.Slice(es, func(i, j int) bool {
+		if !es[i].at.Equal(es[j].at) {
+			return es[i].at.After(es[j].at)
+		}
+		return es[i].id < es[j].id
+	})
+	if len(es) > max {
+		es = es[:max]
+	}
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.id + "@" + strconv.FormatInt(e.at.Unix(), 10)
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,292 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/eni-failover/eni-failover/internal/discovery"
+)
+
+// Action is what a plan does to the ENI.
+type Action string
+
+// Plan actions.
+const (
+	// ActNone leaves everything as it is.
+	ActNone Action = "none"
+	// ActAttach attaches an available ENI.
+	ActAttach Action = "attach"
+	// ActMove detaches the ENI from its holder and attaches it elsewhere.
+	ActMove Action = "move"
+	// ActRepair keeps the holder and fixes the attachment's
+	// DeleteOnTermination flag or the journal tags.
+	ActRepair Action = "repair"
+)
+
+// Candidate is a member the ENI may be attached to, in order of preference.
+type Candidate struct {
+	InstanceID string           `json:"instance_id"`
+	State      string           `json:"state"`
+	Health     discovery.Health `json:"health"`
+	Priority   *int             `json:"priority,omitempty"`
+	// Start: the member is stopped and is started before the attach.
+	Start bool `json:"start,omitempty"`
+	// Cooldown: the member failed recently; it is a last resort.
+	Cooldown bool `json:"cooldown,omitempty"`
+}
+
+// Plan is a decision: what to do with one group's ENI, and why.
+type Plan struct {
+	Group  string `json:"group"`
+	Action Action `json:"action"`
+	Reason string `json:"reason"`
+	// Holder and AttachmentID are the observed attachment a move detaches.
+	Holder       string `json:"holder,omitempty"`
+	AttachmentID string `json:"attachment_id,omitempty"`
+	// Force: detach with Force at once (holder stopped or impaired).
+	Force bool `json:"force,omitempty"`
+	// Planned: the holder is healthy and asked to leave; detach gracefully.
+	Planned bool `json:"planned,omitempty"`
+	// FormerHolder is the last holder named by the journal, when the ENI
+	// is available.
+	FormerHolder string `json:"former_holder,omitempty"`
+	// FailedHolder is recorded in the anti-flap journal after the move.
+	FailedHolder string      `json:"failed_holder,omitempty"`
+	Candidates   []Candidate `json:"candidates,omitempty"`
+	// Skipped says why members were not candidates.
+	Skipped []string `json:"skipped,omitempty"`
+}
+
+// Policy is what a decision needs besides the observed state.
+type Policy struct {
+	Now               time.Time
+	Tags              discovery.Tags
+	DeviceIndex       int32
+	AllowStartStopped bool
+	Cooldown          time.Duration
+}
+
+// Decide turns the observed state of a group and a trigger into a plan. It
+// does no I/O. The observed state wins over the event: an event about an
+// instance that no longer holds the ENI changes nothing, and a holder found
+// down is failed over whatever the event said.
+func Decide(g discovery.Group, t Trigger, p Policy) (Plan, error) {
+	plan := Plan{Group: g.Name, Action: ActNone, Holder: g.ENI.InstanceID, AttachmentID: g.ENI.AttachmentID}
+	if t.Kind.Manual() {
+		return decideManual(g, t, p, plan)
+	}
+	eni := g.ENI
+	if !eni.Attached() {
+		reason := fmt.Sprintf("%s is available (no holder)", eni.ID)
+		// The journal names who held it last: when that member went down
+		// (a terminated holder releases the ENI by itself), it counts as a
+		// failure for anti-flap.
+		if former := eni.Tags[p.Tags.Holder()]; former != "" {
+			plan.FormerHolder = former
+			if m, ok := g.Member(former); !ok || m.Down() {
+				plan.FailedHolder = former
+				reason = fmt.Sprintf("%s is available; former holder %s is gone", eni.ID, former)
+				if ok {
+					reason = fmt.Sprintf("%s is available; former holder %s is %s", eni.ID, former, m.State)
+				}
+			}
+		}
+		return withCandidates(g, p, plan, ActAttach, "", reason, false)
+	}
+	holder, member := g.Member(eni.InstanceID)
+	if !member {
+		plan.Reason = fmt.Sprintf("%s is attached to %s, which is not in group %q; left as it is", eni.ID, eni.InstanceID, g.Name)
+		return plan, nil
+	}
+	failing, why := holderFailing(holder, eni, t)
+	if !failing {
+		if eni.AttachmentStatus == "attached" && (eni.DeleteOnTermination || eni.Tags[p.Tags.Holder()] != holder.InstanceID) {
+			plan.Action = ActRepair
+			plan.Reason = repairReason(eni, holder, p)
+			return plan, nil
+		}
+		plan.Reason = fmt.Sprintf("holder %s is %s and healthy", holder.InstanceID, holder.State)
+		if t.InstanceID != "" && t.InstanceID != holder.InstanceID {
+			plan.Reason = fmt.Sprintf("%s does not hold %s (%s does); nothing to do", t.InstanceID, eni.ID, holder.InstanceID)
+		}
+		if eni.AttachmentStatus == "attaching" {
+			plan.Action = ActRepair
+			plan.Reason = fmt.Sprintf("attach to %s in progress", holder.InstanceID)
+		}
+		return plan, nil
+	}
+	plan.FailedHolder = holder.InstanceID
+	plan.Planned = t.Kind == Evacuate && t.InstanceID == holder.InstanceID && holder.Up() && holder.Health != discovery.HealthImpaired
+	plan.Force = holder.State == discovery.StateStopped || holder.Health == discovery.HealthImpaired
+	return withCandidates(g, p, plan, ActMove, holder.InstanceID, why, false)
+}
+
+// holderFailing decides whether the observed holder must be left.
+func holderFailing(h discovery.Member, eni discovery.Interface, t Trigger) (bool, string) {
+	about := t.InstanceID == h.InstanceID
+	switch {
+	case eni.AttachmentStatus == "detaching":
+		return true, fmt.Sprintf("detach from %s in progress", h.InstanceID)
+	case h.Down():
+		return true, fmt.Sprintf("holder %s is %s", h.InstanceID, h.State)
+	case about && t.Kind == Impaired:
+		return true, fmt.Sprintf("alarm on holder %s", h.InstanceID)
+	case about && t.Kind == Evacuate:
+		return true, fmt.Sprintf("holder %s is being interrupted or retired", h.InstanceID)
+	case h.State == discovery.StateRunning && h.Health == discovery.HealthImpaired:
+		return true, fmt.Sprintf("holder %s fails its status checks", h.InstanceID)
+	}
+	return false, ""
+}
+
+func repairReason(eni discovery.Interface, h discovery.Member, p Policy) string {
+	if eni.DeleteOnTermination {
+		return fmt.Sprintf("DeleteOnTermination is true on %s: terminating %s would delete the licensed MAC", eni.AttachmentID, h.InstanceID)
+	}
+	return fmt.Sprintf("journal tag %s does not name holder %s", p.Tags.Holder(), h.InstanceID)
+}
+
+func decideManual(g discovery.Group, t Trigger, p Policy, plan Plan) (Plan, error) {
+	eni := g.ENI
+	target := t.Target
+	if t.Kind == Failback {
+		home, ok := g.Home()
+		if !ok {
+			return plan, fmt.Errorf("group %q has no members to fail back to: %w", g.Name, ErrBadRequest)
+		}
+		target = home.InstanceID
+	}
+	if target != "" {
+		if _, ok := g.Member(target); !ok {
+			return plan, fmt.Errorf("target %s is not a member of group %q (tag it %s=%s): %w", target, g.Name, p.Tags.Group(), g.Name, ErrBadRequest)
+		}
+		if eni.InstanceID == target && eni.AttachmentStatus != "detaching" {
+			plan.Reason = fmt.Sprintf("%s already holds %s", target, eni.ID)
+			if t.Kind == Failback {
+				plan.Reason = fmt.Sprintf("already home: %s holds %s", target, eni.ID)
+			}
+			if eni.DeleteOnTermination || eni.AttachmentStatus == "attaching" {
+				plan.Action = ActRepair
+			}
+			return plan, nil
+		}
+	}
+	reason := fmt.Sprintf("manual %s", t.Kind)
+	if t.Reason != "" {
+		reason += ": " + t.Reason
+	}
+	act := ActAttach
+	if eni.Attached() {
+		act = ActMove
+		plan.Planned = true
+		if h, ok := g.Member(eni.InstanceID); ok {
+			plan.Force = h.State == discovery.StateStopped || h.Health == discovery.HealthImpaired
+			plan.Planned = h.Up() && h.Health != discovery.HealthImpaired
+		}
+	}
+	plan, err := withCandidates(g, p, plan, act, eni.InstanceID, reason, true)
+	if err != nil || target == "" {
+		return plan, err
+	}
+	for _, c := range plan.Candidates {
+		if c.InstanceID == target {
+			plan.Candidates = []Candidate{c}
+			return plan, nil
+		}
+	}
+	return Plan{Group: g.Name, Action: ActNone, Holder: plan.Holder, AttachmentID: plan.AttachmentID, Skipped: plan.Skipped},
+		&NoTargetError{Group: g.Name, AZ: eni.AZ, Reasons: reasonsFor(target, plan.Skipped)}
+}
+
+func reasonsFor(id string, skipped []string) []string {
+	var out []string
+	for _, s := range skipped {
+		if strings.HasPrefix(s, id+":") {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{id + ": not usable"}
+	}
+	return out
+}
+
+// withCandidates ranks the members that can take the ENI, excluding the
+// instance it leaves; with none it returns a NoTargetError, so the ENI is
+// never detached without somewhere to go.
+func withCandidates(g discovery.Group, p Policy, plan Plan, act Action, leaving, reason string, manual bool) (Plan, error) {
+	failed := discovery.ParseFailed(g.ENI.Tags[p.Tags.Failed()])
+	type ranked struct {
+		c    Candidate
+		okay bool
+	}
+	var rs []ranked
+	for _, m := range g.Members {
+		if m.InstanceID == leaving {
+			continue
+		}
+		if why := unusable(m, g.ENI, p); why != "" {
+			plan.Skipped = append(plan.Skipped, m.InstanceID+": "+why)
+			continue
+		}
+		c := Candidate{InstanceID: m.InstanceID, State: m.State, Health: m.Health, Start: m.State == discovery.StateStopped}
+		if m.HasPriority {
+			prio := m.Priority
+			c.Priority = &prio
+		}
+		if at, ok := failed[m.InstanceID]; ok && !manual && p.Now.Sub(at) < p.Cooldown {
+			c.Cooldown = true
+		}
+		rs = append(rs, ranked{c: c, okay: m.Health == discovery.HealthOK})
+	}
+	// Members arrive in priority order; the stable sort keeps it within
+	// each class: out of cooldown first, running before started, status
+	// checks passed before not yet known.
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i], rs[j]
+		if a.c.Cooldown != b.c.Cooldown {
+			return !a.c.Cooldown
+		}
+		if a.c.Start != b.c.Start {
+			return !a.c.Start
+		}
+		return a.okay && !b.okay
+	})
+	plan.Reason = reason
+	for _, r := range rs {
+		plan.Candidates = append(plan.Candidates, r.c)
+	}
+	if len(plan.Candidates) == 0 {
+		skipped := plan.Skipped
+		if len(g.Members) == 0 || (len(skipped) == 0 && leaving != "") {
+			skipped = append(skipped, "no other member is tagged "+p.Tags.Group()+"="+g.Name)
+		}
+		return Plan{Group: g.Name, Action: ActNone, Reason: reason, Holder: plan.Holder, AttachmentID: plan.AttachmentID, Skipped: skipped},
+			&NoTargetError{Group: g.Name, AZ: g.ENI.AZ, Reasons: skipped}
+	}
+	plan.Action = act
+	return plan, nil
+}
+
+// unusable says why a member cannot take the ENI, or "" when it can.
+func unusable(m discovery.Member, eni discovery.Interface, p Policy) string {
+	switch {
+	case m.AZ != eni.AZ:
+		return fmt.Sprintf("in %s, the ENI is in %s (an ENI cannot leave its AZ)", m.AZ, eni.AZ)
+	case m.VPCID != "" && eni.VPCID != "" && m.VPCID != eni.VPCID:
+		return fmt.Sprintf("in %s, the ENI is in %s", m.VPCID, eni.VPCID)
+	case !m.IndexFree(p.DeviceIndex):
+		return fmt.Sprintf("device index %d in use", p.DeviceIndex)
+	case m.State == discovery.StateStopped && !p.AllowStartStopped:
+		return "stopped (starting standbys is off)"
+	case m.State == discovery.StateStopped:
+		return ""
+	case m.State != discovery.StateRunning:
+		return m.State
+	case m.Health == discovery.HealthImpaired:
+		return "status checks impaired"
+	}
+	return ""
+}

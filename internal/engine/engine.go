@@ -1,0 +1,312 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/eni-failover/eni-failover/internal/awsapi"
+	"github.com/eni-failover/eni-failover/internal/clock"
+	"github.com/eni-failover/eni-failover/internal/discovery"
+)
+
+// Options tune the engine. Zero values take the defaults below.
+type Options struct {
+	TagPrefix string
+	// DeviceIndex the ENI is attached at (default 1). It must be free on a
+	// standby: the OS names the interface after it, and the token server's
+	// configuration depends on that name.
+	DeviceIndex int32
+	// AllowStartStopped starts a stopped member when no running one can
+	// take the ENI. Off by default: an operator may have stopped it.
+	AllowStartStopped bool
+	// Cooldown keeps a member that failed from being chosen again, except
+	// as a last resort or by an operator (default 15 min).
+	Cooldown time.Duration
+	// GracefulDetachWait is how long a graceful detach may stay in
+	// detaching before a force detach (default 8 s).
+	GracefulDetachWait time.Duration
+	// PollInitial, PollMax and PollFactor shape the polling of transitions
+	// (default 250 ms growing by 1.5 to 2 s).
+	PollInitial time.Duration
+	PollMax     time.Duration
+	PollFactor  float64
+	// RetryBase and RetryMax bound the backoff after throttling and 5xx;
+	// RetryAttempts is the number of tries of one call (default 100 ms,
+	// 3 s, 8).
+	RetryBase     time.Duration
+	RetryMax      time.Duration
+	RetryAttempts int
+	// DeadlineMargin is kept free before the context deadline to report
+	// and return cleanly (default 1.5 s).
+	DeadlineMargin time.Duration
+	// MaxSteps bounds one run's state-machine iterations (default 200).
+	MaxSteps int
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.DeviceIndex <= 0 {
+		o.DeviceIndex = 1
+	}
+	def(&o.Cooldown, 15*time.Minute)
+	def(&o.GracefulDetachWait, 8*time.Second)
+	def(&o.PollInitial, 250*time.Millisecond)
+	def(&o.PollMax, 2*time.Second)
+	if o.PollFactor < 1 {
+		o.PollFactor = 1.5
+	}
+	def(&o.RetryBase, 100*time.Millisecond)
+	def(&o.RetryMax, 3*time.Second)
+	if o.RetryAttempts <= 0 {
+		o.RetryAttempts = 8
+	}
+	def(&o.DeadlineMargin, 1500*time.Millisecond)
+	if o.MaxSteps <= 0 {
+		o.MaxSteps = 200
+	}
+	return o
+}
+
+// Engine runs triggers against EC2.
+type Engine struct {
+	ec2   awsapi.EC2
+	disc  *discovery.Discoverer
+	clk   clock.Clock
+	opts  Options
+	tags  discovery.Tags
+	log   *slog.Logger
+	locks sync.Map // group name -> chan struct{} (a mutex that honours ctx)
+}
+
+// New returns an engine. A nil clock is the wall clock; a nil logger
+// discards.
+func New(api awsapi.EC2, clk clock.Clock, log *slog.Logger, opts Options) *Engine {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts = opts.withDefaults()
+	tags := discovery.NewTags(opts.TagPrefix)
+	return &Engine{
+		ec2:  api,
+		disc: &discovery.Discoverer{EC2: api, Tags: tags},
+		clk:  clk,
+		opts: opts,
+		tags: tags,
+		log:  log,
+	}
+}
+
+// Discoverer exposes the engine's group reader (for status reports).
+func (e *Engine) Discoverer() *discovery.Discoverer { return e.disc }
+
+// Options returns the effective options.
+func (e *Engine) Options() Options { return e.opts }
+
+// Run handles one trigger and returns a report per group it looked at. A
+// trigger about an instance in no group returns no report and no error.
+// With dryRun, nothing is changed and the reports hold the plans.
+func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*Report, error) {
+	switch {
+	case t.Kind.Manual():
+		name, err := e.resolveGroup(ctx, t.Group)
+		if err != nil {
+			return nil, err
+		}
+		r, err := e.runGroup(ctx, name, t, dryRun)
+		return []*Report{r}, err
+	case t.Kind == Reconcile:
+		return e.reconcile(ctx, t, dryRun)
+	default:
+		if t.InstanceID == "" {
+			return nil, fmt.Errorf("%s trigger without an instance id: %w", t.Kind, ErrBadRequest)
+		}
+		var name string
+		err := e.retry(ctx, func(ctx context.Context) (err error) {
+			name, err = e.disc.GroupOfInstance(ctx, t.InstanceID)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if name == "" {
+			e.log.Debug("instance in no group; ignored", "instance_id", t.InstanceID, "trigger", string(t.Kind))
+			return nil, nil
+		}
+		r, err := e.runGroup(ctx, name, t, dryRun)
+		return []*Report{r}, err
+	}
+}
+
+// resolveGroup returns the named group, or the only one when name is "".
+func (e *Engine) resolveGroup(ctx context.Context, name string) (string, error) {
+	if name != "" {
+		return name, nil
+	}
+	var names []string
+	err := e.retry(ctx, func(ctx context.Context) (err error) {
+		names, err = e.disc.Names(ctx)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	switch len(names) {
+	case 0:
+		return "", fmt.Errorf("no group found (no network interface tagged %s): %w", e.tags.Group(), ErrBadRequest)
+	case 1:
+		return names[0], nil
+	}
+	return "", fmt.Errorf("%d groups exist (%v): name one in \"group\": %w", len(names), names, ErrBadRequest)
+}
+
+// reconcile checks every group from one batched read and re-reads, under
+// the group's lock, only the groups that need work.
+func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Report, error) {
+	if t.Group != "" {
+		r, err := e.runGroup(ctx, t.Group, t, dryRun)
+		return []*Report{r}, err
+	}
+	var groups []discovery.Group
+	readErr := e.retry(ctx, func(ctx context.Context) (err error) {
+		groups, err = e.disc.All(ctx)
+		return err
+	})
+	if readErr != nil && len(groups) == 0 {
+		return nil, readErr
+	}
+	var reports []*Report
+	errs := []error{readErr}
+	for _, g := range groups {
+		plan, err := Decide(g, t, e.policy())
+		if err == nil && plan.Action == ActNone {
+			r := e.newReport(g, t)
+			r.Action, r.Reason, r.Outcome, r.HolderAfter = ActNone, plan.Reason, NothingToDo, g.ENI.InstanceID
+			reports = append(reports, r)
+			continue
+		}
+		r, err := e.runGroup(ctx, g.Name, t, dryRun)
+		reports = append(reports, r)
+		errs = append(errs, err)
+	}
+	return reports, errors.Join(errs...)
+}
+
+func (e *Engine) policy() Policy {
+	return Policy{
+		Now:               e.clk.Now(),
+		Tags:              e.tags,
+		DeviceIndex:       e.opts.DeviceIndex,
+		AllowStartStopped: e.opts.AllowStartStopped,
+		Cooldown:          e.opts.Cooldown,
+	}
+}
+
+func (e *Engine) newReport(g discovery.Group, t Trigger) *Report {
+	return &Report{
+		Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ,
+		Trigger: t.Kind, HolderBefore: g.ENI.InstanceID, StartedAt: e.clk.Now(), Steps: []Step{},
+	}
+}
+
+// lock serialises runs on one group within this process, so concurrent
+// invocations in one sandbox do the work once; across processes the
+// compare-and-swap on EC2 state keeps them safe.
+func (e *Engine) lock(ctx context.Context, group string) (func(), error) {
+	v, _ := e.locks.LoadOrStore(group, make(chan struct{}, 1))
+	ch := v.(chan struct{})
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the lock of group %q: %w", group, ctx.Err())
+	}
+}
+
+func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bool) (*Report, error) {
+	start := e.clk.Now()
+	unlock, err := e.lock(ctx, name)
+	if err != nil {
+		return &Report{Group: name, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, err
+	}
+	defer unlock()
+	g, err := e.readGroup(ctx, name)
+	if err != nil {
+		return &Report{Group: name, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, err
+	}
+	r := e.newReport(g, t)
+	r.StartedAt = start
+	r.DryRun = dryRun
+	r.Steps = append(r.Steps, Step{Name: "read", DurationMS: e.clk.Now().Sub(start).Milliseconds(), Detail: fmt.Sprintf("%d members", len(g.Members))})
+	plan, err := Decide(g, t, e.policy())
+	r.Action, r.Reason, r.Plan = plan.Action, plan.Reason, &plan
+	log := e.log.With("group", name, "eni_id", g.ENI.ID, "trigger", string(t.Kind))
+	finish := func(o Outcome, err error) (*Report, error) {
+		r.Outcome = o
+		if r.HolderAfter == "" && o != Failed {
+			r.HolderAfter = r.HolderBefore
+		}
+		if err != nil {
+			r.Error = err.Error()
+		}
+		r.DurationMS = e.clk.Now().Sub(start).Milliseconds()
+		level := slog.LevelInfo
+		if err != nil {
+			level = slog.LevelError
+		}
+		log.Log(ctx, level, "run finished", "outcome", string(o), "action", string(plan.Action), "reason", plan.Reason,
+			"holder_before", r.HolderBefore, "holder_after", r.HolderAfter, "duration_ms", r.DurationMS, "error", r.Error)
+		return r, err
+	}
+	switch {
+	case err != nil:
+		r.HolderAfter = r.HolderBefore
+		return finish(Failed, err)
+	case dryRun && plan.Action == ActNone:
+		return finish(NothingToDo, nil)
+	case dryRun:
+		return finish(Planned, nil)
+	case plan.Action == ActNone:
+		return finish(NothingToDo, nil)
+	}
+	log.Info("acting", "action", string(plan.Action), "reason", plan.Reason, "instance_id", plan.Holder, "attachment_id", plan.AttachmentID)
+	x := &execution{e: e, g: g, plan: plan, t: t, r: r, log: log, attempted: map[string]bool{}}
+	o, err := x.run(ctx)
+	if err != nil && r.HolderAfter == "" {
+		r.HolderAfter = x.eni.InstanceID
+	}
+	return finish(o, err)
+}
+
+// readGroup reads a group, retrying throttling and 5xx.
+func (e *Engine) readGroup(ctx context.Context, name string) (discovery.Group, error) {
+	var g discovery.Group
+	err := e.retry(ctx, func(ctx context.Context) error {
+		var err error
+		g, err = e.disc.Group(ctx, name)
+		return err
+	})
+	if errors.Is(err, discovery.ErrGroupNotFound) {
+		return g, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	return g, err
+}
+
+// jitter spreads retries of concurrent callers ("equal jitter").
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}

@@ -1,0 +1,402 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/eni-failover/eni-failover/internal/awserr"
+	"github.com/eni-failover/eni-failover/internal/clock"
+	"github.com/eni-failover/eni-failover/internal/discovery"
+)
+
+// execution carries out one plan as a loop over observed states: each turn
+// reads where the ENI is and takes the one step that state calls for. So a
+// run that starts from any intermediate state (a crash, a retry, another
+// invocation's half-done move) continues from there.
+type execution struct {
+	e    *Engine
+	g    discovery.Group
+	plan Plan
+	t    Trigger
+	r    *Report
+	log  *slog.Logger
+
+	eni           discovery.Interface // last observed
+	next          int                 // next candidate to try
+	attempted     map[string]bool     // instances we asked EC2 to attach to
+	ourAttachment string
+	detachSince   time.Time
+	forced        bool
+	poll          time.Duration
+	refusals      []string
+	toFormer      bool
+	mutated       bool
+	dl            time.Time
+	hasDL         bool
+	// readErr is set when the re-read after a mutation failed: the state
+	// is then unknown and the run must stop.
+	readErr error
+}
+
+func (x *execution) now() time.Time { return x.e.clk.Now() }
+
+func (x *execution) run(ctx context.Context) (Outcome, error) {
+	x.eni = x.g.ENI
+	x.poll = x.e.opts.PollInitial
+	x.dl, x.hasDL = clock.Deadline(ctx)
+	for i := 0; i < x.e.opts.MaxSteps; i++ {
+		if err := ctx.Err(); err != nil {
+			return Failed, fmt.Errorf("group %q: run interrupted: %w", x.g.Name, err)
+		}
+		eni := x.eni
+		var err error
+		switch {
+		case !eni.Attached():
+			var done bool
+			var o Outcome
+			if o, done, err = x.attachNext(ctx); done {
+				return o, err
+			}
+		case eni.AttachmentStatus == "detaching":
+			if x.detachSince.IsZero() {
+				x.detachSince = x.now()
+			}
+			if !x.forced && x.now().Sub(x.detachSince) >= x.e.opts.GracefulDetachWait {
+				err = x.detach(ctx, true, fmt.Sprintf("still detaching after %s", x.now().Sub(x.detachSince).Round(time.Millisecond)))
+			} else {
+				err = x.wait(ctx, "wait-available")
+			}
+		case eni.InstanceID == x.plan.Holder && x.plan.Action == ActMove && !x.toFormer:
+			if eni.AttachmentStatus == "attaching" {
+				err = x.wait(ctx, "wait-attached")
+			} else {
+				err = x.detach(ctx, x.plan.Force, "")
+			}
+		case x.plan.Action == ActRepair || eni.AttachmentID == x.ourAttachment || x.attempted[eni.InstanceID]:
+			if eni.AttachmentStatus == "attaching" {
+				err = x.wait(ctx, "wait-attached")
+			} else {
+				return x.finalize(ctx)
+			}
+		default:
+			x.r.HolderAfter = eni.InstanceID
+			x.step("verify", eni.InstanceID, 0, fmt.Sprintf("attached to %s by someone else (%s); left alone", eni.InstanceID, eni.AttachmentID), nil)
+			return AttachedByOther, nil
+		}
+		if x.readErr != nil {
+			return Failed, x.readErr
+		}
+		if err != nil {
+			return Failed, err
+		}
+	}
+	return Failed, fmt.Errorf("group %q: gave up after %d steps with %s %s on %q", x.g.Name, x.e.opts.MaxSteps, x.eni.ID, x.eni.AttachmentStatus, x.eni.InstanceID)
+}
+
+// attachNext attaches the available ENI to the next candidate. done means
+// the run ends here with the given outcome and error.
+func (x *execution) attachNext(ctx context.Context) (Outcome, bool, error) {
+	var c Candidate
+	switch {
+	case x.next < len(x.plan.Candidates):
+		c = x.plan.Candidates[x.next]
+	case !x.toFormer && x.plan.Holder != "" && x.plan.Action == ActMove:
+		// Every standby refused: rather than leave the licensed MAC
+		// orphaned, give it back to where it was.
+		x.toFormer = true
+		c = Candidate{InstanceID: x.plan.Holder}
+	default:
+		err := &NoTargetError{Group: x.g.Name, AZ: x.g.ENI.AZ, Reasons: x.refusals}
+		x.r.HolderAfter = ""
+		return Failed, true, fmt.Errorf("%w; %s left available", err, x.eni.ID)
+	}
+	x.attempted[c.InstanceID] = true
+	if err := x.deadlineNear("attach", 0); err != nil {
+		return Failed, true, err
+	}
+	var attachmentID string
+	err := x.mutate(ctx, "attach", c.InstanceID, fmt.Sprintf("device index %d", x.e.opts.DeviceIndex), func(ctx context.Context) error {
+		out, err := x.e.ec2.AttachNetworkInterface(ctx, &ec2.AttachNetworkInterfaceInput{
+			NetworkInterfaceId: aws.String(x.eni.ID),
+			InstanceId:         aws.String(c.InstanceID),
+			DeviceIndex:        aws.Int32(x.e.opts.DeviceIndex),
+			NetworkCardIndex:   aws.Int32(0),
+		})
+		if err == nil {
+			attachmentID = aws.ToString(out.AttachmentId)
+		}
+		return err
+	})
+	switch {
+	case err == nil:
+		x.ourAttachment = attachmentID
+	case awserr.IsRetryable(err) || awserr.Classify(err) == awserr.Fatal:
+		return Failed, true, fmt.Errorf("attaching %s to %s: %w", x.eni.ID, c.InstanceID, err)
+	default:
+		// Refused (index taken, wrong state, in use): the re-read tells
+		// whether someone else attached it, else the next candidate goes.
+		x.refusals = append(x.refusals, fmt.Sprintf("%s refused: %s", c.InstanceID, awserr.Code(err)))
+		x.next++
+	}
+	if x.readErr != nil {
+		return Failed, true, x.readErr
+	}
+	if err == nil && c.Start {
+		if err := x.start(ctx, c.InstanceID); err != nil {
+			return Failed, true, err
+		}
+	}
+	return "", false, nil
+}
+
+// start boots a stopped standby after the ENI is attached to it, so the OS
+// finds the interface at boot and the ENI is never orphaned during a boot.
+func (x *execution) start(ctx context.Context, id string) error {
+	err := x.mutate(ctx, "start-instance", id, "stopped standby", func(ctx context.Context) error {
+		_, err := x.e.ec2.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("starting standby %s after attaching %s: %w", id, x.eni.ID, err)
+	}
+	return nil
+}
+
+func (x *execution) detach(ctx context.Context, force bool, why string) error {
+	name := "detach"
+	if force {
+		name = "force-detach"
+		x.forced = true
+	}
+	if err := x.deadlineNear(name, 0); err != nil {
+		return err
+	}
+	attID, holder := x.eni.AttachmentID, x.eni.InstanceID
+	if x.detachSince.IsZero() || force {
+		x.detachSince = x.now()
+	}
+	err := x.mutate(ctx, name, holder, strings.TrimSpace(attID+" "+why), func(ctx context.Context) error {
+		_, err := x.e.ec2.DetachNetworkInterface(ctx, &ec2.DetachNetworkInterfaceInput{
+			AttachmentId: aws.String(attID),
+			Force:        aws.Bool(force),
+		})
+		return err
+	})
+	if err != nil && (awserr.IsRetryable(err) || awserr.Classify(err) == awserr.Fatal) {
+		return fmt.Errorf("detaching %s (%s) from %s: %w", x.eni.ID, attID, holder, err)
+	}
+	// A conflict (already detaching, attachment gone) is settled by the
+	// re-read that mutate did.
+	return nil
+}
+
+// finalize runs once the ENI is attached where the plan wanted it: clear
+// DeleteOnTermination, write the journal, and name the outcome.
+func (x *execution) finalize(ctx context.Context) (Outcome, error) {
+	eni := x.eni
+	x.r.HolderAfter = eni.InstanceID
+	if eni.DeleteOnTermination {
+		err := x.mutate(ctx, "delete-on-termination", eni.InstanceID, "set to false", func(ctx context.Context) error {
+			_, err := x.e.ec2.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{
+				NetworkInterfaceId: aws.String(eni.ID),
+				Attachment:         &types.NetworkInterfaceAttachmentChanges{AttachmentId: aws.String(eni.AttachmentID), DeleteOnTermination: aws.Bool(false)},
+			})
+			return err
+		})
+		if err != nil && awserr.Classify(err) != awserr.Conflict {
+			return Failed, fmt.Errorf("clearing DeleteOnTermination on %s (%s): %w", eni.ID, eni.AttachmentID, err)
+		}
+	}
+	moved := eni.InstanceID != x.plan.Holder
+	if tags := x.journal(moved); len(tags) > 0 {
+		err := x.mutate(ctx, "journal", eni.InstanceID, "", func(ctx context.Context) error {
+			_, err := x.e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{eni.ID}, Tags: tags})
+			return err
+		})
+		if err != nil {
+			// The ENI is where it must be; a journal that failed to write is
+			// repaired by the next reconcile.
+			x.log.Warn("journal not written", "eni_id", eni.ID, "error", err.Error())
+		}
+	}
+	switch {
+	case x.toFormer:
+		return ReturnedToFormer, &NoTargetError{Group: x.g.Name, AZ: x.g.ENI.AZ, Reasons: append(x.refusals, "returned to former holder "+eni.InstanceID)}
+	case moved && x.plan.Holder != "":
+		return Moved, nil
+	case moved:
+		return Attached, nil
+	case x.mutated:
+		return Repaired, nil
+	}
+	return NothingToDo, nil
+}
+
+// journal returns the tags to write on the ENI, or none when they already
+// say the right thing.
+func (x *execution) journal(moved bool) []types.Tag {
+	tg := x.e.tags
+	holder := x.eni.InstanceID
+	if !moved && x.eni.Tags[tg.Holder()] == holder {
+		return nil
+	}
+	now := x.now().UTC()
+	set := map[string]string{tg.Holder(): holder}
+	if moved {
+		set[tg.MovedAt()] = now.Format(time.RFC3339)
+		set[tg.Reason()] = tagSafe(x.plan.Reason)
+		set[tg.PreviousHolder()] = cmp.Or(x.plan.Holder, x.plan.FormerHolder, "none")
+	}
+	if x.plan.FailedHolder != "" {
+		failed := discovery.ParseFailed(x.eni.Tags[tg.Failed()])
+		failed[x.plan.FailedHolder] = now
+		set[tg.Failed()] = discovery.FormatFailed(failed, now, x.e.opts.Cooldown, 5)
+	}
+	tags := make([]types.Tag, 0, len(set))
+	for _, k := range []string{tg.Holder(), tg.PreviousHolder(), tg.MovedAt(), tg.Reason(), tg.Failed()} {
+		if v, ok := set[k]; ok {
+			tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+	}
+	return tags
+}
+
+// tagSafe keeps a reason within what EC2 and IAM conditions accept in a
+// tag value, and within its 256 characters.
+func tagSafe(s string) string {
+	b := []rune{}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune(" _.:/=+-@", r):
+			b = append(b, r)
+		default:
+			b = append(b, ' ')
+		}
+		if len(b) == 256 {
+			break
+		}
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// mutate makes one mutating call with retries, records it as a step, and
+// re-reads the ENI whatever the result: the next decision is taken on what
+// EC2 says now, not on what the call returned.
+func (x *execution) mutate(ctx context.Context, name, instanceID, detail string, call func(context.Context) error) error {
+	start := x.now()
+	err := x.e.retry(ctx, call)
+	x.step(name, instanceID, x.now().Sub(start), detail, err)
+	if err == nil {
+		x.mutated = true
+		x.poll = x.e.opts.PollInitial
+		x.log.Info("step done", "step", name, "instance_id", instanceID, "attachment_id", x.eni.AttachmentID, "duration_ms", x.now().Sub(start).Milliseconds())
+	} else {
+		x.log.Warn("step failed", "step", name, "instance_id", instanceID, "attachment_id", x.eni.AttachmentID, "error", err.Error(), "error_class", awserr.Classify(err).String())
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	x.readErr = x.observe(ctx)
+	return err
+}
+
+// wait sleeps one poll interval, growing it, and re-reads the ENI.
+func (x *execution) wait(ctx context.Context, name string) error {
+	d := x.poll
+	if err := x.deadlineNear(name, d); err != nil {
+		return err
+	}
+	start := x.now()
+	if err := x.e.clk.Sleep(ctx, d); err != nil {
+		return x.interrupted(name, err)
+	}
+	x.poll = min(time.Duration(float64(x.poll)*x.e.opts.PollFactor), x.e.opts.PollMax)
+	err := x.observe(ctx)
+	x.step(name, x.eni.InstanceID, x.now().Sub(start), "", nil)
+	return err
+}
+
+// observe re-reads the ENI.
+func (x *execution) observe(ctx context.Context) error {
+	var eni discovery.Interface
+	err := x.e.retry(ctx, func(ctx context.Context) error {
+		var err error
+		eni, err = x.e.disc.ENI(ctx, x.eni.ID)
+		return err
+	})
+	if awserr.IsNotFound(err) {
+		return fmt.Errorf("group %q: %s: %w", x.g.Name, x.eni.ID, ErrENINotFound)
+	}
+	if err != nil {
+		return x.interrupted("read", err)
+	}
+	x.eni = eni
+	return nil
+}
+
+// deadlineNear fails with a DeadlineError when waiting d more would eat
+// into the margin kept before the invocation's deadline.
+func (x *execution) deadlineNear(step string, d time.Duration) error {
+	dl, ok := x.deadline()
+	if ok && x.now().Add(d).After(dl) {
+		return &DeadlineError{Group: x.g.Name, Step: step}
+	}
+	return nil
+}
+
+// deadline is the context's deadline less the margin kept for reporting.
+func (x *execution) deadline() (time.Time, bool) {
+	if !x.hasDL {
+		return time.Time{}, false
+	}
+	return x.dl.Add(-x.e.opts.DeadlineMargin), true
+}
+
+func (x *execution) interrupted(step string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &DeadlineError{Group: x.g.Name, Step: step}
+	}
+	return err
+}
+
+// step records a timed step; consecutive waits of one kind merge.
+func (x *execution) step(name, instanceID string, d time.Duration, detail string, err error) {
+	s := Step{Name: name, InstanceID: instanceID, Detail: detail, DurationMS: d.Milliseconds()}
+	if err != nil {
+		s.Error = err.Error()
+	}
+	if n := len(x.r.Steps); n > 0 && strings.HasPrefix(name, "wait-") && x.r.Steps[n-1].Name == name && err == nil {
+		x.r.Steps[n-1].DurationMS += s.DurationMS
+		return
+	}
+	x.r.Steps = append(x.r.Steps, s)
+}
+
+// retry runs call until it succeeds, fails for good, or runs out of tries;
+// only throttling, 5xx and network errors are retried, with backoff.
+func (e *Engine) retry(ctx context.Context, call func(context.Context) error) error {
+	backoff := e.opts.RetryBase
+	for attempt := 1; ; attempt++ {
+		err := call(ctx)
+		if err == nil || !awserr.IsRetryable(err) || ctx.Err() != nil || attempt >= e.opts.RetryAttempts {
+			return err
+		}
+		d := jitter(backoff)
+		if dl, ok := clock.Deadline(ctx); ok && e.clk.Now().Add(d+e.opts.DeadlineMargin).After(dl) {
+			return err
+		}
+		if serr := e.clk.Sleep(ctx, d); serr != nil {
+			return err
+		}
+		backoff = min(backoff*2, e.opts.RetryMax)
+	}
+}

@@ -1,0 +1,72 @@
+package engine
+
+import "time"
+
+// Outcome is how a run ended for one group.
+type Outcome string
+
+// Outcomes.
+const (
+	// Moved: the ENI left its holder and is attached to a new one.
+	Moved Outcome = "moved"
+	// Attached: an available ENI was attached.
+	Attached Outcome = "attached"
+	// Repaired: the holder stays; DeleteOnTermination or the journal fixed.
+	Repaired Outcome = "repaired"
+	// NothingToDo: the observed state needed no change.
+	NothingToDo Outcome = "nothing-to-do"
+	// Planned: a dry run; nothing was changed.
+	Planned Outcome = "planned"
+	// AttachedByOther: someone else attached the ENI meanwhile; verified
+	// and left alone.
+	AttachedByOther Outcome = "attached-by-other"
+	// ReturnedToFormer: every standby refused the attach, so the ENI went
+	// back to its former holder rather than stay orphaned.
+	ReturnedToFormer Outcome = "returned-to-former-holder"
+	// Failed: the run did not reach its goal; see Error.
+	Failed Outcome = "failed"
+)
+
+// Changed reports whether the outcome means the ENI's holder changed.
+func (o Outcome) Changed() bool { return o == Moved || o == Attached || o == ReturnedToFormer }
+
+// Step is one timed step of a run.
+type Step struct {
+	Name       string `json:"name"`
+	InstanceID string `json:"instance_id,omitempty"`
+	Detail     string `json:"detail,omitempty"`
+	Error      string `json:"error,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+}
+
+// Report says what a run did for one group.
+type Report struct {
+	Group        string    `json:"group"`
+	ENIID        string    `json:"eni_id"`
+	MAC          string    `json:"mac"`
+	PrivateIP    string    `json:"private_ip"`
+	AZ           string    `json:"availability_zone"`
+	Trigger      Kind      `json:"trigger"`
+	Action       Action    `json:"action"`
+	Reason       string    `json:"reason"`
+	HolderBefore string    `json:"holder_before"`
+	HolderAfter  string    `json:"holder_after"`
+	Outcome      Outcome   `json:"outcome"`
+	DryRun       bool      `json:"dry_run,omitempty"`
+	Plan         *Plan     `json:"plan,omitempty"`
+	Steps        []Step    `json:"steps"`
+	StartedAt    time.Time `json:"started_at"`
+	DurationMS   int64     `json:"duration_ms"`
+	Error        string    `json:"error,omitempty"`
+}
+
+// StepMS sums the durations of the named steps.
+func (r *Report) StepMS(name string) int64 {
+	var total int64
+	for _, s := range r.Steps {
+		if s.Name == name {
+			total += s.DurationMS
+		}
+	}
+	return total
+}

@@ -1,0 +1,580 @@
+package engine_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/fakeec2"
+)
+
+func TestHolderGoesDown(t *testing.T) {
+	cases := []struct {
+		name      string
+		fail      func(w *world)
+		mutations int
+		detaches  int
+	}{
+		{"holder stopping", func(w *world) { w.ec2.StopInstance("i-a") }, 3, 1},
+		{"holder stopped", func(w *world) { w.ec2.StopInstance("i-a"); w.settle() }, 3, 1},
+		{"holder shutting-down", func(w *world) { w.ec2.TerminateInstance("i-a") }, 3, 1},
+		// Termination releases a DeleteOnTermination=false ENI by itself.
+		{"holder terminated", func(w *world) { w.ec2.TerminateInstance("i-a"); w.settle() }, 2, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, engine.Options{})
+			tc.fail(w)
+			r := w.mustRun(down("i-a"))
+			w.assertHolder("i-b")
+			w.assertMutations(tc.mutations)
+			if got := w.ec2.CallCount(fakeec2.OpDetachNetworkInterface); got != tc.detaches {
+				t.Fatalf("%d detach calls, want %d", got, tc.detaches)
+			}
+			if r.HolderBefore != "i-a" && tc.detaches > 0 || r.HolderAfter != "i-b" {
+				t.Fatalf("report holders %q -> %q", r.HolderBefore, r.HolderAfter)
+			}
+			if r.MAC != "02:4c:69:63:65:6e" || r.PrivateIP != "10.0.1.50" || r.ENIID != eniID {
+				t.Fatalf("report identifies %s %s %s", r.ENIID, r.MAC, r.PrivateIP)
+			}
+			if len(r.Steps) < 3 {
+				t.Fatalf("report has %d steps: %+v", len(r.Steps), r.Steps)
+			}
+			st := w.ec2.ENI(eniID)
+			if st.Tags["eni-failover:holder"] != "i-b" || st.Tags["eni-failover:moved-at"] == "" || !strings.Contains(st.Tags["eni-failover:failed"], "i-a@") {
+				t.Fatalf("journal tags %v", st.Tags)
+			}
+		})
+	}
+}
+
+func TestNothingToDo(t *testing.T) {
+	t.Run("stale stopped event after the move", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.StopInstance("i-a")
+		w.mustRun(down("i-a"))
+		w.settle()
+		w.ec2.ResetCalls()
+		r := w.mustRun(down("i-a"))
+		w.assertHolder("i-b")
+		w.assertMutations(0)
+		if r.Outcome != engine.NothingToDo || !strings.Contains(r.Reason, "does not hold") {
+			t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
+		}
+	})
+	t.Run("duplicate stopping events", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.StopInstance("i-a")
+		first := w.mustRun(down("i-a"))
+		second := w.mustRun(down("i-a"))
+		w.assertHolder("i-b")
+		w.assertMutations(3)
+		if first.Outcome != engine.Moved || second.Outcome != engine.NothingToDo {
+			t.Fatalf("outcomes %s, %s", first.Outcome, second.Outcome)
+		}
+	})
+	t.Run("failure of a non-holder", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.StopInstance("i-c")
+		r := w.mustRun(down("i-c"))
+		w.assertHolder("i-a")
+		w.assertMutations(0)
+		if r.Outcome != engine.NothingToDo {
+			t.Fatalf("outcome %s", r.Outcome)
+		}
+	})
+	t.Run("alarm on a non-holder", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		r := w.mustRun(engine.Trigger{Kind: engine.Impaired, InstanceID: "i-b"})
+		w.assertHolder("i-a")
+		w.assertMutations(0)
+		if r.Outcome != engine.NothingToDo {
+			t.Fatalf("outcome %s", r.Outcome)
+		}
+	})
+	t.Run("instance in no group", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.AddInstance(fakeec2.InstanceSpec{ID: "i-stranger", AZ: az})
+		reps, err := w.run(down("i-stranger"))
+		if err != nil || len(reps) != 0 {
+			t.Fatalf("reports %v, err %v", reps, err)
+		}
+		reps, err = w.run(down("i-0doesnotexist"))
+		if err != nil || len(reps) != 0 {
+			t.Fatalf("unknown instance: reports %v, err %v", reps, err)
+		}
+		w.assertMutations(0)
+	})
+	t.Run("reconcile of a healthy group", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		reps, err := w.run(engine.Trigger{Kind: engine.Reconcile})
+		if err != nil || len(reps) != 1 || reps[0].Outcome != engine.NothingToDo {
+			t.Fatalf("reports %+v, err %v", reps, err)
+		}
+		w.assertMutations(0)
+	})
+}
+
+func TestNoViableStandby(t *testing.T) {
+	cases := []struct {
+		name    string
+		members []member
+		setup   func(w *world)
+		want    string
+	}{
+		{"all standbys stopped", []member{{"i-a", az, "running", "1"}, {"i-b", az, "stopped", "2"}, {"i-c", az, "stopped", "3"}}, nil, "stopped"},
+		{"standbys in another AZ", []member{{"i-a", az, "running", "1"}, {"i-b", otherAZ, "running", "2"}, {"i-c", otherAZ, "running", "3"}}, nil, "cannot leave its AZ"},
+		{"no free device index", nil, func(w *world) {
+			for i, id := range []string{"i-b", "i-c"} {
+				w.ec2.AddENI(fakeec2.ENISpec{ID: "eni-other" + string(rune('0'+i)), AZ: az, AttachTo: id, DeviceIndex: 1})
+			}
+		}, "device index 1 in use"},
+		{"standbys impaired", nil, func(w *world) { w.ec2.SetStatus("i-b", "impaired"); w.ec2.SetStatus("i-c", "impaired") }, "impaired"},
+		{"no standby at all", []member{{"i-a", az, "running", "1"}}, nil, "no other member"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, engine.Options{}, tc.members...)
+			if tc.setup != nil {
+				tc.setup(w)
+			}
+			w.ec2.StopInstance("i-a")
+			w.settle()
+			reps, err := w.run(down("i-a"))
+			var nt *engine.NoTargetError
+			if !errors.As(err, &nt) {
+				t.Fatalf("error %v, want NoTargetError", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, `"license"`) || !strings.Contains(msg, az) || !strings.Contains(msg, tc.want) {
+				t.Fatalf("error %q should name the group, the AZ and %q", msg, tc.want)
+			}
+			if !engine.Retryable(err) {
+				t.Fatalf("no standby yet should be retryable")
+			}
+			if reps[0].Outcome != engine.Failed {
+				t.Fatalf("outcome %s", reps[0].Outcome)
+			}
+			if w.ec2.CallCount(fakeec2.OpDetachNetworkInterface) != 0 {
+				t.Fatalf("ENI was detached with nowhere to go")
+			}
+			st := w.ec2.ENI(eniID)
+			if st.InstanceID != "i-a" || st.AttachmentStatus != "attached" {
+				t.Fatalf("ENI moved: %+v", st)
+			}
+			w.assertMutations(0)
+		})
+	}
+}
+
+func TestStoppedStandby(t *testing.T) {
+	members := []member{{"i-a", az, "running", "1"}, {"i-b", az, "stopped", "2"}}
+	t.Run("started when configured", func(t *testing.T) {
+		w := newWorld(t, engine.Options{AllowStartStopped: true}, members...)
+		w.ec2.StopInstance("i-a")
+		w.settle()
+		r := w.mustRun(down("i-a"))
+		w.assertHolder("i-b")
+		if got := w.ec2.InstanceState("i-b"); got != "running" {
+			t.Fatalf("standby %s, want running", got)
+		}
+		if w.ec2.CallCount(fakeec2.OpStartInstances) != 1 || r.StepMS("start-instance") < 0 {
+			t.Fatalf("start calls %d", w.ec2.CallCount(fakeec2.OpStartInstances))
+		}
+		w.assertMutations(4) // force detach, attach, start, journal
+	})
+	t.Run("skipped otherwise", func(t *testing.T) {
+		w := newWorld(t, engine.Options{}, members...)
+		w.ec2.StopInstance("i-a")
+		w.settle()
+		_, err := w.run(down("i-a"))
+		var nt *engine.NoTargetError
+		if !errors.As(err, &nt) || !strings.Contains(err.Error(), "starting standbys is off") {
+			t.Fatalf("error %v", err)
+		}
+		w.assertMutations(0)
+		if got := w.ec2.InstanceState("i-b"); got != "stopped" {
+			t.Fatalf("standby %s, want stopped", got)
+		}
+	})
+	t.Run("running standby preferred over a stopped one", func(t *testing.T) {
+		w := newWorld(t, engine.Options{AllowStartStopped: true},
+			member{"i-a", az, "running", "1"}, member{"i-b", az, "stopped", "2"}, member{"i-c", az, "running", "3"})
+		w.ec2.StopInstance("i-a")
+		w.mustRun(down("i-a"))
+		w.assertHolder("i-c")
+		if w.ec2.CallCount(fakeec2.OpStartInstances) != 0 {
+			t.Fatalf("a stopped standby was started while a running one was free")
+		}
+	})
+}
+
+func TestStuckDetachingEscalatesToForce(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	w.ec2.SetStuckDetaching(eniID, true)
+	// The alarm says the token server is dead; EC2 still calls it healthy,
+	// so the first detach is graceful.
+	r := w.mustRun(engine.Trigger{Kind: engine.Impaired, InstanceID: "i-a"})
+	w.assertHolder("i-b")
+	var graceful, forced int
+	for _, c := range w.ec2.Calls() {
+		if in, ok := c.Input.(ec2.DetachNetworkInterfaceInput); ok {
+			if aws.ToBool(in.Force) {
+				forced++
+			} else {
+				graceful++
+			}
+		}
+	}
+	if graceful != 1 || forced != 1 {
+		t.Fatalf("graceful %d, forced %d; want 1 and 1", graceful, forced)
+	}
+	if r.StepMS("wait-available") < (8 * time.Second).Milliseconds() {
+		t.Fatalf("escalated before the graceful wait: %+v", r.Steps)
+	}
+	w.assertMutations(4)
+}
+
+func TestImpairedHolderIsForceDetachedAtOnce(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	w.ec2.SetStatus("i-a", "impaired")
+	r := w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+	w.assertHolder("i-b")
+	if r.Steps[1].Name != "force-detach" {
+		t.Fatalf("steps %+v", r.Steps)
+	}
+	w.assertMutations(3)
+}
+
+func TestAttachRefusedNextStandbyWins(t *testing.T) {
+	for _, code := range []string{"IncorrectState", "InvalidParameterValue", "IncorrectInstanceState"} {
+		t.Run(code, func(t *testing.T) {
+			w := newWorld(t, engine.Options{})
+			w.ec2.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: code, Message: "refused",
+				Match: func(in any) bool { return aws.ToString(in.(ec2.AttachNetworkInterfaceInput).InstanceId) == "i-b" }})
+			w.ec2.StopInstance("i-a")
+			r := w.mustRun(down("i-a"))
+			w.assertHolder("i-c")
+			if got := w.ec2.CallCount(fakeec2.OpAttachNetworkInterface); got != 2 {
+				t.Fatalf("%d attach calls, want 2", got)
+			}
+			if r.Outcome != engine.Moved {
+				t.Fatalf("outcome %s", r.Outcome)
+			}
+		})
+	}
+	t.Run("every standby refuses: back to the former holder", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: "InvalidParameterValue",
+			Match: func(in any) bool { return aws.ToString(in.(ec2.AttachNetworkInterfaceInput).InstanceId) != "i-a" }})
+		w.ec2.StopInstance("i-a")
+		w.settle()
+		reps, err := w.run(down("i-a"))
+		var nt *engine.NoTargetError
+		if !errors.As(err, &nt) || reps[0].Outcome != engine.ReturnedToFormer {
+			t.Fatalf("outcome %s, err %v", reps[0].Outcome, err)
+		}
+		w.assertHolder("i-a")
+	})
+}
+
+func TestThrottlingAndServerErrors(t *testing.T) {
+	for seed := int64(1); seed <= 20; seed++ {
+		w := newSeededWorld(t, engine.Options{}, seed)
+		w.ec2.Throttle(0.30)
+		w.ec2.AddFault(fakeec2.Fault{Code: "InternalError", Message: "An internal error has occurred", HTTPStatus: 500, Probability: 0.05})
+		w.ec2.StopInstance("i-a")
+		reps, err := w.run(down("i-a"))
+		if err != nil {
+			t.Fatalf("seed %d: %v (%v)", seed, err, opsOf(w.ec2.Calls()))
+		}
+		w.ec2.ClearFaults()
+		w.assertHolder("i-b")
+		if reps[0].Outcome != engine.Moved {
+			t.Fatalf("seed %d: outcome %s", seed, reps[0].Outcome)
+		}
+		acc := w.ec2.AcceptedMutations()
+		if acc[fakeec2.OpAttachNetworkInterface] != 1 {
+			t.Fatalf("seed %d: %d accepted attaches", seed, acc[fakeec2.OpAttachNetworkInterface])
+		}
+		if w.ec2.TotalCalls() == len(w.ec2.Calls()) && countErrors(w.ec2.Calls()) == 0 {
+			t.Fatalf("seed %d: no fault fired", seed)
+		}
+	}
+}
+
+func countErrors(calls []fakeec2.Call) int {
+	n := 0
+	for _, c := range calls {
+		if c.Err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func TestAvailableENI(t *testing.T) {
+	t.Run("attach only", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.TerminateInstance("i-a")
+		w.settle()
+		r := w.mustRun(engine.Trigger{Kind: engine.InstanceUp, InstanceID: "i-c"})
+		w.assertHolder("i-b")
+		if r.Outcome != engine.Attached || w.ec2.CallCount(fakeec2.OpDetachNetworkInterface) != 0 {
+			t.Fatalf("outcome %s", r.Outcome)
+		}
+		w.assertMutations(2)
+	})
+	t.Run("attached elsewhere by someone else meanwhile", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.StopInstance("i-a")
+		w.settle()
+		done := false
+		w.ec2.AfterCall(func(op string, err error) {
+			if op == fakeec2.OpDescribeNetworkInterfaces && !done && w.ec2.ENI(eniID).Status == "available" {
+				done = true
+				w.ec2.AttachNow(eniID, "i-c", 1) // an operator in the console
+			}
+		})
+		r := w.mustRun(down("i-a"))
+		w.assertHolder("i-c")
+		if r.Outcome != engine.AttachedByOther || r.HolderAfter != "i-c" {
+			t.Fatalf("outcome %s holder %s", r.Outcome, r.HolderAfter)
+		}
+		// The detach, then one refused attach; nothing after the verify.
+		w.assertMutations(2)
+		if calls := w.ec2.Calls(); calls[len(calls)-1].Op != fakeec2.OpDescribeNetworkInterfaces {
+			t.Fatalf("last call %s, want the verifying read", calls[len(calls)-1].Op)
+		}
+	})
+	t.Run("ENI not found", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.StopInstance("i-a")
+		w.settle()
+		w.ec2.AfterCall(func(op string, err error) {
+			if op == fakeec2.OpDescribeInstanceStatus {
+				w.ec2.DeleteENI(eniID)
+			}
+		})
+		_, err := w.run(down("i-a"))
+		if !errors.Is(err, engine.ErrENINotFound) || !strings.Contains(err.Error(), eniID) || engine.Retryable(err) {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
+
+func TestDeleteOnTerminationRepaired(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	w.ec2.DeleteENI(eniID)
+	w.ec2.AddENI(fakeec2.ENISpec{ID: eniID, AZ: az, Tags: map[string]string{"eni-failover:group": group, "eni-failover:holder": "i-a"},
+		AttachTo: "i-a", DeviceIndex: 1, DeleteOnTermination: true})
+	r := w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+	w.assertHolder("i-a")
+	if r.Outcome != engine.Repaired || w.ec2.CallCount(fakeec2.OpModifyNetworkInterfaceAttribute) != 1 {
+		t.Fatalf("outcome %s", r.Outcome)
+	}
+	w.assertMutations(1)
+}
+
+func TestAntiFlap(t *testing.T) {
+	recent := func(w *world) {
+		w.ec2.CreateTags(w.ctx(), &ec2.CreateTagsInput{Resources: []string{eniID}, Tags: tagsOf(map[string]string{
+			"eni-failover:failed": "i-b@" + itoa(t0.Add(-5*time.Minute).Unix()),
+		})})
+		w.ec2.ResetCalls()
+	}
+	t.Run("recently failed member is skipped", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		recent(w)
+		w.ec2.StopInstance("i-a")
+		r := w.mustRun(down("i-a"))
+		w.assertHolder("i-c")
+		if !r.Plan.Candidates[len(r.Plan.Candidates)-1].Cooldown {
+			t.Fatalf("cooled-down member not last: %+v", r.Plan.Candidates)
+		}
+	})
+	t.Run("unless it is the last option", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		recent(w)
+		w.ec2.StopInstance("i-c")
+		w.ec2.StopInstance("i-a")
+		w.mustRun(down("i-a"))
+		w.assertHolder("i-b")
+	})
+	t.Run("after the cooldown it is preferred again", func(t *testing.T) {
+		w := newWorld(t, engine.Options{Cooldown: time.Minute})
+		recent(w)
+		w.ec2.StopInstance("i-a")
+		w.mustRun(down("i-a"))
+		w.assertHolder("i-b")
+	})
+	t.Run("an operator may choose it", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		recent(w)
+		w.mustRun(engine.Trigger{Kind: engine.Move, Target: "i-b"})
+		w.assertHolder("i-b")
+	})
+	t.Run("a failed holder's return does not pull the ENI back", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.StopInstance("i-a")
+		w.mustRun(down("i-a"))
+		w.settle()
+		w.ec2.StartInstance("i-a")
+		w.settle()
+		w.ec2.ResetCalls()
+		w.mustRun(engine.Trigger{Kind: engine.InstanceUp, InstanceID: "i-a"})
+		w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+		w.assertHolder("i-b")
+		w.assertMutations(0)
+	})
+}
+
+func TestPlannedAndManualMoves(t *testing.T) {
+	t.Run("spot interruption on the holder: graceful move", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		r := w.mustRun(engine.Trigger{Kind: engine.Evacuate, InstanceID: "i-a"})
+		w.assertHolder("i-b")
+		if r.Plan.Force || !r.Plan.Planned || w.ec2.CallCount(fakeec2.OpDetachNetworkInterface) != 1 {
+			t.Fatalf("plan %+v", r.Plan)
+		}
+		w.assertMutations(3)
+	})
+	t.Run("evacuation notice for a standby", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.mustRun(engine.Trigger{Kind: engine.Evacuate, InstanceID: "i-c"})
+		w.assertHolder("i-a")
+		w.assertMutations(0)
+	})
+	t.Run("manual move to the best standby", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		r := w.mustRun(engine.Trigger{Kind: engine.Move, Reason: "patching i-a"})
+		w.assertHolder("i-b")
+		if r.Outcome != engine.Moved || !strings.Contains(w.ec2.ENI(eniID).Tags["eni-failover:reason"], "patching i-a") {
+			t.Fatalf("outcome %s tags %v", r.Outcome, w.ec2.ENI(eniID).Tags)
+		}
+		if strings.Contains(w.ec2.ENI(eniID).Tags["eni-failover:failed"], "i-a") {
+			t.Fatalf("a planned move recorded the holder as failed")
+		}
+	})
+	t.Run("manual move to a named target", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.mustRun(engine.Trigger{Kind: engine.Move, Target: "i-c", Group: group})
+		w.assertHolder("i-c")
+		w.assertMutations(3)
+	})
+	t.Run("manual move to the holder", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		r := w.mustRun(engine.Trigger{Kind: engine.Move, Target: "i-a"})
+		w.assertHolder("i-a")
+		w.assertMutations(0)
+		if r.Outcome != engine.NothingToDo {
+			t.Fatalf("outcome %s", r.Outcome)
+		}
+	})
+	t.Run("failback to the home member", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.StopInstance("i-a")
+		w.mustRun(down("i-a"))
+		w.settle()
+		w.ec2.StartInstance("i-a")
+		w.settle()
+		r := w.mustRun(engine.Trigger{Kind: engine.Failback})
+		w.assertHolder("i-a")
+		if r.HolderBefore != "i-b" || r.HolderAfter != "i-a" || r.Outcome != engine.Moved {
+			t.Fatalf("report %+v", r)
+		}
+	})
+	t.Run("already home", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		r := w.mustRun(engine.Trigger{Kind: engine.Failback})
+		w.assertHolder("i-a")
+		w.assertMutations(0)
+		if r.Outcome != engine.NothingToDo || !strings.Contains(r.Reason, "already home") {
+			t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
+		}
+	})
+	t.Run("bad requests change nothing", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.AddInstance(fakeec2.InstanceSpec{ID: "i-outsider", AZ: az})
+		for _, tr := range []engine.Trigger{
+			{Kind: engine.Move, Target: "i-outsider"},
+			{Kind: engine.Move, Group: "nope"},
+			{Kind: engine.Failback, Group: "nope"},
+			{Kind: engine.InstanceDown},
+		} {
+			_, err := w.run(tr)
+			if !errors.Is(err, engine.ErrBadRequest) || engine.Retryable(err) {
+				t.Fatalf("%+v: error %v", tr, err)
+			}
+		}
+		w.assertMutations(0)
+	})
+	t.Run("target that cannot take the ENI", func(t *testing.T) {
+		w := newWorld(t, engine.Options{}, member{"i-a", az, "running", "1"}, member{"i-b", az, "stopped", "2"})
+		_, err := w.run(engine.Trigger{Kind: engine.Move, Target: "i-b"})
+		var nt *engine.NoTargetError
+		if !errors.As(err, &nt) || !strings.Contains(err.Error(), "i-b: stopped") {
+			t.Fatalf("error %v", err)
+		}
+		w.assertMutations(0)
+	})
+	t.Run("dry run plans without mutating", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		reps, err := w.eng.Run(w.ctx(), engine.Trigger{Kind: engine.Move}, true)
+		if err != nil || reps[0].Outcome != engine.Planned || reps[0].Plan.Candidates[0].InstanceID != "i-b" {
+			t.Fatalf("reports %+v err %v", reps, err)
+		}
+		w.assertMutations(0)
+		w.assertHolder("i-a")
+	})
+}
+
+func TestDeadline(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	w.ec2.SetStuckDetaching(eniID, true)
+	w.ec2.StopInstance("i-a")
+	// Five seconds left: not enough for the graceful wait.
+	ctx := clockDeadline(w, 5*time.Second)
+	reps, err := w.eng.Run(ctx, down("i-a"), false)
+	var dl *engine.DeadlineError
+	if !errors.As(err, &dl) || !engine.Retryable(err) {
+		t.Fatalf("error %v, want a retryable DeadlineError", err)
+	}
+	if reps[0].Outcome != engine.Failed || w.clk.Now().After(t0.Add(5*time.Second)) {
+		t.Fatalf("outcome %s, stopped at %s", reps[0].Outcome, w.clk.Now().Sub(t0))
+	}
+	// The retry (Lambda's async retry) finishes the move.
+	w.mustRun(down("i-a"))
+	w.assertHolder("i-b")
+}
+
+func TestTwoGroups(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	for _, id := range []string{"i-x", "i-y"} {
+		w.ec2.AddInstance(fakeec2.InstanceSpec{ID: id, AZ: otherAZ, Tags: map[string]string{"eni-failover:group": "other"}})
+	}
+	w.ec2.AddENI(fakeec2.ENISpec{ID: "eni-other", AZ: otherAZ, Tags: map[string]string{"eni-failover:group": "other", "eni-failover:holder": "i-x"}, AttachTo: "i-x", DeviceIndex: 1})
+	w.ec2.StopInstance("i-a")
+	reps, err := w.run(engine.Trigger{Kind: engine.Reconcile})
+	if err != nil || len(reps) != 2 {
+		t.Fatalf("reports %d err %v", len(reps), err)
+	}
+	w.assertHolder("i-b")
+	if st := w.ec2.ENI("eni-other"); st.InstanceID != "i-x" {
+		t.Fatalf("other group's ENI moved to %s", st.InstanceID)
+	}
+	for _, c := range w.ec2.Calls() {
+		if in, ok := c.Input.(ec2.AttachNetworkInterfaceInput); ok && aws.ToString(in.NetworkInterfaceId) != eniID {
+			t.Fatalf("mutation on the other group: %+v", in)
+		}
+	}
+	_, err = w.run(engine.Trigger{Kind: engine.Move})
+	if !errors.Is(err, engine.ErrBadRequest) || !strings.Contains(err.Error(), "2 groups") {
+		t.Fatalf("move without group among two: %v", err)
+	}
+}

@@ -1,0 +1,50 @@
+// Package engine decides whether and where a group's license ENI must move,
+// and moves it as a compare-and-swap on observed EC2 state: it acts only on
+// the attachment it observed, re-reads after every mutation, and resumes
+// from any intermediate state, so that retries, duplicates and concurrent
+// invocations can never leave two attachments or an orphaned ENI.
+package engine
+
+import "time"
+
+// Kind is what happened, independent of how the news arrived.
+type Kind string
+
+// Trigger kinds. The automatic ones come from events; Move and Failback
+// from an operator.
+const (
+	// InstanceDown: the instance is stopping, stopped, shutting down or
+	// terminated (EC2 state-change).
+	InstanceDown Kind = "instance-down"
+	// InstanceUp: the instance is pending or running (EC2 state-change).
+	InstanceUp Kind = "instance-up"
+	// Impaired: an alarm says the instance or its token server failed.
+	Impaired Kind = "impaired"
+	// Evacuate: the instance is about to go away (Spot interruption,
+	// rebalance recommendation, scheduled Health event): move off now.
+	Evacuate Kind = "evacuate"
+	// Reconcile: the scheduled level-triggered check of every group.
+	Reconcile Kind = "reconcile"
+	// Move: an operator moves the ENI, to Target or to the best standby.
+	Move Kind = "move"
+	// Failback: an operator moves the ENI back to the group's home.
+	Failback Kind = "failback"
+)
+
+// Manual reports whether an operator asked for this.
+func (k Kind) Manual() bool { return k == Move || k == Failback }
+
+// Trigger is one request to the engine.
+type Trigger struct {
+	Kind Kind
+	// InstanceID is the instance an event is about.
+	InstanceID string
+	// Group limits the trigger to one group (manual actions, reconcile).
+	Group string
+	// Target is the instance a manual move goes to ("" = best standby).
+	Target string
+	// Reason is a short human text recorded in the journal and report.
+	Reason string
+	// At is when the event happened, when known.
+	At time.Time
+}
