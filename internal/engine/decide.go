@@ -227,7 +227,7 @@ func withCandidates(g discovery.Group, p Policy, plan Plan, act Action, leaving,
 		if m.InstanceID == leaving {
 			continue
 		}
-		if why := unusable(m, g.ENI, p); why != "" {
+		if why := Unusable(m, g.ENI, p); why != "" {
 			plan.Skipped = append(plan.Skipped, m.InstanceID+": "+why)
 			continue
 		}
@@ -270,8 +270,8 @@ func withCandidates(g discovery.Group, p Policy, plan Plan, act Action, leaving,
 	return plan, nil
 }
 
-// unusable says why a member cannot take the ENI, or "" when it can.
-func unusable(m discovery.Member, eni discovery.Interface, p Policy) string {
+// Unusable says why a member cannot take the ENI, or "" when it can.
+func Unusable(m discovery.Member, eni discovery.Interface, p Policy) string {
 	switch {
 	case m.AZ != eni.AZ:
 		return fmt.Sprintf("in %s, the ENI is in %s (an ENI cannot leave its AZ)", m.AZ, eni.AZ)

@@ -189,7 +189,7 @@ func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Repo
 	var reports []*Report
 	errs := []error{readErr}
 	for _, g := range groups {
-		plan, err := Decide(g, t, e.policy())
+		plan, err := Decide(g, t, e.Policy())
 		if err == nil && plan.Action == ActNone {
 			r := e.newReport(g, t)
 			r.Action, r.Reason, r.Outcome, r.HolderAfter = ActNone, plan.Reason, NothingToDo, g.ENI.InstanceID
@@ -203,7 +203,8 @@ func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Repo
 	return reports, errors.Join(errs...)
 }
 
-func (e *Engine) policy() Policy {
+// Policy is the decision policy at this moment.
+func (e *Engine) Policy() Policy {
 	return Policy{
 		Now:               e.clk.Now(),
 		Tags:              e.tags,
@@ -249,7 +250,7 @@ func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bo
 	r.StartedAt = start
 	r.DryRun = dryRun
 	r.Steps = append(r.Steps, Step{Name: "read", DurationMS: e.clk.Now().Sub(start).Milliseconds(), Detail: fmt.Sprintf("%d members", len(g.Members))})
-	plan, err := Decide(g, t, e.policy())
+	plan, err := Decide(g, t, e.Policy())
 	r.Action, r.Reason, r.Plan = plan.Action, plan.Reason, &plan
 	log := e.log.With("group", name, "eni_id", g.ENI.ID, "trigger", string(t.Kind))
 	finish := func(o Outcome, err error) (*Report, error) {

@@ -1,0 +1,26 @@
+// Command move is the Lambda function for operators: status, plan (dry
+// run), move and failback, invoked synchronously.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/wiring"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	deps, _, err := wiring.Build(context.Background(), os.Getenv, os.Stdout, log, "move")
+	if err != nil {
+		log.Error("start-up failed", "error", err.Error())
+		lambda.Start(wiring.Failing(err))
+		return
+	}
+	h := &handler.Manual{Deps: deps}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,57 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TagPrefix != "eni-failover" || c.DeviceIndex != 1 || c.AllowStartStopped || c.Cooldown != 15*time.Minute ||
+		c.GracefulDetachWait != 8*time.Second || c.PollInterval != 250*time.Millisecond || c.PollMax != 2*time.Second ||
+		c.HealthAction != HealthMove || c.NotifyTopicARN != "" || c.MetricsNamespace != "ENIFailover" {
+		t.Fatalf("defaults %+v", c)
+	}
+	o := c.EngineOptions()
+	if o.DeviceIndex != 1 || o.Cooldown != 15*time.Minute || o.PollInitial != 250*time.Millisecond {
+		t.Fatalf("engine options %+v", o)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"ENI_FAILOVER_TAG_PREFIX": "acme-lic", "DEVICE_INDEX": "2", "ALLOW_START_STOPPED": "true",
+		"COOLDOWN": "1h", "HEALTH_EVENT_ACTION": "NOTIFY",
+		"NOTIFY_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:license-events",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TagPrefix != "acme-lic" || c.DeviceIndex != 2 || !c.AllowStartStopped || c.Cooldown != time.Hour ||
+		c.HealthAction != HealthNotify || !strings.HasSuffix(c.NotifyTopicARN, "license-events") {
+		t.Fatalf("overrides %+v", c)
+	}
+}
+
+func TestInvalidValuesAreAllReported(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"DEVICE_INDEX": "0", "ALLOW_START_STOPPED": "maybe", "COOLDOWN": "soon", "HEALTH_EVENT_ACTION": "panic",
+		"NOTIFY_TOPIC_ARN": "my-topic", "ENI_FAILOVER_TAG_PREFIX": "aws:x", "POLL_INTERVAL": "3s",
+		"POLL_MAX": "1s", "METRICS_NAMESPACE": "AWS/EC2",
+	}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"DEVICE_INDEX", "ALLOW_START_STOPPED", "COOLDOWN", "HEALTH_EVENT_ACTION", "NOTIFY_TOPIC_ARN",
+		"ENI_FAILOVER_TAG_PREFIX", "POLL_MAX", "METRICS_NAMESPACE"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,295 @@
+// Package eventparse turns EventBridge events into engine triggers. Events
+// are routed by source and detail-type to small parsers that read only what
+// a decision needs and tolerate the rest (no version, odd timestamps,
+// placeholder accounts). An event that cannot be fully understood yields no
+// trigger: nothing is ever done on a half-parsed event.
+package eventparse
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/eni-failover/eni-failover/internal/engine"
+)
+
+// Source and detail-type pairs that the parsers handle.
+const (
+	SourceEC2        = "aws.ec2"
+	SourceCloudWatch = "aws.cloudwatch"
+	SourceHealth     = "aws.health"
+	SourceEvents     = "aws.events"
+
+	DetailStateChange = "EC2 Instance State-change Notification"
+	DetailSpot        = "EC2 Spot Instance Interruption Warning"
+	DetailRebalance   = "EC2 Instance Rebalance Recommendation"
+	DetailAlarm       = "CloudWatch Alarm State Change"
+	DetailHealth      = "AWS Health Event"
+	DetailScheduled   = "Scheduled Event"
+)
+
+var instanceID = regexp.MustCompile(`^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
+
+// IsInstanceID reports whether s looks like an EC2 instance id.
+func IsInstanceID(s string) bool { return instanceID.MatchString(s) }
+
+// Parsed is what an event asks for.
+type Parsed struct {
+	Source     string `json:"source"`
+	DetailType string `json:"detail_type"`
+	// Triggers for the engine; empty when there is nothing to do.
+	Triggers []engine.Trigger `json:"-"`
+	// Ignored says why there is nothing to do.
+	Ignored string `json:"ignored,omitempty"`
+	// Malformed: the event is of a handled kind but could not be read.
+	Malformed bool `json:"malformed,omitempty"`
+	// NotifyOnly: report what would happen, change nothing (AWS Health
+	// events with HEALTH_EVENT_ACTION=notify).
+	NotifyOnly bool `json:"notify_only,omitempty"`
+}
+
+// Options shape parsing.
+type Options struct {
+	// HealthNotifyOnly turns AWS Health events into notifications only.
+	HealthNotifyOnly bool
+}
+
+type envelope struct {
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Time       string          `json:"time"`
+	Resources  []string        `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+// Parse reads one EventBridge event.
+func Parse(raw []byte, opts Options) Parsed {
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return Parsed{Malformed: true, Ignored: "not an EventBridge event: " + shortErr(err)}
+	}
+	p := Parsed{Source: env.Source, DetailType: env.DetailType}
+	at := ParseTime(env.Time)
+	var parse func(envelope, time.Time) ([]engine.Trigger, string, error)
+	switch {
+	case env.Source == SourceEC2 && env.DetailType == DetailStateChange:
+		parse = stateChange
+	case env.Source == SourceEC2 && (env.DetailType == DetailSpot || env.DetailType == DetailRebalance):
+		parse = evacuation
+	case env.Source == SourceCloudWatch && env.DetailType == DetailAlarm:
+		parse = alarm
+	case env.Source == SourceHealth && env.DetailType == DetailHealth:
+		parse = health
+		p.NotifyOnly = opts.HealthNotifyOnly
+	case env.Source == SourceEvents && env.DetailType == DetailScheduled:
+		p.Triggers = []engine.Trigger{{Kind: engine.Reconcile, Reason: "scheduled reconcile", At: at}}
+		return p
+	default:
+		p.Ignored = fmt.Sprintf("event %q from %q is not handled", env.DetailType, env.Source)
+		return p
+	}
+	ts, ignored, err := parse(env, at)
+	if err != nil {
+		p.Malformed, p.Ignored, p.NotifyOnly = true, fmt.Sprintf("malformed %q event: %v", env.DetailType, err), false
+		return p
+	}
+	p.Triggers, p.Ignored = ts, ignored
+	if len(ts) == 0 {
+		p.NotifyOnly = false
+	}
+	return p
+}
+
+func detailObject(env envelope, into any) error {
+	if len(env.Detail) == 0 || env.Detail[0] != '{' {
+		return fmt.Errorf("detail is not an object")
+	}
+	if err := json.Unmarshal(env.Detail, into); err != nil {
+		return fmt.Errorf("reading detail: %s", shortErr(err))
+	}
+	return nil
+}
+
+func checkInstance(id string) error {
+	if !IsInstanceID(id) {
+		if id == "" {
+			return fmt.Errorf("no instance id")
+		}
+		return fmt.Errorf("%q is not an instance id", truncate(id, 40))
+	}
+	return nil
+}
+
+func stateChange(env envelope, at time.Time) ([]engine.Trigger, string, error) {
+	var d struct {
+		InstanceID string `json:"instance-id"`
+		State      string `json:"state"`
+	}
+	if err := detailObject(env, &d); err != nil {
+		return nil, "", err
+	}
+	if err := checkInstance(d.InstanceID); err != nil {
+		return nil, "", err
+	}
+	var kind engine.Kind
+	switch d.State {
+	case "stopping", "stopped", "shutting-down", "terminated":
+		kind = engine.InstanceDown
+	case "pending", "running":
+		kind = engine.InstanceUp
+	case "":
+		return nil, "", fmt.Errorf("no state")
+	default:
+		return nil, fmt.Sprintf("state %q of %s needs nothing", d.State, d.InstanceID), nil
+	}
+	return []engine.Trigger{{Kind: kind, InstanceID: d.InstanceID, Reason: fmt.Sprintf("%s is %s", d.InstanceID, d.State), At: at}}, "", nil
+}
+
+func evacuation(env envelope, at time.Time) ([]engine.Trigger, string, error) {
+	var d struct {
+		InstanceID string `json:"instance-id"`
+		Action     string `json:"instance-action"`
+	}
+	if err := detailObject(env, &d); err != nil {
+		return nil, "", err
+	}
+	if err := checkInstance(d.InstanceID); err != nil {
+		return nil, "", err
+	}
+	reason := "rebalance recommendation for " + d.InstanceID
+	if env.DetailType == DetailSpot {
+		reason = fmt.Sprintf("spot interruption (%s) of %s", cmp.Or(d.Action, "terminate"), d.InstanceID)
+	}
+	return []engine.Trigger{{Kind: engine.Evacuate, InstanceID: d.InstanceID, Reason: reason, At: at}}, "", nil
+}
+
+func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
+	var d struct {
+		AlarmName string `json:"alarmName"`
+		State     struct {
+			Value     string `json:"value"`
+			Timestamp string `json:"timestamp"`
+		} `json:"state"`
+		Configuration struct {
+			Metrics []struct {
+				MetricStat struct {
+					Metric struct {
+						Dimensions map[string]string `json:"dimensions"`
+					} `json:"metric"`
+				} `json:"metricStat"`
+			} `json:"metrics"`
+		} `json:"configuration"`
+	}
+	if err := detailObject(env, &d); err != nil {
+		return nil, "", err
+	}
+	if d.State.Value == "" {
+		return nil, "", fmt.Errorf("no alarm state")
+	}
+	if d.State.Value != "ALARM" {
+		return nil, fmt.Sprintf("alarm %q went to %s", d.AlarmName, d.State.Value), nil
+	}
+	ids := map[string]bool{}
+	var list []string
+	for _, m := range d.Configuration.Metrics {
+		id, ok := m.MetricStat.Metric.Dimensions["InstanceId"]
+		if !ok {
+			continue
+		}
+		if err := checkInstance(id); err != nil {
+			return nil, "", err
+		}
+		if !ids[id] {
+			ids[id] = true
+			list = append(list, id)
+		}
+	}
+	if len(list) == 0 {
+		return nil, "", fmt.Errorf("alarm %q has no InstanceId dimension", d.AlarmName)
+	}
+	if t := ParseTime(d.State.Timestamp); !t.IsZero() {
+		at = t
+	}
+	var ts []engine.Trigger
+	for _, id := range list {
+		ts = append(ts, engine.Trigger{Kind: engine.Impaired, InstanceID: id, Reason: fmt.Sprintf("alarm %s on %s", d.AlarmName, id), At: at})
+	}
+	return ts, "", nil
+}
+
+func health(env envelope, at time.Time) ([]engine.Trigger, string, error) {
+	var d struct {
+		Service          string `json:"service"`
+		EventTypeCode    string `json:"eventTypeCode"`
+		StartTime        string `json:"startTime"`
+		AffectedEntities []struct {
+			EntityValue string `json:"entityValue"`
+		} `json:"affectedEntities"`
+	}
+	if err := detailObject(env, &d); err != nil {
+		return nil, "", err
+	}
+	if d.Service != "EC2" {
+		return nil, fmt.Sprintf("health event for service %q", d.Service), nil
+	}
+	seen := map[string]bool{}
+	var ids []string
+	add := func(v string) {
+		if IsInstanceID(v) && !seen[v] {
+			seen[v] = true
+			ids = append(ids, v)
+		}
+	}
+	for _, e := range d.AffectedEntities {
+		add(e.EntityValue)
+	}
+	for _, r := range env.Resources {
+		add(r)
+	}
+	if len(ids) == 0 {
+		return nil, "", fmt.Errorf("EC2 health event %s names no instance", d.EventTypeCode)
+	}
+	if t := ParseTime(d.StartTime); !t.IsZero() {
+		at = t
+	}
+	var ts []engine.Trigger
+	for _, id := range ids {
+		ts = append(ts, engine.Trigger{Kind: engine.Evacuate, InstanceID: id, Reason: fmt.Sprintf("AWS Health %s for %s", d.EventTypeCode, id), At: at})
+	}
+	return ts, "", nil
+}
+
+// timeLayouts are the formats seen in EventBridge events: RFC 3339,
+// CloudWatch alarm timestamps (+0000), AWS Health's RFC 1123.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999-0700",
+	"2006-01-02T15:04:05-0700",
+	time.RFC1123,
+	time.RFC1123Z,
+	"Mon, 2 Jan 2006 15:04:05 MST",
+}
+
+// ParseTime reads a timestamp in any of the formats events use; the zero
+// time when none fits (the time never drives a decision).
+func ParseTime(s string) time.Time {
+	s = strings.TrimSpace(s)
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+func shortErr(err error) string { return truncate(err.Error(), 120) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

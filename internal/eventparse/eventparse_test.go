@@ -1,0 +1,130 @@
+package eventparse
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eni-failover/eni-failover/events"
+	"github.com/eni-failover/eni-failover/internal/engine"
+)
+
+const holder = events.HolderPlaceholder
+
+func TestSamples(t *testing.T) {
+	cases := []struct {
+		file    string
+		kind    engine.Kind // "" = no trigger
+		ignored string
+	}{
+		{"ec2-state-stopping.json", engine.InstanceDown, ""},
+		{"ec2-state-stopped.json", engine.InstanceDown, ""},
+		{"ec2-state-shutting-down.json", engine.InstanceDown, ""},
+		{"ec2-state-terminated.json", engine.InstanceDown, ""},
+		{"ec2-state-pending.json", engine.InstanceUp, ""},
+		{"ec2-state-running.json", engine.InstanceUp, ""},
+		{"ec2-state-stopped-no-version.json", engine.InstanceDown, ""},
+		{"spot-interruption.json", engine.Evacuate, ""},
+		{"rebalance-recommendation.json", engine.Evacuate, ""},
+		{"alarm-status-check.json", engine.Impaired, ""},
+		{"alarm-ok.json", "", "went to OK"},
+		{"health-ec2-scheduled.json", engine.Evacuate, ""},
+		{"scheduled-reconcile.json", engine.Reconcile, ""},
+		{"other-s3-event.json", "", "not handled"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			p := Parse(events.MustSample(tc.file), Options{})
+			if p.Malformed {
+				t.Fatalf("malformed: %s", p.Ignored)
+			}
+			if tc.kind == "" {
+				if len(p.Triggers) != 0 || !strings.Contains(p.Ignored, tc.ignored) {
+					t.Fatalf("parsed %+v", p)
+				}
+				return
+			}
+			if len(p.Triggers) != 1 || p.Triggers[0].Kind != tc.kind {
+				t.Fatalf("triggers %+v", p.Triggers)
+			}
+			tr := p.Triggers[0]
+			if tc.kind != engine.Reconcile && tr.InstanceID != holder {
+				t.Fatalf("instance %q", tr.InstanceID)
+			}
+			if tr.At.IsZero() || tr.Reason == "" {
+				t.Fatalf("trigger without time or reason: %+v", tr)
+			}
+		})
+	}
+}
+
+func TestMalformedSamplesNeverTrigger(t *testing.T) {
+	names := events.Names("malformed")
+	if len(names) < 8 {
+		t.Fatalf("only %d malformed samples", len(names))
+	}
+	for _, name := range names {
+		if strings.HasPrefix(name, "malformed/move-") {
+			continue // manual payloads, tested by the handler
+		}
+		p := Parse(events.MustSample(name), Options{})
+		if len(p.Triggers) != 0 {
+			t.Errorf("%s: triggers %+v", name, p.Triggers)
+		}
+		if !p.Malformed && !strings.Contains(p.Ignored, "not handled") {
+			t.Errorf("%s: not flagged malformed: %+v", name, p)
+		}
+	}
+}
+
+func TestHealthNotifyOnly(t *testing.T) {
+	p := Parse(events.MustSample("health-ec2-scheduled.json"), Options{HealthNotifyOnly: true})
+	if !p.NotifyOnly || len(p.Triggers) != 1 {
+		t.Fatalf("parsed %+v", p)
+	}
+	want := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	if !p.Triggers[0].At.Equal(want) {
+		t.Fatalf("health start time %s, want %s", p.Triggers[0].At, want)
+	}
+}
+
+func TestTimestamps(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"2019-10-02T17:04:40.989+0000":  time.Date(2019, 10, 2, 17, 4, 40, 989e6, time.UTC),
+		"2026-11-26T12:00:00Z":          time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
+		"Wed, 02 Dec 2026 12:00:00 GMT": time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC),
+		"2026-11-26T13:00:00+01:00":     time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
+		"yesterday":                     {},
+		"":                              {},
+	} {
+		if got := ParseTime(in); !got.Equal(want) {
+			t.Errorf("ParseTime(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestAlarmWithSeveralInstances(t *testing.T) {
+	raw := `{"source":"aws.cloudwatch","detail-type":"CloudWatch Alarm State Change","detail":{"alarmName":"x","state":{"value":"ALARM"},
+	"configuration":{"metrics":[{"metricStat":{"metric":{"dimensions":{"InstanceId":"i-0123456789abcdef0"}}}},
+	{"metricStat":{"metric":{"dimensions":{"InstanceId":"i-0aaaaaaaaaaaaaaaa"}}}},{"metricStat":{"metric":{"dimensions":{"InstanceId":"i-0123456789abcdef0"}}}}]}}}`
+	p := Parse([]byte(raw), Options{})
+	if len(p.Triggers) != 2 {
+		t.Fatalf("triggers %+v", p.Triggers)
+	}
+}
+
+func TestHalfParsedEventsDoNothing(t *testing.T) {
+	for name, raw := range map[string]string{
+		"state with unknown value":   `{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{"instance-id":"i-0123456789abcdef0","state":"rebooting"}}`,
+		"alarm with a bad instance":  `{"source":"aws.cloudwatch","detail-type":"CloudWatch Alarm State Change","detail":{"state":{"value":"ALARM"},"configuration":{"metrics":[{"metricStat":{"metric":{"dimensions":{"InstanceId":"i-0123456789abcdef0"}}}},{"metricStat":{"metric":{"dimensions":{"InstanceId":"bogus"}}}}]}}}`,
+		"health of another service":  `{"source":"aws.health","detail-type":"AWS Health Event","detail":{"service":"RDS","affectedEntities":[{"entityValue":"i-0123456789abcdef0"}]}}`,
+		"spot without instance":      `{"source":"aws.ec2","detail-type":"EC2 Spot Instance Interruption Warning","detail":{}}`,
+		"alarm without state":        `{"source":"aws.cloudwatch","detail-type":"CloudWatch Alarm State Change","detail":{"alarmName":"x"}}`,
+		"state change without state": `{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{"instance-id":"i-0123456789abcdef0"}}`,
+		"detail of the wrong type":   `{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{"instance-id":42,"state":"stopped"}}`,
+	} {
+		if p := Parse([]byte(raw), Options{}); len(p.Triggers) != 0 || p.Ignored == "" {
+			t.Errorf("%s: %+v", name, p)
+		}
+	}
+}

@@ -1,0 +1,302 @@
+package handler_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/eni-failover/eni-failover/events"
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/sim"
+)
+
+type env struct {
+	t       *testing.T
+	region  *sim.Region
+	fo      *handler.Failover
+	manual  *handler.Manual
+	metrics *bytes.Buffer
+}
+
+func newEnv(t *testing.T) *env {
+	r := sim.NewRegion(fakeec2.RealisticTimings(), 1)
+	r.AddGroup(sim.Mosek())
+	var buf bytes.Buffer
+	deps := r.Deps(engine.Options{}, &buf, nil)
+	return &env{t: t, region: r, fo: &handler.Failover{Deps: deps}, manual: &handler.Manual{Deps: deps}, metrics: &buf}
+}
+
+func (e *env) event(name string) (*handler.FailoverResult, error) {
+	e.t.Helper()
+	return e.fo.Handle(e.region.Context(time.Minute), events.MustSample(name))
+}
+
+func (e *env) invoke(payload string) (*handler.Response, error) {
+	e.t.Helper()
+	return e.manual.Handle(e.region.Context(time.Minute), json.RawMessage(payload))
+}
+
+func (e *env) holder() string {
+	e.region.Settle(time.Minute)
+	st := e.region.EC2.ENI(sim.ENIID)
+	if st.AttachmentID != "" && st.AttachmentStatus != "attached" {
+		e.t.Fatalf("ENI still %s", st.AttachmentStatus)
+	}
+	return st.InstanceID
+}
+
+func TestEventKinds(t *testing.T) {
+	cases := []struct {
+		file   string
+		before func(r *sim.Region)
+		holder string
+		moved  bool
+	}{
+		{"ec2-state-stopping.json", func(r *sim.Region) { r.EC2.StopInstance(sim.Primary) }, sim.Standby, true},
+		{"ec2-state-stopped.json", func(r *sim.Region) { r.EC2.StopInstance(sim.Primary); r.Settle(time.Minute) }, sim.Standby, true},
+		{"ec2-state-stopped-no-version.json", func(r *sim.Region) { r.EC2.StopInstance(sim.Primary); r.Settle(time.Minute) }, sim.Standby, true},
+		{"ec2-state-shutting-down.json", func(r *sim.Region) { r.EC2.TerminateInstance(sim.Primary) }, sim.Standby, true},
+		{"ec2-state-terminated.json", func(r *sim.Region) { r.EC2.TerminateInstance(sim.Primary); r.Settle(time.Minute) }, sim.Standby, true},
+		{"ec2-state-running.json", nil, sim.Primary, false},
+		{"ec2-state-pending.json", nil, sim.Primary, false},
+		{"spot-interruption.json", nil, sim.Standby, true},
+		{"rebalance-recommendation.json", nil, sim.Standby, true},
+		{"alarm-status-check.json", nil, sim.Standby, true},
+		{"alarm-ok.json", nil, sim.Primary, false},
+		{"health-ec2-scheduled.json", nil, sim.Standby, true},
+		{"scheduled-reconcile.json", nil, sim.Primary, false},
+		{"other-s3-event.json", nil, sim.Primary, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			e := newEnv(t)
+			if tc.before != nil {
+				tc.before(e.region)
+			}
+			res, err := e.event(tc.file)
+			if err != nil {
+				t.Fatalf("handler error: %v", err)
+			}
+			if got := e.holder(); got != tc.holder {
+				t.Fatalf("ENI on %q, want %q (result %+v)", got, tc.holder, res)
+			}
+			msgs := e.region.SNS.Messages()
+			if tc.moved != (len(msgs) == 1) {
+				t.Fatalf("%d notifications, moved=%v", len(msgs), tc.moved)
+			}
+			if tc.moved {
+				subj := aws.ToString(msgs[0].Subject)
+				if !strings.Contains(subj, "mosek") || !strings.Contains(subj, tc.holder) || len(subj) > 100 {
+					t.Fatalf("subject %q", subj)
+				}
+				var m struct {
+					Report engine.Report `json:"report"`
+				}
+				if err := json.Unmarshal([]byte(aws.ToString(msgs[0].Message)), &m); err != nil || m.Report.HolderAfter != tc.holder {
+					t.Fatalf("message %s (%v)", aws.ToString(msgs[0].Message), err)
+				}
+				if !strings.Contains(e.metrics.String(), `"Moves":1`) || !strings.Contains(e.metrics.String(), `"CloudWatchMetrics"`) {
+					t.Fatalf("metrics %s", e.metrics.String())
+				}
+			}
+		})
+	}
+}
+
+func TestMalformedEventsChangeNothing(t *testing.T) {
+	for _, name := range events.Names("malformed") {
+		if strings.HasPrefix(name, "malformed/move-") {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			res, err := e.event(name)
+			if err != nil || len(res.Reports) != 0 {
+				t.Fatalf("result %+v err %v", res, err)
+			}
+			if e.region.EC2.MutatingCalls() != 0 || e.region.EC2.TotalCalls() != 0 {
+				t.Fatalf("%d calls made for a malformed event", e.region.EC2.TotalCalls())
+			}
+		})
+	}
+}
+
+func TestDuplicateEventIsIgnored(t *testing.T) {
+	e := newEnv(t)
+	e.region.EC2.StopInstance(sim.Primary)
+	if _, err := e.event("ec2-state-stopping.json"); err != nil {
+		t.Fatal(err)
+	}
+	before := e.region.EC2.MutatingCalls()
+	res, err := e.event("ec2-state-stopping.json")
+	if err != nil || res.Reports[0].Outcome != engine.NothingToDo {
+		t.Fatalf("result %+v err %v", res, err)
+	}
+	if e.region.EC2.MutatingCalls() != before || len(e.region.SNS.Messages()) != 1 {
+		t.Fatalf("duplicate mutated or notified")
+	}
+}
+
+func TestHealthNotifyOnly(t *testing.T) {
+	e := newEnv(t)
+	e.fo.HealthNotifyOnly = true
+	res, err := e.event("health-ec2-scheduled.json")
+	if err != nil || !res.NotifyOnly {
+		t.Fatalf("result %+v err %v", res, err)
+	}
+	if e.holder() != sim.Primary || e.region.EC2.MutatingCalls() != 0 {
+		t.Fatalf("notify-only moved the ENI")
+	}
+	msgs := e.region.SNS.Messages()
+	if len(msgs) != 1 || !strings.Contains(aws.ToString(msgs[0].Subject), "affected") {
+		t.Fatalf("notifications %+v", msgs)
+	}
+}
+
+func TestRetryableErrorsAreReturned(t *testing.T) {
+	e := newEnv(t)
+	for _, id := range []string{sim.Standby, sim.Second} {
+		e.region.EC2.StopInstance(id)
+	}
+	e.region.EC2.StopInstance(sim.Primary)
+	e.region.Settle(time.Minute)
+	res, err := e.event("ec2-state-stopped.json")
+	var nt *engine.NoTargetError
+	if !errors.As(err, &nt) || len(res.Errors) != 1 {
+		t.Fatalf("err %v, result %+v", err, res)
+	}
+	if e.holder() != sim.Primary {
+		t.Fatalf("ENI moved without a target")
+	}
+	if msgs := e.region.SNS.Messages(); len(msgs) != 1 || !strings.Contains(aws.ToString(msgs[0].Subject), "FAILED") {
+		t.Fatalf("failure not notified: %+v", msgs)
+	}
+	if !strings.Contains(e.metrics.String(), `"Failures":1`) {
+		t.Fatalf("metrics %s", e.metrics.String())
+	}
+}
+
+func TestManualActions(t *testing.T) {
+	t.Run("status", func(t *testing.T) {
+		e := newEnv(t)
+		resp, err := e.invoke(string(events.MustSample("move-status.json")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.MAC != "0a:1b:2c:3d:4e:5f" || resp.PrivateIP != "10.0.1.27" || resp.HolderAfter != sim.Primary || resp.Home != sim.Primary ||
+			len(resp.Members) != 3 || !resp.Members[1].CanTakeENI || resp.DeleteOnTermination == nil || *resp.DeleteOnTermination {
+			t.Fatalf("status %+v", resp)
+		}
+		if e.region.EC2.MutatingCalls() != 0 {
+			t.Fatal("status mutated")
+		}
+	})
+	t.Run("status without group", func(t *testing.T) {
+		e := newEnv(t)
+		resp, err := e.invoke(`{"action":"status"}`)
+		if err != nil || resp.Group != "mosek" {
+			t.Fatalf("resp %+v err %v", resp, err)
+		}
+	})
+	t.Run("plan", func(t *testing.T) {
+		e := newEnv(t)
+		resp, err := e.invoke(string(events.MustSample("move-plan.json")))
+		if err != nil || resp.Outcome != "planned" || resp.Plan.Candidates[0].InstanceID != sim.Standby {
+			t.Fatalf("resp %+v err %v", resp, err)
+		}
+		if e.region.EC2.MutatingCalls() != 0 || e.holder() != sim.Primary || len(e.region.SNS.Messages()) != 0 {
+			t.Fatal("plan mutated or notified")
+		}
+	})
+	t.Run("move", func(t *testing.T) {
+		e := newEnv(t)
+		resp, err := e.invoke(string(events.MustSample("move-move.json")))
+		if err != nil || resp.Outcome != "moved" || resp.HolderBefore != sim.Primary || resp.HolderAfter != sim.Standby {
+			t.Fatalf("resp %+v err %v", resp, err)
+		}
+		if e.holder() != sim.Standby || len(resp.Steps) < 4 {
+			t.Fatalf("holder %s steps %+v", e.holder(), resp.Steps)
+		}
+		for _, s := range resp.Steps {
+			if s.Name == "" || s.DurationMS < 0 {
+				t.Fatalf("step %+v", s)
+			}
+		}
+	})
+	t.Run("move to a target", func(t *testing.T) {
+		e := newEnv(t)
+		resp, err := e.invoke(string(events.MustSample("move-move-target.json")))
+		if err != nil || resp.HolderAfter != sim.Second || e.holder() != sim.Second {
+			t.Fatalf("resp %+v err %v", resp, err)
+		}
+	})
+	t.Run("failback", func(t *testing.T) {
+		e := newEnv(t)
+		if _, err := e.invoke(string(events.MustSample("move-move.json"))); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := e.invoke(string(events.MustSample("move-failback.json")))
+		if err != nil || resp.Outcome != "moved" || e.holder() != sim.Primary {
+			t.Fatalf("resp %+v err %v", resp, err)
+		}
+		resp, err = e.invoke(string(events.MustSample("move-failback.json")))
+		if err != nil || resp.Outcome != "nothing-to-do" || !strings.Contains(resp.Reason, "already home") {
+			t.Fatalf("second failback %+v err %v", resp, err)
+		}
+	})
+	t.Run("move that cannot be made", func(t *testing.T) {
+		e := newEnv(t)
+		e.region.EC2.StopInstance(sim.Standby)
+		e.region.EC2.StopInstance(sim.Second)
+		e.region.Settle(time.Minute)
+		resp, err := e.invoke(`{"action":"move"}`)
+		if err != nil || resp.Outcome != "failed" || !strings.Contains(resp.Error, "no viable standby") {
+			t.Fatalf("resp %+v err %v", resp, err)
+		}
+		if e.holder() != sim.Primary || e.region.EC2.MutatingCalls() != 0 {
+			t.Fatal("ENI moved")
+		}
+	})
+}
+
+func TestBadPayloads(t *testing.T) {
+	e := newEnv(t)
+	e.region.EC2.AddInstance(fakeec2.InstanceSpec{ID: "i-0ccccccccccccccc3", AZ: sim.AZ})
+	cases := map[string]string{
+		"unknown action":            string(events.MustSample("malformed/move-unknown-action.json")),
+		"target not an instance id": string(events.MustSample("malformed/move-bad-target.json")),
+		"unknown field":             string(events.MustSample("malformed/move-unknown-field.json")),
+		"unknown group":             `{"action":"move","group":"matlab"}`,
+		"unknown group for status":  `{"action":"status","group":"matlab"}`,
+		"target outside the group":  `{"action":"move","target":"i-0ccccccccccccccc3"}`,
+		"target for failback":       `{"action":"failback","target":"i-0bbbbbbbbbbbbbbb2"}`,
+		"no action":                 `{"group":"mosek"}`,
+		"not an object":             `"move"`,
+		"trailing data":             `{"action":"status"} {"action":"move"}`,
+		"empty":                     ``,
+		"reason too long":           `{"action":"move","reason":"` + strings.Repeat("x", 201) + `"}`,
+		"group with bad characters": `{"action":"move","group":"a\u0000b"}`,
+	}
+	for name, payload := range cases {
+		t.Run(name, func(t *testing.T) {
+			resp, err := e.invoke(payload)
+			var bad *handler.BadRequestError
+			if !errors.As(err, &bad) || resp != nil {
+				t.Fatalf("resp %+v err %v", resp, err)
+			}
+			if len(bad.Error()) < 10 {
+				t.Fatalf("unclear error %q", bad.Error())
+			}
+		})
+	}
+	if e.region.EC2.MutatingCalls() != 0 {
+		t.Fatalf("bad payloads made %d mutating calls", e.region.EC2.MutatingCalls())
+	}
+}

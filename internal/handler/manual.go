@@ -1,0 +1,219 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/eni-failover/eni-failover/internal/discovery"
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/eventparse"
+)
+
+// Manual actions.
+const (
+	ActionStatus   = "status"
+	ActionPlan     = "plan"
+	ActionMove     = "move"
+	ActionFailback = "failback"
+)
+
+// Request is the manual payload.
+type Request struct {
+	Action string `json:"action"`
+	Group  string `json:"group,omitempty"`
+	Target string `json:"target,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// BadRequestError is returned for a payload that cannot be served; nothing
+// was changed. Lambda reports it with errorType "BadRequestError".
+type BadRequestError struct{ Msg string }
+
+func (e *BadRequestError) Error() string { return e.Msg }
+
+func badRequest(format string, args ...any) error {
+	return &BadRequestError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// MemberStatus describes a member in a status response.
+type MemberStatus struct {
+	InstanceID string           `json:"instance_id"`
+	State      string           `json:"state"`
+	Health     discovery.Health `json:"health"`
+	AZ         string           `json:"availability_zone"`
+	Priority   *int             `json:"priority,omitempty"`
+	Holder     bool             `json:"holder,omitempty"`
+	Home       bool             `json:"home,omitempty"`
+	// CanTakeENI: a move could choose it now; WhyNot says otherwise.
+	CanTakeENI bool   `json:"can_take_eni"`
+	WhyNot     string `json:"why_not,omitempty"`
+}
+
+// Response is the manual response.
+type Response struct {
+	Action              string            `json:"action"`
+	Group               string            `json:"group"`
+	ENIID               string            `json:"eni_id"`
+	MAC                 string            `json:"mac"`
+	PrivateIP           string            `json:"private_ip"`
+	AZ                  string            `json:"availability_zone"`
+	HolderBefore        string            `json:"holder_before"`
+	HolderAfter         string            `json:"holder_after"`
+	Outcome             string            `json:"outcome"`
+	Reason              string            `json:"reason,omitempty"`
+	Steps               []engine.Step     `json:"steps"`
+	DurationMS          int64             `json:"duration_ms"`
+	Plan                *engine.Plan      `json:"plan,omitempty"`
+	AttachmentState     string            `json:"attachment_state,omitempty"`
+	DeleteOnTermination *bool             `json:"delete_on_termination,omitempty"`
+	Home                string            `json:"home,omitempty"`
+	Members             []MemberStatus    `json:"members,omitempty"`
+	Journal             map[string]string `json:"journal,omitempty"`
+	Error               string            `json:"error,omitempty"`
+}
+
+// Manual handles operator invocations.
+type Manual struct{ Deps }
+
+var groupName = regexp.MustCompile(`^[\p{L}\p{N} _.:/=+@-]{1,256}$`)
+
+// ParseRequest decodes and validates a payload strictly: unknown fields, a
+// missing or unknown action, a malformed group or target are errors.
+func ParseRequest(raw []byte) (Request, error) {
+	var req Request
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return req, badRequest("payload is not {\"action\", \"group\", \"target\", \"reason\"}: %v", err)
+	}
+	if dec.More() {
+		return req, badRequest("payload has data after the JSON object")
+	}
+	switch req.Action {
+	case ActionStatus, ActionPlan, ActionMove, ActionFailback:
+	case "":
+		return req, badRequest(`"action" is required: status, plan, move or failback`)
+	default:
+		return req, badRequest("unknown action %q: use status, plan, move or failback", req.Action)
+	}
+	if req.Group != "" && !groupName.MatchString(req.Group) {
+		return req, badRequest("group %q is not a valid tag value", req.Group)
+	}
+	if req.Target != "" {
+		if !eventparse.IsInstanceID(req.Target) {
+			return req, badRequest("target %q is not an instance id (i-...)", req.Target)
+		}
+		if req.Action != ActionMove && req.Action != ActionPlan {
+			return req, badRequest("target applies to move and plan, not %s", req.Action)
+		}
+	}
+	if len(req.Reason) > 200 {
+		return req, badRequest("reason is longer than 200 characters")
+	}
+	return req, nil
+}
+
+// Handle serves one manual invocation. A bad payload or an unknown group is
+// an error and changes nothing; a move that fails returns its report with
+// outcome "failed" and the error, so the operator sees every step.
+func (h *Manual) Handle(ctx context.Context, raw json.RawMessage) (*Response, error) {
+	req, err := ParseRequest(raw)
+	if err != nil {
+		h.logger().WarnContext(ctx, "manual request refused", "error", err.Error())
+		return nil, err
+	}
+	if req.Action == ActionStatus {
+		return h.status(ctx, req)
+	}
+	t := engine.Trigger{Kind: engine.Move, Group: req.Group, Target: req.Target, Reason: req.Reason}
+	if req.Action == ActionFailback {
+		t.Kind = engine.Failback
+	}
+	reports, err := h.Engine.Run(ctx, t, req.Action == ActionPlan)
+	if errors.Is(err, engine.ErrBadRequest) {
+		return nil, badRequest("%v", err)
+	}
+	if len(reports) == 0 {
+		return nil, fmt.Errorf("%s: %w", req.Action, err)
+	}
+	r := reports[0]
+	h.record(ctx, r, "manual "+req.Action, false)
+	resp := fromReport(req.Action, r)
+	if err != nil {
+		resp.Error = err.Error()
+	}
+	return resp, nil
+}
+
+func fromReport(action string, r *engine.Report) *Response {
+	return &Response{
+		Action: action, Group: r.Group, ENIID: r.ENIID, MAC: r.MAC, PrivateIP: r.PrivateIP, AZ: r.AZ,
+		HolderBefore: r.HolderBefore, HolderAfter: r.HolderAfter, Outcome: string(r.Outcome), Reason: r.Reason,
+		Steps: r.Steps, DurationMS: r.DurationMS, Plan: r.Plan, Error: r.Error,
+	}
+}
+
+func (h *Manual) status(ctx context.Context, req Request) (*Response, error) {
+	disc := h.Engine.Discoverer()
+	name := req.Group
+	if name == "" {
+		names, err := disc.Names(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("status: %w", err)
+		}
+		if len(names) != 1 {
+			return nil, badRequest("%d groups exist (%s): name one in \"group\"", len(names), strings.Join(names, ", "))
+		}
+		name = names[0]
+	}
+	g, err := disc.Group(ctx, name)
+	if errors.Is(err, discovery.ErrGroupNotFound) {
+		return nil, badRequest("%v", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	eni := g.ENI
+	resp := &Response{
+		Action: ActionStatus, Group: g.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,
+		HolderBefore: eni.InstanceID, HolderAfter: eni.InstanceID, Outcome: "status", Steps: []engine.Step{},
+		AttachmentState: eni.AttachmentStatus, Journal: map[string]string{},
+	}
+	if eni.Attached() {
+		dot := eni.DeleteOnTermination
+		resp.DeleteOnTermination = &dot
+	} else {
+		resp.AttachmentState = "available"
+	}
+	prefix := h.Engine.Options().TagPrefix
+	if prefix == "" {
+		prefix = discovery.DefaultTagPrefix
+	}
+	for k, v := range eni.Tags {
+		if strings.HasPrefix(k, prefix+":") {
+			resp.Journal[k] = v
+		}
+	}
+	home, _ := g.Home()
+	resp.Home = home.InstanceID
+	pol := h.Engine.Policy()
+	for _, m := range g.Members {
+		ms := MemberStatus{InstanceID: m.InstanceID, State: m.State, Health: m.Health, AZ: m.AZ,
+			Holder: m.InstanceID == eni.InstanceID, Home: m.InstanceID == home.InstanceID}
+		if m.HasPriority {
+			p := m.Priority
+			ms.Priority = &p
+		}
+		if !ms.Holder {
+			ms.WhyNot = engine.Unusable(m, eni, pol)
+			ms.CanTakeENI = ms.WhyNot == ""
+		}
+		resp.Members = append(resp.Members, ms)
+	}
+	return resp, nil
+}

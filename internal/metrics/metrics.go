@@ -1,0 +1,94 @@
+// Package metrics writes CloudWatch embedded-metric-format (EMF) lines to
+// the function's log: metrics with no PutMetricData call and no extra
+// permission.
+package metrics
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/eni-failover/eni-failover/internal/engine"
+)
+
+// Metric names, as the dashboard and alarms know them.
+const (
+	Moves            = "Moves"
+	Failures         = "Failures"
+	MoveDurationMS   = "MoveDuration"
+	DetachDurationMS = "DetachDuration"
+	AttachDurationMS = "AttachDuration"
+	NothingToDo      = "NoChange"
+)
+
+// Emitter writes one EMF line per report.
+type Emitter struct {
+	mu        sync.Mutex
+	w         io.Writer
+	namespace string
+	function  string
+	now       func() time.Time
+}
+
+// New returns an emitter writing to w.
+func New(w io.Writer, namespace, function string, now func() time.Time) *Emitter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Emitter{w: w, namespace: namespace, function: function, now: now}
+}
+
+type metricDef struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+// Report writes the metrics of one run: counts of moves, failures and
+// no-ops, and durations when the ENI moved. Dimensions: the group, and
+// none (the total over groups).
+func (e *Emitter) Report(r *engine.Report) error {
+	if e == nil || r == nil || r.DryRun {
+		return nil
+	}
+	line := map[string]any{
+		"Group":    r.Group,
+		"Function": e.function,
+		"Outcome":  string(r.Outcome),
+		"Trigger":  string(r.Trigger),
+	}
+	defs := []metricDef{{Moves, "Count"}, {Failures, "Count"}, {NothingToDo, "Count"}}
+	line[Moves], line[Failures], line[NothingToDo] = 0, 0, 0
+	switch {
+	case r.Outcome.Changed():
+		line[Moves] = 1
+		defs = append(defs, metricDef{MoveDurationMS, "Milliseconds"}, metricDef{DetachDurationMS, "Milliseconds"}, metricDef{AttachDurationMS, "Milliseconds"})
+		line[MoveDurationMS] = r.DurationMS
+		line[DetachDurationMS] = r.StepMS("detach") + r.StepMS("force-detach") + r.StepMS("wait-available")
+		line[AttachDurationMS] = r.StepMS("attach") + r.StepMS("wait-attached")
+	case r.Outcome == engine.Failed:
+		line[Failures] = 1
+	default:
+		line[NothingToDo] = 1
+	}
+	if r.Outcome == engine.ReturnedToFormer {
+		line[Failures] = 1
+	}
+	line["_aws"] = map[string]any{
+		"Timestamp": e.now().UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  e.namespace,
+			"Dimensions": [][]string{{"Group"}, {}},
+			"Metrics":    defs,
+		}},
+	}
+	b, err := json.Marshal(line)
+	if err != nil {
+		return fmt.Errorf("encoding metrics for group %s: %w", r.Group, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, err = fmt.Fprintf(e.w, "%s\n", b)
+	return err
+}

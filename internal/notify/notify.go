@@ -1,0 +1,106 @@
+// Package notify sends one SNS message per move or failed move.
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/eni-failover/eni-failover/internal/awsapi"
+	"github.com/eni-failover/eni-failover/internal/engine"
+)
+
+// Notifier publishes reports to a topic. A nil *Notifier or an empty topic
+// sends nothing.
+type Notifier struct {
+	SNS      awsapi.SNS
+	TopicARN string
+}
+
+// Message is the JSON body of a notification.
+type Message struct {
+	Subject string         `json:"subject"`
+	Event   string         `json:"event"`
+	Report  *engine.Report `json:"report"`
+}
+
+// Worth reports whether a report deserves a message: the holder changed,
+// or a run failed, or (notifyOnly) an event names a holder.
+func Worth(r *engine.Report, notifyOnly bool) bool {
+	if r == nil {
+		return false
+	}
+	if notifyOnly {
+		return r.Outcome == engine.Planned
+	}
+	return !r.DryRun && (r.Outcome.Changed() || r.Outcome == engine.Failed)
+}
+
+// Subject is a readable one-line summary (SNS allows 100 characters).
+func Subject(r *engine.Report, notifyOnly bool) string {
+	var s string
+	switch {
+	case notifyOnly:
+		s = fmt.Sprintf("eni-failover %s: %s holds the license ENI and is affected (%s)", r.Group, r.HolderBefore, r.Trigger)
+	case r.Outcome == engine.Failed:
+		s = fmt.Sprintf("eni-failover %s: FAILED to move %s off %s", r.Group, r.ENIID, orNone(r.HolderBefore))
+	case r.Outcome == engine.ReturnedToFormer:
+		s = fmt.Sprintf("eni-failover %s: no standby took %s; back on %s", r.Group, r.ENIID, r.HolderAfter)
+	default:
+		s = fmt.Sprintf("eni-failover %s: license ENI moved %s -> %s", r.Group, orNone(r.HolderBefore), r.HolderAfter)
+	}
+	return subjectSafe(s)
+}
+
+// Publish sends the message for r when it is worth one.
+func (n *Notifier) Publish(ctx context.Context, r *engine.Report, event string, notifyOnly bool) error {
+	if n == nil || n.TopicARN == "" || !Worth(r, notifyOnly) {
+		return nil
+	}
+	msg := Message{Subject: Subject(r, notifyOnly), Event: event, Report: r}
+	body, err := json.MarshalIndent(msg, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding notification for group %s: %w", r.Group, err)
+	}
+	_, err = n.SNS.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(n.TopicARN),
+		Subject:  aws.String(msg.Subject),
+		Message:  aws.String(string(body)),
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			"group":   {DataType: aws.String("String"), StringValue: aws.String(r.Group)},
+			"outcome": {DataType: aws.String("String"), StringValue: aws.String(string(r.Outcome))},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("publishing notification for group %s to %s: %w", r.Group, n.TopicARN, err)
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// subjectSafe keeps SNS's subject rules: printable ASCII, no line breaks,
+// at most 100 characters.
+func subjectSafe(s string) string {
+	b := strings.Builder{}
+	for _, r := range s {
+		if r >= 0x20 && r < 0x7f {
+			b.WriteRune(r)
+		}
+	}
+	out := b.String()
+	if len(out) > 100 {
+		out = out[:97] + "..."
+	}
+	return out
+}

@@ -1,0 +1,54 @@
+// Package wiring builds the handlers' dependencies from the environment:
+// configuration, AWS clients (standard SDK configuration, so AWS_REGION and
+// AWS_ENDPOINT_URL point them at AWS, moto or a simulator), engine, metrics
+// and notifications.
+package wiring
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/eni-failover/eni-failover/internal/clock"
+	"github.com/eni-failover/eni-failover/internal/config"
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/metrics"
+	"github.com/eni-failover/eni-failover/internal/notify"
+)
+
+// Build reads the configuration and makes the clients and the engine.
+func Build(ctx context.Context, getenv func(string) string, stdout io.Writer, log *slog.Logger, function string) (handler.Deps, config.Config, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return handler.Deps{}, cfg, err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return handler.Deps{}, cfg, fmt.Errorf("loading AWS SDK configuration: %w", err)
+	}
+	deps := handler.Deps{
+		Engine:  engine.New(ec2.NewFromConfig(awsCfg), clock.Real{}, log, cfg.EngineOptions()),
+		Metrics: metrics.New(stdout, cfg.MetricsNamespace, function, nil),
+		Log:     log,
+	}
+	if cfg.NotifyTopicARN != "" {
+		deps.Notifier = &notify.Notifier{SNS: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN}
+	}
+	return deps, cfg, nil
+}
+
+// Failing is a handler that reports a start-up error on every invocation,
+// so a misconfiguration shows in each response and log instead of as an
+// opaque init crash.
+func Failing(err error) func(context.Context, json.RawMessage) (any, error) {
+	return func(context.Context, json.RawMessage) (any, error) {
+		return nil, fmt.Errorf("eni-failover cannot start: %w", err)
+	}
+}
