@@ -92,7 +92,17 @@ func (h *Failover) Handle(ctx context.Context, raw json.RawMessage) (*FailoverRe
 		}
 	}
 	if len(retry) > 0 {
-		return res, errors.Join(retry...)
+		return res, &RetryableError{Err: errors.Join(retry...)}
 	}
 	return res, nil
 }
+
+// RetryableError tells Lambda (errorType "RetryableError") that running the
+// event again may succeed: its async retries and the on-failure
+// destination take it from there.
+type RetryableError struct{ Err error }
+
+func (e *RetryableError) Error() string { return e.Err.Error() }
+
+// Unwrap exposes the engine's errors.
+func (e *RetryableError) Unwrap() error { return e.Err }

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/eni-failover/eni-failover/internal/handler"
+)
+
+type failoverResult struct {
+	Ignored   string `json:"ignored"`
+	Malformed bool   `json:"malformed"`
+	Reports   []struct {
+		Outcome     string `json:"outcome"`
+		HolderAfter string `json:"holder_after"`
+	} `json:"reports"`
+}
+
+func (w *world) failover(name string) failoverResult {
+	w.t.Helper()
+	body, ferr := functions["failover"].invoke(w.t, w.sample(name))
+	if ferr != nil {
+		w.t.Fatalf("failover %s: %s: %s", name, ferr.Type, ferr.Message)
+	}
+	var res failoverResult
+	if err := json.Unmarshal(body, &res); err != nil {
+		w.t.Fatalf("failover %s: result %s: %v", name, body, err)
+	}
+	return res
+}
+
+func (w *world) manual(payload string) (handler.Response, *lambdaError) {
+	w.t.Helper()
+	body, ferr := functions["move"].invoke(w.t, []byte(payload))
+	var resp handler.Response
+	if ferr == nil {
+		if err := json.Unmarshal(body, &resp); err != nil {
+			w.t.Fatalf("move %s: response %s: %v", payload, body, err)
+		}
+	}
+	return resp, ferr
+}
+
+func TestEventsMoveTheENI(t *testing.T) {
+	cases := []struct {
+		event  string
+		before func(w *world)
+		want   func(w *world) string
+		notify bool
+	}{
+		{"ec2-state-stopped.json", func(w *world) { w.stop(w.primary) }, func(w *world) string { return w.standby }, true},
+		{"ec2-state-stopping.json", func(w *world) { w.stop(w.primary) }, func(w *world) string { return w.standby }, true},
+		{"ec2-state-shutting-down.json", func(w *world) { w.terminate(w.primary) }, func(w *world) string { return w.standby }, true},
+		{"ec2-state-terminated.json", func(w *world) { w.terminate(w.primary) }, func(w *world) string { return w.standby }, true},
+		{"ec2-state-running.json", func(w *world) { w.detach() }, func(w *world) string { return w.primary }, true},
+		{"ec2-state-pending.json", nil, func(w *world) string { return w.primary }, false},
+		{"spot-interruption.json", nil, func(w *world) string { return w.standby }, true},
+		{"rebalance-recommendation.json", nil, func(w *world) string { return w.standby }, true},
+		{"alarm-status-check.json", nil, func(w *world) string { return w.standby }, true},
+		{"alarm-ok.json", nil, func(w *world) string { return w.primary }, false},
+		{"health-ec2-scheduled.json", nil, func(w *world) string { return w.standby }, true},
+		{"scheduled-reconcile.json", func(w *world) { w.stop(w.primary) }, func(w *world) string { return w.standby }, true},
+		{"scheduled-reconcile.json", nil, func(w *world) string { return w.primary }, false}, // writes the journal only
+		{"other-s3-event.json", nil, func(w *world) string { return w.primary }, false},
+		{"malformed/state-change-without-instance.json", func(w *world) { w.stop(w.primary) }, func(w *world) string { return w.primary }, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.event, func(t *testing.T) {
+			w := newWorld(t)
+			if tc.before != nil {
+				tc.before(w)
+			}
+			res := w.failover(tc.event)
+			want := tc.want(w)
+			if got := w.holder(); got != want {
+				t.Fatalf("ENI on %q, want %q; result %+v", got, want, res)
+			}
+			subjects := w.notifications()
+			if tc.notify && (len(subjects) != 1 || !strings.Contains(subjects[0], want)) {
+				t.Fatalf("notifications %q, want one naming %s", subjects, want)
+			}
+			if !tc.notify && len(subjects) != 0 {
+				t.Fatalf("notifications %q for no move", subjects)
+			}
+			if tc.notify && w.journal()["eni-failover:holder"] != want {
+				t.Fatalf("journal %v", w.journal())
+			}
+		})
+	}
+}
+
+func TestManualActions(t *testing.T) {
+	w := newWorld(t)
+	status, ferr := w.manual(`{"action":"status"}`)
+	if ferr != nil {
+		t.Fatalf("status: %+v", ferr)
+	}
+	if status.ENIID != w.eni || !strings.EqualFold(status.MAC, w.mac) || status.HolderAfter != w.primary || status.Home != w.primary || len(status.Members) != 3 || status.PrivateIP == "" {
+		t.Fatalf("status %+v", status)
+	}
+
+	plan, ferr := w.manual(`{"action":"plan","group":"mosek"}`)
+	if ferr != nil || plan.Outcome != "planned" || plan.Plan == nil || plan.Plan.Candidates[0].InstanceID != w.standby || w.holder() != w.primary {
+		t.Fatalf("plan %+v %v", plan, ferr)
+	}
+
+	moved, ferr := w.manual(`{"action":"move","group":"mosek","reason":"e2e"}`)
+	if ferr != nil || moved.Outcome != "moved" || moved.HolderBefore != w.primary || moved.HolderAfter != w.standby || w.holder() != w.standby {
+		t.Fatalf("move %+v %v", moved, ferr)
+	}
+	for _, s := range moved.Steps {
+		if s.Name == "" || s.DurationMS < 0 {
+			t.Fatalf("step %+v", s)
+		}
+	}
+
+	targeted, ferr := w.manual(`{"action":"move","target":"` + w.second + `"}`)
+	if ferr != nil || targeted.HolderAfter != w.second || w.holder() != w.second {
+		t.Fatalf("move to target %+v %v", targeted, ferr)
+	}
+
+	back, ferr := w.manual(`{"action":"failback"}`)
+	if ferr != nil || back.Outcome != "moved" || w.holder() != w.primary {
+		t.Fatalf("failback %+v %v", back, ferr)
+	}
+	again, ferr := w.manual(`{"action":"failback"}`)
+	if ferr != nil || again.Outcome != "nothing-to-do" {
+		t.Fatalf("second failback %+v %v", again, ferr)
+	}
+	if subjects := w.notifications(); len(subjects) != 3 {
+		t.Fatalf("notifications %q, want 3 (move, move, failback)", subjects)
+	}
+}
+
+func TestBadPayloadsChangeNothing(t *testing.T) {
+	w := newWorld(t)
+	journal := w.journal()
+	for name, payload := range map[string]string{
+		"unknown action":            `{"action":"teleport"}`,
+		"unknown group":             `{"action":"move","group":"matlab"}`,
+		"target outside the group":  `{"action":"move","target":"` + w.outsider + `"}`,
+		"target not an instance id": `{"action":"move","target":"web-1"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, ferr := w.manual(payload)
+			if ferr == nil || ferr.Type != "BadRequestError" || len(ferr.Message) < 10 {
+				t.Fatalf("error %+v", ferr)
+			}
+			if w.holder() != w.primary {
+				t.Fatal("ENI moved")
+			}
+		})
+	}
+	after := w.journal()
+	if len(after) != len(journal) {
+		t.Fatalf("journal changed: %v -> %v", journal, after)
+	}
+	if subjects := w.notifications(); len(subjects) != 0 {
+		t.Fatalf("notifications %q", subjects)
+	}
+}

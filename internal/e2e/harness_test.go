@@ -1,0 +1,264 @@
+// Package e2e runs the real bootstrap binaries under the Lambda Runtime
+// Interface Emulator (aws-lambda-rie) against moto_server. .ci/run installs
+// the emulator and starts moto_server; on a machine without them the tests
+// skip with a message, and under CI (CI set) they fail instead.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	motoURL    string
+	skipReason string
+	functions  = map[string]*function{}
+)
+
+const (
+	region   = "us-east-1"
+	topicARN = "arn:aws:sns:us-east-1:123456789012:eni-failover-e2e"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(setUp(m))
+}
+
+func setUp(m *testing.M) int {
+	rie := findTool("aws-lambda-rie", filepath.Join(goBin(), "aws-lambda-rie"))
+	motoURL = os.Getenv("ENI_FAILOVER_MOTO_URL")
+	var stopMoto func()
+	switch {
+	case rie == "":
+		skipReason = "aws-lambda-rie not found: go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest (or run .ci/run)"
+	case motoURL == "":
+		moto := findTool("moto_server")
+		if moto == "" {
+			skipReason = "moto_server not found and ENI_FAILOVER_MOTO_URL not set: pip install 'moto[server]' (or run .ci/run)"
+			break
+		}
+		var err error
+		if motoURL, stopMoto, err = startMoto(moto); err != nil {
+			skipReason = err.Error()
+		}
+	}
+	if stopMoto != nil {
+		defer stopMoto()
+	}
+	if skipReason == "" {
+		dir, err := os.MkdirTemp("", "eni-failover-e2e-")
+		if err != nil {
+			skipReason = err.Error()
+		} else {
+			defer os.RemoveAll(dir)
+			for _, name := range []string{"failover", "move"} {
+				f, err := startFunction(rie, dir, name)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "e2e:", err)
+					return 1
+				}
+				defer f.stop()
+				functions[name] = f
+			}
+		}
+	}
+	code := m.Run()
+	if code != 0 {
+		for name, f := range functions {
+			fmt.Fprintf(os.Stderr, "--- %s function output (last 4 KB):\n%s\n", name, tail(f.out.String(), 4096))
+		}
+	}
+	return code
+}
+
+// need skips (or, under CI, fails) a test when the emulators are missing.
+func need(t *testing.T) {
+	t.Helper()
+	if skipReason == "" {
+		return
+	}
+	if os.Getenv("CI") != "" || os.Getenv("ENI_FAILOVER_E2E") == "require" {
+		t.Fatalf("end-to-end prerequisites missing: %s", skipReason)
+	}
+	t.Skipf("end-to-end tests skipped: %s", skipReason)
+}
+
+func goBin() string {
+	if b := os.Getenv("GOBIN"); b != "" {
+		return b
+	}
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "bin")
+}
+
+func findTool(name string, fallbacks ...string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, f := range fallbacks {
+		if st, err := os.Stat(f); err == nil && !st.IsDir() {
+			return f
+		}
+	}
+	return ""
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitListening(addr string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listens on %s after %s", addr, d)
+}
+
+func startMoto(bin string) (string, func(), error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("starting moto_server: %w", err)
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if err := waitListening(addr, 30*time.Second); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("moto_server: %w", err)
+	}
+	return "http://" + addr, stop, nil
+}
+
+// function is one bootstrap binary served by its own emulator.
+type function struct {
+	name string
+	url  string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+}
+
+func startFunction(rie, dir, name string) (*function, error) {
+	bin := filepath.Join(dir, name, "bootstrap")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, "./functions/"+name)
+	build.Dir = repoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building %s: %v\n%s", name, err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	apiPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	f := &function{name: name, url: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port), out: &syncBuffer{}}
+	f.cmd = exec.Command(rie,
+		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port),
+		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort),
+		bin)
+	f.cmd.Dir = filepath.Dir(bin)
+	f.cmd.Env = append(cleanEnv(),
+		"AWS_ENDPOINT_URL="+motoURL, "AWS_REGION="+region, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_LOG_FORMAT=JSON",
+		"NOTIFY_TOPIC_ARN="+topicARN, "POLL_INTERVAL=50ms", "POLL_MAX=200ms")
+	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
+	if err := f.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting aws-lambda-rie for %s: %w", name, err)
+	}
+	if err := waitListening(fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second); err != nil {
+		f.stop()
+		return nil, fmt.Errorf("aws-lambda-rie for %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// cleanEnv keeps PATH and HOME but no AWS settings of the caller's.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AWS_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+func (f *function) stop() {
+	if f.cmd != nil && f.cmd.Process != nil {
+		_ = f.cmd.Process.Kill()
+		_ = f.cmd.Wait()
+	}
+}
+
+// lambdaError is the emulator's body for a function error.
+type lambdaError struct {
+	Message string `json:"errorMessage"`
+	Type    string `json:"errorType"`
+}
+
+// invoke posts a payload and returns the raw result, or the function error.
+func (f *function) invoke(t *testing.T, payload []byte) ([]byte, *lambdaError) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(payload))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("invoking %s: %v", f.name, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var le lambdaError
+	if json.Unmarshal(body, &le) == nil && le.Type != "" {
+		return body, &le
+	}
+	return body, nil
+}
+
+func repoRoot() string {
+	wd, _ := os.Getwd()
+	for dir := wd; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+	}
+	return wd
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
