@@ -45,8 +45,8 @@ func newWorld(t *testing.T) *world {
 	w := &world{
 		t:     t,
 		group: "mosek",
-		ec2: ec2.New(ec2.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(motoURL)}),
-		sqs: sqs.New(sqs.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(motoURL)}),
+		ec2:   ec2.New(ec2.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(motoURL)}),
+		sqs:   sqs.New(sqs.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(motoURL)}),
 	}
 	snsc := sns.New(sns.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(motoURL)})
 
