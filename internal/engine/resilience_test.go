@@ -56,6 +56,9 @@ func TestCrashResume(t *testing.T) {
 					t.Fatalf("crash after call %d (%s): rerun: %v", k, w.ec2.Calls()[k-1].Op, err)
 				}
 				w.assertHolder("i-b")
+				if acc := w.ec2.AcceptedMutations(); acc[fakeec2.OpAttachNetworkInterface] != 1 || acc[fakeec2.OpDetachNetworkInterface] > 2 {
+					t.Fatalf("crash after call %d: accepted mutations %v", k, acc)
+				}
 				if got := w.ec2.ENI(eniID).Tags["eni-failover:holder"]; got != "i-b" {
 					t.Fatalf("crash after call %d: journal holder %q", k, got)
 				}

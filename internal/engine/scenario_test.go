@@ -394,6 +394,7 @@ func TestAntiFlap(t *testing.T) {
 		w.ec2.StopInstance("i-a")
 		r := w.mustRun(down("i-a"))
 		w.assertHolder("i-c")
+		w.assertMutations(3)
 		if !r.Plan.Candidates[len(r.Plan.Candidates)-1].Cooldown {
 			t.Fatalf("cooled-down member not last: %+v", r.Plan.Candidates)
 		}
@@ -405,6 +406,7 @@ func TestAntiFlap(t *testing.T) {
 		w.ec2.StopInstance("i-a")
 		w.mustRun(down("i-a"))
 		w.assertHolder("i-b")
+		w.assertMutations(3)
 	})
 	t.Run("after the cooldown it is preferred again", func(t *testing.T) {
 		w := newWorld(t, engine.Options{Cooldown: time.Minute})
@@ -412,12 +414,14 @@ func TestAntiFlap(t *testing.T) {
 		w.ec2.StopInstance("i-a")
 		w.mustRun(down("i-a"))
 		w.assertHolder("i-b")
+		w.assertMutations(3)
 	})
 	t.Run("an operator may choose it", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
 		recent(w)
 		w.mustRun(engine.Trigger{Kind: engine.Move, Target: "i-b"})
 		w.assertHolder("i-b")
+		w.assertMutations(3)
 	})
 	t.Run("a failed holder's return does not pull the ENI back", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
@@ -548,9 +552,11 @@ func TestDeadline(t *testing.T) {
 	if reps[0].Outcome != engine.Failed || w.clk.Now().After(t0.Add(5*time.Second)) {
 		t.Fatalf("outcome %s, stopped at %s", reps[0].Outcome, w.clk.Now().Sub(t0))
 	}
-	// The retry (Lambda's async retry) finishes the move.
+	// The retry (Lambda's async retry) finishes the move: graceful
+	// detach, then force detach, attach and journal.
 	w.mustRun(down("i-a"))
 	w.assertHolder("i-b")
+	w.assertMutations(4)
 }
 
 func TestTwoGroups(t *testing.T) {
@@ -565,6 +571,7 @@ func TestTwoGroups(t *testing.T) {
 		t.Fatalf("reports %d err %v", len(reps), err)
 	}
 	w.assertHolder("i-b")
+	w.assertMutations(3)
 	if st := w.ec2.ENI("eni-other"); st.InstanceID != "i-x" {
 		t.Fatalf("other group's ENI moved to %s", st.InstanceID)
 	}

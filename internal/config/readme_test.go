@@ -1,0 +1,25 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestREADMEDocumentsEveryVariable keeps the README's configuration table
+// in step with the code.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Vars {
+		def := "(empty)"
+		if v.Default != "" {
+			def = "`" + v.Default + "`"
+		}
+		if row := "| `" + v.Name + "` | " + def + " |"; !strings.Contains(string(b), row) {
+			t.Errorf("README lacks the row %q", row)
+		}
+	}
+}
