@@ -3,9 +3,16 @@ SHELL := /bin/bash
 GO ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 GOARCH_LAMBDA ?= arm64
+# The CDK CLI, pinned, run through npx so that no node_modules folder lands
+# inside the Go module (its template files break `go test ./...`).
+CDK_VERSION := 2.1148.1
+CDK := npx --yes aws-cdk@$(CDK_VERSION)
+CDK_FLAGS := --no-notices --no-version-reporting
 BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+# jsii (under the CDK) warns at length about Node.js 20's end of life.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help test lint build demo bench cover clean
+.PHONY: help test lint build demo bench cover clean synth deploy diff
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -32,3 +39,13 @@ demo: ## play a failover story on the embedded simulated EC2 (no AWS account)
 
 clean: ## remove build outputs
 	rm -rf build cdk.out
+
+synth: build ## synthesize the stack into cdk.out/ (offline: no AWS credentials needed)
+	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_VERSION_CHECK=1 $(CDK) synth $(CDK_FLAGS) --quiet
+	@ls cdk.out/*.template.json
+
+diff: build ## show what a deploy would change (needs AWS credentials)
+	$(CDK) diff $(CDK_FLAGS)
+
+deploy: build ## deploy the stack with the current AWS credentials (cdk deploy)
+	$(CDK) deploy $(CDK_FLAGS) --require-approval broadening

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"net"
+	"net/mail"
+	"regexp"
+	"strings"
+)
+
+// ContextKey is the CDK context key holding the configuration.
+const ContextKey = "eniFailover"
+
+// Config is the deployment configuration, read from CDK context (cdk.json
+// or `cdk deploy -c eniFailover='{...}'`).
+type Config struct {
+	// TagPrefix of the group tags; IAM conditions use it too.
+	TagPrefix string `json:"tagPrefix"`
+	// InstanceIDs are the token servers: the state-change rule is scoped to
+	// them and each gets a status-check alarm. Empty: every instance's
+	// events reach the function, which ignores those in no group.
+	InstanceIDs []string `json:"instanceIds"`
+	// NotifyEmail subscribes an address to the notification topic.
+	NotifyEmail string `json:"notifyEmail"`
+	// ReconcileMinutes is the period of the scheduled reconcile.
+	ReconcileMinutes int `json:"reconcileMinutes"`
+	// AllowStartStopped lets the engine start a stopped standby.
+	AllowStartStopped bool `json:"allowStartStopped"`
+	// HealthEventAction: move or notify.
+	HealthEventAction string `json:"healthEventAction"`
+	// CooldownMinutes is the anti-flap window.
+	CooldownMinutes int `json:"cooldownMinutes"`
+	// LogRetentionDays of the functions' log groups.
+	LogRetentionDays int `json:"logRetentionDays"`
+	// AssetDir holds <function>/bootstrap from `make build`.
+	AssetDir string `json:"assetDir"`
+	// LicenseENI optionally creates or imports the license ENI.
+	LicenseENI *LicenseENI `json:"licenseEni"`
+}
+
+// LicenseENI is MOSEK's EC2 recipe: a license ENI, an Elastic IP on it and
+// a security group for the token server ports, or an existing ENI.
+type LicenseENI struct {
+	// ImportID names an existing ENI (eni-...).
+	ImportID string `json:"importId"`
+	// Create describes a new ENI.
+	Create *CreateENI `json:"create"`
+}
+
+// CreateENI describes a license ENI to create.
+type CreateENI struct {
+	Group     string   `json:"group"`
+	VPCID     string   `json:"vpcId"`
+	SubnetID  string   `json:"subnetId"`
+	ElasticIP bool     `json:"elasticIp"`
+	Ports     []int    `json:"ports"`
+	CIDRs     []string `json:"allowedCidrs"`
+}
+
+var (
+	instanceRe = regexp.MustCompile(`^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
+	eniRe      = regexp.MustCompile(`^eni-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
+	vpcRe      = regexp.MustCompile(`^vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
+	subnetRe   = regexp.MustCompile(`^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
+	prefixRe   = regexp.MustCompile(`^[A-Za-z0-9_.:/=+@-]{1,100}$`)
+	groupRe    = regexp.MustCompile(`^[\p{L}\p{N} _.:/=+@-]{1,256}$`)
+)
+
+// retentionDays are the values CloudWatch Logs accepts.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+// ParseConfig decodes the context value (nil: all defaults) and validates
+// it; every problem is reported at once.
+func ParseConfig(raw any) (Config, error) {
+	c := Config{}
+	if raw != nil {
+		b, err := json.Marshal(raw)
+		if err != nil {
+			return c, fmt.Errorf("context %s: %w", ContextKey, err)
+		}
+		if s, ok := raw.(string); ok { // -c eniFailover='{...}' arrives as a string
+			b = []byte(s)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("context %s: %w", ContextKey, err)
+		}
+	}
+	c.defaults()
+	if err := c.validate(); err != nil {
+		return c, fmt.Errorf("context %s: %w", ContextKey, err)
+	}
+	return c, nil
+}
+
+func (c *Config) defaults() {
+	if c.TagPrefix == "" {
+		c.TagPrefix = "eni-failover"
+	}
+	if c.ReconcileMinutes == 0 {
+		c.ReconcileMinutes = 5
+	}
+	if c.HealthEventAction == "" {
+		c.HealthEventAction = "move"
+	}
+	if c.CooldownMinutes == 0 {
+		c.CooldownMinutes = 15
+	}
+	if c.LogRetentionDays == 0 {
+		c.LogRetentionDays = 90
+	}
+	if c.AssetDir == "" {
+		c.AssetDir = "build"
+	}
+	if c.LicenseENI != nil && c.LicenseENI.Create != nil {
+		cr := c.LicenseENI.Create
+		if len(cr.Ports) == 0 {
+			cr.Ports = []int{27007, 27008}
+		}
+	}
+}
+
+func (c Config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !prefixRe.MatchString(c.TagPrefix) || strings.HasPrefix(strings.ToLower(c.TagPrefix), "aws:") {
+		bad("tagPrefix %q: 1-100 characters of letters, digits and _.:/=+@-, not starting with aws:", c.TagPrefix)
+	}
+	seen := map[string]bool{}
+	for _, id := range c.InstanceIDs {
+		if !instanceRe.MatchString(id) {
+			bad("instanceIds: %q is not an instance id", id)
+		}
+		if seen[id] {
+			bad("instanceIds: %s is listed twice", id)
+		}
+		seen[id] = true
+	}
+	if len(c.InstanceIDs) > 50 {
+		bad("instanceIds: %d instances; at most 50 (one alarm each)", len(c.InstanceIDs))
+	}
+	if c.NotifyEmail != "" {
+		if a, err := mail.ParseAddress(c.NotifyEmail); err != nil || a.Address != c.NotifyEmail {
+			bad("notifyEmail %q is not an e-mail address", c.NotifyEmail)
+		}
+	}
+	if c.ReconcileMinutes < 1 || c.ReconcileMinutes > 60 {
+		bad("reconcileMinutes %d: from 1 to 60", c.ReconcileMinutes)
+	}
+	if c.CooldownMinutes < 1 || c.CooldownMinutes > 1440 {
+		bad("cooldownMinutes %d: from 1 to 1440", c.CooldownMinutes)
+	}
+	if c.HealthEventAction != "move" && c.HealthEventAction != "notify" {
+		bad("healthEventAction %q: move or notify", c.HealthEventAction)
+	}
+	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
+		bad("logRetentionDays %d: one of CloudWatch Logs' values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)", c.LogRetentionDays)
+	}
+	if l := c.LicenseENI; l != nil {
+		switch {
+		case l.ImportID != "" && l.Create != nil:
+			bad("licenseEni: give importId or create, not both")
+		case l.ImportID != "" && !eniRe.MatchString(l.ImportID):
+			bad("licenseEni.importId %q is not a network interface id", l.ImportID)
+		case l.ImportID == "" && l.Create == nil:
+			bad("licenseEni: give importId or create")
+		case l.Create != nil:
+			errs = append(errs, l.Create.validate()...)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (cr CreateENI) validate() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !groupRe.MatchString(cr.Group) {
+		bad("licenseEni.create.group %q: the group name (a tag value) is required", cr.Group)
+	}
+	if !vpcRe.MatchString(cr.VPCID) {
+		bad("licenseEni.create.vpcId %q is not a VPC id", cr.VPCID)
+	}
+	if !subnetRe.MatchString(cr.SubnetID) {
+		bad("licenseEni.create.subnetId %q is not a subnet id", cr.SubnetID)
+	}
+	for _, p := range cr.Ports {
+		if p < 1 || p > 65535 {
+			bad("licenseEni.create.ports: %d is not a port", p)
+		}
+	}
+	if len(cr.CIDRs) == 0 {
+		bad("licenseEni.create.allowedCidrs: name the networks of the license clients")
+	}
+	for _, c := range cr.CIDRs {
+		if _, _, err := net.ParseCIDR(c); err != nil || strings.Contains(c, ":") {
+			bad("licenseEni.create.allowedCidrs: %q is not an IPv4 CIDR", c)
+		}
+		if c == "0.0.0.0/0" {
+			bad("licenseEni.create.allowedCidrs: 0.0.0.0/0 opens the token server to the internet")
+		}
+	}
+	return errs
+}
