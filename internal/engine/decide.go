@@ -120,7 +120,13 @@ func Decide(g discovery.Group, t Trigger, p Policy) (Plan, error) {
 	plan.FailedHolder = holder.InstanceID
 	plan.Planned = t.Kind == Evacuate && t.InstanceID == holder.InstanceID && holder.Up() && holder.Health != discovery.HealthImpaired
 	plan.Force = holder.State == discovery.StateStopped || holder.Health == discovery.HealthImpaired
-	return withCandidates(g, p, plan, ActMove, holder.InstanceID, why, false)
+	moved, err := withCandidates(g, p, plan, ActMove, holder.InstanceID, why, false)
+	if err != nil && eni.DeleteOnTermination && eni.AttachmentStatus == "attached" {
+		// Nowhere to go: at least make sure that terminating the holder
+		// releases the ENI instead of deleting it.
+		moved.Action = ActRepair
+	}
+	return moved, err
 }
 
 // holderFailing decides whether the observed holder must be left.

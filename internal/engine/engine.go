@@ -46,6 +46,9 @@ type Options struct {
 	DeadlineMargin time.Duration
 	// MaxSteps bounds one run's state-machine iterations (default 200).
 	MaxSteps int
+	// Jitter spreads a retry delay (default: uniformly over [d/2, d)); a
+	// seeded one makes simulated histories repeatable.
+	Jitter func(time.Duration) time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -72,6 +75,9 @@ func (o Options) withDefaults() Options {
 	def(&o.DeadlineMargin, 1500*time.Millisecond)
 	if o.MaxSteps <= 0 {
 		o.MaxSteps = 200
+	}
+	if o.Jitter == nil {
+		o.Jitter = jitter
 	}
 	return o
 }
@@ -271,6 +277,14 @@ func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bo
 		return r, err
 	}
 	switch {
+	case err != nil && plan.Action == ActRepair && !dryRun:
+		// No move is possible, but the attachment still needs mending.
+		x := &execution{e: e, g: g, plan: plan, t: t, r: r, log: log, attempted: map[string]bool{}}
+		if _, rerr := x.run(ctx); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		r.HolderAfter = x.eni.InstanceID
+		return finish(Failed, err)
 	case err != nil:
 		r.HolderAfter = r.HolderBefore
 		return finish(Failed, err)

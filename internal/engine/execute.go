@@ -53,6 +53,14 @@ func (x *execution) run(ctx context.Context) (Outcome, error) {
 	x.eni = x.g.ENI
 	x.poll = x.e.opts.PollInitial
 	x.dl, x.hasDL = clock.Deadline(ctx)
+	if (x.plan.Action == ActMove || x.plan.Action == ActAttach) && len(x.plan.Candidates) > 0 && !x.journalled() {
+		// Journal first: the failed holder's anti-flap record must exist
+		// before the ENI leaves it, even if this run dies mid-move.
+		x.writeJournal(ctx, x.plan.Candidates[0].InstanceID, true)
+		if err := ctx.Err(); err != nil {
+			return Failed, x.interrupted("journal", err)
+		}
+	}
 	for i := 0; i < x.e.opts.MaxSteps; i++ {
 		if err := ctx.Err(); err != nil {
 			return Failed, fmt.Errorf("group %q: run interrupted: %w", x.g.Name, err)
@@ -75,7 +83,10 @@ func (x *execution) run(ctx context.Context) (Outcome, error) {
 			} else {
 				err = x.wait(ctx, "wait-available")
 			}
-		case eni.InstanceID == x.plan.Holder && x.plan.Action == ActMove && !x.toFormer:
+		case eni.AttachmentID == x.plan.AttachmentID && x.plan.Action == ActMove && !x.toFormer:
+			// Compare-and-swap: only the attachment the decision saw is
+			// detached; a new one, even on the same instance, is someone
+			// else's doing.
 			if eni.AttachmentStatus == "attaching" {
 				err = x.wait(ctx, "wait-attached")
 			} else {
@@ -119,11 +130,11 @@ func (x *execution) attachNext(ctx context.Context) (Outcome, bool, error) {
 		x.r.HolderAfter = ""
 		return Failed, true, fmt.Errorf("%w; %s left available", err, x.eni.ID)
 	}
-	x.attempted[c.InstanceID] = true
 	if err := x.deadlineNear("attach", 0); err != nil {
 		return Failed, true, err
 	}
 	var attachmentID string
+	ambiguous := false // an attempt failed in a way that may have taken effect
 	err := x.mutate(ctx, "attach", c.InstanceID, fmt.Sprintf("device index %d", x.e.opts.DeviceIndex), func(ctx context.Context) error {
 		out, err := x.e.ec2.AttachNetworkInterface(ctx, &ec2.AttachNetworkInterfaceInput{
 			NetworkInterfaceId: aws.String(x.eni.ID),
@@ -134,8 +145,13 @@ func (x *execution) attachNext(ctx context.Context) (Outcome, bool, error) {
 		if err == nil {
 			attachmentID = aws.ToString(out.AttachmentId)
 		}
+		ambiguous = ambiguous || awserr.IsRetryable(err)
 		return err
 	})
+	// An attachment to c is ours when EC2 accepted the call, or when an
+	// earlier attempt that failed ambiguously may have made it; a clean
+	// refusal (in use) means someone else attached it.
+	x.attempted[c.InstanceID] = err == nil || ambiguous
 	switch {
 	case err == nil:
 		x.ourAttachment = attachmentID
@@ -217,16 +233,10 @@ func (x *execution) finalize(ctx context.Context) (Outcome, error) {
 		}
 	}
 	moved := eni.InstanceID != x.plan.Holder
-	if tags := x.journal(moved); len(tags) > 0 {
-		err := x.mutate(ctx, "journal", eni.InstanceID, "", func(ctx context.Context) error {
-			_, err := x.e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{eni.ID}, Tags: tags})
-			return err
-		})
-		if err != nil {
-			// The ENI is where it must be; a journal that failed to write is
-			// repaired by the next reconcile.
-			x.log.Warn("journal not written", "eni_id", eni.ID, "error", err.Error())
-		}
+	if eni.Tags[x.e.tags.Holder()] != eni.InstanceID {
+		// The journal written before the move named another target (an
+		// attach was refused), or was never written.
+		x.writeJournal(ctx, eni.InstanceID, moved)
 	}
 	switch {
 	case x.toFormer:
@@ -241,14 +251,26 @@ func (x *execution) finalize(ctx context.Context) (Outcome, error) {
 	return NothingToDo, nil
 }
 
-// journal returns the tags to write on the ENI, or none when they already
-// say the right thing.
-func (x *execution) journal(moved bool) []types.Tag {
+// journalled reports whether an earlier, interrupted run already wrote
+// this move's journal (a retry need not write it again).
+func (x *execution) journalled() bool {
 	tg := x.e.tags
-	holder := x.eni.InstanceID
-	if !moved && x.eni.Tags[tg.Holder()] == holder {
-		return nil
+	if x.eni.Tags[tg.Holder()] != x.plan.Candidates[0].InstanceID {
+		return false
 	}
+	if x.plan.FailedHolder == "" {
+		return true
+	}
+	_, recorded := discovery.ParseFailed(x.eni.Tags[tg.Failed()])[x.plan.FailedHolder]
+	return recorded
+}
+
+// writeJournal records on the ENI who holds it (or is about to), and for a
+// move when, why, from where, and which holder failed. A journal that
+// cannot be written does not stop a move: the ENI matters more, and the
+// next reconcile writes it.
+func (x *execution) writeJournal(ctx context.Context, holder string, moved bool) {
+	tg := x.e.tags
 	now := x.now().UTC()
 	set := map[string]string{tg.Holder(): holder}
 	if moved {
@@ -267,7 +289,13 @@ func (x *execution) journal(moved bool) []types.Tag {
 			tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
 		}
 	}
-	return tags
+	err := x.mutate(ctx, "journal", holder, "", func(ctx context.Context) error {
+		_, err := x.e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{x.eni.ID}, Tags: tags})
+		return err
+	})
+	if err != nil {
+		x.log.WarnContext(ctx, "journal not written", "eni_id", x.eni.ID, "instance_id", holder, "error", err.Error())
+	}
 }
 
 // tagSafe keeps a reason within what EC2 and IAM conditions accept in a
@@ -390,7 +418,7 @@ func (e *Engine) retry(ctx context.Context, call func(context.Context) error) er
 		if err == nil || !awserr.IsRetryable(err) || ctx.Err() != nil || attempt >= e.opts.RetryAttempts {
 			return err
 		}
-		d := jitter(backoff)
+		d := e.opts.Jitter(backoff)
 		if dl, ok := clock.Deadline(ctx); ok && e.clk.Now().Add(d+e.opts.DeadlineMargin).After(dl) {
 			return err
 		}

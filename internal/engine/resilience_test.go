@@ -98,6 +98,11 @@ func TestConcurrentFailovers(t *testing.T) {
 				t.Fatalf("outcomes %v", outcomes)
 			}
 		}
+		// One attach was accepted, so one caller reports the move (and one
+		// notification goes out), not every caller that tried.
+		if outcomes[engine.Moved]+outcomes[engine.Attached] != 1 {
+			t.Fatalf("outcomes %v: want exactly one move reported", outcomes)
+		}
 	})
 }
 
@@ -128,4 +133,26 @@ func runConcurrently(t *testing.T, w *world, eng func(int) *engine.Engine) map[e
 		t.Fatal(err)
 	}
 	return outcomes
+}
+
+// TestAntiFlapRecordSurvivesACrash is the regression test for storm seed
+// 419: the failed holder's record used to be written after the attach, so
+// a run that died in between, followed by a notice for the new holder,
+// sent the ENI straight back to the failed member.
+func TestAntiFlapRecordSurvivesACrash(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	ctx, cancel := context.WithCancel(w.ctx())
+	w.ec2.AfterCall(func(op string, err error) {
+		if op == fakeec2.OpAttachNetworkInterface && err == nil {
+			cancel() // the Lambda dies right after the attach
+		}
+	})
+	_, _ = w.eng.Run(ctx, engine.Trigger{Kind: engine.Impaired, InstanceID: "i-a"}, false)
+	w.ec2.AfterCall(nil)
+	w.settle()
+	if got := w.ec2.ENI(eniID).InstanceID; got != "i-b" {
+		t.Fatalf("ENI on %s after the interrupted move", got)
+	}
+	w.mustRun(engine.Trigger{Kind: engine.Evacuate, InstanceID: "i-b"})
+	w.assertHolder("i-c")
 }

@@ -245,8 +245,13 @@ func TestImpairedHolderIsForceDetachedAtOnce(t *testing.T) {
 	w.ec2.SetStatus("i-a", "impaired")
 	r := w.mustRun(engine.Trigger{Kind: engine.Reconcile})
 	w.assertHolder("i-b")
-	if r.Steps[1].Name != "force-detach" {
-		t.Fatalf("steps %+v", r.Steps)
+	for _, st := range r.Steps {
+		if strings.Contains(st.Name, "detach") {
+			if st.Name != "force-detach" {
+				t.Fatalf("first detach is %s: %+v", st.Name, r.Steps)
+			}
+			break
+		}
 	}
 	w.assertMutations(3)
 }
@@ -346,10 +351,16 @@ func TestAvailableENI(t *testing.T) {
 		if r.Outcome != engine.AttachedByOther || r.HolderAfter != "i-c" {
 			t.Fatalf("outcome %s holder %s", r.Outcome, r.HolderAfter)
 		}
-		// The detach, then one refused attach; nothing after the verify.
-		w.assertMutations(2)
+		// Journal, detach, one refused attach; nothing after the verify.
+		w.assertMutations(3)
 		if calls := w.ec2.Calls(); calls[len(calls)-1].Op != fakeec2.OpDescribeNetworkInterfaces {
 			t.Fatalf("last call %s, want the verifying read", calls[len(calls)-1].Op)
+		}
+		// The journal named the intended target; the reconcile corrects it.
+		w.ec2.AfterCall(nil)
+		r = w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+		if r.Outcome != engine.Repaired || w.ec2.ENI(eniID).Tags["eni-failover:holder"] != "i-c" {
+			t.Fatalf("reconcile %s, journal %v", r.Outcome, w.ec2.ENI(eniID).Tags)
 		}
 	})
 	t.Run("ENI not found", func(t *testing.T) {
@@ -583,5 +594,21 @@ func TestTwoGroups(t *testing.T) {
 	_, err = w.run(engine.Trigger{Kind: engine.Move})
 	if !errors.Is(err, engine.ErrBadRequest) || !strings.Contains(err.Error(), "2 groups") {
 		t.Fatalf("move without group among two: %v", err)
+	}
+}
+
+func TestNoTargetStillClearsDeleteOnTermination(t *testing.T) {
+	w := newWorld(t, engine.Options{}, member{"i-a", az, "running", "1"}, member{"i-b", az, "stopped", "2"})
+	w.ec2.SetDeleteOnTermination(eniID, true)
+	w.ec2.TerminateInstance("i-a")
+	_, err := w.run(down("i-a"))
+	var nt *engine.NoTargetError
+	if !errors.As(err, &nt) {
+		t.Fatalf("error %v", err)
+	}
+	w.assertMutations(1) // DeleteOnTermination; the journal already names i-a
+	w.settle()
+	if st := w.ec2.ENI(eniID); !st.Exists || st.Status != "available" {
+		t.Fatalf("ENI after the holder's termination: %+v", st)
 	}
 }

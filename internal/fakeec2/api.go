@@ -15,6 +15,14 @@ import (
 // call runs one API call: latency, fault rules, then fn under the lock with
 // due transitions applied, then recording and the after-call hook.
 func (f *Fake) call(ctx context.Context, op string, input any, fn func() error) error {
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		if err := gate(ctx, op); err != nil {
+			return err
+		}
+	}
 	d := f.timings.Call
 	if v, ok := f.timings.PerOp[op]; ok {
 		d = v

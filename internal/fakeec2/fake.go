@@ -6,6 +6,7 @@
 package fakeec2
 
 import (
+	"context"
 	"fmt"
 	"math/rand"
 	"sort"
@@ -97,6 +98,9 @@ type Fake struct {
 	calls     []Call
 	// afterCall runs after each call, outside the lock (crash injection).
 	afterCall func(op string, err error)
+	// gate runs before each call, outside the lock: a scheduler may block
+	// there, or fail the call (a killed invocation).
+	gate func(ctx context.Context, op string) error
 }
 
 type instance struct {
@@ -266,13 +270,46 @@ func (f *Fake) SetStatus(id, status string) {
 }
 
 // SetStuckDetaching makes graceful detaches of the interface hang in
-// detaching until a force detach.
+// detaching until a force detach. Unsticking lets a hanging detach finish
+// after the usual detach time.
 func (f *Fake) SetStuckDetaching(eniID string, stuck bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if n := f.enis[eniID]; n != nil {
-		n.stuckDetaching = stuck
+	n := f.enis[eniID]
+	if n == nil {
+		return
 	}
+	n.stuckDetaching = stuck
+	if a := n.att; !stuck && a != nil && a.status == "detaching" && a.transitionAt.After(f.clk.Now().Add(f.timings.Detach)) {
+		a.transitionAt = f.clk.Now().Add(f.timings.Detach)
+	}
+}
+
+// SetDeleteOnTermination flips the attachment's flag, as a careless
+// console edit would.
+func (f *Fake) SetDeleteOnTermination(eniID string, dot bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := f.enis[eniID]; n != nil && n.att != nil {
+		n.att.dot = dot
+	}
+}
+
+// DetachNow removes the interface's attachment at once, as an operator
+// with the console would.
+func (f *Fake) DetachNow(eniID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := f.enis[eniID]; n != nil {
+		n.att = nil
+	}
+}
+
+// SetGate registers a hook run before every call (nil removes it).
+func (f *Fake) SetGate(g func(ctx context.Context, op string) error) {
+	f.mu.Lock()
+	f.gate = g
+	f.mu.Unlock()
 }
 
 // AttachNow attaches an interface at once, as someone in the console would.
@@ -474,4 +511,16 @@ func copyTags(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// Status returns an instance's status-check result (ok, impaired,
+// initializing).
+func (f *Fake) Status(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.advance()
+	if in := f.instances[id]; in != nil {
+		return in.instanceStatus
+	}
+	return ""
 }

@@ -1,0 +1,531 @@
+// Package storm plays random histories against the real handlers on the
+// simulated EC2: every trigger kind, manual actions, instances stopping,
+// starting and dying, throttling, 5xx, stuck detaches, refused attaches,
+// invocations killed mid-move, several at once. After every step it checks
+// the invariants an operator relies on; a failing history prints its seed
+// and a readable trace.
+package storm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/eni-failover/eni-failover/events"
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/sim"
+)
+
+// The storm's world: group "mosek" with three members in the ENI's AZ, one
+// member in another AZ (never a valid target), and an outsider instance in
+// the same AZ that is in no group.
+const (
+	eniID    = "eni-0000000000000e001"
+	az       = "us-east-1a"
+	outsider = "i-0000000000000000e"
+)
+
+var members = []sim.MemberSpec{
+	{ID: "i-0000000000000000a", Priority: 1},
+	{ID: "i-0000000000000000b", Priority: 2},
+	{ID: "i-0000000000000000c", Priority: 3},
+	{ID: "i-0000000000000000d", Priority: 4, AZ: "us-east-1b"},
+}
+
+// Result is one history's outcome.
+type Result struct {
+	Steps      int
+	Violations []string
+	Trace      []string
+	// Counts of what the history exercised, by kind.
+	Exercised map[string]int
+}
+
+// Failed reports whether an invariant broke.
+func (r Result) Failed() bool { return len(r.Violations) > 0 }
+
+// Report is the failure message: violations, then the trace.
+func (r Result) Report() string {
+	return "violations:\n  " + strings.Join(r.Violations, "\n  ") + "\ntrace:\n  " + strings.Join(r.Trace, "\n  ")
+}
+
+type invocation struct {
+	id     int
+	label  string
+	manual bool
+	about  string // instance an event is about
+	kind   string
+	killAt int
+	calls  int
+	ctx    context.Context
+	cancel context.CancelFunc
+	run    func(ctx context.Context) string
+}
+
+type storm struct {
+	src    Source
+	region *sim.Region
+	sched  *scheduler
+	opts   engine.Options
+	res    *Result
+	nextID int
+	// alarmed and evacuating are the ground truth the storm told the
+	// system about: the token server on it died, or it is going away.
+	alarmed, evacuating map[string]bool
+	terminated          int
+	budget              int
+	// preDetach is the ENI as the running invocation's detach found it.
+	preDetach fakeec2.ENIState
+	// lastHolder and moves count holder changes (an attach back to the
+	// same instance is no move).
+	lastHolder string
+	moves      int
+}
+
+// Run plays one history of the given length.
+func Run(src Source, steps int) Result {
+	s := &storm{
+		src:        src,
+		region:     sim.NewRegion(fakeec2.RealisticTimings(), int64(src.Intn(1<<30))),
+		res:        &Result{Exercised: map[string]int{}},
+		alarmed:    map[string]bool{},
+		evacuating: map[string]bool{},
+	}
+	s.sched = newScheduler(src)
+	jitterRand := rand.New(rand.NewSource(int64(src.Intn(1 << 30))))
+	s.opts = engine.Options{
+		AllowStartStopped: src.Intn(2) == 0,
+		Jitter: func(d time.Duration) time.Duration {
+			if d <= 1 {
+				return d
+			}
+			return d/2 + time.Duration(jitterRand.Int63n(int64(d/2)))
+		},
+	}
+	s.lastHolder = members[0].ID
+	g := sim.GroupSpec{Name: "mosek", ENIID: eniID, AZ: az, MAC: "02:00:00:00:e0:01", PrivateIP: "10.0.1.9", Holder: members[0].ID, Members: members}
+	s.region.AddGroup(g)
+	s.region.EC2.AddInstance(fakeec2.InstanceSpec{ID: outsider, AZ: az, Tags: map[string]string{"Name": "web"}})
+	s.region.EC2.SetGate(func(ctx context.Context, op string) error {
+		err := s.sched.gate(ctx, op)
+		if op == fakeec2.OpDetachNetworkInterface {
+			s.preDetach = s.region.EC2.ENI(eniID)
+		}
+		return err
+	})
+	s.region.EC2.AfterCall(s.afterCall)
+	s.tracef("world: %s on %s; members a(1) b(2) c(3) in %s, d(4) in us-east-1b; outsider e; start stopped standbys=%v",
+		eniID, members[0].ID, az, s.opts.AllowStartStopped)
+
+	for i := 0; i < steps && !s.res.Failed(); i++ {
+		s.step(i)
+		s.check(fmt.Sprintf("after step %d", i))
+		s.res.Steps++
+	}
+	if !s.res.Failed() {
+		s.converge()
+	}
+	return *s.res
+}
+
+func (s *storm) tracef(format string, args ...any) {
+	at := s.region.Clock.Now().Sub(sim.Start).Round(time.Millisecond)
+	s.res.Trace = append(s.res.Trace, fmt.Sprintf("[%9s] %s", at, fmt.Sprintf(format, args...)))
+}
+
+func (s *storm) violate(format string, args ...any) {
+	s.res.Violations = append(s.res.Violations, fmt.Sprintf(format, args...))
+}
+
+func (s *storm) pick(n int) int { return s.src.Intn(n) }
+
+func (s *storm) member() string { return members[s.pick(len(members))].ID }
+
+func (s *storm) holder() string { return s.region.EC2.ENI(eniID).InstanceID }
+
+// hurt counts a blow to the current holder in the move budget.
+func (s *storm) hurt(id string) {
+	if id != "" && id == s.holder() {
+		s.budget++
+	}
+}
+
+// step picks one action by weight.
+func (s *storm) step(i int) {
+	type action struct {
+		weight int
+		name   string
+		do     func()
+	}
+	f := s.region.EC2
+	actions := []action{
+		{45, "invoke", s.batch},
+		{8, "stop", func() {
+			id := s.member()
+			s.hurt(id)
+			f.StopInstance(id)
+			s.tracef("step %d: stop %s", i, id)
+		}},
+		{8, "start", func() {
+			id := s.member()
+			f.StartInstance(id)
+			s.alarmed[id], s.evacuating[id] = false, false
+			s.tracef("step %d: start %s (repaired)", i, id)
+		}},
+		{2, "terminate", func() {
+			id := s.member()
+			// An operator's DeleteOnTermination=true that no run has mended
+			// yet would delete the ENI with the instance: that loss is the
+			// operator's, not the engine's, so the storm waits for a run.
+			if s.terminated > 0 || id == members[0].ID || (id == s.holder() && f.ENI(eniID).DeleteOnTermination) {
+				return
+			}
+			s.terminated++
+			s.hurt(id)
+			f.TerminateInstance(id)
+			s.tracef("step %d: terminate %s", i, id)
+		}},
+		{4, "impair", func() {
+			id := s.member()
+			s.hurt(id)
+			f.SetStatus(id, "impaired")
+			s.tracef("step %d: status checks of %s impaired", i, id)
+		}},
+		{4, "recover", func() {
+			id := s.member()
+			f.SetStatus(id, "ok")
+			s.alarmed[id], s.evacuating[id] = false, false
+			s.tracef("step %d: %s healthy again", i, id)
+		}},
+		{4, "throttle", func() {
+			p := []float64{0.1, 0.3, 0.5}[s.pick(3)]
+			f.Throttle(p)
+			s.tracef("step %d: throttle %.0f%% of calls", i, p*100)
+		}},
+		{3, "5xx", func() {
+			f.AddFault(fakeec2.Fault{Code: "InternalError", Message: "An internal error has occurred", HTTPStatus: 500, Probability: 0.1})
+			s.tracef("step %d: 10%% of calls fail with 500", i)
+		}},
+		{4, "refuse-attach", func() {
+			id, n := s.member(), 1+s.pick(3)
+			code := []string{"IncorrectState", "InvalidParameterValue", "IncorrectInstanceState"}[s.pick(3)]
+			f.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: code, Times: n, Match: func(in any) bool {
+				return aws.ToString(in.(ec2.AttachNetworkInterfaceInput).InstanceId) == id
+			}})
+			s.tracef("step %d: the next %d attaches to %s fail with %s", i, n, id, code)
+		}},
+		{3, "stuck-detach", func() {
+			f.SetStuckDetaching(eniID, true)
+			s.tracef("step %d: graceful detaches of %s hang", i, eniID)
+		}},
+		{5, "calm", func() {
+			f.ClearFaults()
+			f.SetStuckDetaching(eniID, false)
+			s.tracef("step %d: faults cleared", i)
+		}},
+		{8, "wait", func() {
+			d := []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 5 * time.Minute, 20 * time.Minute}[s.pick(5)]
+			s.region.Settle(d)
+			s.tracef("step %d: %s pass", i, d)
+		}},
+		{2, "console-detach", func() {
+			if st := f.ENI(eniID); st.AttachmentStatus == "attached" {
+				s.budget++
+				f.DetachNow(eniID)
+				s.tracef("step %d: an operator detaches %s in the console", i, eniID)
+			}
+		}},
+		{2, "console-dot", func() {
+			if f.InstanceState(s.holder()) != "running" {
+				return
+			}
+			f.SetDeleteOnTermination(eniID, true)
+			s.tracef("step %d: an operator sets DeleteOnTermination=true", i)
+		}},
+	}
+	total := 0
+	for _, a := range actions {
+		total += a.weight
+	}
+	r := s.pick(total)
+	for _, a := range actions {
+		if r < a.weight {
+			s.res.Exercised[a.name]++
+			a.do()
+			return
+		}
+		r -= a.weight
+	}
+}
+
+// batch runs one to three invocations at once, each perhaps killed after a
+// few EC2 calls (a Lambda timeout or crash). As deployed, the failover
+// function handles one event at a time (reserved concurrency 1) while
+// operators' invocations run beside it: so at most one event per batch.
+func (s *storm) batch() {
+	n := 1 + s.pick(3)
+	invs := make([]*invocation, n)
+	for k := range invs {
+		invs[k] = s.newInvocation(k > 0)
+		if s.pick(100) < 15 {
+			invs[k].killAt = 1 + s.pick(12)
+		}
+	}
+	// Ground truth first: an alarm or a notice is about the instance as it
+	// is now; each one aimed at the holder may justify one move.
+	for _, inv := range invs {
+		switch inv.kind {
+		case "alarm":
+			s.hurt(inv.about)
+			s.alarmed[inv.about] = true
+		case "spot", "rebalance", "health":
+			s.hurt(inv.about)
+			s.evacuating[inv.about] = true
+		}
+		if inv.manual {
+			s.budget++
+		}
+	}
+	s.sched.begin(invs)
+	var wg sync.WaitGroup
+	results := make([]string, n)
+	for k, inv := range invs {
+		wg.Add(1)
+		go func(k int, inv *invocation) {
+			defer wg.Done()
+			defer s.sched.done()
+			defer inv.cancel()
+			results[k] = inv.run(inv.ctx)
+		}(k, inv)
+	}
+	wg.Wait()
+	for k, inv := range invs {
+		killed := ""
+		if inv.killAt > 0 && inv.calls >= inv.killAt {
+			killed = fmt.Sprintf(" [killed after %d calls]", inv.killAt)
+		}
+		s.tracef("  #%d %s%s -> %s", inv.id, inv.label, killed, results[k])
+	}
+}
+
+// newInvocation makes an event or an operator's invocation (only the
+// latter when manualOnly).
+func (s *storm) newInvocation(manualOnly bool) *invocation {
+	s.nextID++
+	inv := &invocation{id: s.nextID}
+	timeout := 60 * time.Second
+	if s.pick(10) == 0 {
+		timeout = 10 * time.Second
+	}
+	base := context.WithValue(s.region.Context(timeout), invKey{}, inv.id)
+	inv.ctx, inv.cancel = context.WithCancel(base)
+	deps := s.region.Deps(s.opts, nil, nil) // a fresh sandbox: its own engine
+	fo := &handler.Failover{Deps: deps}
+	mv := &handler.Manual{Deps: deps}
+	event := func(name, about string) {
+		inv.about = about
+		raw := events.MustSample(name, events.HolderPlaceholder, about)
+		inv.run = func(ctx context.Context) string {
+			res, err := fo.Handle(ctx, raw)
+			return summarize(res, err)
+		}
+	}
+	x := s.member()
+	states := []string{"pending", "running", "stopping", "stopped", "shutting-down", "terminated"}
+	type kindSpec struct {
+		weight int
+		kind   string
+		make   func()
+	}
+	kinds := []kindSpec{
+		{20, "state", func() {
+			st := s.region.EC2.InstanceState(x)
+			inv.label = fmt.Sprintf("state-change %s %s", x, st)
+			event("ec2-state-"+st+".json", x)
+		}},
+		{5, "stale-state", func() {
+			st := states[s.pick(len(states))]
+			inv.label = fmt.Sprintf("stale state-change %s %s", x, st)
+			event("ec2-state-"+st+".json", x)
+		}},
+		{4, "spot", func() { inv.label = "spot interruption " + x; event("spot-interruption.json", x) }},
+		{3, "rebalance", func() { inv.label = "rebalance " + x; event("rebalance-recommendation.json", x) }},
+		{8, "alarm", func() { inv.label = "alarm " + x; event("alarm-status-check.json", x) }},
+		{3, "health", func() { inv.label = "health " + x; event("health-ec2-scheduled.json", x) }},
+		{15, "reconcile", func() { inv.label = "reconcile"; event("scheduled-reconcile.json", "") }},
+		{2, "malformed", func() { inv.label = "malformed event"; event("malformed/alarm-without-instance.json", "") }},
+		{8, "move", func() {
+			target := []string{"", x, outsider}[s.pick(3)]
+			payload := `{"action":"move","reason":"storm"}`
+			if target != "" {
+				payload = `{"action":"move","target":"` + target + `"}`
+			}
+			inv.label, inv.manual = "manual "+payload, true
+			inv.run = func(ctx context.Context) string { return manualSummary(mv.Handle(ctx, json.RawMessage(payload))) }
+		}},
+		{4, "failback", func() {
+			inv.label, inv.manual = "manual failback", true
+			inv.run = func(ctx context.Context) string {
+				return manualSummary(mv.Handle(ctx, json.RawMessage(`{"action":"failback"}`)))
+			}
+		}},
+		{3, "plan", func() {
+			inv.label = "manual plan"
+			inv.run = func(ctx context.Context) string { return manualSummary(mv.Handle(ctx, json.RawMessage(`{"action":"plan"}`))) }
+		}},
+		{2, "status", func() {
+			inv.label = "manual status"
+			inv.run = func(ctx context.Context) string { return manualSummary(mv.Handle(ctx, json.RawMessage(`{"action":"status"}`))) }
+		}},
+	}
+	if manualOnly {
+		var manual []kindSpec
+		for _, k := range kinds {
+			if k.kind == "move" || k.kind == "failback" || k.kind == "plan" || k.kind == "status" {
+				manual = append(manual, k)
+			}
+		}
+		kinds = manual
+	}
+	total := 0
+	for _, k := range kinds {
+		total += k.weight
+	}
+	r := s.pick(total)
+	for _, k := range kinds {
+		if r < k.weight {
+			inv.kind = k.kind
+			k.make()
+			break
+		}
+		r -= k.weight
+	}
+	s.res.Exercised["trigger:"+inv.kind]++
+	return inv
+}
+
+func summarize(res *handler.FailoverResult, err error) string {
+	var parts []string
+	if res != nil {
+		if res.Ignored != "" {
+			parts = append(parts, "ignored: "+res.Ignored)
+		}
+		for _, r := range res.Reports {
+			parts = append(parts, fmt.Sprintf("%s %s->%s (%s)", r.Outcome, r.HolderBefore, r.HolderAfter, r.Reason))
+		}
+	}
+	if err != nil {
+		parts = append(parts, "error: "+err.Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+func manualSummary(resp *handler.Response, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	out := fmt.Sprintf("%s %s->%s", resp.Outcome, resp.HolderBefore, resp.HolderAfter)
+	if resp.Error != "" {
+		out += " error: " + resp.Error
+	}
+	return out
+}
+
+// afterCall watches every accepted detach: it must come from an operator,
+// a planned move, or a holder that is down, impaired or alarmed.
+func (s *storm) afterCall(op string, err error) {
+	inv := s.sched.running()
+	if op == fakeec2.OpAttachNetworkInterface && err == nil {
+		if to := s.region.EC2.ENI(eniID).InstanceID; to != s.lastHolder {
+			s.moves++
+			s.lastHolder = to
+		}
+	}
+	if op == fakeec2.OpDetachNetworkInterface && inv != nil {
+		pre := s.preDetach
+		if err == nil && pre.AttachmentStatus != "detaching" && !s.justified(inv, pre.InstanceID) {
+			s.violate("invocation #%d (%s) detached %s from healthy holder %s", inv.id, inv.label, eniID, pre.InstanceID)
+		}
+	}
+}
+
+// justified: the holder may lose the ENI.
+func (s *storm) justified(inv *invocation, holder string) bool {
+	if inv.manual || s.alarmed[holder] || s.evacuating[holder] {
+		return true
+	}
+	f := s.region.EC2
+	return f.InstanceState(holder) != "running" || f.Status(holder) == "impaired"
+}
+
+// check verifies the invariants that hold after every step.
+func (s *storm) check(when string) {
+	f := s.region.EC2
+	st := f.ENI(eniID)
+	if !st.Exists {
+		s.violate("%s: the license ENI is gone", when)
+		return
+	}
+	if n := f.AttachmentsOf(eniID); n > 1 {
+		s.violate("%s: %d attachments", when, n)
+	}
+	if st.InstanceID != "" {
+		ok := false
+		for _, m := range members {
+			ok = ok || (m.ID == st.InstanceID && m.AZ == "")
+		}
+		if !ok {
+			s.violate("%s: ENI attached to %s, outside the group or its AZ", when, st.InstanceID)
+		}
+	}
+	if s.moves > s.budget {
+		s.violate("%s: %d moves for %d failures, notices and manual moves (ping-pong)", when, s.moves, s.budget)
+	}
+}
+
+// converge ends the storm: faults cleared, EC2 settled, one reconcile; if a
+// healthy member exists in the ENI's AZ, the ENI must then be attached to
+// a running, healthy member with DeleteOnTermination=false.
+func (s *storm) converge() {
+	f := s.region.EC2
+	f.ClearFaults()
+	f.SetStuckDetaching(eniID, false)
+	s.region.Settle(2 * time.Minute)
+	healthy := false
+	for _, m := range members {
+		healthy = healthy || (m.AZ == "" && f.InstanceState(m.ID) == "running" && f.Status(m.ID) == "ok")
+	}
+	s.tracef("storm over: ENI %+v; a healthy member exists: %v", f.ENI(eniID), healthy)
+	if !healthy {
+		return
+	}
+	inv := s.newInvocation(false)
+	inv.killAt = 0
+	raw := events.MustSample("scheduled-reconcile.json")
+	deps := s.region.Deps(s.opts, nil, nil)
+	fo := &handler.Failover{Deps: deps}
+	s.sched.begin([]*invocation{inv})
+	res, err := fo.Handle(inv.ctx, raw)
+	s.sched.done()
+	s.tracef("  final reconcile -> %s", summarize(res, err))
+	s.region.Settle(time.Minute)
+	st := f.ENI(eniID)
+	switch {
+	case st.AttachmentStatus != "attached":
+		s.violate("after the final reconcile: ENI %s (attachment %q)", st.Status, st.AttachmentStatus)
+	case f.InstanceState(st.InstanceID) != "running" || f.Status(st.InstanceID) != "ok":
+		s.violate("after the final reconcile: holder %s is %s/%s", st.InstanceID, f.InstanceState(st.InstanceID), f.Status(st.InstanceID))
+	case st.DeleteOnTermination:
+		s.violate("after the final reconcile: DeleteOnTermination is true")
+	}
+	s.check("after the final reconcile")
+}
