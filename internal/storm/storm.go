@@ -380,11 +380,15 @@ func (s *storm) newInvocation(manualOnly bool) *invocation {
 		}},
 		{3, "plan", func() {
 			inv.label = "manual plan"
-			inv.run = func(ctx context.Context) string { return manualSummary(mv.Handle(ctx, json.RawMessage(`{"action":"plan"}`))) }
+			inv.run = func(ctx context.Context) string {
+				return manualSummary(mv.Handle(ctx, json.RawMessage(`{"action":"plan"}`)))
+			}
 		}},
 		{2, "status", func() {
 			inv.label = "manual status"
-			inv.run = func(ctx context.Context) string { return manualSummary(mv.Handle(ctx, json.RawMessage(`{"action":"status"}`))) }
+			inv.run = func(ctx context.Context) string {
+				return manualSummary(mv.Handle(ctx, json.RawMessage(`{"action":"status"}`)))
+			}
 		}},
 	}
 	if manualOnly {
