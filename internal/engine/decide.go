@@ -33,6 +33,8 @@ type Candidate struct {
 	Priority   *int             `json:"priority,omitempty"`
 	// Start: the member is stopped and is started before the attach.
 	Start bool `json:"start,omitempty"`
+	// Booting: the member is pending; the move waits until it runs.
+	Booting bool `json:"booting,omitempty"`
 	// Cooldown: the member failed recently; it is a last resort.
 	Cooldown bool `json:"cooldown,omitempty"`
 }
@@ -58,6 +60,10 @@ type Plan struct {
 	// Skipped says why members were not candidates.
 	Skipped []string `json:"skipped,omitempty"`
 }
+
+// NeedsBoot reports whether the member must be running before the ENI
+// can move to it.
+func (c Candidate) NeedsBoot() bool { return c.Start || c.Booting }
 
 // Policy is what a decision needs besides the observed state.
 type Policy struct {
@@ -237,7 +243,8 @@ func withCandidates(g discovery.Group, p Policy, plan Plan, act Action, leaving,
 			plan.Skipped = append(plan.Skipped, m.InstanceID+": "+why)
 			continue
 		}
-		c := Candidate{InstanceID: m.InstanceID, State: m.State, Health: m.Health, Start: m.State == discovery.StateStopped}
+		c := Candidate{InstanceID: m.InstanceID, State: m.State, Health: m.Health,
+			Start: m.State == discovery.StateStopped, Booting: m.State == discovery.StatePending}
 		if m.HasPriority {
 			prio := m.Priority
 			c.Priority = &prio
@@ -248,15 +255,15 @@ func withCandidates(g discovery.Group, p Policy, plan Plan, act Action, leaving,
 		rs = append(rs, ranked{c: c, okay: m.Health == discovery.HealthOK})
 	}
 	// Members arrive in priority order; the stable sort keeps it within
-	// each class: out of cooldown first, running before started, status
-	// checks passed before not yet known.
+	// each class: out of cooldown first, running before booting or
+	// stopped, status checks passed before not yet known.
 	sort.SliceStable(rs, func(i, j int) bool {
 		a, b := rs[i], rs[j]
 		if a.c.Cooldown != b.c.Cooldown {
 			return !a.c.Cooldown
 		}
-		if a.c.Start != b.c.Start {
-			return !a.c.Start
+		if a.c.NeedsBoot() != b.c.NeedsBoot() {
+			return !a.c.NeedsBoot()
 		}
 		return a.okay && !b.okay
 	})
@@ -287,7 +294,7 @@ func Unusable(m discovery.Member, eni discovery.Interface, p Policy) string {
 		return fmt.Sprintf("device index %d in use", p.DeviceIndex)
 	case m.State == discovery.StateStopped && !p.AllowStartStopped:
 		return "stopped (starting standbys is off)"
-	case m.State == discovery.StateStopped:
+	case m.State == discovery.StateStopped, m.State == discovery.StatePending:
 		return ""
 	case m.State != discovery.StateRunning:
 		return m.State

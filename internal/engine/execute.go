@@ -61,6 +61,11 @@ func (x *execution) run(ctx context.Context) (Outcome, error) {
 			return Failed, x.interrupted("journal", err)
 		}
 	}
+	if x.plan.Action == ActMove {
+		if err := x.startNext(ctx); err != nil {
+			return Failed, err
+		}
+	}
 	for i := 0; i < x.e.opts.MaxSteps; i++ {
 		if err := ctx.Err(); err != nil {
 			return Failed, fmt.Errorf("group %q: run interrupted: %w", x.g.Name, err)
@@ -118,6 +123,8 @@ func (x *execution) run(ctx context.Context) (Outcome, error) {
 func (x *execution) attachNext(ctx context.Context) (Outcome, bool, error) {
 	var c Candidate
 	switch {
+	case x.next < len(x.plan.Candidates) && x.plan.Candidates[x.next].NeedsBoot():
+		return "", false, x.startNext(ctx)
 	case x.next < len(x.plan.Candidates):
 		c = x.plan.Candidates[x.next]
 	case !x.toFormer && x.plan.Holder != "" && x.plan.Action == ActMove:
@@ -166,25 +173,72 @@ func (x *execution) attachNext(ctx context.Context) (Outcome, bool, error) {
 	if x.readErr != nil {
 		return Failed, true, x.readErr
 	}
-	if err == nil && c.Start {
-		if err := x.start(ctx, c.InstanceID); err != nil {
-			return Failed, true, err
-		}
-	}
 	return "", false, nil
 }
 
-// start boots a stopped standby after the ENI is attached to it, so the OS
-// finds the interface at boot and the ENI is never orphaned during a boot.
-func (x *execution) start(ctx context.Context, id string) error {
-	err := x.mutate(ctx, "start-instance", id, "stopped standby", func(ctx context.Context) error {
-		_, err := x.e.ec2.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("starting standby %s after attaching %s: %w", id, x.eni.ID, err)
+// startNext boots the next candidate when it is a stopped standby, and
+// waits until it runs. It happens before the detach of a move, so the ENI
+// stays on its holder during the boot, and a run that dies meanwhile
+// leaves a booting standby, not the ENI on a stopped instance. A standby
+// that will not start is skipped.
+func (x *execution) startNext(ctx context.Context) error {
+	for x.next < len(x.plan.Candidates) && x.plan.Candidates[x.next].NeedsBoot() {
+		c := &x.plan.Candidates[x.next]
+		if err := x.deadlineNear("start-instance", 0); err != nil {
+			return err
+		}
+		var err error
+		if c.Start {
+			err = x.mutate(ctx, "start-instance", c.InstanceID, "stopped standby", func(ctx context.Context) error {
+				_, err := x.e.ec2.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{c.InstanceID}})
+				return err
+			})
+		}
+		if err == nil {
+			err = x.waitRunning(ctx, c.InstanceID)
+		}
+		id := c.InstanceID
+		if err == nil {
+			c.Start, c.Booting = false, false
+			return nil
+		}
+		var dl *DeadlineError
+		if ctx.Err() != nil || errors.As(err, &dl) || awserr.IsRetryable(err) {
+			return fmt.Errorf("starting standby %s for %s: %w", id, x.eni.ID, err)
+		}
+		x.refusals = append(x.refusals, fmt.Sprintf("%s did not start: %s", id, cmp.Or(awserr.Code(err), err.Error())))
+		x.next++
 	}
 	return nil
+}
+
+// waitRunning polls the instance until it is running.
+func (x *execution) waitRunning(ctx context.Context, id string) error {
+	poll := x.e.opts.PollInitial
+	start := x.now()
+	defer func() { x.step("wait-running", id, x.now().Sub(start), "", nil) }()
+	for {
+		var m discovery.Member
+		err := x.e.retry(ctx, func(ctx context.Context) (err error) {
+			m, err = x.e.disc.Instance(ctx, id)
+			return err
+		})
+		switch {
+		case err != nil:
+			return x.interrupted("wait-running", err)
+		case m.State == discovery.StateRunning:
+			return nil
+		case m.State != discovery.StatePending:
+			return fmt.Errorf("standby %s is %s", id, m.State)
+		}
+		if err := x.deadlineNear("wait-running", poll); err != nil {
+			return err
+		}
+		if err := x.e.clk.Sleep(ctx, poll); err != nil {
+			return x.interrupted("wait-running", err)
+		}
+		poll = min(time.Duration(float64(poll)*x.e.opts.PollFactor), x.e.opts.PollMax)
+	}
 }
 
 func (x *execution) detach(ctx context.Context, force bool, why string) error {

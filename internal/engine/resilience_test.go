@@ -21,9 +21,19 @@ func TestCrashResume(t *testing.T) {
 		"stopping holder": func(w *world) { w.ec2.StopInstance("i-a") },
 		"stopped holder":  func(w *world) { w.ec2.StopInstance("i-a"); w.settle() },
 		"stuck detach":    func(w *world) { w.ec2.SetStuckDetaching(eniID, true); w.ec2.SetStatus("i-a", "impaired") },
+		// Only a stopped standby: the run starts it, waits, then moves.
+		"stopped standby": func(w *world) {
+			w.ec2.StopInstance("i-b")
+			w.ec2.TerminateInstance("i-c")
+			w.settle()
+			w.ec2.StopInstance("i-a")
+		},
 	}
 	for name, fail := range failures {
 		t.Run(name, func(t *testing.T) {
+			newWorld := func(t *testing.T, opts engine.Options) *world {
+				return newWorld(t, engine.Options{AllowStartStopped: true})
+			}
 			ref := newWorld(t, engine.Options{})
 			fail(ref)
 			ref.mustRun(down("i-a"))

@@ -186,7 +186,27 @@ func TestStoppedStandby(t *testing.T) {
 		if w.ec2.CallCount(fakeec2.OpStartInstances) != 1 || r.StepMS("start-instance") < 0 {
 			t.Fatalf("start calls %d", w.ec2.CallCount(fakeec2.OpStartInstances))
 		}
-		w.assertMutations(4) // force detach, attach, start, journal
+		w.assertMutations(4) // journal, start, force detach, attach
+		var order []string
+		for _, c := range w.ec2.Calls() {
+			if fakeec2.MutatingOps[c.Op] {
+				order = append(order, c.Op)
+			}
+		}
+		if order[1] != fakeec2.OpStartInstances || order[2] != fakeec2.OpDetachNetworkInterface {
+			t.Fatalf("mutations in order %v: the standby must run before the ENI leaves", order)
+		}
+		if r.StepMS("wait-running") < (15 * time.Second).Milliseconds() {
+			t.Fatalf("did not wait for the standby to run: %+v", r.Steps)
+		}
+	})
+	t.Run("a standby that will not start is skipped", func(t *testing.T) {
+		w := newWorld(t, engine.Options{AllowStartStopped: true}, member{"i-a", az, "running", "1"}, member{"i-b", az, "stopped", "2"}, member{"i-c", az, "stopped", "3"})
+		w.ec2.AddFault(fakeec2.Fault{Op: fakeec2.OpStartInstances, Code: "InsufficientInstanceCapacity", Times: 1})
+		w.ec2.StopInstance("i-a")
+		w.settle()
+		w.mustRun(down("i-a"))
+		w.assertHolder("i-c")
 	})
 	t.Run("skipped otherwise", func(t *testing.T) {
 		w := newWorld(t, engine.Options{}, members...)

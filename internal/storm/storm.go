@@ -514,6 +514,9 @@ func (s *storm) converge() {
 	}
 	inv := s.newInvocation(false)
 	inv.killAt = 0
+	// The deployed timeout: a reconcile may have to boot a standby.
+	inv.ctx, inv.cancel = context.WithCancel(context.WithValue(s.region.Context(60*time.Second), invKey{}, inv.id))
+	defer inv.cancel()
 	raw := events.MustSample("scheduled-reconcile.json")
 	deps := s.region.Deps(s.opts, nil, nil)
 	fo := &handler.Failover{Deps: deps}
