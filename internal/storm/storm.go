@@ -66,9 +66,11 @@ type invocation struct {
 	kind   string
 	killAt int
 	calls  int
-	ctx    context.Context
-	cancel context.CancelFunc
-	run    func(ctx context.Context) string
+	// counted: this event's one justified move is in the budget.
+	counted bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+	run     func(ctx context.Context) string
 }
 
 type storm struct {
@@ -285,10 +287,8 @@ func (s *storm) batch() {
 	for _, inv := range invs {
 		switch inv.kind {
 		case "alarm":
-			s.hurt(inv.about)
 			s.alarmed[inv.about] = true
 		case "spot", "rebalance", "health":
-			s.hurt(inv.about)
 			s.evacuating[inv.about] = true
 		}
 		if inv.manual {
@@ -456,6 +456,14 @@ func (s *storm) afterCall(op string, err error) {
 	}
 	if op == fakeec2.OpDetachNetworkInterface && inv != nil {
 		pre := s.preDetach
+		// An alarm or a notice about the instance that holds the ENI when
+		// the event is handled may justify one move (the holder may have
+		// changed since the event was sent).
+		if err == nil && !inv.counted && pre.AttachmentStatus != "detaching" && pre.InstanceID == inv.about &&
+			(inv.kind == "alarm" || inv.kind == "spot" || inv.kind == "rebalance" || inv.kind == "health") {
+			inv.counted = true
+			s.budget++
+		}
 		if err == nil && pre.AttachmentStatus != "detaching" && !s.justified(inv, pre.InstanceID) {
 			s.violate("invocation #%d (%s) detached %s from healthy holder %s", inv.id, inv.label, eniID, pre.InstanceID)
 		}
