@@ -12,7 +12,7 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # jsii (under the CDK) warns at length about Node.js 20's end of life.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help test lint build demo bench cover clean synth deploy diff
+.PHONY: help test lint build demo bench cover clean synth deploy diff fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+fuzz: ## fuzz the storm generator for 60 s (FUZZTIME=10m for longer)
+	$(GO) test -run '^$$' -fuzz=FuzzStorm -fuzztime=$(or $(FUZZTIME),60s) ./internal/storm/
 
 cover: ## engine statement coverage
 	$(GO) test -cover ./internal/engine/

@@ -280,7 +280,11 @@ func (s *storm) batch() {
 		invs[k] = s.newInvocation(k > 0)
 		if s.pick(100) < 15 {
 			invs[k].killAt = 1 + s.pick(12)
+			s.res.Exercised["killed-invocation"]++
 		}
+	}
+	if n > 1 {
+		s.res.Exercised["concurrent-batch"]++
 	}
 	// Ground truth first: an alarm or a notice is about the instance as it
 	// is now; each one aimed at the holder may justify one move.
