@@ -64,7 +64,7 @@ var Vars = []Var{
 	{"ALLOW_START_STOPPED", "false", "start a stopped standby when no running one can take the ENI"},
 	{"COOLDOWN", "15m", "a member that failed within this window is chosen only as a last resort"},
 	{"GRACEFUL_DETACH_WAIT", "8s", "time in `detaching` before a force detach"},
-	{"POLL_INTERVAL", "250ms", "first poll interval while EC2 transitions (grows by 1.5x)"},
+	{"POLL_INTERVAL", "100ms", "poll interval while EC2 transitions (grows by 1.5x after 10 s of one wait)"},
 	{"POLL_MAX", "2s", "longest poll interval"},
 	{"DEADLINE_MARGIN", "1500ms", "time kept free before the Lambda deadline to stop cleanly"},
 	{"HEALTH_EVENT_ACTION", "move", "`move` the ENI off a holder named by an AWS Health event, or only `notify`"},

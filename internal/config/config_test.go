@@ -14,12 +14,12 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.TagPrefix != "eni-failover" || c.DeviceIndex != 1 || c.AllowStartStopped || c.Cooldown != 15*time.Minute ||
-		c.GracefulDetachWait != 8*time.Second || c.PollInterval != 250*time.Millisecond || c.PollMax != 2*time.Second ||
+		c.GracefulDetachWait != 8*time.Second || c.PollInterval != 100*time.Millisecond || c.PollMax != 2*time.Second ||
 		c.HealthAction != HealthMove || c.NotifyTopicARN != "" || c.MetricsNamespace != "ENIFailover" {
 		t.Fatalf("defaults %+v", c)
 	}
 	o := c.EngineOptions()
-	if o.DeviceIndex != 1 || o.Cooldown != 15*time.Minute || o.PollInitial != 250*time.Millisecond {
+	if o.DeviceIndex != 1 || o.Cooldown != 15*time.Minute || o.PollInitial != 100*time.Millisecond {
 		t.Fatalf("engine options %+v", o)
 	}
 }

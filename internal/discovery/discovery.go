@@ -29,11 +29,33 @@ const pageSize = 1000
 type Discoverer struct {
 	EC2  awsapi.EC2
 	Tags Tags
+	// Sequential makes the listings one after the other instead of at
+	// once.
+	Sequential bool
+	// Go runs a listing concurrently and returns a wait; nil: a goroutine.
+	Go func(func()) (wait func())
+}
+
+// spawn runs f at once with the others, or now when reads are sequential.
+func (d *Discoverer) spawn(f func()) (wait func()) {
+	switch {
+	case d.Sequential:
+		f()
+		return func() {}
+	case d.Go != nil:
+		return d.Go(f)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	return func() { <-done }
 }
 
 // Group reads one group by name.
 func (d *Discoverer) Group(ctx context.Context, name string) (Group, error) {
-	gs, err := d.load(ctx, []types.Filter{{Name: aws.String("tag:" + d.Tags.Group()), Values: []string{name}}})
+	gs, err := d.load(ctx, []types.Filter{{Name: aws.String("tag:" + d.Tags.Group()), Values: []string{name}}}, 1)
 	if err != nil {
 		return Group{}, fmt.Errorf("reading group %q: %w", name, err)
 	}
@@ -47,9 +69,10 @@ func (d *Discoverer) Group(ctx context.Context, name string) (Group, error) {
 
 // All reads every group in the region.
 func (d *Discoverer) All(ctx context.Context) ([]Group, error) {
-	gs, err := d.load(ctx, []types.Filter{{Name: aws.String("tag-key"), Values: []string{d.Tags.Group()}}})
+	gs, err := d.load(ctx, []types.Filter{{Name: aws.String("tag-key"), Values: []string{d.Tags.Group()}}}, 0)
 	if err != nil {
-		return nil, fmt.Errorf("reading all groups: %w", err)
+		// Misconfigured groups are left out; the others are returned.
+		return gs, fmt.Errorf("reading all groups: %w", err)
 	}
 	return gs, nil
 }
@@ -121,20 +144,54 @@ func (d *Discoverer) Instance(ctx context.Context, id string) (Member, error) {
 	return Member{}, fmt.Errorf("describing instance %s: not returned", id)
 }
 
-func (d *Discoverer) load(ctx context.Context, filter []types.Filter) ([]Group, error) {
-	enis, err := d.listENIs(ctx, filter)
-	if err != nil {
+func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPages int) ([]Group, error) {
+	// The three listings are independent: made at once, they cost one
+	// round trip on a failover's critical path instead of three. Status
+	// checks are listed for every running instance of the region (one page
+	// holds 1,000), which needs no member ids; members missing from the
+	// pages read are then asked for by id.
+	var (
+		enis                         []Interface
+		members                      []*taggedMember
+		health                       map[string]Health
+		truncated                    bool
+		enisErr, membersErr, statErr error
+	)
+	waitMembers := d.spawn(func() { members, membersErr = d.listMembers(ctx, filter) })
+	waitStatus := d.spawn(func() { health, truncated, statErr = d.listStatus(ctx, nil, statusPages) })
+	enis, enisErr = d.listENIs(ctx, filter)
+	waitMembers()
+	waitStatus()
+	if err := errors.Join(enisErr, membersErr, statErr); err != nil {
 		return nil, err
 	}
 	if len(enis) == 0 {
 		return nil, nil
 	}
-	members, err := d.listMembers(ctx, filter)
-	if err != nil {
-		return nil, err
+	var missing []string
+	for _, m := range members {
+		m.Health = HealthUnknown
+		if m.State != StateRunning {
+			continue
+		}
+		if h, ok := health[m.InstanceID]; ok {
+			m.Health = h
+		} else if truncated {
+			missing = append(missing, m.InstanceID)
+		}
 	}
-	if err := d.addHealth(ctx, members); err != nil {
-		return nil, err
+	for len(missing) > 0 {
+		batch := missing[:min(len(missing), statusBatch)]
+		missing = missing[len(batch):]
+		more, _, err := d.listStatus(ctx, batch, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range members {
+			if h, ok := more[m.InstanceID]; ok {
+				m.Health = h
+			}
+		}
 	}
 	byGroup := map[string][]Member{}
 	for _, m := range members {
@@ -215,50 +272,31 @@ func (d *Discoverer) listMembers(ctx context.Context, filter []types.Filter) ([]
 	}
 }
 
-// addHealth reads status checks of the running members: by id in batches
-// of 100 when there are few, else one listing of all running instances,
-// which is fewer calls for many groups.
-func (d *Discoverer) addHealth(ctx context.Context, members []*taggedMember) error {
-	byID := map[string]*taggedMember{}
-	var running []string
-	for _, m := range members {
-		m.Health = HealthUnknown
-		if m.State == StateRunning {
-			byID[m.InstanceID] = m
-			running = append(running, m.InstanceID)
+// listStatus reads status checks of running instances: the named ones, or
+// (ids nil) all of the region, at most maxPages pages (0: all). truncated
+// says that pages were left unread.
+func (d *Discoverer) listStatus(ctx context.Context, ids []string, maxPages int) (map[string]Health, bool, error) {
+	out := map[string]Health{}
+	in := &ec2.DescribeInstanceStatusInput{InstanceIds: ids}
+	if ids == nil {
+		in.MaxResults = aws.Int32(pageSize)
+	}
+	for page := 1; ; page++ {
+		res, err := d.EC2.DescribeInstanceStatus(ctx, in)
+		if err != nil {
+			return nil, false, fmt.Errorf("describing instance status: %w", err)
 		}
-	}
-	if len(running) == 0 {
-		return nil
-	}
-	var batches [][]string
-	if len(running) <= statusBatch {
-		batches = [][]string{running}
-	} else {
-		batches = [][]string{nil}
-	}
-	for _, ids := range batches {
-		in := &ec2.DescribeInstanceStatusInput{InstanceIds: ids}
-		if ids == nil {
-			in.MaxResults = aws.Int32(pageSize)
+		for _, st := range res.InstanceStatuses {
+			out[aws.ToString(st.InstanceId)] = healthOf(st)
 		}
-		for {
-			page, err := d.EC2.DescribeInstanceStatus(ctx, in)
-			if err != nil {
-				return fmt.Errorf("describing instance status: %w", err)
-			}
-			for _, s := range page.InstanceStatuses {
-				if m := byID[aws.ToString(s.InstanceId)]; m != nil {
-					m.Health = healthOf(s)
-				}
-			}
-			if aws.ToString(page.NextToken) == "" {
-				break
-			}
-			in.NextToken = page.NextToken
+		if aws.ToString(res.NextToken) == "" {
+			return out, false, nil
 		}
+		if maxPages > 0 && page >= maxPages {
+			return out, true, nil
+		}
+		in.NextToken = res.NextToken
 	}
-	return nil
 }
 
 func healthOf(s types.InstanceStatus) Health {

@@ -30,11 +30,17 @@ type Options struct {
 	// GracefulDetachWait is how long a graceful detach may stay in
 	// detaching before a force detach (default 8 s).
 	GracefulDetachWait time.Duration
-	// PollInitial, PollMax and PollFactor shape the polling of transitions
-	// (default 250 ms growing by 1.5 to 2 s).
-	PollInitial time.Duration
-	PollMax     time.Duration
-	PollFactor  float64
+	// PollInitial is the polling interval while EC2 transitions (default
+	// 100 ms: the time to notice a finished transition is most of the
+	// engine's overhead). After PollBackoffAfter (default 10 s) of one
+	// wait it grows by PollFactor (1.5) up to PollMax (2 s).
+	PollInitial      time.Duration
+	PollBackoffAfter time.Duration
+	PollMax          time.Duration
+	PollFactor       float64
+	// SequentialReads reads a group's ENIs and instances one after the
+	// other instead of at once (for deterministic simulations).
+	SequentialReads bool
 	// RetryBase and RetryMax bound the backoff after throttling and 5xx;
 	// RetryAttempts is the number of tries of one call (default 100 ms,
 	// 3 s, 8).
@@ -62,7 +68,8 @@ func (o Options) withDefaults() Options {
 	}
 	def(&o.Cooldown, 15*time.Minute)
 	def(&o.GracefulDetachWait, 8*time.Second)
-	def(&o.PollInitial, 250*time.Millisecond)
+	def(&o.PollInitial, 100*time.Millisecond)
+	def(&o.PollBackoffAfter, 10*time.Second)
 	def(&o.PollMax, 2*time.Second)
 	if o.PollFactor < 1 {
 		o.PollFactor = 1.5
@@ -105,8 +112,9 @@ func New(api awsapi.EC2, clk clock.Clock, log *slog.Logger, opts Options) *Engin
 	opts = opts.withDefaults()
 	tags := discovery.NewTags(opts.TagPrefix)
 	return &Engine{
-		ec2:  api,
-		disc: &discovery.Discoverer{EC2: api, Tags: tags},
+		ec2: api,
+		disc: &discovery.Discoverer{EC2: api, Tags: tags, Sequential: opts.SequentialReads,
+			Go: func(f func()) func() { return clock.Go(clk, f) }},
 		clk:  clk,
 		opts: opts,
 		tags: tags,

@@ -45,6 +45,10 @@ type execution struct {
 	// readErr is set when the re-read after a mutation failed: the state
 	// is then unknown and the run must stop.
 	readErr error
+	// lastRead is when the ENI was last read; waitSince when the current
+	// wait for a transition began (zero: not waiting).
+	lastRead, waitSince time.Time
+	journalDone         bool
 }
 
 func (x *execution) now() time.Time { return x.e.clk.Now() }
@@ -53,14 +57,7 @@ func (x *execution) run(ctx context.Context) (Outcome, error) {
 	x.eni = x.g.ENI
 	x.poll = x.e.opts.PollInitial
 	x.dl, x.hasDL = clock.Deadline(ctx)
-	if (x.plan.Action == ActMove || x.plan.Action == ActAttach) && len(x.plan.Candidates) > 0 && !x.journalled() {
-		// Journal first: the failed holder's anti-flap record must exist
-		// before the ENI leaves it, even if this run dies mid-move.
-		x.writeJournal(ctx, x.plan.Candidates[0].InstanceID, true)
-		if err := ctx.Err(); err != nil {
-			return Failed, x.interrupted("journal", err)
-		}
-	}
+	x.lastRead = x.now()
 	if x.plan.Action == ActMove {
 		if err := x.startNext(ctx); err != nil {
 			return Failed, err
@@ -162,6 +159,7 @@ func (x *execution) attachNext(ctx context.Context) (Outcome, bool, error) {
 	switch {
 	case err == nil:
 		x.ourAttachment = attachmentID
+		x.journalOnce(ctx, c.InstanceID)
 	case awserr.IsRetryable(err) || awserr.Classify(err) == awserr.Fatal:
 		return Failed, true, fmt.Errorf("attaching %s to %s: %w", x.eni.ID, c.InstanceID, err)
 	default:
@@ -264,6 +262,9 @@ func (x *execution) detach(ctx context.Context, force bool, why string) error {
 	if err != nil && (awserr.IsRetryable(err) || awserr.Classify(err) == awserr.Fatal) {
 		return fmt.Errorf("detaching %s (%s) from %s: %w", x.eni.ID, attID, holder, err)
 	}
+	if err == nil && x.next < len(x.plan.Candidates) {
+		x.journalOnce(ctx, x.plan.Candidates[x.next].InstanceID)
+	}
 	// A conflict (already detaching, attachment gone) is settled by the
 	// re-read that mutate did.
 	return nil
@@ -305,11 +306,27 @@ func (x *execution) finalize(ctx context.Context) (Outcome, error) {
 	return NothingToDo, nil
 }
 
+// journalOnce writes a move's journal once per run, right after the first
+// call that changes where the ENI is (the detach, or the attach of an
+// available ENI): it costs no time, as EC2's transition runs meanwhile, and
+// the failed holder's anti-flap record exists before the ENI can reach
+// another member. A run that dies before it is followed by one that
+// writes it, since the plan of the next run still names the failed holder.
+func (x *execution) journalOnce(ctx context.Context, intended string) {
+	if x.journalDone || (x.plan.Action != ActMove && x.plan.Action != ActAttach) {
+		return
+	}
+	x.journalDone = true
+	if !x.journalled(intended) {
+		x.writeJournal(ctx, intended, true)
+	}
+}
+
 // journalled reports whether an earlier, interrupted run already wrote
 // this move's journal (a retry need not write it again).
-func (x *execution) journalled() bool {
+func (x *execution) journalled(intended string) bool {
 	tg := x.e.tags
-	if x.eni.Tags[tg.Holder()] != x.plan.Candidates[0].InstanceID {
+	if x.eni.Tags[tg.Holder()] != intended {
 		return false
 	}
 	if x.plan.FailedHolder == "" {
@@ -343,12 +360,20 @@ func (x *execution) writeJournal(ctx context.Context, holder string, moved bool)
 			tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
 		}
 	}
-	err := x.mutate(ctx, "journal", holder, "", func(ctx context.Context) error {
+	start := x.now()
+	err := x.e.retry(ctx, func(ctx context.Context) error {
 		_, err := x.e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{x.eni.ID}, Tags: tags})
 		return err
 	})
+	x.step("journal", holder, x.now().Sub(start), "", err)
 	if err != nil {
 		x.log.WarnContext(ctx, "journal not written", "eni_id", x.eni.ID, "instance_id", holder, "error", err.Error())
+		return
+	}
+	// Only tags changed: no need to read the ENI again.
+	x.mutated = true
+	for k, v := range set {
+		x.eni.Tags[k] = v
 	}
 }
 
@@ -379,7 +404,7 @@ func (x *execution) mutate(ctx context.Context, name, instanceID, detail string,
 	x.step(name, instanceID, x.now().Sub(start), detail, err)
 	if err == nil {
 		x.mutated = true
-		x.poll = x.e.opts.PollInitial
+		x.poll, x.waitSince = x.e.opts.PollInitial, time.Time{}
 		x.log.Info("step done", "step", name, "instance_id", instanceID, "attachment_id", x.eni.AttachmentID, "duration_ms", x.now().Sub(start).Milliseconds())
 	} else {
 		x.log.Warn("step failed", "step", name, "instance_id", instanceID, "attachment_id", x.eni.AttachmentID, "error", err.Error(), "error_class", awserr.Classify(err).String())
@@ -391,19 +416,26 @@ func (x *execution) mutate(ctx context.Context, name, instanceID, detail string,
 	return err
 }
 
-// wait sleeps one poll interval, growing it, and re-reads the ENI.
+// wait re-reads the ENI one poll interval after the last read. The
+// interval stays short while EC2's transition takes its usual seconds,
+// then backs off (a stuck detach, a slow attach).
 func (x *execution) wait(ctx context.Context, name string) error {
-	d := x.poll
+	now := x.now()
+	if x.waitSince.IsZero() {
+		x.waitSince = now
+	}
+	d := max(0, x.poll-now.Sub(x.lastRead))
 	if err := x.deadlineNear(name, d); err != nil {
 		return err
 	}
-	start := x.now()
 	if err := x.e.clk.Sleep(ctx, d); err != nil {
 		return x.interrupted(name, err)
 	}
-	x.poll = min(time.Duration(float64(x.poll)*x.e.opts.PollFactor), x.e.opts.PollMax)
+	if x.now().Sub(x.waitSince) >= x.e.opts.PollBackoffAfter {
+		x.poll = min(time.Duration(float64(x.poll)*x.e.opts.PollFactor), x.e.opts.PollMax)
+	}
 	err := x.observe(ctx)
-	x.step(name, x.eni.InstanceID, x.now().Sub(start), "", nil)
+	x.step(name, x.eni.InstanceID, x.now().Sub(now), "", nil)
 	return err
 }
 
@@ -422,6 +454,7 @@ func (x *execution) observe(ctx context.Context) error {
 		return x.interrupted("read", err)
 	}
 	x.eni = eni
+	x.lastRead = x.now()
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,9 +46,9 @@ func TestCrashResume(t *testing.T) {
 				w := newWorld(t, engine.Options{})
 				fail(w)
 				ctx, cancel := context.WithCancel(w.ctx())
-				calls := 0
+				var calls atomic.Int32
 				w.ec2.AfterCall(func(string, error) {
-					if calls++; calls == k {
+					if calls.Add(1) == int32(k) {
 						cancel()
 					}
 				})

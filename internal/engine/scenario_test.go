@@ -186,14 +186,14 @@ func TestStoppedStandby(t *testing.T) {
 		if w.ec2.CallCount(fakeec2.OpStartInstances) != 1 || r.StepMS("start-instance") < 0 {
 			t.Fatalf("start calls %d", w.ec2.CallCount(fakeec2.OpStartInstances))
 		}
-		w.assertMutations(4) // journal, start, force detach, attach
+		w.assertMutations(4) // start, force detach, journal, attach
 		var order []string
 		for _, c := range w.ec2.Calls() {
 			if fakeec2.MutatingOps[c.Op] {
 				order = append(order, c.Op)
 			}
 		}
-		if order[1] != fakeec2.OpStartInstances || order[2] != fakeec2.OpDetachNetworkInterface {
+		if order[0] != fakeec2.OpStartInstances || order[1] != fakeec2.OpDetachNetworkInterface {
 			t.Fatalf("mutations in order %v: the standby must run before the ENI leaves", order)
 		}
 		if r.StepMS("wait-running") < (15 * time.Second).Milliseconds() {

@@ -30,16 +30,28 @@ var Start = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 // TopicARN is the simulated notification topic.
 const TopicARN = "arn:aws:sns:us-east-1:123456789012:eni-failover"
 
+// Clock is a simulated clock that can also be moved by hand.
+type Clock interface {
+	clock.Clock
+	Advance(time.Duration)
+}
+
 // Region is one simulated region.
 type Region struct {
-	Clock *clock.Virtual
+	Clock Clock
 	EC2   *fakeec2.Fake
 	SNS   *SNS
 }
 
-// NewRegion returns an empty region on virtual time.
+// NewRegion returns an empty region on virtual time (clock.Virtual: each
+// sleep moves time at once, so runs take microseconds).
 func NewRegion(t fakeec2.Timings, seed int64) *Region {
-	clk := clock.NewVirtual(Start)
+	return NewRegionOn(clock.NewVirtual(Start), t, seed)
+}
+
+// NewRegionOn returns an empty region on the given clock (clock.Sim for
+// measurements, where concurrent calls overlap as on the wall clock).
+func NewRegionOn(clk Clock, t fakeec2.Timings, seed int64) *Region {
 	return &Region{Clock: clk, EC2: fakeec2.New(clk, t, seed), SNS: &SNS{}}
 }
 

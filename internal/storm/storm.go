@@ -105,6 +105,7 @@ func Run(src Source, steps int) Result {
 	s.sched = newScheduler(src)
 	jitterRand := rand.New(rand.NewSource(int64(src.Intn(1 << 30))))
 	s.opts = engine.Options{
+		SequentialReads:   true, // the scheduler runs one call of an invocation at a time
 		AllowStartStopped: src.Intn(2) == 0,
 		Jitter: func(d time.Duration) time.Duration {
 			if d <= 1 {

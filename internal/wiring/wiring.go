@@ -1,7 +1,7 @@
 // Package wiring builds the handlers' dependencies from the environment:
-// configuration, AWS clients (standard SDK configuration, so AWS_REGION and
-// AWS_ENDPOINT_URL point them at AWS, moto or a simulator), engine, metrics
-// and notifications.
+// configuration, AWS clients (the SDK's environment variables, so
+// AWS_REGION and AWS_ENDPOINT_URL point them at AWS, moto or a simulator),
+// engine, metrics and notifications.
 package wiring
 
 import (
@@ -11,10 +11,10 @@ import (
 	"io"
 	"log/slog"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/eni-failover/eni-failover/internal/awsenv"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
@@ -24,22 +24,24 @@ import (
 )
 
 // Build reads the configuration and makes the clients and the engine.
-func Build(ctx context.Context, getenv func(string) string, stdout io.Writer, log *slog.Logger, function string) (handler.Deps, config.Config, error) {
+func Build(_ context.Context, getenv func(string) string, stdout io.Writer, log *slog.Logger, function string) (handler.Deps, config.Config, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return handler.Deps{}, cfg, err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	env, err := awsenv.Load(getenv)
 	if err != nil {
-		return handler.Deps{}, cfg, fmt.Errorf("loading AWS SDK configuration: %w", err)
+		return handler.Deps{}, cfg, err
 	}
+	ec2Client := ec2.NewFromConfig(env.Config, func(o *ec2.Options) { o.BaseEndpoint = env.Endpoint("EC2") })
 	deps := handler.Deps{
-		Engine:  engine.New(ec2.NewFromConfig(awsCfg), clock.Real{}, log, cfg.EngineOptions()),
+		Engine:  engine.New(ec2Client, clock.Real{}, log, cfg.EngineOptions()),
 		Metrics: metrics.New(stdout, cfg.MetricsNamespace, function, nil),
 		Log:     log,
 	}
 	if cfg.NotifyTopicARN != "" {
-		deps.Notifier = &notify.Notifier{SNS: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN}
+		snsClient := sns.NewFromConfig(env.Config, func(o *sns.Options) { o.BaseEndpoint = env.Endpoint("SNS") })
+		deps.Notifier = &notify.Notifier{SNS: snsClient, TopicARN: cfg.NotifyTopicARN}
 	}
 	return deps, cfg, nil
 }
