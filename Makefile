@@ -12,7 +12,7 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # jsii (under the CDK) warns at length about Node.js 20's end of life.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help test lint build demo bench cover clean synth deploy diff fuzz
+.PHONY: help test lint build demo bench coldstart cover clean synth deploy diff fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,13 @@ lint: ## gofmt and go vet
 
 fuzz: ## fuzz the storm generator for 60 s (FUZZTIME=10m for longer)
 	$(GO) test -run '^$$' -fuzz=FuzzStorm -fuzztime=$(or $(FUZZTIME),60s) ./internal/storm/
+
+bench: ## failover benchmarks on the simulated EC2 (BENCH_CALL_SCALE=2 for slower APIs)
+	$(GO) test -run '^$$' -bench . -benchtime=$(or $(BENCHTIME),200x) ./internal/bench/
+
+coldstart: build ## bootstrap sizes, and init time and peak memory under aws-lambda-rie against moto_server
+	@ls -l build/*/bootstrap | awk '{printf "  %-28s %d bytes (%.2f MiB), linux/arm64\n", $$9, $$5, $$5/1048576}'
+	$(GO) run ./internal/coldstart
 
 cover: ## engine statement coverage
 	$(GO) test -cover ./internal/engine/

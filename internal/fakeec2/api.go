@@ -23,20 +23,20 @@ func (f *Fake) call(ctx context.Context, op string, input any, fn func() error) 
 			return err
 		}
 	}
-	d := f.timings.Call
-	if v, ok := f.timings.PerOp[op]; ok {
-		d = v
-	}
+	f.mu.Lock()
+	d := f.vary(f.timings.Latency(op))
+	f.mu.Unlock()
 	if err := f.clk.Sleep(ctx, d); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	f.advance()
+	f.started = 0
 	err := f.injected(op, input)
 	if err == nil {
 		err = fn()
 	}
-	f.calls = append(f.calls, Call{Op: op, Input: input, Err: err, At: f.clk.Now()})
+	f.calls = append(f.calls, Call{Op: op, Input: input, Err: err, At: f.clk.Now(), Latency: d, Transition: f.started})
 	hook := f.afterCall
 	f.mu.Unlock()
 	if hook != nil {
@@ -342,14 +342,16 @@ func (f *Fake) DetachNetworkInterface(ctx context.Context, in *ec2.DetachNetwork
 		now := f.clk.Now()
 		switch {
 		case force:
-			n.att.status, n.att.transitionAt = "detaching", now.Add(f.timings.ForceDetach)
+			f.started = f.vary(f.timings.ForceDetach)
+			n.att.status, n.att.transitionAt = "detaching", now.Add(f.started)
 		case n.att.status == "detaching":
 			// Already on its way: EC2 accepts the repeat.
 		case n.att.status == "attaching":
 			return apiError(OpDetachNetworkInterface, "IncorrectState", "The network interface is attaching.", 400)
 		default:
 			n.att.status = "detaching"
-			n.att.transitionAt = now.Add(f.timings.Detach)
+			f.started = f.vary(f.timings.Detach)
+			n.att.transitionAt = now.Add(f.started)
 			if n.stuckDetaching {
 				n.att.transitionAt = now.Add(1000 * 24 * 3600e9)
 			}
@@ -394,9 +396,10 @@ func (f *Fake) AttachNetworkInterface(ctx context.Context, in *ec2.AttachNetwork
 				return apiError(op, "InvalidParameterValue", fmt.Sprintf("Instance '%s' already has an interface attached at device index '%d'.", instID, idx), 400)
 			}
 		}
+		f.started = f.vary(f.timings.Attach)
 		n.att = &attachment{
 			id: f.newID("eni-attach-"), instanceID: instID, deviceIndex: idx,
-			status: "attaching", transitionAt: f.clk.Now().Add(f.timings.Attach),
+			status: "attaching", transitionAt: f.clk.Now().Add(f.started),
 		}
 		out.AttachmentId = aws.String(n.att.id)
 		out.NetworkCardIndex = aws.Int32(0)
@@ -471,7 +474,7 @@ func (f *Fake) StartInstances(ctx context.Context, in *ec2.StartInstancesInput, 
 		for _, i := range list {
 			switch i.state {
 			case "stopped":
-				i.state, i.nextState, i.transitionAt = "pending", "running", f.clk.Now().Add(f.timings.Start)
+				i.state, i.nextState, i.transitionAt = "pending", "running", f.clk.Now().Add(f.vary(f.timings.Start))
 				i.systemStatus, i.instanceStatus = "initializing", "initializing"
 			case "pending", "running":
 			default:

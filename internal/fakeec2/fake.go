@@ -53,6 +53,18 @@ type Timings struct {
 	// the operation.
 	Call  time.Duration
 	PerOp map[string]time.Duration
+	// Spread varies every latency and transition uniformly by up to this
+	// fraction either way (0.2: 80% to 120%), drawn from the fake's seed,
+	// so that measurements average over how polls and transitions align.
+	Spread float64
+}
+
+// vary applies the spread to d; f.mu must be held.
+func (f *Fake) vary(d time.Duration) time.Duration {
+	if f.timings.Spread <= 0 || d <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * (1 + f.timings.Spread*(2*f.rng.Float64()-1)))
 }
 
 // RealisticTimings are what EC2 takes in one region, as seen from a Lambda
@@ -88,7 +100,7 @@ func (t Timings) Scaled(calls, transitions float64) Timings {
 	out := Timings{
 		Attach: sc(t.Attach, transitions), Detach: sc(t.Detach, transitions), ForceDetach: sc(t.ForceDetach, transitions),
 		Stop: sc(t.Stop, transitions), Start: sc(t.Start, transitions), Terminate: sc(t.Terminate, transitions),
-		Call: sc(t.Call, calls), PerOp: map[string]time.Duration{},
+		Call: sc(t.Call, calls), PerOp: map[string]time.Duration{}, Spread: t.Spread,
 	}
 	for op, d := range t.PerOp {
 		out.PerOp[op] = sc(d, calls)
@@ -110,6 +122,9 @@ type Call struct {
 	Input any
 	Err   error
 	At    time.Time
+	// Latency is the call's round trip; Transition the attach or detach
+	// transition it started (what EC2 itself takes).
+	Latency, Transition time.Duration
 }
 
 // Fake is the simulated EC2. It is safe for concurrent use.
@@ -131,6 +146,8 @@ type Fake struct {
 	// gate runs before each call, outside the lock: a scheduler may block
 	// there, or fail the call (a killed invocation).
 	gate func(ctx context.Context, op string) error
+	// started is the transition the current call started, for its record.
+	started time.Duration
 }
 
 type instance struct {
@@ -285,7 +302,7 @@ func (f *Fake) transition(id, now, next string, after time.Duration) {
 	if in == nil || in.state == "terminated" {
 		return
 	}
-	in.state, in.nextState, in.transitionAt = now, next, f.clk.Now().Add(after)
+	in.state, in.nextState, in.transitionAt = now, next, f.clk.Now().Add(f.vary(after))
 	f.advance()
 }
 

@@ -1,0 +1,287 @@
+// Command coldstart measures each function's cold start and memory as
+// Lambda would see them: the bootstrap built for this machine runs under
+// the Lambda Runtime Interface Emulator (aws-lambda-rie) against
+// moto_server, a fresh emulator per run. It reports the emulator's init
+// duration, the invocation's duration and the bootstrap's peak resident
+// memory (VmHWM). Run it with `make coldstart`.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/eni-failover/eni-failover/events"
+)
+
+const runs = 5
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "coldstart:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	rie, err := tool("aws-lambda-rie")
+	if err != nil {
+		return err
+	}
+	motoURL := os.Getenv("ENI_FAILOVER_MOTO_URL")
+	if motoURL == "" {
+		moto, err := tool("moto_server")
+		if err != nil {
+			return err
+		}
+		port, _ := freePort()
+		cmd := exec.Command(moto, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("starting moto_server: %w", err)
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		motoURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+		if err := waitListening(motoURL[len("http://"):], 30*time.Second); err != nil {
+			return err
+		}
+	}
+	dir, err := os.MkdirTemp("", "coldstart-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Printf("cold start under aws-lambda-rie against moto_server, %d runs each, bootstrap built for this machine\n", runs)
+	fmt.Printf("  %-9s %-10s %12s %12s %14s\n", "function", "payload", "init ms", "invoke ms", "peak RSS MiB")
+	for _, fn := range []struct{ name, payload string }{{"failover", "stopped"}, {"move", "status"}} {
+		bin := filepath.Join(dir, fn.name, "bootstrap")
+		build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", bin, "./functions/"+fn.name)
+		if out, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %v\n%s", fn.name, err, out)
+		}
+		var inits, invokes, rss []float64
+		for i := 0; i < runs; i++ {
+			w, err := seed(motoURL)
+			if err != nil {
+				return err
+			}
+			payload := []byte(`{"action":"status"}`)
+			if fn.payload == "stopped" {
+				payload = events.MustSample("ec2-state-stopped.json", events.HolderPlaceholder, w.primary)
+			}
+			m, err := measure(rie, bin, motoURL, payload)
+			if err != nil {
+				return fmt.Errorf("%s run %d: %w", fn.name, i+1, err)
+			}
+			if fn.payload == "stopped" && !bytes.Contains(m.body, []byte(`"outcome":"moved"`)) {
+				return fmt.Errorf("%s run %d did not move the ENI: %s", fn.name, i+1, m.body)
+			}
+			inits, invokes, rss = append(inits, m.initMS), append(invokes, m.invokeMS), append(rss, m.rssMiB)
+		}
+		fmt.Printf("  %-9s %-10s %12s %12s %14s\n", fn.name, fn.payload, stats(inits), stats(invokes), stats(rss))
+	}
+	fmt.Println("  (median [min-max]; init is the emulator's INIT REPORT; invoke includes moto's own latency)")
+	return nil
+}
+
+type measurement struct {
+	initMS, invokeMS, rssMiB float64
+	body                     []byte
+}
+
+var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+
+func measure(rie, bin, motoURL string, payload []byte) (measurement, error) {
+	var m measurement
+	port, _ := freePort()
+	apiPort, _ := freePort()
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port),
+		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort), bin)
+	cmd.Dir = filepath.Dir(bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "AWS_ENDPOINT_URL=" + motoURL, "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "AWS_LAMBDA_LOG_FORMAT=JSON"}
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return m, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := waitListening(fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second); err != nil {
+		return m, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port), bytes.NewReader(payload))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return m, err
+	}
+	m.body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	total := time.Since(start)
+	if pid := findProcess(bin); pid > 0 {
+		m.rssMiB = vmHWM(pid) / 1024
+	}
+	match := initReport.FindStringSubmatch(out.String())
+	if match == nil {
+		return m, fmt.Errorf("no INIT REPORT in the emulator's output:\n%s", out.String())
+	}
+	m.initMS, _ = strconv.ParseFloat(match[1], 64)
+	m.invokeMS = float64(total.Microseconds())/1000 - m.initMS
+	return m, nil
+}
+
+// findProcess returns the pid running the given executable.
+func findProcess(bin string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == bin {
+			return pid
+		}
+	}
+	return 0
+}
+
+// vmHWM is a process's peak resident set in KiB.
+func vmHWM(pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fields := strings.Fields(sc.Text()); len(fields) >= 2 && fields[0] == "VmHWM:" {
+			v, _ := strconv.ParseFloat(fields[1], 64)
+			return v
+		}
+	}
+	return 0
+}
+
+type world struct{ primary string }
+
+// seed resets moto and creates a group: primary holding the ENI, a standby.
+func seed(motoURL string) (world, error) {
+	ctx := context.Background()
+	req, _ := http.NewRequest(http.MethodPost, motoURL+"/moto-api/reset", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		return world{}, fmt.Errorf("resetting moto: %w", err)
+	} else {
+		resp.Body.Close()
+	}
+	c := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(motoURL), Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		return world{}, err
+	}
+	sub, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.0.1.0/24"), AvailabilityZone: aws.String("us-east-1a")})
+	if err != nil {
+		return world{}, err
+	}
+	imgs, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{})
+	if err != nil || len(imgs.Images) == 0 {
+		return world{}, fmt.Errorf("moto images: %v", err)
+	}
+	var ids []string
+	for prio := 1; prio <= 2; prio++ {
+		out, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: imgs.Images[0].ImageId, MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: sub.Subnet.SubnetId,
+			TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance, Tags: []types.Tag{
+				{Key: aws.String("eni-failover:group"), Value: aws.String("mosek")}, {Key: aws.String("eni-failover:priority"), Value: aws.String(strconv.Itoa(prio))}}}}})
+		if err != nil {
+			return world{}, err
+		}
+		ids = append(ids, aws.ToString(out.Instances[0].InstanceId))
+	}
+	eni, err := c.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: sub.Subnet.SubnetId,
+		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeNetworkInterface, Tags: []types.Tag{{Key: aws.String("eni-failover:group"), Value: aws.String("mosek")}}}}})
+	if err != nil {
+		return world{}, err
+	}
+	if _, err := c.AttachNetworkInterface(ctx, &ec2.AttachNetworkInterfaceInput{NetworkInterfaceId: eni.NetworkInterface.NetworkInterfaceId, InstanceId: aws.String(ids[0]), DeviceIndex: aws.Int32(1)}); err != nil {
+		return world{}, err
+	}
+	if _, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids[:1]}); err != nil {
+		return world{}, err
+	}
+	return world{primary: ids[0]}, nil
+}
+
+func stats(v []float64) string {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return fmt.Sprintf("%.1f [%.1f-%.1f]", s[len(s)/2], s[0], s[len(s)-1])
+}
+
+func tool(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	if gopath, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found (.ci/run shows how to install it)", name)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitListening(addr string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listens on %s after %s", addr, d)
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
