@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // EC2 is what the engine and discovery call on EC2.
@@ -27,8 +28,15 @@ type SNS interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
+// SSM is what activation calls on Systems Manager.
+type SSM interface {
+	SendCommand(ctx context.Context, in *ssm.SendCommandInput, optFns ...func(*ssm.Options)) (*ssm.SendCommandOutput, error)
+	GetCommandInvocation(ctx context.Context, in *ssm.GetCommandInvocationInput, optFns ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error)
+}
+
 // Compile-time proof that the SDK clients satisfy the interfaces.
 var (
 	_ EC2 = (*ec2.Client)(nil)
 	_ SNS = (*sns.Client)(nil)
+	_ SSM = (*ssm.Client)(nil)
 )

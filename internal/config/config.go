@@ -49,6 +49,11 @@ type Config struct {
 	// MetricsNamespace of the embedded-metric-format lines
 	// (METRICS_NAMESPACE).
 	MetricsNamespace string
+	// ActivationCommands run on a new holder through SSM
+	// (ACTIVATION_COMMANDS, one per line); none disables activation.
+	ActivationCommands []string
+	// ActivationTimeout bounds an activation (ACTIVATION_TIMEOUT).
+	ActivationTimeout time.Duration
 }
 
 // Var documents one environment variable.
@@ -70,6 +75,8 @@ var Vars = []Var{
 	{"HEALTH_EVENT_ACTION", "move", "`move` the ENI off a holder named by an AWS Health event, or only `notify`"},
 	{"NOTIFY_TOPIC_ARN", "", "SNS topic for one message per move or failed move; empty: no notifications"},
 	{"METRICS_NAMESPACE", "ENIFailover", "CloudWatch namespace of the embedded-metric-format lines"},
+	{"ACTIVATION_COMMANDS", "", "shell commands, one per line, run with SSM (AWS-RunShellScript) on the new holder after each move, e.g. `systemctl restart lmgrd`; empty: no activation"},
+	{"ACTIVATION_TIMEOUT", "60s", "bound on an activation (sending, running, reading the result); within the Lambda deadline"},
 }
 
 var topicARN = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
@@ -111,6 +118,7 @@ func Load(getenv func(string) string) (Config, error) {
 		PollMax:            dur("POLL_MAX", 10*time.Millisecond, 30*time.Second),
 		DeadlineMargin:     dur("DEADLINE_MARGIN", 100*time.Millisecond, time.Minute),
 		NotifyTopicARN:     get("NOTIFY_TOPIC_ARN"),
+		ActivationTimeout:  dur("ACTIVATION_TIMEOUT", 5*time.Second, 15*time.Minute),
 		MetricsNamespace:   get("METRICS_NAMESPACE"),
 	}
 	if !tagPrefix.MatchString(c.TagPrefix) || strings.HasPrefix(strings.ToLower(c.TagPrefix), "aws:") {
@@ -135,6 +143,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.MetricsNamespace == "" || len(c.MetricsNamespace) > 255 || strings.HasPrefix(c.MetricsNamespace, "AWS/") {
 		bad("METRICS_NAMESPACE", c.MetricsNamespace, "1-255 characters, not starting with AWS/")
+	}
+	for _, line := range strings.Split(getenv("ACTIVATION_COMMANDS"), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			c.ActivationCommands = append(c.ActivationCommands, line)
+		}
 	}
 	if c.PollMax < c.PollInterval {
 		bad("POLL_MAX", get("POLL_MAX"), "must not be shorter than POLL_INTERVAL")

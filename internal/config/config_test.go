@@ -29,12 +29,14 @@ func TestOverrides(t *testing.T) {
 		"ENI_FAILOVER_TAG_PREFIX": "acme-lic", "DEVICE_INDEX": "2", "ALLOW_START_STOPPED": "true",
 		"COOLDOWN": "1h", "HEALTH_EVENT_ACTION": "NOTIFY",
 		"NOTIFY_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:license-events",
+		"ACTIVATION_COMMANDS": "systemctl restart lmgrd\n\n  sleep 2 ", "ACTIVATION_TIMEOUT": "90s",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.TagPrefix != "acme-lic" || c.DeviceIndex != 2 || !c.AllowStartStopped || c.Cooldown != time.Hour ||
-		c.HealthAction != HealthNotify || !strings.HasSuffix(c.NotifyTopicARN, "license-events") {
+		c.HealthAction != HealthNotify || !strings.HasSuffix(c.NotifyTopicARN, "license-events") ||
+		len(c.ActivationCommands) != 2 || c.ActivationCommands[1] != "sleep 2" || c.ActivationTimeout != 90*time.Second {
 		t.Fatalf("overrides %+v", c)
 	}
 }
@@ -53,5 +55,21 @@ func TestInvalidValuesAreAllReported(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
+	}
+}
+
+func TestProbeConfig(t *testing.T) {
+	p, err := LoadProbe(env(map[string]string{"PROBE_TARGETS": "mosek=10.0.1.27, matlab=10.0.2.9"}))
+	if err != nil || len(p.Targets) != 2 || p.Targets[1].Group != "matlab" || len(p.Ports) != 2 || p.Ports[0] != 27007 || p.Timeout != 2*time.Second {
+		t.Fatalf("%+v %v", p, err)
+	}
+	_, err = LoadProbe(env(map[string]string{"PROBE_TARGETS": "mosek=nowhere", "PROBE_PORTS": "27007,x", "PROBE_TIMEOUT": "1h"}))
+	for _, want := range []string{"mosek=nowhere", `"x"`, "PROBE_TIMEOUT"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s: %v", want, err)
+		}
+	}
+	if _, err := LoadProbe(env(nil)); err == nil || !strings.Contains(err.Error(), "PROBE_TARGETS is empty") {
+		t.Errorf("empty targets: %v", err)
 	}
 }

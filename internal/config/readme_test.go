@@ -13,7 +13,7 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range Vars {
+	for _, v := range append(Vars, ProbeVars...) {
 		def := "(empty)"
 		if v.Default != "" {
 			def = "`" + v.Default + "`"

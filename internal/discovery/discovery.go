@@ -362,6 +362,7 @@ func toInterface(n types.NetworkInterface) Interface {
 		out.AttachmentStatus = string(a.Status)
 		out.DeviceIndex = aws.ToInt32(a.DeviceIndex)
 		out.DeleteOnTermination = aws.ToBool(a.DeleteOnTermination)
+		out.AttachTime = aws.ToTime(a.AttachTime)
 	}
 	return out
 }

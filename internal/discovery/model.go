@@ -114,7 +114,9 @@ type Interface struct {
 	AttachmentStatus    string // attaching, attached, detaching
 	DeviceIndex         int32
 	DeleteOnTermination bool
-	Tags                map[string]string
+	// AttachTime is when the current attachment was made.
+	AttachTime time.Time
+	Tags       map[string]string
 }
 
 // Attached reports whether the ENI has an attachment in any state.

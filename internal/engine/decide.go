@@ -101,6 +101,23 @@ func Decide(g discovery.Group, t Trigger, p Policy) (Plan, error) {
 		}
 		return withCandidates(g, p, plan, ActAttach, "", reason, false)
 	}
+	if t.Kind == Impaired && t.InstanceID == "" {
+		// A probe alarm names the group, not the instance it probed.
+		// The holder got the ENI after the failing probes began (EC2's
+		// attach time; the journal's move time when that is later): the
+		// probes were about an earlier holder, or about no holder at all.
+		got, _ := time.Parse(time.RFC3339, eni.Tags[p.Tags.MovedAt()])
+		if eni.AttachTime.After(got) {
+			got = eni.AttachTime
+		}
+		if !t.Since.IsZero() && got.After(t.Since) {
+			plan.Reason = fmt.Sprintf("probe alarm covers %s onwards, but %s got %s at %s: the probed holder no longer holds it",
+				t.Since.UTC().Format(time.RFC3339), eni.InstanceID, eni.ID, got.UTC().Format(time.RFC3339))
+			t = Trigger{Kind: Reconcile}
+		} else {
+			t.InstanceID = eni.InstanceID
+		}
+	}
 	holder, member := g.Member(eni.InstanceID)
 	if !member {
 		plan.Reason = fmt.Sprintf("%s is attached to %s, which is not in group %q; left as it is", eni.ID, eni.InstanceID, g.Name)
@@ -113,7 +130,9 @@ func Decide(g discovery.Group, t Trigger, p Policy) (Plan, error) {
 			plan.Reason = repairReason(eni, holder, p)
 			return plan, nil
 		}
-		plan.Reason = fmt.Sprintf("holder %s is %s and healthy", holder.InstanceID, holder.State)
+		if plan.Reason == "" {
+			plan.Reason = fmt.Sprintf("holder %s is %s and healthy", holder.InstanceID, holder.State)
+		}
 		if t.InstanceID != "" && t.InstanceID != holder.InstanceID {
 			plan.Reason = fmt.Sprintf("%s does not hold %s (%s does); nothing to do", t.InstanceID, eni.ID, holder.InstanceID)
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -52,6 +53,10 @@ type Options struct {
 	DeadlineMargin time.Duration
 	// MaxSteps bounds one run's state-machine iterations (default 200).
 	MaxSteps int
+	// Activator, when set, (re)starts the token server on the new holder
+	// after each move; its failure is reported, never answered by another
+	// move.
+	Activator Activator
 	// Jitter spreads a retry delay (default: uniformly over [d/2, d)); a
 	// seeded one makes simulated histories repeatable.
 	Jitter func(time.Duration) time.Duration
@@ -142,6 +147,10 @@ func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*Report, er
 		return []*Report{r}, err
 	case t.Kind == Reconcile:
 		return e.reconcile(ctx, t, dryRun)
+	case t.InstanceID == "" && t.Group != "":
+		// An alarm about a whole group (the license-port probe).
+		r, err := e.runGroup(ctx, t.Group, t, dryRun)
+		return []*Report{r}, err
 	default:
 		if t.InstanceID == "" {
 			return nil, fmt.Errorf("%s trigger without an instance id: %w", t.Kind, ErrBadRequest)
@@ -309,6 +318,9 @@ func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bo
 	if err != nil && r.HolderAfter == "" {
 		r.HolderAfter = x.eni.InstanceID
 	}
+	if o.Changed() && e.opts.Activator != nil {
+		e.activate(ctx, r, log)
+	}
 	return finish(o, err)
 }
 
@@ -332,4 +344,22 @@ func jitter(d time.Duration) time.Duration {
 		return d
 	}
 	return d/2 + rand.N(d/2)
+}
+
+// activate runs the activation on the new holder and records it. A failed
+// activation is logged as an error and reported, and changes nothing else:
+// moving again would not start a token server that will not start.
+func (e *Engine) activate(ctx context.Context, r *Report, log *slog.Logger) {
+	start := e.clk.Now()
+	a := e.opts.Activator.Activate(ctx, r.HolderAfter)
+	r.Activation = &a
+	step := Step{Name: "activate", InstanceID: r.HolderAfter, Detail: a.Status, DurationMS: e.clk.Now().Sub(start).Milliseconds()}
+	if !a.OK() {
+		step.Error = cmp.Or(a.Error, a.Status)
+		log.ErrorContext(ctx, "activation failed: the ENI moved but the token server may not serve",
+			"instance_id", r.HolderAfter, "status", a.Status, "command_id", a.CommandID, "error", a.Error, "output", a.Output)
+	} else {
+		log.InfoContext(ctx, "token server activated", "instance_id", r.HolderAfter, "command_id", a.CommandID, "duration_ms", step.DurationMS)
+	}
+	r.Steps = append(r.Steps, step)
 }

@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Outcome is how a run ended for one group.
 type Outcome string
@@ -58,6 +61,29 @@ type Report struct {
 	StartedAt    time.Time `json:"started_at"`
 	DurationMS   int64     `json:"duration_ms"`
 	Error        string    `json:"error,omitempty"`
+	// Activation is the result of (re)starting the token server on the
+	// new holder, when activation is configured.
+	Activation *Activation `json:"activation,omitempty"`
+}
+
+// Activation is what the activation command on the new holder did.
+type Activation struct {
+	InstanceID string `json:"instance_id"`
+	CommandID  string `json:"command_id,omitempty"`
+	// Status is SSM's final status (Success, Failed, TimedOut, Cancelled,
+	// ...), or "Error" when the command could not be sent or followed.
+	Status     string `json:"status"`
+	Output     string `json:"output,omitempty"`
+	Error      string `json:"error,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+}
+
+// OK reports whether the token server was (re)started successfully.
+func (a *Activation) OK() bool { return a != nil && a.Status == "Success" }
+
+// Activator (re)starts the token server on a new holder.
+type Activator interface {
+	Activate(ctx context.Context, instanceID string) Activation
 }
 
 // StepMS sums the durations of the named steps.

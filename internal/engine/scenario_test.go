@@ -632,3 +632,29 @@ func TestNoTargetStillClearsDeleteOnTermination(t *testing.T) {
 		t.Fatalf("ENI after the holder's termination: %+v", st)
 	}
 }
+
+// TestProbeAlarmAboutAnEarlierHolder is the regression test for storm seed
+// 1691: a probe alarm handled just after an operator attached the orphaned
+// ENI, before any journal was written, moved it off its healthy new holder.
+func TestProbeAlarmAboutAnEarlierHolder(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	w.ec2.DetachNow(eniID)
+	w.clk.Advance(time.Minute)
+	w.ec2.AttachNow(eniID, "i-c", 1) // by hand: no journal
+	attachedAt := w.clk.Now()
+	probe := func(since time.Time) *engine.Report {
+		return w.mustRun(engine.Trigger{Kind: engine.Impaired, Group: group, Since: since})
+	}
+	if r := probe(attachedAt.Add(-2 * time.Minute)); r.Outcome != engine.NothingToDo && r.Outcome != engine.Repaired {
+		t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
+	}
+	w.assertHolder("i-c")
+	if w.ec2.CallCount(fakeec2.OpDetachNetworkInterface) != 0 {
+		t.Fatal("detached the new holder for probes about the orphaned ENI")
+	}
+	// Probes that failed after the attach are about i-c.
+	if r := probe(w.clk.Now().Add(time.Second)); r.Outcome != engine.Moved {
+		t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
+	}
+	w.assertHolder("i-a")
+}

@@ -47,4 +47,8 @@ type Trigger struct {
 	Reason string
 	// At is when the event happened, when known.
 	At time.Time
+	// Since is when the evidence of an alarm about a whole group (the
+	// license-port probe) began: a holder that got the ENI after it was
+	// not the one probed.
+	Since time.Time
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/probe"
 )
 
 // Source and detail-type pairs that the parsers handle.
@@ -170,17 +171,12 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	var d struct {
 		AlarmName string `json:"alarmName"`
 		State     struct {
-			Value     string `json:"value"`
-			Timestamp string `json:"timestamp"`
+			Value      string `json:"value"`
+			Timestamp  string `json:"timestamp"`
+			ReasonData string `json:"reasonData"`
 		} `json:"state"`
 		Configuration struct {
-			Metrics []struct {
-				MetricStat struct {
-					Metric struct {
-						Dimensions map[string]string `json:"dimensions"`
-					} `json:"metric"`
-				} `json:"metricStat"`
-			} `json:"metrics"`
+			Metrics []alarmMetric `json:"metrics"`
 		} `json:"configuration"`
 	}
 	if err := detailObject(env, &d); err != nil {
@@ -191,6 +187,24 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	}
 	if d.State.Value != "ALARM" {
 		return nil, fmt.Sprintf("alarm %q went to %s", d.AlarmName, d.State.Value), nil
+	}
+	if t := ParseTime(d.State.Timestamp); !t.IsZero() {
+		at = t
+	}
+	if group := probeGroup(d.Configuration.Metrics); group != "" {
+		// The license-port probe's alarm: about a group's current holder
+		// as of the start of the failing datapoints.
+		since := at.Add(-3 * time.Minute)
+		var rd struct {
+			StartDate string `json:"startDate"`
+		}
+		if json.Unmarshal([]byte(d.State.ReasonData), &rd) == nil {
+			if t := ParseTime(rd.StartDate); !t.IsZero() {
+				since = t
+			}
+		}
+		return []engine.Trigger{{Kind: engine.Impaired, Group: group, Since: since, At: at,
+			Reason: fmt.Sprintf("license ports of group %s do not answer (alarm %s)", group, d.AlarmName)}}, "", nil
 	}
 	ids := map[string]bool{}
 	var list []string
@@ -210,14 +224,31 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	if len(list) == 0 {
 		return nil, "", fmt.Errorf("alarm %q has no InstanceId dimension", d.AlarmName)
 	}
-	if t := ParseTime(d.State.Timestamp); !t.IsZero() {
-		at = t
-	}
 	var ts []engine.Trigger
 	for _, id := range list {
 		ts = append(ts, engine.Trigger{Kind: engine.Impaired, InstanceID: id, Reason: fmt.Sprintf("alarm %s on %s", d.AlarmName, id), At: at})
 	}
 	return ts, "", nil
+}
+
+type alarmMetric struct {
+	MetricStat struct {
+		Metric struct {
+			Namespace  string            `json:"namespace"`
+			Name       string            `json:"name"`
+			Dimensions map[string]string `json:"dimensions"`
+		} `json:"metric"`
+	} `json:"metricStat"`
+}
+
+// probeGroup returns the group of a license-port probe alarm, or "".
+func probeGroup(ms []alarmMetric) string {
+	for _, m := range ms {
+		if m.MetricStat.Metric.Name == probe.MetricReachable {
+			return m.MetricStat.Metric.Dimensions["Group"]
+		}
+	}
+	return ""
 }
 
 func health(env envelope, at time.Time) ([]engine.Trigger, string, error) {

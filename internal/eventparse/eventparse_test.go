@@ -28,6 +28,7 @@ func TestSamples(t *testing.T) {
 		{"rebalance-recommendation.json", engine.Evacuate, ""},
 		{"alarm-status-check.json", engine.Impaired, ""},
 		{"alarm-ok.json", "", "went to OK"},
+		{"alarm-license-probe.json", engine.Impaired, ""},
 		{"health-ec2-scheduled.json", engine.Evacuate, ""},
 		{"scheduled-reconcile.json", engine.Reconcile, ""},
 		{"other-s3-event.json", "", "not handled"},
@@ -48,7 +49,7 @@ func TestSamples(t *testing.T) {
 				t.Fatalf("triggers %+v", p.Triggers)
 			}
 			tr := p.Triggers[0]
-			if tc.kind != engine.Reconcile && tr.InstanceID != holder {
+			if tc.kind != engine.Reconcile && tr.InstanceID != holder && tr.Group != events.GroupPlaceholder {
 				t.Fatalf("instance %q", tr.InstanceID)
 			}
 			if tr.At.IsZero() || tr.Reason == "" {
@@ -74,6 +75,17 @@ func TestMalformedSamplesNeverTrigger(t *testing.T) {
 		if !p.Malformed && !strings.Contains(p.Ignored, "not handled") {
 			t.Errorf("%s: not flagged malformed: %+v", name, p)
 		}
+	}
+}
+
+func TestProbeAlarm(t *testing.T) {
+	p := Parse(events.MustSample("alarm-license-probe.json"), Options{})
+	if len(p.Triggers) != 1 {
+		t.Fatalf("parsed %+v", p)
+	}
+	tr := p.Triggers[0]
+	if tr.Kind != engine.Impaired || tr.Group != "mosek" || tr.InstanceID != "" || !tr.Since.Equal(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)) {
+		t.Fatalf("trigger %+v", tr)
 	}
 }
 

@@ -399,7 +399,7 @@ func (f *Fake) AttachNetworkInterface(ctx context.Context, in *ec2.AttachNetwork
 		f.started = f.vary(f.timings.Attach)
 		n.att = &attachment{
 			id: f.newID("eni-attach-"), instanceID: instID, deviceIndex: idx,
-			status: "attaching", transitionAt: f.clk.Now().Add(f.started),
+			status: "attaching", transitionAt: f.clk.Now().Add(f.started), attachedAt: f.clk.Now(),
 		}
 		out.AttachmentId = aws.String(n.att.id)
 		out.NetworkCardIndex = aws.Int32(0)

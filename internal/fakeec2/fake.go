@@ -405,7 +405,7 @@ func (f *Fake) advance() {
 		}
 		switch a.status {
 		case "attaching":
-			a.status, a.transitionAt, a.attachedAt = "attached", time.Time{}, now
+			a.status, a.transitionAt = "attached", time.Time{}
 		case "detaching":
 			n.att = nil
 		}

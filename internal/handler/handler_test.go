@@ -9,10 +9,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/eni-failover/eni-failover/events"
+	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/fakessm"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/sim"
 )
@@ -70,6 +73,7 @@ func TestEventKinds(t *testing.T) {
 		{"rebalance-recommendation.json", nil, sim.Standby, true},
 		{"alarm-status-check.json", nil, sim.Standby, true},
 		{"alarm-ok.json", nil, sim.Primary, false},
+		{"alarm-license-probe.json", nil, sim.Standby, true},
 		{"health-ec2-scheduled.json", nil, sim.Standby, true},
 		{"scheduled-reconcile.json", nil, sim.Primary, false},
 		{"other-s3-event.json", nil, sim.Primary, false},
@@ -298,5 +302,97 @@ func TestBadPayloads(t *testing.T) {
 	}
 	if e.region.EC2.MutatingCalls() != 0 {
 		t.Fatalf("bad payloads made %d mutating calls", e.region.EC2.MutatingCalls())
+	}
+}
+
+func TestProbeAlarm(t *testing.T) {
+	t.Run("for the holder: fail over", func(t *testing.T) {
+		e := newEnv(t)
+		res, err := e.event("alarm-license-probe.json")
+		if err != nil || e.holder() != sim.Standby || res.Reports[0].Outcome != engine.Moved {
+			t.Fatalf("result %+v err %v holder %s", res, err, e.holder())
+		}
+	})
+	t.Run("for a former holder: nothing", func(t *testing.T) {
+		e := newEnv(t)
+		e.region.EC2.StopInstance(sim.Primary)
+		if _, err := e.event("ec2-state-stopping.json"); err != nil {
+			t.Fatal(err)
+		}
+		// The failing probes began before that move: they were about the
+		// primary, which no longer holds the ENI.
+		raw := events.MustSample("alarm-license-probe.json", "2026-11-26T12:00:00.000+0000", "2026-11-26T08:58:00.000+0000")
+		before := e.region.EC2.MutatingCalls()
+		res, err := e.fo.Handle(e.region.Context(time.Minute), raw)
+		if err != nil || res.Reports[0].Outcome != engine.NothingToDo || !strings.Contains(res.Reports[0].Reason, "no longer holds") {
+			t.Fatalf("result %+v err %v", res.Reports[0], err)
+		}
+		if e.holder() != sim.Standby || e.region.EC2.MutatingCalls() != before {
+			t.Fatal("the new holder was moved for its predecessor's failures")
+		}
+	})
+}
+
+func newEnvWithActivation(t *testing.T, outcome *fakessm.Outcome) (*env, *fakessm.Fake) {
+	r := sim.NewRegion(fakeec2.RealisticTimings(), 1)
+	r.AddGroup(sim.Mosek())
+	ssmFake := fakessm.New(r.Clock)
+	if outcome != nil {
+		ssmFake.Outcomes[sim.Standby] = *outcome
+	}
+	var buf bytes.Buffer
+	deps := r.Deps(engine.Options{Activator: &activation.Activator{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"}, Timeout: 30 * time.Second, Clock: r.Clock}}, &buf, nil)
+	return &env{t: t, region: r, fo: &handler.Failover{Deps: deps}, manual: &handler.Manual{Deps: deps}, metrics: &buf}, ssmFake
+}
+
+func TestActivation(t *testing.T) {
+	t.Run("success", func(t *testing.T) {
+		e, ssmFake := newEnvWithActivation(t, nil)
+		e.region.EC2.StopInstance(sim.Primary)
+		res, err := e.event("ec2-state-stopping.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.Reports[0]
+		if r.Outcome != engine.Moved || !r.Activation.OK() || r.Activation.InstanceID != sim.Standby || len(ssmFake.Sent) != 1 {
+			t.Fatalf("report %+v activation %+v", r, r.Activation)
+		}
+		if r.Steps[len(r.Steps)-1].Name != "activate" || !strings.Contains(e.metrics.String(), `"ActivationFailures":0`) {
+			t.Fatalf("steps %+v metrics %s", r.Steps, e.metrics.String())
+		}
+	})
+	for name, o := range map[string]fakessm.Outcome{
+		"failure": {Status: types.CommandInvocationStatusFailed, After: time.Second, Output: "lmgrd: license file not found", Code: 1},
+		"timeout": {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, _ := newEnvWithActivation(t, &o)
+			e.region.EC2.StopInstance(sim.Primary)
+			res, err := e.event("ec2-state-stopping.json")
+			if err != nil {
+				t.Fatalf("a failed activation must not make Lambda retry: %v", err)
+			}
+			r := res.Reports[0]
+			if r.Outcome != engine.Moved || r.Activation.OK() || e.holder() != sim.Standby {
+				t.Fatalf("report %+v activation %+v", r, r.Activation)
+			}
+			msgs := e.region.SNS.Messages()
+			if len(msgs) != 1 || !strings.Contains(aws.ToString(msgs[0].Subject), "ACTIVATION") {
+				t.Fatalf("notification %+v", msgs)
+			}
+			if !strings.Contains(e.metrics.String(), `"ActivationFailures":1`) {
+				t.Fatalf("metrics %s", e.metrics.String())
+			}
+			// No ping-pong: the next events leave the ENI where it is.
+			before := e.region.EC2.MutatingCalls()
+			for _, ev := range []string{"scheduled-reconcile.json", "ec2-state-stopped.json"} {
+				if _, err := e.event(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if e.region.EC2.MutatingCalls() != before || e.holder() != sim.Standby {
+				t.Fatal("a failed activation led to another move")
+			}
+		})
 	}
 }

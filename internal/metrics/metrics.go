@@ -21,6 +21,8 @@ const (
 	DetachDurationMS = "DetachDuration"
 	AttachDurationMS = "AttachDuration"
 	NothingToDo      = "NoChange"
+	Activations      = "Activations"
+	ActivationFails  = "ActivationFailures"
 )
 
 // Emitter writes one EMF line per report.
@@ -74,6 +76,13 @@ func (e *Emitter) Report(r *engine.Report) error {
 	}
 	if r.Outcome == engine.ReturnedToFormer {
 		line[Failures] = 1
+	}
+	if a := r.Activation; a != nil {
+		defs = append(defs, metricDef{Activations, "Count"}, metricDef{ActivationFails, "Count"})
+		line[Activations], line[ActivationFails] = 1, 0
+		if !a.OK() {
+			line[ActivationFails] = 1
+		}
 	}
 	line["_aws"] = map[string]any{
 		"Timestamp": e.now().UnixMilli(),

@@ -51,6 +51,8 @@ func Subject(r *engine.Report, notifyOnly bool) string {
 		s = fmt.Sprintf("eni-failover %s: FAILED to move %s off %s", r.Group, r.ENIID, orNone(r.HolderBefore))
 	case r.Outcome == engine.ReturnedToFormer:
 		s = fmt.Sprintf("eni-failover %s: no standby took %s; back on %s", r.Group, r.ENIID, r.HolderAfter)
+	case r.Activation != nil && !r.Activation.OK():
+		s = fmt.Sprintf("eni-failover %s: moved %s -> %s, ACTIVATION %s", r.Group, orNone(r.HolderBefore), r.HolderAfter, strings.ToUpper(r.Activation.Status))
 	default:
 		s = fmt.Sprintf("eni-failover %s: license ENI moved %s -> %s", r.Group, orNone(r.HolderBefore), r.HolderAfter)
 	}

@@ -291,7 +291,7 @@ func (s *storm) batch() {
 	// is now; each one aimed at the holder may justify one move.
 	for _, inv := range invs {
 		switch inv.kind {
-		case "alarm":
+		case "alarm", "probe-alarm":
 			s.alarmed[inv.about] = true
 		case "spot", "rebalance", "health":
 			s.evacuating[inv.about] = true
@@ -365,6 +365,21 @@ func (s *storm) newInvocation(manualOnly bool) *invocation {
 		{4, "spot", func() { inv.label = "spot interruption " + x; event("spot-interruption.json", x) }},
 		{3, "rebalance", func() { inv.label = "rebalance " + x; event("rebalance-recommendation.json", x) }},
 		{8, "alarm", func() { inv.label = "alarm " + x; event("alarm-status-check.json", x) }},
+		{4, "probe-alarm", func() {
+			// The license ports of the group's current holder stopped
+			// answering a minute ago.
+			h := s.holder()
+			if h == "" {
+				h = "none"
+			}
+			since := s.region.Clock.Now().Add(-time.Minute).UTC().Format("2006-01-02T15:04:05.000-0700")
+			inv.label, inv.about = "probe alarm (holder "+h+")", h
+			raw := events.MustSample("alarm-license-probe.json", "2026-11-26T12:00:00.000+0000", since)
+			inv.run = func(ctx context.Context) string {
+				res, err := fo.Handle(ctx, raw)
+				return summarize(res, err)
+			}
+		}},
 		{3, "health", func() { inv.label = "health " + x; event("health-ec2-scheduled.json", x) }},
 		{15, "reconcile", func() { inv.label = "reconcile"; event("scheduled-reconcile.json", "") }},
 		{2, "malformed", func() { inv.label = "malformed event"; event("malformed/alarm-without-instance.json", "") }},
@@ -465,7 +480,7 @@ func (s *storm) afterCall(op string, err error) {
 		// the event is handled may justify one move (the holder may have
 		// changed since the event was sent).
 		if err == nil && !inv.counted && pre.AttachmentStatus != "detaching" && pre.InstanceID == inv.about &&
-			(inv.kind == "alarm" || inv.kind == "spot" || inv.kind == "rebalance" || inv.kind == "health") {
+			(inv.kind == "alarm" || inv.kind == "probe-alarm" || inv.kind == "spot" || inv.kind == "rebalance" || inv.kind == "health") {
 			inv.counted = true
 			s.budget++
 		}

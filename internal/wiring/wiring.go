@@ -13,7 +13,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/awsenv"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/config"
@@ -34,8 +36,16 @@ func Build(_ context.Context, getenv func(string) string, stdout io.Writer, log 
 		return handler.Deps{}, cfg, err
 	}
 	ec2Client := ec2.NewFromConfig(env.Config, func(o *ec2.Options) { o.BaseEndpoint = env.Endpoint("EC2") })
+	opts := cfg.EngineOptions()
+	if len(cfg.ActivationCommands) > 0 {
+		opts.Activator = &activation.Activator{
+			SSM:      ssm.NewFromConfig(env.Config, func(o *ssm.Options) { o.BaseEndpoint = env.Endpoint("SSM") }),
+			Commands: cfg.ActivationCommands,
+			Timeout:  cfg.ActivationTimeout,
+		}
+	}
 	deps := handler.Deps{
-		Engine:  engine.New(ec2Client, clock.Real{}, log, cfg.EngineOptions()),
+		Engine:  engine.New(ec2Client, clock.Real{}, log, opts),
 		Metrics: metrics.New(stdout, cfg.MetricsNamespace, function, nil),
 		Log:     log,
 	}

@@ -1,0 +1,115 @@
+// Package activation (re)starts the token server on a new holder with an
+// SSM Run Command (AWS-RunShellScript) and waits for its result within a
+// bound: moving the ENI is half the job, the license clients are served
+// again only when lmgrd runs on the holder with the interface up.
+package activation
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/eni-failover/eni-failover/internal/awsapi"
+	"github.com/eni-failover/eni-failover/internal/awserr"
+	"github.com/eni-failover/eni-failover/internal/clock"
+	"github.com/eni-failover/eni-failover/internal/engine"
+)
+
+// Document is the SSM document run on the holder.
+const Document = "AWS-RunShellScript"
+
+// Activator runs the configured commands on a new holder.
+type Activator struct {
+	SSM      awsapi.SSM
+	Commands []string
+	// Timeout bounds the whole activation (send, run, result).
+	Timeout time.Duration
+	// Poll is the interval between result checks (default 500 ms).
+	Poll  time.Duration
+	Clock clock.Clock
+}
+
+var _ engine.Activator = (*Activator)(nil)
+
+// terminal are SSM's final invocation statuses.
+var terminal = map[types.CommandInvocationStatus]bool{
+	types.CommandInvocationStatusSuccess:   true,
+	types.CommandInvocationStatusFailed:    true,
+	types.CommandInvocationStatusCancelled: true,
+	types.CommandInvocationStatusTimedOut:  true,
+}
+
+// Activate sends the commands to instanceID and waits for their result.
+func (a *Activator) Activate(ctx context.Context, instanceID string) (res engine.Activation) {
+	clk := cmp.Or[clock.Clock](a.Clock, clock.Real{})
+	start := clk.Now()
+	res.InstanceID = instanceID
+	defer func() { res.DurationMS = clk.Now().Sub(start).Milliseconds() }()
+	deadline := start.Add(a.Timeout)
+	// Keep a second before the invocation's deadline to report.
+	if dl, ok := clock.Deadline(ctx); ok && dl.Add(-time.Second).Before(deadline) {
+		deadline = dl.Add(-time.Second)
+	}
+	budget := deadline.Sub(start)
+	if budget < 2*time.Second {
+		res.Status, res.Error = "Error", "no time left before the deadline to run the activation"
+		return res
+	}
+	out, err := a.SSM.SendCommand(ctx, &ssm.SendCommandInput{
+		DocumentName: aws.String(Document),
+		InstanceIds:  []string{instanceID},
+		Comment:      aws.String("eni-failover: activate the token server on the new license ENI holder"),
+		Parameters: map[string][]string{
+			"commands":         a.Commands,
+			"executionTimeout": {strconv.Itoa(int(budget.Seconds()))},
+		},
+		TimeoutSeconds: aws.Int32(int32(max(30, budget.Seconds()))),
+	})
+	if err != nil {
+		res.Status, res.Error = "Error", fmt.Sprintf("sending %s to %s: %v", Document, instanceID, err)
+		return res
+	}
+	res.CommandID = aws.ToString(out.Command.CommandId)
+	poll := cmp.Or(a.Poll, 500*time.Millisecond)
+	for {
+		if !clk.Now().Add(poll).Before(deadline) {
+			res.Status, res.Error = "TimedOut", fmt.Sprintf("no result from command %s on %s within %s", res.CommandID, instanceID, budget.Round(time.Second))
+			return res
+		}
+		if err := clk.Sleep(ctx, poll); err != nil {
+			res.Status, res.Error = "Error", fmt.Sprintf("waiting for command %s on %s: %v", res.CommandID, instanceID, err)
+			return res
+		}
+		inv, err := a.SSM.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(res.CommandID), InstanceId: aws.String(instanceID)})
+		var notYet *types.InvocationDoesNotExist
+		switch {
+		case errors.As(err, &notYet), awserr.IsRetryable(err):
+			continue // SSM has not registered the invocation yet, or throttles
+		case err != nil:
+			res.Status, res.Error = "Error", fmt.Sprintf("reading command %s on %s: %v", res.CommandID, instanceID, err)
+			return res
+		}
+		if terminal[inv.Status] {
+			res.Status = string(inv.Status)
+			res.Output = truncate(aws.ToString(inv.StandardOutputContent)+aws.ToString(inv.StandardErrorContent), 1000)
+			if inv.Status != types.CommandInvocationStatusSuccess {
+				res.Error = fmt.Sprintf("command %s on %s ended %s (%s), exit code %d", res.CommandID, instanceID, inv.Status, aws.ToString(inv.StatusDetails), inv.ResponseCode)
+			}
+			return res
+		}
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

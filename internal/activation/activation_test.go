@@ -1,0 +1,76 @@
+package activation_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/eni-failover/eni-failover/internal/activation"
+	"github.com/eni-failover/eni-failover/internal/clock"
+	"github.com/eni-failover/eni-failover/internal/fakessm"
+)
+
+var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func setup(o *fakessm.Outcome) (*activation.Activator, *fakessm.Fake, context.Context) {
+	clk := clock.NewVirtual(t0)
+	f := fakessm.New(clk)
+	if o != nil {
+		f.Outcomes["i-b"] = *o
+	}
+	a := &activation.Activator{SSM: f, Commands: []string{"systemctl restart lmgrd", "sleep 2; ss -ltn | grep -q ':27007 '"}, Timeout: 30 * time.Second, Clock: clk}
+	return a, f, clock.WithVirtualDeadline(context.Background(), t0.Add(60*time.Second))
+}
+
+func TestSuccess(t *testing.T) {
+	a, f, ctx := setup(nil)
+	res := a.Activate(ctx, "i-b")
+	if !res.OK() || res.CommandID == "" || !strings.Contains(res.Output, "lmgrd") || res.DurationMS < 2000 {
+		t.Fatalf("result %+v", res)
+	}
+	sent := f.Sent[0]
+	if aws.ToString(sent.DocumentName) != "AWS-RunShellScript" || sent.InstanceIds[0] != "i-b" || len(sent.Parameters["commands"]) != 2 {
+		t.Fatalf("sent %+v", sent)
+	}
+}
+
+func TestFailure(t *testing.T) {
+	a, _, ctx := setup(&fakessm.Outcome{Status: types.CommandInvocationStatusFailed, After: time.Second, Output: "Job for lmgrd.service failed", Code: 1})
+	res := a.Activate(ctx, "i-b")
+	if res.OK() || res.Status != "Failed" || !strings.Contains(res.Error, "exit code 1") || !strings.Contains(res.Output, "lmgrd.service") {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	a, _, ctx := setup(&fakessm.Outcome{}) // never ends
+	res := a.Activate(ctx, "i-b")
+	if res.OK() || res.Status != "TimedOut" || res.DurationMS > 30000 {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestBoundedByTheDeadline(t *testing.T) {
+	a, _, _ := setup(&fakessm.Outcome{})
+	ctx := clock.WithVirtualDeadline(context.Background(), t0.Add(5*time.Second))
+	if res := a.Activate(ctx, "i-b"); res.Status != "TimedOut" || res.DurationMS > 5000 {
+		t.Fatalf("result %+v", res)
+	}
+	ctx = clock.WithVirtualDeadline(context.Background(), t0.Add(time.Second))
+	if res := a.Activate(ctx, "i-b"); res.Status != "Error" || !strings.Contains(res.Error, "no time left") {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestSendError(t *testing.T) {
+	a, f, ctx := setup(nil)
+	f.SendErr = errors.New("AccessDeniedException: not authorized to perform ssm:SendCommand")
+	if res := a.Activate(ctx, "i-b"); res.Status != "Error" || !strings.Contains(res.Error, "ssm:SendCommand") {
+		t.Fatalf("result %+v", res)
+	}
+}
