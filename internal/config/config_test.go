@@ -28,7 +28,7 @@ func TestOverrides(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"ENI_FAILOVER_TAG_PREFIX": "acme-lic", "DEVICE_INDEX": "2", "ALLOW_START_STOPPED": "true",
 		"COOLDOWN": "1h", "HEALTH_EVENT_ACTION": "NOTIFY",
-		"NOTIFY_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:license-events",
+		"NOTIFY_TOPIC_ARN":    "arn:aws:sns:eu-west-1:123456789012:license-events",
 		"ACTIVATION_COMMANDS": "systemctl restart lmgrd\n\n  sleep 2 ", "ACTIVATION_TIMEOUT": "90s",
 	}))
 	if err != nil {
