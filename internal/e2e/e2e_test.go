@@ -14,6 +14,10 @@ type failoverResult struct {
 	Reports   []struct {
 		Outcome     string `json:"outcome"`
 		HolderAfter string `json:"holder_after"`
+		Activation  *struct {
+			Status    string `json:"status"`
+			CommandID string `json:"command_id"`
+		} `json:"activation"`
 	} `json:"reports"`
 }
 
@@ -82,6 +86,12 @@ func TestEventsMoveTheENI(t *testing.T) {
 			}
 			if !tc.notify && len(subjects) != 0 {
 				t.Fatalf("notifications %q for no move", subjects)
+			}
+			if tc.notify {
+				// Each move ran the activation on the new holder (moto's SSM).
+				if a := res.Reports[0].Activation; a == nil || a.Status != "Success" || a.CommandID == "" {
+					t.Fatalf("activation %+v", a)
+				}
 			}
 			if tc.notify && w.journal()["eni-failover:holder"] != want {
 				t.Fatalf("journal %v", w.journal())
@@ -158,5 +168,29 @@ func TestBadPayloadsChangeNothing(t *testing.T) {
 	}
 	if subjects := w.notifications(); len(subjects) != 0 {
 		t.Fatalf("notifications %q", subjects)
+	}
+}
+
+func TestProbe(t *testing.T) {
+	need(t)
+	body, ferr := functions["probe"].invoke(t, []byte(`{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}`))
+	if ferr != nil {
+		t.Fatalf("probe: %+v", ferr)
+	}
+	var res struct {
+		Results []struct {
+			Group     string `json:"group"`
+			Reachable bool   `json:"reachable"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || len(res.Results) != 2 {
+		t.Fatalf("result %s (%v)", body, err)
+	}
+	if !res.Results[0].Reachable || res.Results[0].Group != "mosek" || res.Results[1].Reachable {
+		t.Fatalf("results %+v", res.Results)
+	}
+	out := functions["probe"].out.String()
+	if !strings.Contains(out, `"LicensePortReachable":0`) || !strings.Contains(out, `"LicensePortReachable":1`) {
+		t.Fatalf("no metric lines in the probe's output:\n%s", tail(out, 2000))
 	}
 }

@@ -21,6 +21,7 @@ import (
 )
 
 var (
+	probePort  int
 	motoURL    string
 	skipReason string
 	functions  = map[string]*function{}
@@ -62,7 +63,25 @@ func setUp(m *testing.M) int {
 			skipReason = err.Error()
 		} else {
 			defer os.RemoveAll(dir)
-			for _, name := range []string{"failover", "move"} {
+			// The probe checks a listener of this test (group mosek) and an
+			// address where nothing listens (group matlab).
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "e2e:", err)
+				return 1
+			}
+			defer l.Close()
+			go func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					c.Close()
+				}
+			}()
+			probePort = l.Addr().(*net.TCPAddr).Port
+			for _, name := range []string{"failover", "move", "probe"} {
 				f, err := startFunction(rie, dir, name)
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -190,7 +209,9 @@ func startFunction(rie, dir, name string) (*function, error) {
 	f.cmd.Env = append(cleanEnv(),
 		"AWS_ENDPOINT_URL="+motoURL, "AWS_REGION="+region, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_LOG_FORMAT=JSON",
-		"NOTIFY_TOPIC_ARN="+topicARN, "POLL_INTERVAL=50ms", "POLL_MAX=200ms")
+		"NOTIFY_TOPIC_ARN="+topicARN, "POLL_INTERVAL=50ms", "POLL_MAX=200ms",
+		"ACTIVATION_COMMANDS=systemctl restart lmgrd\nss -ltn",
+		"PROBE_TARGETS=mosek=127.0.0.1,matlab=127.0.0.2", fmt.Sprintf("PROBE_PORTS=%d", probePort), "PROBE_TIMEOUT=500ms")
 	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
 	if err := f.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting aws-lambda-rie for %s: %w", name, err)
