@@ -40,6 +40,33 @@ type Config struct {
 	AssetDir string `json:"assetDir"`
 	// LicenseENI optionally creates or imports the license ENI.
 	LicenseENI *LicenseENI `json:"licenseEni"`
+	// ActivationCommands run through SSM on each new holder.
+	ActivationCommands []string `json:"activationCommands"`
+	// ActivationTimeoutSeconds bounds one activation.
+	ActivationTimeoutSeconds int `json:"activationTimeoutSeconds"`
+	// Probe optionally deploys the license-port probe in the VPC.
+	Probe *Probe `json:"probe"`
+}
+
+// Probe configures the license-port probe and its alarms.
+type Probe struct {
+	// VPCID and SubnetIDs place the probe function; it needs no internet
+	// or AWS endpoint access (it only writes logs).
+	VPCID     string   `json:"vpcId"`
+	SubnetIDs []string `json:"subnetIds"`
+	// SecurityGroupID is used when given; otherwise one is created that
+	// may reach the targets' license ports.
+	SecurityGroupID string `json:"securityGroupId"`
+	// Targets are the license ENI addresses by group; a created license
+	// ENI is added under its group.
+	Targets map[string]string `json:"targets"`
+	Ports   []int             `json:"ports"`
+	// ScheduleMinutes between checks; an alarm fires after
+	// DatapointsToAlarm failed checks out of EvaluationPeriods.
+	ScheduleMinutes   int `json:"scheduleMinutes"`
+	EvaluationPeriods int `json:"evaluationPeriods"`
+	DatapointsToAlarm int `json:"datapointsToAlarm"`
+	TimeoutMillis     int `json:"timeoutMillis"`
 }
 
 // LicenseENI is MOSEK's EC2 recipe: a license ENI, an Elastic IP on it and
@@ -126,6 +153,26 @@ func (c *Config) defaults() {
 	if c.AssetDir == "" {
 		c.AssetDir = "build"
 	}
+	if c.ActivationTimeoutSeconds == 0 {
+		c.ActivationTimeoutSeconds = 60
+	}
+	if p := c.Probe; p != nil {
+		if len(p.Ports) == 0 {
+			p.Ports = []int{27007, 27008}
+		}
+		if p.ScheduleMinutes == 0 {
+			p.ScheduleMinutes = 1
+		}
+		if p.EvaluationPeriods == 0 {
+			p.EvaluationPeriods = 3
+		}
+		if p.DatapointsToAlarm == 0 {
+			p.DatapointsToAlarm = 2
+		}
+		if p.TimeoutMillis == 0 {
+			p.TimeoutMillis = 2000
+		}
+	}
 	if c.LicenseENI != nil && c.LicenseENI.Create != nil {
 		cr := c.LicenseENI.Create
 		if len(cr.Ports) == 0 {
@@ -170,6 +217,17 @@ func (c Config) validate() error {
 	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
 		bad("logRetentionDays %d: one of CloudWatch Logs' values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)", c.LogRetentionDays)
 	}
+	for _, cmd := range c.ActivationCommands {
+		if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
+			bad("activationCommands: %q: one non-empty command per entry", cmd)
+		}
+	}
+	if c.ActivationTimeoutSeconds < 5 || c.ActivationTimeoutSeconds > 600 {
+		bad("activationTimeoutSeconds %d: from 5 to 600", c.ActivationTimeoutSeconds)
+	}
+	if p := c.Probe; p != nil {
+		errs = append(errs, p.validate(c.LicenseENI)...)
+	}
 	if l := c.LicenseENI; l != nil {
 		switch {
 		case l.ImportID != "" && l.Create != nil:
@@ -212,6 +270,54 @@ func (cr CreateENI) validate() []error {
 		if c == "0.0.0.0/0" {
 			bad("licenseEni.create.allowedCidrs: 0.0.0.0/0 opens the token server to the internet")
 		}
+	}
+	return errs
+}
+
+var sgRe = regexp.MustCompile(`^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
+
+func (p Probe) validate(l *LicenseENI) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !vpcRe.MatchString(p.VPCID) {
+		bad("probe.vpcId %q is not a VPC id", p.VPCID)
+	}
+	if len(p.SubnetIDs) == 0 {
+		bad("probe.subnetIds: name the subnets the probe runs in (those of the license ENI's VPC)")
+	}
+	for _, s := range p.SubnetIDs {
+		if !subnetRe.MatchString(s) {
+			bad("probe.subnetIds: %q is not a subnet id", s)
+		}
+	}
+	if p.SecurityGroupID != "" && !sgRe.MatchString(p.SecurityGroupID) {
+		bad("probe.securityGroupId %q is not a security group id", p.SecurityGroupID)
+	}
+	creates := l != nil && l.Create != nil
+	if len(p.Targets) == 0 && !creates {
+		bad("probe.targets: name each group's license ENI address (group: private IP)")
+	}
+	for g, ip := range p.Targets {
+		if !groupRe.MatchString(g) {
+			bad("probe.targets: %q is not a group name", g)
+		}
+		if parsed := net.ParseIP(ip); parsed == nil || parsed.To4() == nil {
+			bad("probe.targets.%s: %q is not an IPv4 address", g, ip)
+		}
+	}
+	for _, port := range p.Ports {
+		if port < 1 || port > 65535 {
+			bad("probe.ports: %d is not a port", port)
+		}
+	}
+	if p.ScheduleMinutes < 1 || p.ScheduleMinutes > 60 {
+		bad("probe.scheduleMinutes %d: from 1 to 60", p.ScheduleMinutes)
+	}
+	if p.DatapointsToAlarm < 1 || p.DatapointsToAlarm > p.EvaluationPeriods || p.EvaluationPeriods > 10 {
+		bad("probe: datapointsToAlarm %d out of evaluationPeriods %d: 1 <= N <= M <= 10", p.DatapointsToAlarm, p.EvaluationPeriods)
+	}
+	if p.TimeoutMillis < 100 || p.TimeoutMillis > 10000 {
+		bad("probe.timeoutMillis %d: from 100 to 10000", p.TimeoutMillis)
 	}
 	return errs
 }

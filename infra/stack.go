@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -40,7 +42,12 @@ type EniFailoverStack struct {
 	Move     awslambda.Function
 	Topic    awssns.Topic
 	Failed   awssqs.Queue
-	ENIRef   *string // the license ENI id, when created or imported
+	Probe    awslambda.Function // nil unless the probe is configured
+	ENIRef   *string            // the license ENI id, when created or imported
+	// licenseSG and licenseIP are the created license ENI's security group
+	// and address (nil when the ENI is imported or managed elsewhere).
+	licenseSG awsec2.CfnSecurityGroup
+	licenseIP *string
 }
 
 // NewEniFailoverStack builds the stack. Props may be nil (all defaults).
@@ -75,6 +82,9 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 
 	s.statusAlarms(cfg, topic)
 	s.rules(cfg)
+	if cfg.Probe != nil {
+		s.probe(cfg, topic)
+	}
 	s.observability(topic)
 	s.outputs(cfg, eniRef)
 	_ = key
@@ -153,6 +163,7 @@ func (s *EniFailoverStack) licenseENI(cfg Config) *string {
 			AllocationId: eip.AttrAllocationId(), NetworkInterfaceId: eni.Ref(),
 		})
 	}
+	s.licenseSG, s.licenseIP = sg, eni.AttrPrimaryPrivateIpAddress()
 	return eni.Ref()
 }
 
@@ -175,6 +186,9 @@ func (s *EniFailoverStack) function(cfg Config, id, name string, topic awssns.To
 	for _, st := range ec2Statements(s.Stack, cfg, eniRef) {
 		role.AddToPrincipalPolicy(st)
 	}
+	for _, st := range ssmStatements(s.Stack, cfg) {
+		role.AddToPrincipalPolicy(st)
+	}
 	topic.GrantPublish(role)
 	env := map[string]*string{
 		"ENI_FAILOVER_TAG_PREFIX": jsii.String(cfg.TagPrefix),
@@ -184,6 +198,13 @@ func (s *EniFailoverStack) function(cfg Config, id, name string, topic awssns.To
 		"NOTIFY_TOPIC_ARN":        topic.TopicArn(),
 		"METRICS_NAMESPACE":       jsii.String(MetricsNamespace),
 	}
+	timeout := 60
+	if len(cfg.ActivationCommands) > 0 {
+		env["ACTIVATION_COMMANDS"] = jsii.String(strings.Join(cfg.ActivationCommands, "\n"))
+		env["ACTIVATION_TIMEOUT"] = jsii.String(fmt.Sprintf("%ds", cfg.ActivationTimeoutSeconds))
+		// The move, then the activation, within one invocation.
+		timeout += cfg.ActivationTimeoutSeconds
+	}
 	props := &awslambda.FunctionProps{
 		FunctionName:          jsii.String(*awscdk.Aws_STACK_NAME() + "-" + name),
 		Description:           jsii.String("eni-failover: " + name),
@@ -192,7 +213,7 @@ func (s *EniFailoverStack) function(cfg Config, id, name string, topic awssns.To
 		Handler:               jsii.String("bootstrap"),
 		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, name)), nil),
 		MemorySize:            jsii.Number(128),
-		Timeout:               awscdk.Duration_Seconds(jsii.Number(60)),
+		Timeout:               awscdk.Duration_Seconds(jsii.Number(timeout)),
 		Role:                  role,
 		LogGroup:              logs,
 		LoggingFormat:         awslambda.LoggingFormat_JSON,
@@ -276,6 +297,171 @@ func ec2Statements(stack awscdk.Stack, cfg Config, eniRef *string) []awsiam.Poli
 		}))
 	}
 	return statements
+}
+
+// ssmStatements let the functions run the activation document on the
+// group's instances only, and read its result.
+func ssmStatements(stack awscdk.Stack, cfg Config) []awsiam.PolicyStatement {
+	if len(cfg.ActivationCommands) == 0 {
+		return nil
+	}
+	instances := []string{fmt.Sprintf("arn:%s:ec2:%s:%s:instance/*", *stack.Partition(), *stack.Region(), *stack.Account())}
+	if len(cfg.InstanceIDs) > 0 {
+		instances = nil
+		for _, id := range cfg.InstanceIDs {
+			instances = append(instances, fmt.Sprintf("arn:%s:ec2:%s:%s:instance/%s", *stack.Partition(), *stack.Region(), *stack.Account(), id))
+		}
+	}
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("RunActivationDocument"),
+			Actions:   jsii.Strings("ssm:SendCommand"),
+			Resources: jsii.Strings(fmt.Sprintf("arn:%s:ssm:%s::document/AWS-RunShellScript", *stack.Partition(), *stack.Region())),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("RunActivationOnMembers"),
+			Actions:   jsii.Strings("ssm:SendCommand"),
+			Resources: jsii.Strings(instances...),
+			Conditions: &map[string]interface{}{
+				"StringLike": map[string]interface{}{"ssm:resourceTag/" + cfg.TagPrefix + ":group": "?*"},
+			},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadActivationResult"),
+			Actions:   jsii.Strings("ssm:GetCommandInvocation"),
+			Resources: jsii.Strings("*"),
+		}),
+	}
+}
+
+// probe runs the license-port probe in the VPC on a schedule, with one
+// alarm per group: N failed checks out of M move the group's ENI.
+func (s *EniFailoverStack) probe(cfg Config, topic awssns.Topic) {
+	p := cfg.Probe
+	targets := map[string]*string{}
+	for g, ip := range p.Targets {
+		targets[g] = jsii.String(ip)
+	}
+	if s.licenseIP != nil {
+		targets[cfg.LicenseENI.Create.Group] = s.licenseIP
+	}
+	groups := make([]string, 0, len(targets))
+	for g := range targets {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+
+	sgID := jsii.String(p.SecurityGroupID)
+	if p.SecurityGroupID == "" {
+		var egress []interface{}
+		for _, g := range groups {
+			for _, port := range p.Ports {
+				egress = append(egress, &awsec2.CfnSecurityGroup_EgressProperty{
+					IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port),
+					CidrIp:      awscdk.Fn_Join(jsii.String(""), &[]*string{targets[g], jsii.String("/32")}),
+					Description: jsii.String(fmt.Sprintf("license port %d of group %s", port, g)),
+				})
+			}
+		}
+		sg := awsec2.NewCfnSecurityGroup(s.Stack, jsii.String("ProbeSecurityGroup"), &awsec2.CfnSecurityGroupProps{
+			GroupDescription:    jsii.String("eni-failover probe: reaches the license ports only"),
+			VpcId:               jsii.String(p.VPCID),
+			SecurityGroupEgress: &egress,
+		})
+		sgID = sg.AttrGroupId()
+	}
+	if s.licenseSG != nil {
+		for _, port := range p.Ports {
+			awsec2.NewCfnSecurityGroupIngress(s.Stack, jsii.String(fmt.Sprintf("LicenseFromProbe%d", port)), &awsec2.CfnSecurityGroupIngressProps{
+				GroupId: s.licenseSG.AttrGroupId(), IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port),
+				SourceSecurityGroupId: sgID, Description: jsii.String(fmt.Sprintf("eni-failover probe to port %d", port)),
+			})
+		}
+	}
+
+	logs := awslogs.NewLogGroup(s.Stack, jsii.String("ProbeLogs"), &awslogs.LogGroupProps{
+		Retention: retentionDays[cfg.LogRetentionDays], RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	role := awsiam.NewRole(s.Stack, jsii.String("ProbeRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("eni-failover probe function"),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("WriteOwnLogs"), Actions: jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*logs.LogGroupArn(), *logs.LogGroupArn()+":log-stream:*"),
+	}))
+	// What Lambda needs to place a function in a VPC (the managed policy
+	// AWSLambdaVPCAccessExecutionRole, written out).
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("RunInVPC"),
+		Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+			"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+		Resources: jsii.Strings("*"),
+	}))
+	var pairs []*string
+	for i, g := range groups {
+		if i > 0 {
+			pairs = append(pairs, jsii.String(","))
+		}
+		pairs = append(pairs, jsii.String(g+"="), targets[g])
+	}
+	ports := make([]string, len(p.Ports))
+	for i, port := range p.Ports {
+		ports[i] = fmt.Sprint(port)
+	}
+	env := map[string]*string{
+		"PROBE_TARGETS":     awscdk.Fn_Join(jsii.String(""), &pairs),
+		"PROBE_PORTS":       jsii.String(strings.Join(ports, ",")),
+		"PROBE_TIMEOUT":     jsii.String(fmt.Sprintf("%dms", p.TimeoutMillis)),
+		"METRICS_NAMESPACE": jsii.String(MetricsNamespace),
+	}
+	fn := awslambda.NewFunction(s.Stack, jsii.String("Probe"), &awslambda.FunctionProps{
+		FunctionName:  jsii.String(*awscdk.Aws_STACK_NAME() + "-probe"),
+		Description:   jsii.String("eni-failover: license-port probe"),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, "probe")), nil),
+		MemorySize:    jsii.Number(128),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(30)),
+		Role:          role,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Environment:   &env,
+	})
+	cfnFn := fn.Node().DefaultChild().(awslambda.CfnFunction)
+	cfnFn.SetVpcConfig(&awslambda.CfnFunction_VpcConfigProperty{SubnetIds: jsii.Strings(p.SubnetIDs...), SecurityGroupIds: &[]*string{sgID}})
+	if policy, ok := role.Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
+		cfnFn.AddOverride(jsii.String("DependsOn"), []string{*s.Stack.GetLogicalId(policy.Node().DefaultChild().(awsiam.CfnPolicy))})
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Lambda's VPC network interfaces are created by the service under names unknown in advance; log-stream names are chosen by Lambda."),
+	}}, jsii.Bool(true))
+	s.Probe = fn
+	awsevents.NewRule(s.Stack, jsii.String("ProbeSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Check the license ports of every group"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(p.ScheduleMinutes))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
+	})
+	for i, g := range groups {
+		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(fmt.Sprintf("ProbeAlarm%d", i)), &awscloudwatch.AlarmProps{
+			AlarmName:        jsii.String(*awscdk.Aws_STACK_NAME() + "-probe-" + g),
+			AlarmDescription: jsii.String("License ports of group " + g + " do not answer: in ALARM, the group's license ENI leaves its holder"),
+			Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace: jsii.String(MetricsNamespace), MetricName: jsii.String("LicensePortReachable"),
+				DimensionsMap: &map[string]*string{"Group": jsii.String(g)},
+				Statistic:     jsii.String("Minimum"), Period: awscdk.Duration_Minutes(jsii.Number(p.ScheduleMinutes)),
+			}),
+			Threshold:          jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(p.EvaluationPeriods),
+			DatapointsToAlarm:  jsii.Number(p.DatapointsToAlarm),
+			// The probe not running is not the token server failing.
+			TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	}
 }
 
 // statusAlarms makes one StatusCheckFailed alarm per configured instance;

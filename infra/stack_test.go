@@ -27,6 +27,15 @@ func js(v any) string {
 	return string(b)
 }
 
+func firstWithPrefix(m map[string]map[string]any, prefix string) string {
+	for id := range m {
+		if strings.HasPrefix(id, prefix) {
+			return id
+		}
+	}
+	return ""
+}
+
 func functionsByName(s synthesized) map[string]map[string]any {
 	out := map[string]map[string]any{}
 	for id, r := range s.resources("AWS::Lambda::Function") {
@@ -43,7 +52,7 @@ func functionsByName(s synthesized) map[string]map[string]any {
 func TestFunctions(t *testing.T) {
 	s := synth(t, nil)
 	fns := functionsByName(s)
-	if len(fns) != 2 {
+	if len(fns) != 2 || len(s.resources("AWS::Lambda::Function")) != 2 {
 		t.Fatalf("functions %v", fns)
 	}
 	for name, fn := range fns {
@@ -133,6 +142,7 @@ func TestQueueAndTopic(t *testing.T) {
 func TestRules(t *testing.T) {
 	s := synth(t, fullContext())
 	rules := s.resources("AWS::Events::Rule")
+	delete(rules, firstWithPrefix(rules, "ProbeSchedule")) // tested with the probe
 	if len(rules) != 5 {
 		t.Fatalf("%d rules", len(rules))
 	}
@@ -229,6 +239,7 @@ func TestLeastPrivilege(t *testing.T) {
 				}
 			}
 			policies := s.resources("AWS::IAM::Policy")
+			delete(policies, firstWithPrefix(policies, "ProbeRole")) // tested with the probe
 			if len(policies) != 2 {
 				t.Fatalf("%d policies", len(policies))
 			}
@@ -305,7 +316,10 @@ func TestLicenseENIRecipe(t *testing.T) {
 	if len(s.resources("AWS::EC2::EIP")) != 1 || len(s.resources("AWS::EC2::EIPAssociation")) != 1 {
 		t.Error("no Elastic IP on the ENI")
 	}
-	for _, sg := range s.resources("AWS::EC2::SecurityGroup") {
+	for id, sg := range s.resources("AWS::EC2::SecurityGroup") {
+		if !strings.HasPrefix(id, "LicenseSecurityGroup") {
+			continue
+		}
 		in := js(props(sg)["SecurityGroupIngress"])
 		for _, want := range []string{`"CidrIp":"10.0.0.0/16","Description":"license token server port 27007","FromPort":27007`,
 			`"FromPort":27008`, `"CidrIp":"192.168.10.0/24"`} {
@@ -390,5 +404,102 @@ func TestCDKJSONExampleSynthesizes(t *testing.T) {
 	s := synth(t, ctx)
 	if len(s.resources("AWS::Lambda::Function")) != 2 {
 		t.Fatal("example did not synthesize")
+	}
+}
+
+func TestActivationAndProbe(t *testing.T) {
+	s := synth(t, fullContext())
+	fns := functionsByName(s)
+	for name, fn := range fns {
+		p := props(fn)
+		env := js(p["Environment"])
+		if !strings.Contains(env, `"ACTIVATION_COMMANDS":"systemctl restart lmgrd\nsleep 3; ss -ltn | grep -q ':27007 '"`) || !strings.Contains(env, `"ACTIVATION_TIMEOUT":"60s"`) {
+			t.Errorf("%s env %s", name, env)
+		}
+		if p["Timeout"] != 120.0 {
+			t.Errorf("%s timeout %v: the move and the activation must fit", name, p["Timeout"])
+		}
+	}
+	for id, pol := range s.resources("AWS::IAM::Policy") {
+		doc := js(props(pol)["PolicyDocument"])
+		if strings.HasPrefix(id, "Probe") {
+			if strings.Contains(doc, "ssm:") || strings.Contains(doc, "AttachNetworkInterface") {
+				t.Errorf("the probe may do more than probe: %s", doc)
+			}
+			continue
+		}
+		for _, want := range []string{`"ssm:SendCommand"`, `document/AWS-RunShellScript`, `"ssm:resourceTag/eni-failover:group":"?*"`, `"ssm:GetCommandInvocation"`} {
+			if !strings.Contains(doc, want) {
+				t.Errorf("%s lacks %s: %s", id, want, doc)
+			}
+		}
+	}
+	var probe map[string]any
+	for id, r := range s.resources("AWS::Lambda::Function") {
+		if strings.HasPrefix(id, "Probe") {
+			probe = r
+		}
+	}
+	if probe == nil {
+		t.Fatal("no probe function")
+	}
+	p := props(probe)
+	vpc := js(p["VpcConfig"])
+	if !strings.Contains(vpc, "subnet-0123456789abcdef1") || !strings.Contains(vpc, "ProbeSecurityGroup") || p["Runtime"] != "provided.al2023" {
+		t.Errorf("probe %s", js(p))
+	}
+	env := js(p["Environment"])
+	for _, want := range []string{`"PROBE_PORTS":"27007,27008"`, `"PROBE_TIMEOUT":"2000ms"`, "matlab=", "mosek=", "PrimaryPrivateIpAddress"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("probe env lacks %s: %s", want, env)
+		}
+	}
+	for id, sg := range s.resources("AWS::EC2::SecurityGroup") {
+		if strings.HasPrefix(id, "ProbeSecurityGroup") {
+			eg := js(props(sg)["SecurityGroupEgress"])
+			if !strings.Contains(eg, `"10.0.2.40/32"`) || !strings.Contains(eg, `"FromPort":27008`) || strings.Contains(eg, "0.0.0.0/0") {
+				t.Errorf("probe egress %s", eg)
+			}
+		}
+	}
+	if ing := s.resources("AWS::EC2::SecurityGroupIngress"); len(ing) != 2 || !strings.Contains(js(ing), "SourceSecurityGroupId") {
+		t.Errorf("license ENI ingress from the probe: %s", js(ing))
+	}
+	alarms := 0
+	for _, a := range s.resources("AWS::CloudWatch::Alarm") {
+		ap := props(a)
+		if ap["MetricName"] != "LicensePortReachable" {
+			continue
+		}
+		alarms++
+		if ap["ComparisonOperator"] != "LessThanThreshold" || ap["DatapointsToAlarm"] != 2.0 || ap["EvaluationPeriods"] != 3.0 ||
+			ap["TreatMissingData"] != "notBreaching" || !strings.Contains(js(ap["AlarmName"]), "-probe-") || !strings.Contains(js(ap["Dimensions"]), "Group") {
+			t.Errorf("probe alarm %s", js(ap))
+		}
+	}
+	if alarms != 2 {
+		t.Errorf("%d probe alarms, want 2 (mosek, matlab)", alarms)
+	}
+	schedules := 0
+	for _, r := range s.resources("AWS::Events::Rule") {
+		if strings.Contains(js(r), "rate(1 minute)") && strings.Contains(js(r), "Probe") {
+			schedules++
+		}
+	}
+	if schedules != 1 {
+		t.Errorf("probe schedule rules: %d", schedules)
+	}
+}
+
+func TestProbeConfigValidation(t *testing.T) {
+	_, err := ParseConfig(map[string]any{"probe": map[string]any{"vpcId": "vpc-1", "subnetIds": []any{"x"}, "targets": map[string]any{"g": "nowhere"},
+		"datapointsToAlarm": 5.0, "evaluationPeriods": 3.0}})
+	for _, want := range []string{"vpcId", "subnetIds", "nowhere", "datapointsToAlarm"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s: %v", want, err)
+		}
+	}
+	if _, err := ParseConfig(map[string]any{"activationCommands": []any{"a\nb"}}); err == nil {
+		t.Error("multi-line activation command accepted")
 	}
 }

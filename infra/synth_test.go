@@ -30,7 +30,7 @@ type synthesized struct {
 func fakeAssets(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"failover", "move"} {
+	for _, f := range []string{"failover", "move", "probe"} {
 		if err := os.MkdirAll(filepath.Join(dir, f), 0o755); err != nil {
 			t.Fatal(err)
 		}
