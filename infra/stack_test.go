@@ -402,8 +402,8 @@ func TestCDKJSONExampleSynthesizes(t *testing.T) {
 	ctx := cdk.Context[ContextKey].(map[string]any)
 	delete(ctx, "assetDir")
 	s := synth(t, ctx)
-	if len(s.resources("AWS::Lambda::Function")) != 2 {
-		t.Fatal("example did not synthesize")
+	if n := len(s.resources("AWS::Lambda::Function")); n != 3 {
+		t.Fatalf("example synthesized %d functions, want failover, move and probe", n)
 	}
 }
 
