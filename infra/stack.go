@@ -369,6 +369,10 @@ func (s *EniFailoverStack) probe(cfg Config, topic awssns.Topic) {
 			SecurityGroupEgress: &egress,
 		})
 		sgID = sg.AttrGroupId()
+		awscdk.NewCfnOutput(s.Stack, jsii.String("ProbeSecurityGroupId"), &awscdk.CfnOutputProps{
+			Description: jsii.String("Allow it into the license ENI's security group on the license ports (done for a created ENI)"),
+			Value:       sgID,
+		})
 	}
 	if s.licenseSG != nil {
 		for _, port := range p.Ports {
