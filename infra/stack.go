@@ -229,18 +229,23 @@ func (s *EniFailoverStack) function(cfg Config, id, name string, topic awssns.To
 		props.OnFailure = awslambdadestinations.NewSqsDestination(s.Failed)
 	}
 	fn := awslambda.NewFunction(s.Stack, jsii.String(id), props)
-	// The function already depends on its role through GetAtt; keeping only
-	// the policy in DependsOn avoids cfn-lint's W3005.
-	if policy, ok := role.Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
-		cfnPolicy := policy.Node().DefaultChild().(awsiam.CfnPolicy)
-		fn.Node().DefaultChild().(awslambda.CfnFunction).AddOverride(jsii.String("DependsOn"), []string{*s.Stack.GetLogicalId(cfnPolicy)})
-	}
+	s.dependOnPolicyOnly(fn, role)
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("EC2 Describe calls support no resource-level permissions; mutating EC2 actions use resource wildcards " +
 			"narrowed by the group-tag condition; log-stream names are chosen by Lambda; the KMS grant is for the stack's own key."),
 	}}, jsii.Bool(true))
 	return fn
+}
+
+// dependOnPolicyOnly: a function already depends on its role through
+// GetAtt; keeping only the role's policy in DependsOn avoids cfn-lint's
+// W3005.
+func (s *EniFailoverStack) dependOnPolicyOnly(fn awslambda.Function, role awsiam.Role) {
+	if policy, ok := role.Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
+		cfnPolicy := policy.Node().DefaultChild().(awsiam.CfnPolicy)
+		fn.Node().DefaultChild().(awslambda.CfnFunction).AddOverride(jsii.String("DependsOn"), []string{*s.Stack.GetLogicalId(cfnPolicy)})
+	}
 }
 
 // ec2Statements: Describe calls on "*" (they take no resource), every
@@ -435,9 +440,7 @@ func (s *EniFailoverStack) probe(cfg Config, topic awssns.Topic) {
 	})
 	cfnFn := fn.Node().DefaultChild().(awslambda.CfnFunction)
 	cfnFn.SetVpcConfig(&awslambda.CfnFunction_VpcConfigProperty{SubnetIds: jsii.Strings(p.SubnetIDs...), SecurityGroupIds: &[]*string{sgID}})
-	if policy, ok := role.Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
-		cfnFn.AddOverride(jsii.String("DependsOn"), []string{*s.Stack.GetLogicalId(policy.Node().DefaultChild().(awsiam.CfnPolicy))})
-	}
+	s.dependOnPolicyOnly(fn, role)
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Lambda's VPC network interfaces are created by the service under names unknown in advance; log-stream names are chosen by Lambda."),

@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,7 +20,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/events"
+	"github.com/eni-failover/eni-failover/internal/localproc"
 )
 
 const runs = 5
@@ -52,14 +51,14 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		port, _ := freePort()
+		port, _ := localproc.FreePort()
 		cmd := exec.Command(moto, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("starting moto_server: %w", err)
 		}
 		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 		motoURL = fmt.Sprintf("http://127.0.0.1:%d", port)
-		if err := waitListening(motoURL[len("http://"):], 30*time.Second); err != nil {
+		if err := localproc.WaitListening(motoURL[len("http://"):], 30*time.Second); err != nil {
 			return err
 		}
 	}
@@ -110,20 +109,20 @@ var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
 
 func measure(rie, bin, motoURL string, payload []byte) (measurement, error) {
 	var m measurement
-	port, _ := freePort()
-	apiPort, _ := freePort()
+	port, _ := localproc.FreePort()
+	apiPort, _ := localproc.FreePort()
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort), bin)
 	cmd.Dir = filepath.Dir(bin)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "AWS_ENDPOINT_URL=" + motoURL, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "AWS_LAMBDA_LOG_FORMAT=JSON"}
-	out := &syncBuffer{}
+	out := &localproc.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return m, err
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	if err := waitListening(fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second); err != nil {
+	if err := localproc.WaitListening(fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second); err != nil {
 		return m, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -236,52 +235,8 @@ func stats(v []float64) string {
 }
 
 func tool(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
+	if p := localproc.FindTool(name); p != "" {
 		return p, nil
 	}
-	if gopath, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
 	return "", fmt.Errorf("%s not found (.ci/run shows how to install it)", name)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func waitListening(addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("nothing listens on %s after %s", addr, d)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

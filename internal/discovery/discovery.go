@@ -14,6 +14,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/awsapi"
 	"github.com/eni-failover/eni-failover/internal/awserr"
+	"github.com/eni-failover/eni-failover/internal/clock"
 )
 
 // ErrGroupNotFound means no ENI carries the group tag with that value.
@@ -45,12 +46,7 @@ func (d *Discoverer) spawn(f func()) (wait func()) {
 	case d.Go != nil:
 		return d.Go(f)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	return func() { <-done }
+	return clock.Go(clock.Real{}, f)
 }
 
 // Group reads one group by name.

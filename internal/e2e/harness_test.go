@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eni-failover/eni-failover/internal/localproc"
 )
 
 var (
@@ -37,14 +39,14 @@ func TestMain(m *testing.M) {
 }
 
 func setUp(m *testing.M) int {
-	rie := findTool("aws-lambda-rie", filepath.Join(goBin(), "aws-lambda-rie"))
+	rie := localproc.FindTool("aws-lambda-rie")
 	motoURL = os.Getenv("ENI_FAILOVER_MOTO_URL")
 	var stopMoto func()
 	switch {
 	case rie == "":
 		skipReason = "aws-lambda-rie not found: go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest (or run .ci/run)"
 	case motoURL == "":
-		moto := findTool("moto_server")
+		moto := localproc.FindTool("moto_server")
 		if moto == "" {
 			skipReason = "moto_server not found and ENI_FAILOVER_MOTO_URL not set: pip install 'moto[server]' (or run .ci/run)"
 			break
@@ -113,53 +115,8 @@ func need(t *testing.T) {
 	t.Skipf("end-to-end tests skipped: %s", skipReason)
 }
 
-func goBin() string {
-	if b := os.Getenv("GOBIN"); b != "" {
-		return b
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "bin")
-}
-
-func findTool(name string, fallbacks ...string) string {
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, f := range fallbacks {
-		if st, err := os.Stat(f); err == nil && !st.IsDir() {
-			return f
-		}
-	}
-	return ""
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func waitListening(addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("nothing listens on %s after %s", addr, d)
-}
-
 func startMoto(bin string) (string, func(), error) {
-	port, err := freePort()
+	port, err := localproc.FreePort()
 	if err != nil {
 		return "", nil, err
 	}
@@ -170,7 +127,7 @@ func startMoto(bin string) (string, func(), error) {
 	}
 	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if err := waitListening(addr, 30*time.Second); err != nil {
+	if err := localproc.WaitListening(addr, 30*time.Second); err != nil {
 		stop()
 		return "", nil, fmt.Errorf("moto_server: %w", err)
 	}
@@ -182,7 +139,7 @@ type function struct {
 	name string
 	url  string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *localproc.Buffer
 }
 
 func startFunction(rie, dir, name string) (*function, error) {
@@ -192,15 +149,15 @@ func startFunction(rie, dir, name string) (*function, error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("building %s: %v\n%s", name, err, out)
 	}
-	port, err := freePort()
+	port, err := localproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	apiPort, err := freePort()
+	apiPort, err := localproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	f := &function{name: name, url: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port), out: &syncBuffer{}}
+	f := &function{name: name, url: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port), out: &localproc.Buffer{}}
 	f.cmd = exec.Command(rie,
 		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort),
@@ -216,7 +173,7 @@ func startFunction(rie, dir, name string) (*function, error) {
 	if err := f.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting aws-lambda-rie for %s: %w", name, err)
 	}
-	if err := waitListening(fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second); err != nil {
+	if err := localproc.WaitListening(fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second); err != nil {
 		f.stop()
 		return nil, fmt.Errorf("aws-lambda-rie for %s: %w", name, err)
 	}
