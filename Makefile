@@ -31,8 +31,11 @@ fuzz: ## fuzz the storm generator for 60 s (FUZZTIME=10m for longer)
 bench: ## failover benchmarks on the simulated EC2 (BENCH_CALL_SCALE=2 for slower APIs)
 	$(GO) test -run '^$$' -bench . -benchtime=$(or $(BENCHTIME),200x) ./internal/bench/
 
+RIE := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+
 coldstart: build ## bootstrap sizes, and init time and peak memory under aws-lambda-rie against moto_server
 	@ls -l build/*/bootstrap | awk '{printf "  %-28s %d bytes (%.2f MiB), linux/arm64\n", $$9, $$5, $$5/1048576}'
+	@PATH="$$($(GO) env GOPATH)/bin:$$PATH"; command -v aws-lambda-rie >/dev/null || GOFLAGS= $(GO) install $(RIE)
 	$(GO) run ./internal/coldstart
 
 cover: ## engine statement coverage
