@@ -44,7 +44,7 @@ func setUp(m *testing.M) int {
 	var stopMoto func()
 	switch {
 	case rie == "":
-		skipReason = "aws-lambda-rie not found: go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest (or run .ci/run)"
+		skipReason = "aws-lambda-rie not found: go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie (see .ci/run for the pinned version)"
 	case motoURL == "":
 		moto := localproc.FindTool("moto_server")
 		if moto == "" {
