@@ -17,8 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/eni-failover/eni-failover/events"
+	"github.com/eni-failover/eni-failover/internal/activation"
+	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/fakessm"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/sim"
 )
@@ -43,16 +46,21 @@ type story struct {
 }
 
 func run(out io.Writer, verbose bool) error {
-	region := sim.NewRegion(fakeec2.RealisticTimings(), 1)
+	// A discrete-event clock: concurrent calls overlap as on the wall clock.
+	region := sim.NewRegionOn(clock.NewSim(sim.Start), fakeec2.RealisticTimings(), 1)
 	region.AddGroup(sim.Mosek())
 	log := slog.New(slog.DiscardHandler)
 	if verbose {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	deps := region.Deps(engine.Options{}, io.Discard, log)
+	// The token server is restarted on each new holder through SSM (a
+	// simulated Run Command that takes about 2 s).
+	activator := &activation.Activator{SSM: fakessm.New(region.Clock), Commands: []string{"systemctl restart lmgrd"}, Timeout: 30 * time.Second, Clock: region.Clock}
+	deps := region.Deps(engine.Options{Activator: activator}, io.Discard, log)
 	s := &story{out: out, region: region, fo: &handler.Failover{Deps: deps}, manual: &handler.Manual{Deps: deps}}
 
 	s.title("eni-failover demo: a MOSEK token server on a simulated EC2 (realistic latencies, virtual clock)")
+	s.say("After each move, SSM restarts lmgrd on the new holder (activation).")
 	s.say("Group %q: license ENI %s (MAC %s, %s) in %s.", "mosek", sim.ENIID, "0a:1b:2c:3d:4e:5f", "10.0.1.27", sim.AZ)
 	s.say("Members: primary %s (priority 1), standby %s (2), second standby %s (3).", sim.Primary, sim.Standby, sim.Second)
 	if err := s.status(); err != nil {

@@ -20,6 +20,7 @@ func TestStory(t *testing.T) {
 		"does not hold", // the duplicate and late events
 		"already home",
 		"plan: move",
+		"activate",
 	}
 	for _, w := range want {
 		if !strings.Contains(s, w) {
