@@ -46,6 +46,8 @@ type Result struct {
 	Steps      int
 	Violations []string
 	Trace      []string
+	// Calls are the last EC2 calls before the first violation.
+	Calls []string
 	// Counts of what the history exercised, by kind.
 	Exercised map[string]int
 }
@@ -53,9 +55,10 @@ type Result struct {
 // Failed reports whether an invariant broke.
 func (r Result) Failed() bool { return len(r.Violations) > 0 }
 
-// Report is the failure message: violations, then the trace.
+// Report is the failure message: violations, the trace, the last calls.
 func (r Result) Report() string {
-	return "violations:\n  " + strings.Join(r.Violations, "\n  ") + "\ntrace:\n  " + strings.Join(r.Trace, "\n  ")
+	return "violations:\n  " + strings.Join(r.Violations, "\n  ") + "\ntrace:\n  " + strings.Join(r.Trace, "\n  ") +
+		"\nlast EC2 calls:\n  " + strings.Join(r.Calls, "\n  ")
 }
 
 type invocation struct {
@@ -147,6 +150,18 @@ func (s *storm) tracef(format string, args ...any) {
 
 func (s *storm) violate(format string, args ...any) {
 	s.res.Violations = append(s.res.Violations, fmt.Sprintf(format, args...))
+	if s.res.Calls != nil {
+		return
+	}
+	calls := s.region.EC2.Calls()
+	s.res.Calls = []string{}
+	for _, c := range calls[max(0, len(calls)-60):] {
+		line := fmt.Sprintf("[%9s] %s", c.At.Sub(sim.Start).Round(time.Millisecond), c.Op)
+		if c.Err != nil {
+			line += ": " + c.Err.Error()
+		}
+		s.res.Calls = append(s.res.Calls, line)
+	}
 }
 
 func (s *storm) pick(n int) int { return s.src.Intn(n) }
