@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"sort"
 	"sync"
 	"time"
 
@@ -476,18 +475,6 @@ func (f *Fake) InstanceState(id string) string {
 		return in.state
 	}
 	return ""
-}
-
-// InstanceIDs lists the known instances, sorted.
-func (f *Fake) InstanceIDs() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	ids := make([]string, 0, len(f.instances))
-	for id := range f.instances {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
 }
 
 // Calls returns the recorded calls.

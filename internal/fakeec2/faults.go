@@ -49,13 +49,6 @@ func (f *Fake) Throttle(probability float64) {
 	f.AddFault(Fault{Code: "RequestLimitExceeded", Message: "Request limit exceeded.", HTTPStatus: 503, Probability: probability})
 }
 
-// Fired tells how often the rule fired.
-func (f *Fake) Fired(fl *Fault) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return fl.fired
-}
-
 // injected returns the error of the first rule that fires; f.mu must be held.
 func (f *Fake) injected(op string, input any) error {
 	for _, fl := range f.faults {
