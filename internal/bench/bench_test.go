@@ -215,3 +215,43 @@ func BenchmarkReconcile200Groups(b *testing.B) {
 	b.ReportMetric(float64(describes)/n, "describe-calls/op")
 	b.ReportMetric(float64(took.Milliseconds())/n, "simulated-ms/op")
 }
+
+// BenchmarkWaiterBaselineWallClock runs the baseline with the SDK's own
+// NetworkInterfaceAvailable waiter on the wall clock (it takes 20 s and
+// more per iteration, so it runs only with BENCH_WALL_CLOCK=1). It checks
+// that BenchmarkWaiterBaseline's replay of the waiter's delays is faithful.
+func BenchmarkWaiterBaselineWallClock(b *testing.B) {
+	if os.Getenv("BENCH_WALL_CLOCK") != "1" {
+		b.Skip("set BENCH_WALL_CLOCK=1 to wait on the wall clock with the SDK's waiter")
+	}
+	tm := timings(b)
+	var theirs time.Duration
+	for i := 0; i < b.N; i++ {
+		r := sim.NewRegionOn(wallClock{}, tm, int64(i))
+		r.AddGroup(sim.Mosek())
+		r.EC2.StopInstance(sim.Primary)
+		ctx := context.Background()
+		start := time.Now()
+		out, err := r.EC2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{sim.ENIID}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.EC2.DetachNetworkInterface(ctx, &ec2.DetachNetworkInterfaceInput{AttachmentId: out.NetworkInterfaces[0].Attachment.AttachmentId}); err != nil {
+			b.Fatal(err)
+		}
+		w := ec2.NewNetworkInterfaceAvailableWaiter(r.EC2)
+		if err := w.Wait(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{sim.ENIID}}, 5*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.EC2.AttachNetworkInterface(ctx, &ec2.AttachNetworkInterfaceInput{NetworkInterfaceId: aws.String(sim.ENIID), InstanceId: aws.String(sim.Standby), DeviceIndex: aws.Int32(1)}); err != nil {
+			b.Fatal(err)
+		}
+		theirs += time.Since(start) - ec2Time(r.EC2, false)
+	}
+	b.ReportMetric(float64(theirs.Milliseconds())/float64(b.N), "sdk-waiter-waiting-ms/op")
+}
+
+// wallClock is clock.Real with a no-op Advance, for a region on wall time.
+type wallClock struct{ clock.Real }
+
+func (wallClock) Advance(time.Duration) {}
