@@ -166,7 +166,6 @@ func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPage
 	}
 	var missing []string
 	for _, m := range members {
-		m.Health = HealthUnknown
 		if m.State != StateRunning {
 			continue
 		}

@@ -73,15 +73,7 @@ func setUp(m *testing.M) int {
 				return 1
 			}
 			defer l.Close()
-			go func() {
-				for {
-					c, err := l.Accept()
-					if err != nil {
-						return
-					}
-					c.Close()
-				}
-			}()
+			go localproc.AcceptAndClose(l)
 			probePort = l.Addr().(*net.TCPAddr).Port
 			for _, name := range []string{"failover", "move", "probe"} {
 				f, err := startFunction(rie, dir, name)

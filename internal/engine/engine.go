@@ -127,11 +127,8 @@ func New(api awsapi.EC2, clk clock.Clock, log *slog.Logger, opts Options) *Engin
 	}
 }
 
-// Discoverer exposes the engine's group reader (for status reports).
-func (e *Engine) Discoverer() *discovery.Discoverer { return e.disc }
-
-// Options returns the effective options.
-func (e *Engine) Options() Options { return e.opts }
+// Tags returns the tag keys the engine reads and writes.
+func (e *Engine) Tags() discovery.Tags { return e.tags }
 
 // Run handles one trigger and returns a report per group it looked at. A
 // trigger about an instance in no group returns no report and no error.
@@ -139,7 +136,7 @@ func (e *Engine) Options() Options { return e.opts }
 func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*Report, error) {
 	switch {
 	case t.Kind.Manual():
-		name, err := e.resolveGroup(ctx, t.Group)
+		name, err := e.ResolveGroup(ctx, t.Group)
 		if err != nil {
 			return nil, err
 		}
@@ -172,8 +169,8 @@ func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*Report, er
 	}
 }
 
-// resolveGroup returns the named group, or the only one when name is "".
-func (e *Engine) resolveGroup(ctx context.Context, name string) (string, error) {
+// ResolveGroup returns the named group, or the only one when name is "".
+func (e *Engine) ResolveGroup(ctx context.Context, name string) (string, error) {
 	if name != "" {
 		return name, nil
 	}
@@ -265,7 +262,7 @@ func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bo
 		return &Report{Group: name, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, err
 	}
 	defer unlock()
-	g, err := e.readGroup(ctx, name)
+	g, err := e.ReadGroup(ctx, name)
 	if err != nil {
 		return &Report{Group: name, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, err
 	}
@@ -324,8 +321,9 @@ func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bo
 	return finish(o, err)
 }
 
-// readGroup reads a group, retrying throttling and 5xx.
-func (e *Engine) readGroup(ctx context.Context, name string) (discovery.Group, error) {
+// ReadGroup reads a group, retrying throttling and 5xx; an unknown group
+// is an ErrBadRequest.
+func (e *Engine) ReadGroup(ctx context.Context, name string) (discovery.Group, error) {
 	var g discovery.Group
 	err := e.retry(ctx, func(ctx context.Context) error {
 		var err error

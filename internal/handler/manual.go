@@ -159,25 +159,20 @@ func fromReport(action string, r *engine.Report) *Response {
 }
 
 func (h *Manual) status(ctx context.Context, req Request) (*Response, error) {
-	disc := h.Engine.Discoverer()
-	name := req.Group
-	if name == "" {
-		names, err := disc.Names(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("status: %w", err)
+	name, err := h.Engine.ResolveGroup(ctx, req.Group)
+	if err == nil {
+		var g discovery.Group
+		if g, err = h.Engine.ReadGroup(ctx, name); err == nil {
+			return h.statusOf(g), nil
 		}
-		if len(names) != 1 {
-			return nil, badRequest("%d groups exist (%s): name one in \"group\"", len(names), strings.Join(names, ", "))
-		}
-		name = names[0]
 	}
-	g, err := disc.Group(ctx, name)
-	if errors.Is(err, discovery.ErrGroupNotFound) {
+	if errors.Is(err, engine.ErrBadRequest) {
 		return nil, badRequest("%v", err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
+	return nil, fmt.Errorf("status: %w", err)
+}
+
+func (h *Manual) statusOf(g discovery.Group) *Response {
 	eni := g.ENI
 	resp := &Response{
 		Action: ActionStatus, Group: g.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,
@@ -190,12 +185,9 @@ func (h *Manual) status(ctx context.Context, req Request) (*Response, error) {
 	} else {
 		resp.AttachmentState = "available"
 	}
-	prefix := h.Engine.Options().TagPrefix
-	if prefix == "" {
-		prefix = discovery.DefaultTagPrefix
-	}
+	prefix := h.Engine.Tags().Prefix + ":"
 	for k, v := range eni.Tags {
-		if strings.HasPrefix(k, prefix+":") {
+		if strings.HasPrefix(k, prefix) {
 			resp.Journal[k] = v
 		}
 	}
@@ -215,5 +207,5 @@ func (h *Manual) status(ctx context.Context, req Request) (*Response, error) {
 		}
 		resp.Members = append(resp.Members, ms)
 	}
-	return resp, nil
+	return resp
 }

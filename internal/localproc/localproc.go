@@ -59,6 +59,18 @@ func FindTool(name string) string {
 	return ""
 }
 
+// AcceptAndClose accepts connections on l and closes them at once (a
+// stand-in for a token server's port) until l is closed.
+func AcceptAndClose(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
+}
+
 // Buffer collects a child process's output safely.
 type Buffer struct {
 	mu  sync.Mutex

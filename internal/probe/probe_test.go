@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eni-failover/eni-failover/internal/localproc"
 )
 
 // listen opens a TCP listener on 127.0.0.1 that accepts and closes.
@@ -18,15 +20,7 @@ func listen(t *testing.T) int {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go localproc.AcceptAndClose(l)
 	return l.Addr().(*net.TCPAddr).Port
 }
 

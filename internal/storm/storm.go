@@ -351,13 +351,18 @@ func (s *storm) newInvocation(manualOnly bool) *invocation {
 	deps := s.region.Deps(s.opts, nil, nil) // a fresh sandbox: its own engine
 	fo := &handler.Failover{Deps: deps}
 	mv := &handler.Manual{Deps: deps}
-	event := func(name, about string) {
+	// event sends a sample about an instance (with extra old,new pairs).
+	event := func(name, about string, replace ...string) {
 		inv.about = about
-		raw := events.MustSample(name, events.HolderPlaceholder, about)
+		raw := events.MustSample(name, append([]string{events.HolderPlaceholder, about}, replace...)...)
 		inv.run = func(ctx context.Context) string {
 			res, err := fo.Handle(ctx, raw)
 			return summarize(res, err)
 		}
+	}
+	operator := func(payload string) {
+		inv.label = "manual " + payload
+		inv.run = func(ctx context.Context) string { return manualSummary(mv.Handle(ctx, json.RawMessage(payload))) }
 	}
 	x := s.member()
 	states := []string{"pending", "running", "stopping", "stopped", "shutting-down", "terminated"}
@@ -388,12 +393,8 @@ func (s *storm) newInvocation(manualOnly bool) *invocation {
 				h = "none"
 			}
 			since := s.region.Clock.Now().Add(-time.Minute).UTC().Format("2006-01-02T15:04:05.000-0700")
-			inv.label, inv.about = "probe alarm (holder "+h+")", h
-			raw := events.MustSample("alarm-license-probe.json", "2026-11-26T12:00:00.000+0000", since)
-			inv.run = func(ctx context.Context) string {
-				res, err := fo.Handle(ctx, raw)
-				return summarize(res, err)
-			}
+			inv.label = "probe alarm (holder " + h + ")"
+			event("alarm-license-probe.json", h, "2026-11-26T12:00:00.000+0000", since)
 		}},
 		{3, "health", func() { inv.label = "health " + x; event("health-ec2-scheduled.json", x) }},
 		{15, "reconcile", func() { inv.label = "reconcile"; event("scheduled-reconcile.json", "") }},
@@ -404,27 +405,12 @@ func (s *storm) newInvocation(manualOnly bool) *invocation {
 			if target != "" {
 				payload = `{"action":"move","target":"` + target + `"}`
 			}
-			inv.label, inv.manual = "manual "+payload, true
-			inv.run = func(ctx context.Context) string { return manualSummary(mv.Handle(ctx, json.RawMessage(payload))) }
+			operator(payload)
+			inv.manual = true
 		}},
-		{4, "failback", func() {
-			inv.label, inv.manual = "manual failback", true
-			inv.run = func(ctx context.Context) string {
-				return manualSummary(mv.Handle(ctx, json.RawMessage(`{"action":"failback"}`)))
-			}
-		}},
-		{3, "plan", func() {
-			inv.label = "manual plan"
-			inv.run = func(ctx context.Context) string {
-				return manualSummary(mv.Handle(ctx, json.RawMessage(`{"action":"plan"}`)))
-			}
-		}},
-		{2, "status", func() {
-			inv.label = "manual status"
-			inv.run = func(ctx context.Context) string {
-				return manualSummary(mv.Handle(ctx, json.RawMessage(`{"action":"status"}`)))
-			}
-		}},
+		{4, "failback", func() { operator(`{"action":"failback"}`); inv.manual = true }},
+		{3, "plan", func() { operator(`{"action":"plan"}`) }},
+		{2, "status", func() { operator(`{"action":"status"}`) }},
 	}
 	if manualOnly {
 		var manual []kindSpec
