@@ -139,9 +139,10 @@ func measure(rie, bin, motoURL string, payload []byte) (measurement, error) {
 	if pid := findProcess(bin); pid > 0 {
 		m.rssMiB = vmHWM(pid) / 1024
 	}
-	match := initReport.FindStringSubmatch(out.String())
+	report, _ := out.WaitFor(5*time.Second, "INIT REPORT")
+	match := initReport.FindStringSubmatch(report)
 	if match == nil {
-		return m, fmt.Errorf("no INIT REPORT in the emulator's output:\n%s", out.String())
+		return m, fmt.Errorf("no INIT REPORT in the emulator's output:\n%s", report)
 	}
 	m.initMS, _ = strconv.ParseFloat(match[1], 64)
 	m.invokeMS = float64(total.Microseconds())/1000 - m.initMS

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eni-failover/eni-failover/internal/handler"
 )
@@ -189,8 +190,8 @@ func TestProbe(t *testing.T) {
 	if !res.Results[0].Reachable || res.Results[0].Group != "mosek" || res.Results[1].Reachable {
 		t.Fatalf("results %+v", res.Results)
 	}
-	out := functions["probe"].out.String()
-	if !strings.Contains(out, `"LicensePortReachable":0`) || !strings.Contains(out, `"LicensePortReachable":1`) {
+	out, ok := functions["probe"].out.WaitFor(10*time.Second, `"LicensePortReachable":0`, `"LicensePortReachable":1`)
+	if !ok {
 		t.Fatalf("no metric lines in the probe's output:\n%s", tail(out, 2000))
 	}
 }

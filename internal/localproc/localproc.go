@@ -88,3 +88,25 @@ func (b *Buffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// WaitFor waits until the output holds every one of wants, or d has
+// passed, and returns the output either way. A child's log lines travel
+// through the emulator's pipes and can arrive after the invocation's
+// response, so a test must wait for them rather than read once.
+func (b *Buffer) WaitFor(d time.Duration, wants ...string) (string, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		out := b.String()
+		found := true
+		for _, w := range wants {
+			if !strings.Contains(out, w) {
+				found = false
+				break
+			}
+		}
+		if found || time.Now().After(deadline) {
+			return out, found
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
