@@ -49,21 +49,17 @@ func TestUpDownSlow(t *testing.T) {
 		t.Fatalf("down: %+v", res)
 	}
 
-	// Slow: a dialer that takes longer than the timeout (a blackholed
-	// address behaves so; the test stays on 127.0.0.1).
+	// Slow: a dialer that never answers (as a blackholed address would;
+	// the test stays on 127.0.0.1) returns only when the probe's own
+	// timeout cancels it, so a "deadline" error proves the bound held.
 	slow := &Prober{Ports: []int{up1}, Timeout: 100 * time.Millisecond,
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			select {
-			case <-time.After(2 * time.Second):
-				return (&net.Dialer{}).DialContext(context.Background(), network, addr)
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
+			<-ctx.Done()
+			return nil, ctx.Err()
 		}}
-	start := time.Now()
 	res = slow.Probe(context.Background(), []Target{{"mosek", "127.0.0.1"}})
-	if res[0].Reachable || !strings.Contains(res[0].Ports[0].Error, "deadline") || time.Since(start) > time.Second {
-		t.Fatalf("slow: %+v after %s", res, time.Since(start))
+	if res[0].Reachable || !strings.Contains(res[0].Ports[0].Error, "deadline") {
+		t.Fatalf("slow: %+v", res)
 	}
 }
 
