@@ -18,7 +18,7 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 test: lint ## run every test with the race detector (what CI runs)
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout=20m ./...
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -177,6 +176,3 @@ func (w *world) journal() map[string]string {
 	}
 	return tags
 }
-
-// settleTime gives moto's instant transitions a moment.
-const settleTime = 50 * time.Millisecond
