@@ -8,6 +8,9 @@ GOARCH_LAMBDA ?= arm64
 CDK_VERSION := 2.1148.1
 CDK := npx --yes aws-cdk@$(CDK_VERSION)
 CDK_FLAGS := --no-notices --no-version-reporting
+# Linters run through `go run` at a pinned version so go.mod stays the
+# functions' own dependencies.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # jsii (under the CDK) warns at length about Node.js 20's end of life.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -20,10 +23,11 @@ help: ## list the targets
 test: lint ## run every test with the race detector (what CI runs)
 	$(GO) test -race -count=1 -timeout=20m ./...
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	GOFLAGS= $(GO) run $(STATICCHECK) ./...
 
 fuzz: ## fuzz the storm generator for 60 s (FUZZTIME=10m for longer)
 	$(GO) test -run '^$$' -fuzz=FuzzStorm -fuzztime=$(or $(FUZZTIME),60s) ./internal/storm/

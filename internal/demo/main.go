@@ -42,7 +42,6 @@ type story struct {
 	manual *handler.Manual
 	// holders is the timeline of who held the ENI.
 	holders []string
-	notes   int
 }
 
 func run(out io.Writer, verbose bool) error {

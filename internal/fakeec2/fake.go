@@ -171,11 +171,11 @@ type attachment struct {
 }
 
 type networkInterface struct {
-	id, mac, ip, az, subnet, vpc, description string
-	tags                                      map[string]string
-	att                                       *attachment
-	stuckDetaching                            bool
-	deleted                                   bool
+	id, mac, ip, az, subnet, vpc string
+	tags                         map[string]string
+	att                          *attachment
+	stuckDetaching               bool
+	deleted                      bool
 }
 
 // New returns an empty fake on clk with the given timings. The seed makes
