@@ -103,6 +103,7 @@ type Engine struct {
 	tags  discovery.Tags
 	log   *slog.Logger
 	locks sync.Map // group name -> chan struct{} (a mutex that honours ctx)
+	hints memberHints
 }
 
 // New returns an engine. A nil clock is the wall clock; a nil logger
@@ -151,6 +152,17 @@ func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*Report, er
 	default:
 		if t.InstanceID == "" {
 			return nil, fmt.Errorf("%s trigger without an instance id: %w", t.Kind, ErrBadRequest)
+		}
+		if name, ok := e.hints.lookup(t.InstanceID); ok {
+			isMember := func(g discovery.Group, err error) bool {
+				_, ok := g.Member(t.InstanceID)
+				return ok || (err != nil && !errors.Is(err, discovery.ErrGroupNotFound))
+			}
+			r, ran, err := e.runGroupIf(ctx, name, t, dryRun, isMember)
+			if ran {
+				return []*Report{r}, err
+			}
+			e.hints.forget(t.InstanceID)
 		}
 		var name string
 		err := e.retry(ctx, func(ctx context.Context) (err error) {
@@ -206,6 +218,9 @@ func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Repo
 	if readErr != nil && len(groups) == 0 {
 		return nil, readErr
 	}
+	if readErr == nil {
+		e.hints.replaceAll(groups)
+	}
 	var reports []*Report
 	errs := []error{readErr}
 	for _, g := range groups {
@@ -256,16 +271,34 @@ func (e *Engine) lock(ctx context.Context, group string) (func(), error) {
 }
 
 func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bool) (*Report, error) {
+	r, _, err := e.runGroupIf(ctx, name, t, dryRun, nil)
+	return r, err
+}
+
+// runGroupIf reads the group under its lock and runs the trigger on it
+// when accept (nil: always) takes the read's result; ran reports whether
+// it did. Declined, nothing was logged or changed.
+func (e *Engine) runGroupIf(ctx context.Context, name string, t Trigger, dryRun bool, accept func(discovery.Group, error) bool) (r *Report, ran bool, err error) {
 	start := e.clk.Now()
 	unlock, err := e.lock(ctx, name)
 	if err != nil {
-		return &Report{Group: name, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, err
+		return &Report{Group: name, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, true, err
 	}
 	defer unlock()
 	g, err := e.ReadGroup(ctx, name)
-	if err != nil {
-		return &Report{Group: name, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, err
+	if accept != nil && !accept(g, err) {
+		return nil, false, nil
 	}
+	if err != nil {
+		return &Report{Group: name, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, true, err
+	}
+	r, err = e.runRead(ctx, g, start, t, dryRun)
+	return r, true, err
+}
+
+// runRead decides on a group read under its lock and carries the plan out.
+func (e *Engine) runRead(ctx context.Context, g discovery.Group, start time.Time, t Trigger, dryRun bool) (*Report, error) {
+	name := g.Name
 	r := e.newReport(g, t)
 	r.StartedAt = start
 	r.DryRun = dryRun
@@ -332,6 +365,9 @@ func (e *Engine) ReadGroup(ctx context.Context, name string) (discovery.Group, e
 	})
 	if errors.Is(err, discovery.ErrGroupNotFound) {
 		return g, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	if err == nil {
+		e.hints.record(g)
 	}
 	return g, err
 }

@@ -66,6 +66,7 @@ type invocation struct {
 	label  string
 	manual bool
 	about  string // instance an event is about
+	event  bool   // handled by the failover function
 	kind   string
 	killAt int
 	calls  int
@@ -94,6 +95,10 @@ type storm struct {
 	// same instance is no move).
 	lastHolder string
 	moves      int
+	// failoverSandbox is the failover function's one sandbox (reserved
+	// concurrency 1): events share its engine, and what it remembers,
+	// until an invocation in it is killed and Lambda starts a new one.
+	failoverSandbox *handler.Deps
 }
 
 // Run plays one history of the given length.
@@ -334,6 +339,9 @@ func (s *storm) batch() {
 			killed = fmt.Sprintf(" [killed after %d calls]", inv.killAt)
 		}
 		s.tracef("  #%d %s%s -> %s", inv.id, inv.label, killed, results[k])
+		if killed != "" && inv.event {
+			s.failoverSandbox = nil
+		}
 	}
 }
 
@@ -348,12 +356,15 @@ func (s *storm) newInvocation(manualOnly bool) *invocation {
 	}
 	base := context.WithValue(s.region.Context(timeout), invKey{}, inv.id)
 	inv.ctx, inv.cancel = context.WithCancel(base)
-	deps := s.region.Deps(s.opts, nil, nil) // a fresh sandbox: its own engine
-	fo := &handler.Failover{Deps: deps}
-	mv := &handler.Manual{Deps: deps}
+	if s.failoverSandbox == nil {
+		deps := s.region.Deps(s.opts, nil, nil)
+		s.failoverSandbox = &deps
+	}
+	fo := &handler.Failover{Deps: *s.failoverSandbox}
+	mv := &handler.Manual{Deps: s.region.Deps(s.opts, nil, nil)} // operators' calls: a fresh sandbox each
 	// event sends a sample about an instance (with extra old,new pairs).
 	event := func(name, about string, replace ...string) {
-		inv.about = about
+		inv.about, inv.event = about, true
 		raw := events.MustSample(name, append([]string{events.HolderPlaceholder, about}, replace...)...)
 		inv.run = func(ctx context.Context) string {
 			res, err := fo.Handle(ctx, raw)
@@ -547,8 +558,7 @@ func (s *storm) converge() {
 	inv.ctx, inv.cancel = context.WithCancel(context.WithValue(s.region.Context(60*time.Second), invKey{}, inv.id))
 	defer inv.cancel()
 	raw := events.MustSample("scheduled-reconcile.json")
-	deps := s.region.Deps(s.opts, nil, nil)
-	fo := &handler.Failover{Deps: deps}
+	fo := &handler.Failover{Deps: *s.failoverSandbox}
 	s.sched.begin([]*invocation{inv})
 	res, err := fo.Handle(inv.ctx, raw)
 	s.sched.done()
