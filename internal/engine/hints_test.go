@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -105,4 +107,25 @@ func TestHintForAnUntaggedInstanceIsDropped(t *testing.T) {
 	}
 	w.assertMutations(0)
 	w.assertHolder("i-a")
+}
+
+// A remembered group that no longer exists (its ENI untagged) is dropped:
+// the event gets the answer a cold sandbox gives.
+func TestHintForAVanishedGroupIsDropped(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+	if _, err := w.ec2.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{eniID},
+		Tags: []types.Tag{{Key: aws.String("eni-failover:group"), Value: aws.String("retired")}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.ec2.ResetCalls()
+	w.ec2.StopInstance("i-a")
+	_, err := w.run(down("i-a"))
+	if !errors.Is(err, engine.ErrBadRequest) || !strings.Contains(err.Error(), `"license"`) {
+		t.Fatalf("error %v, want the group-not-found error a cold sandbox gives", err)
+	}
+	if n := lookupsOf(w.ec2.Calls(), "i-a"); n != 1 {
+		t.Fatalf("%d lookups of i-a, want 1", n)
+	}
+	w.assertMutations(0)
 }
