@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"net"
 	"net/mail"
 	"regexp"
 	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+
+	"github.com/eni-failover/eni-failover/internal/discovery"
 )
 
 // ContextKey is the CDK context key holding the configuration.
@@ -136,7 +139,7 @@ func ParseConfig(raw any) (Config, error) {
 
 func (c *Config) defaults() {
 	if c.TagPrefix == "" {
-		c.TagPrefix = "eni-failover"
+		c.TagPrefix = discovery.DefaultTagPrefix
 	}
 	if c.ReconcileMinutes == 0 {
 		c.ReconcileMinutes = 5

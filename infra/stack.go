@@ -23,10 +23,10 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
-)
 
-// MetricsNamespace is where the functions' embedded metrics land.
-const MetricsNamespace = "ENIFailover"
+	"github.com/eni-failover/eni-failover/internal/metrics"
+	"github.com/eni-failover/eni-failover/internal/probe"
+)
 
 // EniFailoverStackProps configures the stack.
 type EniFailoverStackProps struct {
@@ -196,7 +196,7 @@ func (s *EniFailoverStack) function(cfg Config, id, name string, topic awssns.To
 		"HEALTH_EVENT_ACTION":     jsii.String(cfg.HealthEventAction),
 		"COOLDOWN":                jsii.String(fmt.Sprintf("%dm", cfg.CooldownMinutes)),
 		"NOTIFY_TOPIC_ARN":        topic.TopicArn(),
-		"METRICS_NAMESPACE":       jsii.String(MetricsNamespace),
+		"METRICS_NAMESPACE":       jsii.String(metrics.DefaultNamespace),
 	}
 	timeout := 60
 	if len(cfg.ActivationCommands) > 0 {
@@ -422,7 +422,7 @@ func (s *EniFailoverStack) probe(cfg Config, topic awssns.Topic) {
 		"PROBE_TARGETS":     awscdk.Fn_Join(jsii.String(""), &pairs),
 		"PROBE_PORTS":       jsii.String(strings.Join(ports, ",")),
 		"PROBE_TIMEOUT":     jsii.String(fmt.Sprintf("%dms", p.TimeoutMillis)),
-		"METRICS_NAMESPACE": jsii.String(MetricsNamespace),
+		"METRICS_NAMESPACE": jsii.String(metrics.DefaultNamespace),
 	}
 	fn := awslambda.NewFunction(s.Stack, jsii.String("Probe"), &awslambda.FunctionProps{
 		FunctionName:  jsii.String(*awscdk.Aws_STACK_NAME() + "-probe"),
@@ -456,7 +456,7 @@ func (s *EniFailoverStack) probe(cfg Config, topic awssns.Topic) {
 			AlarmName:        jsii.String(*awscdk.Aws_STACK_NAME() + "-probe-" + g),
 			AlarmDescription: jsii.String("License ports of group " + g + " do not answer: in ALARM, the group's license ENI leaves its holder"),
 			Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-				Namespace: jsii.String(MetricsNamespace), MetricName: jsii.String("LicensePortReachable"),
+				Namespace: jsii.String(metrics.DefaultNamespace), MetricName: jsii.String(probe.MetricReachable),
 				DimensionsMap: &map[string]*string{"Group": jsii.String(g)},
 				Statistic:     jsii.String("Minimum"), Period: awscdk.Duration_Minutes(jsii.Number(p.ScheduleMinutes)),
 			}),
@@ -554,7 +554,7 @@ func (s *EniFailoverStack) observability(topic awssns.Topic) {
 	period := awscdk.Duration_Minutes(jsii.Number(5))
 	emf := func(name, stat, label string) awscloudwatch.Metric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String(MetricsNamespace), MetricName: jsii.String(name), Statistic: jsii.String(stat),
+			Namespace: jsii.String(metrics.DefaultNamespace), MetricName: jsii.String(name), Statistic: jsii.String(stat),
 			Period: period, Label: jsii.String(label),
 		})
 	}
@@ -564,10 +564,10 @@ func (s *EniFailoverStack) observability(topic awssns.Topic) {
 		Widgets: &[]*[]awscloudwatch.IWidget{
 			{
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("ENI moves and failed moves"), Width: jsii.Number(12),
-					Left: &[]awscloudwatch.IMetric{emf("Moves", "Sum", "moves"), emf("Failures", "Sum", "failed moves")}}),
+					Left: &[]awscloudwatch.IMetric{emf(metrics.Moves, "Sum", "moves"), emf(metrics.Failures, "Sum", "failed moves")}}),
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Move duration (ms)"), Width: jsii.Number(12),
-					Left: &[]awscloudwatch.IMetric{emf("MoveDuration", "Average", "average"), emf("MoveDuration", "Maximum", "maximum"),
-						emf("DetachDuration", "Average", "detach"), emf("AttachDuration", "Average", "attach")}}),
+					Left: &[]awscloudwatch.IMetric{emf(metrics.MoveDurationMS, "Average", "average"), emf(metrics.MoveDurationMS, "Maximum", "maximum"),
+						emf(metrics.DetachDurationMS, "Average", "detach"), emf(metrics.AttachDurationMS, "Average", "attach")}}),
 			},
 			{
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Function errors"), Width: jsii.Number(12),
@@ -588,7 +588,7 @@ func (s *EniFailoverStack) observability(topic awssns.Topic) {
 	alarm("FailoverErrors", "The failover function returned errors (it retries; see its logs)", s.Failover.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	alarm("MoveErrors", "The manual move function returned errors", s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	alarm("FailedEventsQueued", "Events the failover function could not handle after its retries are waiting in the queue", queueDepth)
-	alarm("FailedMoves", "A license ENI move failed (see the notification and the failover logs)", emf("Failures", "Sum", "failed moves"))
+	alarm("FailedMoves", "A license ENI move failed (see the notification and the failover logs)", emf(metrics.Failures, "Sum", "failed moves"))
 }
 
 func (s *EniFailoverStack) outputs(cfg Config, eniRef *string) {

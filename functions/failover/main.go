@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -17,7 +16,7 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	deps, cfg, err := wiring.Build(context.Background(), os.Getenv, os.Stdout, log, "failover")
+	deps, cfg, err := wiring.Build(os.Getenv, os.Stdout, log, "failover")
 	if err != nil {
 		log.Error("start-up failed", "error", err.Error())
 		lambda.Start(wiring.Failing(err))

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -15,7 +14,7 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	deps, _, err := wiring.Build(context.Background(), os.Getenv, os.Stdout, log, "move")
+	deps, _, err := wiring.Build(os.Getenv, os.Stdout, log, "move")
 	if err != nil {
 		log.Error("start-up failed", "error", err.Error())
 		lambda.Start(wiring.Failing(err))

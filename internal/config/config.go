@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eni-failover/eni-failover/internal/discovery"
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/metrics"
 )
 
 // HealthAction is what an AWS Health event for a holder does.
@@ -64,7 +66,7 @@ type Var struct {
 // Vars lists every variable with its default; the README's table and the
 // tests are checked against it.
 var Vars = []Var{
-	{"ENI_FAILOVER_TAG_PREFIX", "eni-failover", "prefix of every tag key read or written"},
+	{"ENI_FAILOVER_TAG_PREFIX", discovery.DefaultTagPrefix, "prefix of every tag key read or written"},
 	{"DEVICE_INDEX", "1", "device index the ENI is attached at on a standby (1-31)"},
 	{"ALLOW_START_STOPPED", "false", "start a stopped standby when no running one can take the ENI"},
 	{"COOLDOWN", "15m", "a member that failed within this window is chosen only as a last resort"},
@@ -74,7 +76,7 @@ var Vars = []Var{
 	{"DEADLINE_MARGIN", "1500ms", "time kept free before the Lambda deadline to stop cleanly"},
 	{"HEALTH_EVENT_ACTION", "move", "`move` the ENI off a holder named by an AWS Health event, or only `notify`"},
 	{"NOTIFY_TOPIC_ARN", "", "SNS topic for one message per move or failed move; empty: no notifications"},
-	{"METRICS_NAMESPACE", "ENIFailover", "CloudWatch namespace of the embedded-metric-format lines"},
+	{"METRICS_NAMESPACE", metrics.DefaultNamespace, "CloudWatch namespace of the embedded-metric-format lines"},
 	{"ACTIVATION_COMMANDS", "", "shell commands, one per line, run with SSM (AWS-RunShellScript) on the new holder after each move, e.g. `systemctl restart lmgrd`; empty: no activation"},
 	{"ACTIVATION_TIMEOUT", "60s", "bound on an activation (sending, running, reading the result); within the Lambda deadline"},
 }
@@ -82,20 +84,28 @@ var Vars = []Var{
 var topicARN = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 var tagPrefix = regexp.MustCompile(`^[A-Za-z0-9_.:/=+@-]{1,100}$`)
 
-// Load reads the configuration through getenv (os.Getenv in production).
-// All problems are reported together.
-func Load(getenv func(string) string) (Config, error) {
-	get := func(name string) string {
+// withDefaults reads a variable through getenv, trimmed, or its
+// documented default from the first table that lists it.
+func withDefaults(getenv func(string) string, tables ...[]Var) func(string) string {
+	return func(name string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
 		}
-		for _, v := range Vars {
-			if v.Name == name {
-				return v.Default
+		for _, vars := range tables {
+			for _, v := range vars {
+				if v.Name == name {
+					return v.Default
+				}
 			}
 		}
 		return ""
 	}
+}
+
+// Load reads the configuration through getenv (os.Getenv in production).
+// All problems are reported together.
+func Load(getenv func(string) string) (Config, error) {
+	get := withDefaults(getenv, Vars)
 	var errs []error
 	bad := func(name, v, why string) { errs = append(errs, fmt.Errorf("%s=%q: %s", name, v, why)) }
 	dur := func(name string, min, max time.Duration) time.Duration {

@@ -32,17 +32,7 @@ var ProbeVars = []Var{
 
 // LoadProbe reads the probe function's configuration.
 func LoadProbe(getenv func(string) string) (Probe, error) {
-	get := func(name string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		for _, v := range append(ProbeVars, Vars...) {
-			if v.Name == name {
-				return v.Default
-			}
-		}
-		return ""
-	}
+	get := withDefaults(getenv, ProbeVars, Vars)
 	var errs []error
 	p := Probe{MetricsNamespace: get("METRICS_NAMESPACE")}
 	for _, pair := range strings.Split(get("PROBE_TARGETS"), ",") {

@@ -154,12 +154,7 @@ func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*Report, er
 			return nil, fmt.Errorf("%s trigger without an instance id: %w", t.Kind, ErrBadRequest)
 		}
 		if name, ok := e.hints.lookup(t.InstanceID); ok {
-			isMember := func(g discovery.Group, err error) bool {
-				_, ok := g.Member(t.InstanceID)
-				return ok || (err != nil && !errors.Is(err, discovery.ErrGroupNotFound))
-			}
-			r, ran, err := e.runGroupIf(ctx, name, t, dryRun, isMember)
-			if ran {
+			if r, ran, err := e.runGroupIfMember(ctx, name, t.InstanceID, t, dryRun); ran {
 				return []*Report{r}, err
 			}
 			e.hints.forget(t.InstanceID)
@@ -271,14 +266,16 @@ func (e *Engine) lock(ctx context.Context, group string) (func(), error) {
 }
 
 func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bool) (*Report, error) {
-	r, _, err := e.runGroupIf(ctx, name, t, dryRun, nil)
+	r, _, err := e.runGroupIfMember(ctx, name, "", t, dryRun)
 	return r, err
 }
 
-// runGroupIf reads the group under its lock and runs the trigger on it
-// when accept (nil: always) takes the read's result; ran reports whether
-// it did. Declined, nothing was logged or changed.
-func (e *Engine) runGroupIf(ctx context.Context, name string, t Trigger, dryRun bool, accept func(discovery.Group, error) bool) (r *Report, ran bool, err error) {
+// runGroupIfMember reads the group under its lock, decides and carries the
+// plan out. With a member id (a remembered group, which may be stale) it
+// runs only if the read lists that member or fails for another reason
+// than the group being gone; ran reports whether it did, and when it did
+// not, nothing was logged or changed.
+func (e *Engine) runGroupIfMember(ctx context.Context, name, member string, t Trigger, dryRun bool) (r *Report, ran bool, err error) {
 	start := e.clk.Now()
 	unlock, err := e.lock(ctx, name)
 	if err != nil {
@@ -286,8 +283,13 @@ func (e *Engine) runGroupIf(ctx context.Context, name string, t Trigger, dryRun 
 	}
 	defer unlock()
 	g, err := e.ReadGroup(ctx, name)
-	if accept != nil && !accept(g, err) {
-		return nil, false, nil
+	if member != "" {
+		// A group that no longer lists the member, or is gone, is not the
+		// member's group any more.
+		_, listed := g.Member(member)
+		if !listed && (err == nil || errors.Is(err, discovery.ErrGroupNotFound)) {
+			return nil, false, nil
+		}
 	}
 	if err != nil {
 		return &Report{Group: name, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, true, err

@@ -24,11 +24,14 @@ type Deps struct {
 	Log      *slog.Logger
 }
 
-func (d Deps) logger() *slog.Logger {
-	if d.Log == nil {
+func (d Deps) logger() *slog.Logger { return orDiscard(d.Log) }
+
+// orDiscard is log, or a logger that drops everything when log is nil.
+func orDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
 		return slog.New(slog.DiscardHandler)
 	}
-	return d.Log
+	return log
 }
 
 // record emits metrics and the notification of one report. Their failures

@@ -34,10 +34,7 @@ func (h *Probe) Handle(ctx context.Context, _ json.RawMessage) (*ProbeResult, er
 		now = h.Now
 	}
 	res := h.Prober.Probe(ctx, h.Targets)
-	log := h.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := orDiscard(h.Log)
 	for _, r := range res {
 		if r.Reachable {
 			log.DebugContext(ctx, "license ports answer", "group", r.Group, "address", r.Address)

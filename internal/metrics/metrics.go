@@ -4,14 +4,17 @@
 package metrics
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
 	"time"
 
+	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/engine"
 )
+
+// DefaultNamespace is the CloudWatch namespace of every metric written.
+const DefaultNamespace = "ENIFailover"
 
 // Metric names, as the dashboard and alarms know them.
 const (
@@ -42,11 +45,6 @@ func New(w io.Writer, namespace, function string, now func() time.Time) *Emitter
 	return &Emitter{w: w, namespace: namespace, function: function, now: now}
 }
 
-type metricDef struct {
-	Name string `json:"Name"`
-	Unit string `json:"Unit"`
-}
-
 // Report writes the metrics of one run: counts of moves, failures and
 // no-ops, and durations when the ENI moved. Dimensions: the group, and
 // none (the total over groups).
@@ -60,12 +58,14 @@ func (e *Emitter) Report(r *engine.Report) error {
 		"Outcome":  string(r.Outcome),
 		"Trigger":  string(r.Trigger),
 	}
-	defs := []metricDef{{Moves, "Count"}, {Failures, "Count"}, {NothingToDo, "Count"}}
+	count := func(name string) emf.Metric { return emf.Metric{Name: name, Unit: "Count"} }
+	millis := func(name string) emf.Metric { return emf.Metric{Name: name, Unit: "Milliseconds"} }
+	defs := []emf.Metric{count(Moves), count(Failures), count(NothingToDo)}
 	line[Moves], line[Failures], line[NothingToDo] = 0, 0, 0
 	switch {
 	case r.Outcome.Changed():
 		line[Moves] = 1
-		defs = append(defs, metricDef{MoveDurationMS, "Milliseconds"}, metricDef{DetachDurationMS, "Milliseconds"}, metricDef{AttachDurationMS, "Milliseconds"})
+		defs = append(defs, millis(MoveDurationMS), millis(DetachDurationMS), millis(AttachDurationMS))
 		line[MoveDurationMS] = r.DurationMS
 		line[DetachDurationMS] = r.StepMS("detach") + r.StepMS("force-detach") + r.StepMS("wait-available")
 		line[AttachDurationMS] = r.StepMS("attach") + r.StepMS("wait-attached")
@@ -78,21 +78,13 @@ func (e *Emitter) Report(r *engine.Report) error {
 		line[Failures] = 1
 	}
 	if a := r.Activation; a != nil {
-		defs = append(defs, metricDef{Activations, "Count"}, metricDef{ActivationFails, "Count"})
+		defs = append(defs, count(Activations), count(ActivationFails))
 		line[Activations], line[ActivationFails] = 1, 0
 		if !a.OK() {
 			line[ActivationFails] = 1
 		}
 	}
-	line["_aws"] = map[string]any{
-		"Timestamp": e.now().UnixMilli(),
-		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace":  e.namespace,
-			"Dimensions": [][]string{{"Group"}, {}},
-			"Metrics":    defs,
-		}},
-	}
-	b, err := json.Marshal(line)
+	b, err := emf.Record(e.namespace, e.now(), [][]string{{"Group"}, {}}, defs, line)
 	if err != nil {
 		return fmt.Errorf("encoding metrics for group %s: %w", r.Group, err)
 	}

@@ -7,13 +7,14 @@ package probe
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/eni-failover/eni-failover/internal/emf"
 )
 
 // Target is one group's license ENI address.
@@ -108,18 +109,9 @@ func WriteMetrics(w io.Writer, namespace string, at time.Time, results []Result)
 		for _, p := range r.Ports {
 			slowest = max(slowest, p.LatencyMS)
 		}
-		line := map[string]any{
-			"Group": r.Group, "Address": r.Address, MetricReachable: reachable, MetricLatency: slowest,
-			"_aws": map[string]any{
-				"Timestamp": at.UnixMilli(),
-				"CloudWatchMetrics": []any{map[string]any{
-					"Namespace":  namespace,
-					"Dimensions": [][]string{{"Group"}},
-					"Metrics":    []map[string]string{{"Name": MetricReachable, "Unit": "None"}, {"Name": MetricLatency, "Unit": "Milliseconds"}},
-				}},
-			},
-		}
-		b, err := json.Marshal(line)
+		b, err := emf.Record(namespace, at, [][]string{{"Group"}},
+			[]emf.Metric{{Name: MetricReachable, Unit: "None"}, {Name: MetricLatency, Unit: "Milliseconds"}},
+			map[string]any{"Group": r.Group, "Address": r.Address, MetricReachable: reachable, MetricLatency: slowest})
 		if err != nil {
 			return fmt.Errorf("encoding probe metrics of group %s: %w", r.Group, err)
 		}

@@ -113,7 +113,7 @@ func (r *Region) Deps(opts engine.Options, metricsOut io.Writer, log *slog.Logge
 	return handler.Deps{
 		Engine:   engine.New(r.EC2, r.Clock, log, opts),
 		Notifier: &notify.Notifier{SNS: r.SNS, TopicARN: TopicARN},
-		Metrics:  metrics.New(metricsOut, "ENIFailover", "sim", r.Clock.Now),
+		Metrics:  metrics.New(metricsOut, metrics.DefaultNamespace, "sim", r.Clock.Now),
 		Log:      log,
 	}
 }

@@ -26,7 +26,7 @@ import (
 )
 
 // Build reads the configuration and makes the clients and the engine.
-func Build(_ context.Context, getenv func(string) string, stdout io.Writer, log *slog.Logger, function string) (handler.Deps, config.Config, error) {
+func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, function string) (handler.Deps, config.Config, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return handler.Deps{}, cfg, err
