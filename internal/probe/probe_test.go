@@ -49,13 +49,18 @@ func TestUpDownSlow(t *testing.T) {
 		t.Fatalf("down: %+v", res)
 	}
 
-	// Slow: a dialer that never answers (as a blackholed address would;
-	// the test stays on 127.0.0.1) returns only when the probe's own
-	// timeout cancels it, so a "deadline" error proves the bound held.
+	// Slow: a dialer that answers only after 5 s (as a blackholed address
+	// would not at all; the test stays on 127.0.0.1). With the probe's
+	// timeout applied it is cut off with a deadline error; without, the
+	// port would be reported up.
 	slow := &Prober{Ports: []int{up1}, Timeout: 100 * time.Millisecond,
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			<-ctx.Done()
-			return nil, ctx.Err()
+			select {
+			case <-time.After(5 * time.Second):
+				return (&net.Dialer{}).DialContext(context.Background(), network, addr)
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 		}}
 	res = slow.Probe(context.Background(), []Target{{"mosek", "127.0.0.1"}})
 	if res[0].Reachable || !strings.Contains(res[0].Ports[0].Error, "deadline") {
