@@ -468,11 +468,17 @@ func (f *Fake) AttachmentsOf(eniID string) int {
 
 // InstanceState returns an instance's state after due transitions.
 func (f *Fake) InstanceState(id string) string {
+	return f.instanceField(id, func(in *instance) string { return in.state })
+}
+
+// instanceField reads one field of an instance after due transitions; ""
+// for an unknown instance.
+func (f *Fake) instanceField(id string, field func(*instance) string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.advance()
 	if in := f.instances[id]; in != nil {
-		return in.state
+		return field(in)
 	}
 	return ""
 }
@@ -550,11 +556,5 @@ func copyTags(m map[string]string) map[string]string {
 // Status returns an instance's status-check result (ok, impaired,
 // initializing).
 func (f *Fake) Status(id string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.advance()
-	if in := f.instances[id]; in != nil {
-		return in.instanceStatus
-	}
-	return ""
+	return f.instanceField(id, func(in *instance) string { return in.instanceStatus })
 }
