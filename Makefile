@@ -30,17 +30,17 @@ lint: ## gofmt, go vet and staticcheck
 	GOFLAGS= $(GO) run $(STATICCHECK) ./...
 
 fuzz: ## fuzz the storm generator for 60 s (FUZZTIME=10m for longer)
-	$(GO) test -run '^$$' -fuzz=FuzzStorm -fuzztime=$(or $(FUZZTIME),60s) ./internal/storm/
+	$(GO) test -run '^$$' -fuzz=FuzzStorm -fuzztime=$(or $(FUZZTIME),60s) ./internal/testkit/storm/
 
 bench: ## failover benchmarks on the simulated EC2 (BENCH_CALL_SCALE=2 for slower APIs)
-	$(GO) test -run '^$$' -bench . -benchtime=$(or $(BENCHTIME),200x) ./internal/bench/
+	$(GO) test -run '^$$' -bench . -benchtime=$(or $(BENCHTIME),200x) ./internal/testkit/bench/
 
 RIE := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 
 coldstart: build ## bootstrap sizes, and init time and peak memory under aws-lambda-rie against moto_server
 	@ls -l build/*/bootstrap | awk '{printf "  %-28s %d bytes (%.2f MiB), linux/arm64\n", $$9, $$5, $$5/1048576}'
 	@PATH="$$($(GO) env GOPATH)/bin:$$PATH"; command -v aws-lambda-rie >/dev/null || GOFLAGS= $(GO) install $(RIE)
-	$(GO) run ./internal/coldstart
+	$(GO) run ./internal/testkit/cmd/coldstart
 
 cover: ## engine statement coverage
 	$(GO) test -cover ./internal/engine/
@@ -52,7 +52,7 @@ build: ## cross-compile each function to build/<name>/bootstrap (linux/arm64)
 	done
 
 demo: ## play a failover story on the embedded simulated EC2 (no AWS account)
-	$(GO) run ./internal/demo
+	$(GO) run ./internal/testkit/cmd/demo
 
 clean: ## remove build outputs
 	rm -rf build cdk.out

@@ -12,7 +12,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/clock"
-	"github.com/eni-failover/eni-failover/internal/fakessm"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)

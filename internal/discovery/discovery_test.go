@@ -10,7 +10,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/discovery"
-	"github.com/eni-failover/eni-failover/internal/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 )
 
 // lookupsOf counts DescribeInstances calls that asked for this one

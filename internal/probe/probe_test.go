@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eni-failover/eni-failover/internal/localproc"
+	"github.com/eni-failover/eni-failover/internal/testkit/localproc"
 )
 
 // listen opens a TCP listener on 127.0.0.1 that accepts and closes.

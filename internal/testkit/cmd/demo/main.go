@@ -20,10 +20,10 @@ import (
 	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/fakeec2"
-	"github.com/eni-failover/eni-failover/internal/fakessm"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
 	"github.com/eni-failover/eni-failover/internal/handler"
-	"github.com/eni-failover/eni-failover/internal/sim"
+	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
 
 func main() {

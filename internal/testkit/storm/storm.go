@@ -20,9 +20,9 @@ import (
 
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/handler"
-	"github.com/eni-failover/eni-failover/internal/sim"
+	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
 
 // The storm's world: group "mosek" with three members in the ENI's AZ, one

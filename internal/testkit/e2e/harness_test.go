@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eni-failover/eni-failover/internal/localproc"
+	"github.com/eni-failover/eni-failover/internal/testkit/localproc"
 )
 
 var (

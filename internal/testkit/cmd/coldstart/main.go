@@ -28,7 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/events"
-	"github.com/eni-failover/eni-failover/internal/localproc"
+	"github.com/eni-failover/eni-failover/internal/testkit/localproc"
 )
 
 const runs = 5

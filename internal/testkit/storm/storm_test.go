@@ -29,7 +29,7 @@ func TestStorms(t *testing.T) {
 	for seed := int64(1); seed <= int64(n); seed++ {
 		res := Run(Seeded(seed), stepsPerHistory)
 		if res.Failed() {
-			t.Fatalf("seed %d (replay: STORM_SEED=%d go test -run TestReplay ./internal/storm/):\n%s", seed, seed, res.Report())
+			t.Fatalf("seed %d (replay: STORM_SEED=%d go test -run TestReplay ./internal/testkit/storm/):\n%s", seed, seed, res.Report())
 		}
 		steps += res.Steps
 		for k, v := range res.Exercised {

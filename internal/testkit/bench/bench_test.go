@@ -15,9 +15,9 @@ import (
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/handler"
-	"github.com/eni-failover/eni-failover/internal/sim"
+	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
 
 // timings are the realistic ones, scaled by BENCH_CALL_SCALE (API round

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eni-failover/eni-failover/internal/sim"
+	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
 
 func TestStory(t *testing.T) {
