@@ -54,7 +54,7 @@ func (a *Activator) Activate(ctx context.Context, instanceID string) (res engine
 	defer func() { res.DurationMS = clk.Now().Sub(start).Milliseconds() }()
 	deadline := start.Add(a.Timeout)
 	// Keep a second before the invocation's deadline to report.
-	if dl, ok := clock.Deadline(ctx); ok && dl.Add(-time.Second).Before(deadline) {
+	if dl, ok := clk.Deadline(ctx); ok && dl.Add(-time.Second).Before(deadline) {
 		deadline = dl.Add(-time.Second)
 	}
 	budget := deadline.Sub(start)

@@ -11,20 +11,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/eni-failover/eni-failover/internal/activation"
-	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
+	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 func setup(o *fakessm.Outcome) (*activation.Activator, *fakessm.Fake, context.Context) {
-	clk := clock.NewVirtual(t0)
+	clk := simclock.NewVirtual(t0)
 	f := fakessm.New(clk)
 	if o != nil {
 		f.Outcomes["i-b"] = *o
 	}
 	a := &activation.Activator{SSM: f, Commands: []string{"systemctl restart lmgrd", "sleep 2; ss -ltn | grep -q ':27007 '"}, Timeout: 30 * time.Second, Clock: clk}
-	return a, f, clock.WithVirtualDeadline(context.Background(), t0.Add(60*time.Second))
+	return a, f, simclock.WithDeadline(context.Background(), t0.Add(60*time.Second))
 }
 
 func TestSuccess(t *testing.T) {
@@ -57,11 +57,11 @@ func TestTimeout(t *testing.T) {
 
 func TestBoundedByTheDeadline(t *testing.T) {
 	a, _, _ := setup(&fakessm.Outcome{})
-	ctx := clock.WithVirtualDeadline(context.Background(), t0.Add(5*time.Second))
+	ctx := simclock.WithDeadline(context.Background(), t0.Add(5*time.Second))
 	if res := a.Activate(ctx, "i-b"); res.Status != "TimedOut" || res.DurationMS > 5000 {
 		t.Fatalf("result %+v", res)
 	}
-	ctx = clock.WithVirtualDeadline(context.Background(), t0.Add(time.Second))
+	ctx = simclock.WithDeadline(context.Background(), t0.Add(time.Second))
 	if res := a.Activate(ctx, "i-b"); res.Status != "Error" || !strings.Contains(res.Error, "no time left") {
 		t.Fatalf("result %+v", res)
 	}

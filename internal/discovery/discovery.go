@@ -30,23 +30,17 @@ const pageSize = 1000
 type Discoverer struct {
 	EC2  awsapi.EC2
 	Tags Tags
-	// Sequential makes the listings one after the other instead of at
-	// once.
-	Sequential bool
-	// Go runs a listing concurrently and returns a wait; nil: a goroutine.
-	Go func(func()) (wait func())
+	// Clock runs the independent listings alongside each other (nil: the
+	// wall clock, which runs them on goroutines).
+	Clock clock.Clock
 }
 
-// spawn runs f at once with the others, or now when reads are sequential.
+// spawn runs f alongside the caller, as the clock runs work.
 func (d *Discoverer) spawn(f func()) (wait func()) {
-	switch {
-	case d.Sequential:
-		f()
-		return func() {}
-	case d.Go != nil:
-		return d.Go(f)
+	if d.Clock == nil {
+		return clock.Real{}.Go(f)
 	}
-	return clock.Go(clock.Real{}, f)
+	return d.Clock.Go(f)
 }
 
 // Group reads one group by name.

@@ -8,16 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/discovery"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 func region(t *testing.T, groups, extraRunning int) *fakeec2.Fake {
 	t.Helper()
-	f := fakeec2.New(clock.NewVirtual(t0), fakeec2.Timings{}, 1)
+	f := fakeec2.New(simclock.NewVirtual(t0), fakeec2.Timings{}, 1)
 	for g := 0; g < groups; g++ {
 		name := fmt.Sprintf("g%03d", g)
 		for m := 0; m < 2; m++ {
@@ -77,7 +77,7 @@ func TestOneGroupInABigAccount(t *testing.T) {
 func TestUnknownAndDuplicatedGroups(t *testing.T) {
 	f := region(t, 2, 0)
 	f.AddENI(fakeec2.ENISpec{ID: "eni-dup", AZ: "us-east-1a", Tags: map[string]string{"eni-failover:group": "g001"}})
-	d := &discovery.Discoverer{EC2: f, Tags: discovery.NewTags(""), Sequential: true}
+	d := &discovery.Discoverer{EC2: f, Tags: discovery.NewTags(""), Clock: simclock.NewVirtual(t0)}
 	if _, err := d.Group(context.Background(), "nope"); !errors.Is(err, discovery.ErrGroupNotFound) {
 		t.Fatalf("error %v", err)
 	}

@@ -39,9 +39,6 @@ type Options struct {
 	PollBackoffAfter time.Duration
 	PollMax          time.Duration
 	PollFactor       float64
-	// SequentialReads reads a group's ENIs and instances one after the
-	// other instead of at once (for deterministic simulations).
-	SequentialReads bool
 	// RetryBase and RetryMax bound the backoff after throttling and 5xx;
 	// RetryAttempts is the number of tries of one call (default 100 ms,
 	// 3 s, 8).
@@ -118,9 +115,8 @@ func New(api awsapi.EC2, clk clock.Clock, log *slog.Logger, opts Options) *Engin
 	opts = opts.withDefaults()
 	tags := discovery.NewTags(opts.TagPrefix)
 	return &Engine{
-		ec2: api,
-		disc: &discovery.Discoverer{EC2: api, Tags: tags, Sequential: opts.SequentialReads,
-			Go: func(f func()) func() { return clock.Go(clk, f) }},
+		ec2:  api,
+		disc: &discovery.Discoverer{EC2: api, Tags: tags, Clock: clk},
 		clk:  clk,
 		opts: opts,
 		tags: tags,

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/internal/awserr"
-	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/discovery"
 )
 
@@ -56,7 +55,7 @@ func (x *execution) now() time.Time { return x.e.clk.Now() }
 func (x *execution) run(ctx context.Context) (Outcome, error) {
 	x.eni = x.g.ENI
 	x.poll = x.e.opts.PollInitial
-	x.dl, x.hasDL = clock.Deadline(ctx)
+	x.dl, x.hasDL = x.e.clk.Deadline(ctx)
 	x.lastRead = x.now()
 	if x.plan.Action == ActMove {
 		if err := x.startNext(ctx); err != nil {
@@ -506,7 +505,7 @@ func (e *Engine) retry(ctx context.Context, call func(context.Context) error) er
 			return err
 		}
 		d := e.opts.Jitter(backoff)
-		if dl, ok := clock.Deadline(ctx); ok && e.clk.Now().Add(d+e.opts.DeadlineMargin).After(dl) {
+		if dl, ok := e.clk.Deadline(ctx); ok && e.clk.Now().Add(d+e.opts.DeadlineMargin).After(dl) {
 			return err
 		}
 		if serr := e.clk.Sleep(ctx, d); serr != nil {

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
 
 // TestCrashResume interrupts a failover after every single API call (a
@@ -119,7 +119,7 @@ func TestConcurrentFailovers(t *testing.T) {
 
 func runConcurrently(t *testing.T, w *world, eng func(int) *engine.Engine) map[engine.Outcome]int {
 	t.Helper()
-	ctx := clock.WithVirtualDeadline(context.Background(), w.clk.Now().Add(time.Hour))
+	ctx := simclock.WithDeadline(context.Background(), w.clk.Now().Add(time.Hour))
 	var mu sync.Mutex
 	outcomes := map[engine.Outcome]int{}
 	var wg sync.WaitGroup

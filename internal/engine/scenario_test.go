@@ -387,8 +387,12 @@ func TestAvailableENI(t *testing.T) {
 		w := newWorld(t, engine.Options{})
 		w.ec2.StopInstance("i-a")
 		w.settle()
+		// Deleted once the group read has listed it: whatever the order of
+		// the group's other reads, the move then meets a missing ENI.
+		deleted := false
 		w.ec2.AfterCall(func(op string, err error) {
-			if op == fakeec2.OpDescribeInstanceStatus {
+			if op == fakeec2.OpDescribeNetworkInterfaces && !deleted {
+				deleted = true
 				w.ec2.DeleteENI(eniID)
 			}
 		})

@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
 
 const (
@@ -27,7 +27,7 @@ var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 // (priority 1), with standbys i-b (2) and i-c (3), all running and healthy.
 type world struct {
 	t   *testing.T
-	clk *clock.Virtual
+	clk *simclock.Virtual
 	ec2 *fakeec2.Fake
 	eng *engine.Engine
 }
@@ -45,7 +45,7 @@ func newWorld(t *testing.T, opts engine.Options, members ...member) *world {
 // newSeededWorld seeds the fake's probabilistic faults.
 func newSeededWorld(t *testing.T, opts engine.Options, seed int64, members ...member) *world {
 	t.Helper()
-	clk := clock.NewVirtual(t0)
+	clk := simclock.NewVirtual(t0)
 	f := fakeec2.New(clk, fakeec2.RealisticTimings(), seed)
 	if members == nil {
 		members = []member{{"i-a", az, "running", "1"}, {"i-b", az, "running", "2"}, {"i-c", az, "running", "3"}}
@@ -68,7 +68,7 @@ func newSeededWorld(t *testing.T, opts engine.Options, seed int64, members ...me
 
 // ctx is a Lambda-like context: 60 s of virtual time.
 func (w *world) ctx() context.Context {
-	return clock.WithVirtualDeadline(context.Background(), w.clk.Now().Add(60*time.Second))
+	return simclock.WithDeadline(context.Background(), w.clk.Now().Add(60*time.Second))
 }
 
 func (w *world) run(t engine.Trigger) ([]*engine.Report, error) {
@@ -139,7 +139,7 @@ func opsOf(calls []fakeec2.Call) []string {
 func down(id string) engine.Trigger { return engine.Trigger{Kind: engine.InstanceDown, InstanceID: id} }
 
 func clockDeadline(w *world, d time.Duration) context.Context {
-	return clock.WithVirtualDeadline(context.Background(), w.clk.Now().Add(d))
+	return simclock.WithDeadline(context.Background(), w.clk.Now().Add(d))
 }
 
 func tagsOf(m map[string]string) []types.Tag {

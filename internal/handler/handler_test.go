@@ -14,9 +14,9 @@ import (
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
-	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
 

@@ -15,9 +15,10 @@ import (
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
+	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
 
 // timings are the realistic ones, scaled by BENCH_CALL_SCALE (API round
@@ -69,9 +70,9 @@ func ec2Time(f *fakeec2.Fake, withAttachTransition bool) time.Duration {
 
 // newRegion is the demo group on a discrete-event clock, with latencies
 // spread ±20% from a seed that differs per iteration.
-func newRegion(tm fakeec2.Timings, seed int) (*sim.Region, *clock.Sim) {
+func newRegion(tm fakeec2.Timings, seed int) (*sim.Region, *simclock.Sim) {
 	tm.Spread = 0.2
-	clk := clock.NewSim(sim.Start)
+	clk := simclock.NewSim(sim.Start)
 	r := sim.NewRegionOn(clk, tm, int64(seed))
 	r.AddGroup(sim.Mosek())
 	return r, clk
@@ -203,7 +204,7 @@ func BenchmarkReconcile200Groups(b *testing.B) {
 	var took time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		clk := clock.NewSim(sim.Start)
+		clk := simclock.NewSim(sim.Start)
 		r := sim.NewRegionOn(clk, tm, 1)
 		for g := 0; g < 200; g++ {
 			spec := sim.GroupSpec{Name: fmt.Sprintf("lic-%03d", g), ENIID: fmt.Sprintf("eni-%017x", g), AZ: sim.AZ, Holder: fmt.Sprintf("i-%017x", g*3)}

@@ -18,10 +18,11 @@ import (
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/metrics"
 	"github.com/eni-failover/eni-failover/internal/notify"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
 
 // Start is the virtual clock's start.
@@ -46,7 +47,7 @@ type Region struct {
 // NewRegion returns an empty region on virtual time (clock.Virtual: each
 // sleep moves time at once, so runs take microseconds).
 func NewRegion(t fakeec2.Timings, seed int64) *Region {
-	return NewRegionOn(clock.NewVirtual(Start), t, seed)
+	return NewRegionOn(simclock.NewVirtual(Start), t, seed)
 }
 
 // NewRegionOn returns an empty region on the given clock (clock.Sim for
@@ -121,7 +122,7 @@ func (r *Region) Deps(opts engine.Options, metricsOut io.Writer, log *slog.Logge
 // Context is an invocation context with a Lambda-like deadline on the
 // region's virtual clock.
 func (r *Region) Context(timeout time.Duration) context.Context {
-	return clock.WithVirtualDeadline(context.Background(), r.Clock.Now().Add(timeout))
+	return simclock.WithDeadline(context.Background(), r.Clock.Now().Add(timeout))
 }
 
 // Settle lets EC2 finish its transitions.

@@ -20,8 +20,8 @@ import (
 
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
 
@@ -113,7 +113,6 @@ func Run(src Source, steps int) Result {
 	s.sched = newScheduler(src)
 	jitterRand := rand.New(rand.NewSource(int64(src.Intn(1 << 30))))
 	s.opts = engine.Options{
-		SequentialReads:   true, // the scheduler runs one call of an invocation at a time
 		AllowStartStopped: src.Intn(2) == 0,
 		Jitter: func(d time.Duration) time.Duration {
 			if d <= 1 {

@@ -18,12 +18,12 @@ import (
 
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/activation"
-	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
-	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
+	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
 
 func main() {
@@ -46,7 +46,7 @@ type story struct {
 
 func run(out io.Writer, verbose bool) error {
 	// A discrete-event clock: concurrent calls overlap as on the wall clock.
-	region := sim.NewRegionOn(clock.NewSim(sim.Start), fakeec2.RealisticTimings(), 1)
+	region := sim.NewRegionOn(simclock.NewSim(sim.Start), fakeec2.RealisticTimings(), 1)
 	region.AddGroup(sim.Mosek())
 	log := slog.New(slog.DiscardHandler)
 	if verbose {

@@ -1,4 +1,4 @@
-package clock
+package simclock
 
 import (
 	"context"
@@ -43,14 +43,14 @@ func (s *Sim) Advance(d time.Duration) {
 }
 
 // Sleep parks the actor until the simulated time has moved by d. A
-// virtual deadline on ctx is honoured as in Virtual.
+// deadline set with WithDeadline is honoured as in Virtual.
 func (s *Sim) Sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	var result error
-	if dl, ok := VirtualDeadline(ctx); ok && !s.now.Add(d).Before(dl) {
+	if dl, ok := virtualDeadline(ctx); ok && !s.now.Add(d).Before(dl) {
 		d, result = max(0, dl.Sub(s.now)), context.DeadlineExceeded
 	}
 	sl := &simSleeper{wake: s.now.Add(d), ch: make(chan struct{})}
@@ -134,15 +134,5 @@ func (s *Sim) advanceLocked() {
 	}
 }
 
-// Go starts f on clk's terms: as a Sim actor, or a plain goroutine.
-func Go(clk Clock, f func()) (wait func()) {
-	if s, ok := clk.(interface{ Go(func()) func() }); ok {
-		return s.Go(f)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	return func() { <-done }
-}
+// Deadline returns the deadline set with WithDeadline, else the context's.
+func (s *Sim) Deadline(ctx context.Context) (time.Time, bool) { return deadline(ctx) }

@@ -1,4 +1,4 @@
-package clock
+package simclock
 
 import (
 	"context"
@@ -13,18 +13,18 @@ func TestVirtualSleepAdvancesAndHonoursDeadline(t *testing.T) {
 	if err := v.Sleep(context.Background(), time.Second); err != nil || v.Now() != start.Add(time.Second) {
 		t.Fatalf("now %s err %v", v.Now(), err)
 	}
-	ctx := WithVirtualDeadline(context.Background(), start.Add(3*time.Second))
+	ctx := WithDeadline(context.Background(), start.Add(3*time.Second))
 	if err := v.Sleep(ctx, 5*time.Second); err != context.DeadlineExceeded || v.Now() != start.Add(3*time.Second) {
 		t.Fatalf("now %s err %v", v.Now(), err)
 	}
-	if dl, ok := Deadline(ctx); !ok || dl != start.Add(3*time.Second) {
+	if dl, ok := v.Deadline(ctx); !ok || dl != start.Add(3*time.Second) {
 		t.Fatal("deadline not found")
 	}
 }
 
 func TestSimOverlapsConcurrentSleeps(t *testing.T) {
 	s := NewSim(start)
-	wait := Go(s, func() { _ = s.Sleep(context.Background(), 90*time.Millisecond) })
+	wait := s.Go(func() { _ = s.Sleep(context.Background(), 90*time.Millisecond) })
 	_ = s.Sleep(context.Background(), 60*time.Millisecond)
 	if got := s.Now().Sub(start); got != 60*time.Millisecond {
 		t.Fatalf("after the short sleep: %s", got)
@@ -41,7 +41,7 @@ func TestSimOverlapsConcurrentSleeps(t *testing.T) {
 
 func TestSimDeadlineAndCancel(t *testing.T) {
 	s := NewSim(start)
-	ctx := WithVirtualDeadline(context.Background(), start.Add(time.Second))
+	ctx := WithDeadline(context.Background(), start.Add(time.Second))
 	if err := s.Sleep(ctx, time.Hour); err != context.DeadlineExceeded || s.Now() != start.Add(time.Second) {
 		t.Fatalf("now %s err %v", s.Now(), err)
 	}
@@ -50,7 +50,7 @@ func TestSimDeadlineAndCancel(t *testing.T) {
 	if err := s.Sleep(cctx, time.Second); err != context.Canceled {
 		t.Fatalf("err %v", err)
 	}
-	wait := Go(s, func() {})
+	wait := s.Go(func() {})
 	wait()
 	if err := s.Sleep(context.Background(), time.Millisecond); err != nil {
 		t.Fatal(err)
