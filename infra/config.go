@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
-	"github.com/eni-failover/eni-failover/internal/discovery"
+	"github.com/eni-failover/eni-failover/internal/model"
 )
 
 // ContextKey is the CDK context key holding the configuration.
@@ -92,12 +92,9 @@ type CreateENI struct {
 }
 
 var (
-	instanceRe = regexp.MustCompile(`^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
-	eniRe      = regexp.MustCompile(`^eni-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
-	vpcRe      = regexp.MustCompile(`^vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
-	subnetRe   = regexp.MustCompile(`^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
-	prefixRe   = regexp.MustCompile(`^[A-Za-z0-9_.:/=+@-]{1,100}$`)
-	groupRe    = regexp.MustCompile(`^[\p{L}\p{N} _.:/=+@-]{1,256}$`)
+	eniRe    = regexp.MustCompile(`^eni-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
+	vpcRe    = regexp.MustCompile(`^vpc-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
+	subnetRe = regexp.MustCompile(`^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
 )
 
 // retentionDays are the values CloudWatch Logs accepts.
@@ -139,7 +136,7 @@ func ParseConfig(raw any) (Config, error) {
 
 func (c *Config) defaults() {
 	if c.TagPrefix == "" {
-		c.TagPrefix = discovery.DefaultTagPrefix
+		c.TagPrefix = model.DefaultTagPrefix
 	}
 	if c.ReconcileMinutes == 0 {
 		c.ReconcileMinutes = 5
@@ -187,12 +184,12 @@ func (c *Config) defaults() {
 func (c Config) validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if !prefixRe.MatchString(c.TagPrefix) || strings.HasPrefix(strings.ToLower(c.TagPrefix), "aws:") {
-		bad("tagPrefix %q: 1-100 characters of letters, digits and _.:/=+@-, not starting with aws:", c.TagPrefix)
+	if !model.ValidTagPrefix(c.TagPrefix) {
+		bad("tagPrefix %q: %s", c.TagPrefix, model.TagPrefixRule)
 	}
 	seen := map[string]bool{}
 	for _, id := range c.InstanceIDs {
-		if !instanceRe.MatchString(id) {
+		if !model.IsInstanceID(id) {
 			bad("instanceIds: %q is not an instance id", id)
 		}
 		if seen[id] {
@@ -249,7 +246,7 @@ func (c Config) validate() error {
 func (cr CreateENI) validate() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if !groupRe.MatchString(cr.Group) {
+	if !model.ValidGroupName(cr.Group) {
 		bad("licenseEni.create.group %q: the group name (a tag value) is required", cr.Group)
 	}
 	if !vpcRe.MatchString(cr.VPCID) {
@@ -301,7 +298,7 @@ func (p Probe) validate(l *LicenseENI) []error {
 		bad("probe.targets: name each group's license ENI address (group: private IP)")
 	}
 	for g, ip := range p.Targets {
-		if !groupRe.MatchString(g) {
+		if !model.ValidGroupName(g) {
 			bad("probe.targets: %q is not a group name", g)
 		}
 		if parsed := net.ParseIP(ip); parsed == nil || parsed.To4() == nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/awsapi"
 	"github.com/eni-failover/eni-failover/internal/awserr"
+	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
 )
@@ -98,18 +99,11 @@ func (a *Activator) Activate(ctx context.Context, instanceID string) (res engine
 		}
 		if terminal[inv.Status] {
 			res.Status = string(inv.Status)
-			res.Output = truncate(aws.ToString(inv.StandardOutputContent)+aws.ToString(inv.StandardErrorContent), 1000)
+			res.Output = clip.Text(aws.ToString(inv.StandardOutputContent)+aws.ToString(inv.StandardErrorContent), 1000)
 			if inv.Status != types.CommandInvocationStatusSuccess {
 				res.Error = fmt.Sprintf("command %s on %s ended %s (%s), exit code %d", res.CommandID, instanceID, inv.Status, aws.ToString(inv.StatusDetails), inv.ResponseCode)
 			}
 			return res
 		}
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

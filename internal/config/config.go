@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eni-failover/eni-failover/internal/discovery"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/metrics"
+	"github.com/eni-failover/eni-failover/internal/model"
 )
 
 // HealthAction is what an AWS Health event for a holder does.
@@ -66,7 +66,7 @@ type Var struct {
 // Vars lists every variable with its default; the README's table and the
 // tests are checked against it.
 var Vars = []Var{
-	{"ENI_FAILOVER_TAG_PREFIX", discovery.DefaultTagPrefix, "prefix of every tag key read or written"},
+	{"ENI_FAILOVER_TAG_PREFIX", model.DefaultTagPrefix, "prefix of every tag key read or written"},
 	{"DEVICE_INDEX", "1", "device index the ENI is attached at on a standby (1-31)"},
 	{"ALLOW_START_STOPPED", "false", "start a stopped standby when no running one can take the ENI"},
 	{"COOLDOWN", "15m", "a member that failed within this window is chosen only as a last resort"},
@@ -82,7 +82,6 @@ var Vars = []Var{
 }
 
 var topicARN = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
-var tagPrefix = regexp.MustCompile(`^[A-Za-z0-9_.:/=+@-]{1,100}$`)
 
 // withDefaults reads a variable through getenv, trimmed, or its
 // documented default from the first table that lists it.
@@ -131,8 +130,8 @@ func Load(getenv func(string) string) (Config, error) {
 		ActivationTimeout:  dur("ACTIVATION_TIMEOUT", 5*time.Second, 15*time.Minute),
 		MetricsNamespace:   get("METRICS_NAMESPACE"),
 	}
-	if !tagPrefix.MatchString(c.TagPrefix) || strings.HasPrefix(strings.ToLower(c.TagPrefix), "aws:") {
-		bad("ENI_FAILOVER_TAG_PREFIX", c.TagPrefix, "1-100 characters of letters, digits and _.:/=+@-, not starting with aws:")
+	if !model.ValidTagPrefix(c.TagPrefix) {
+		bad("ENI_FAILOVER_TAG_PREFIX", c.TagPrefix, model.TagPrefixRule)
 	}
 	idx, err := strconv.Atoi(get("DEVICE_INDEX"))
 	if err != nil || idx < 1 || idx > 31 {

@@ -15,6 +15,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/awsapi"
 	"github.com/eni-failover/eni-failover/internal/awserr"
 	"github.com/eni-failover/eni-failover/internal/clock"
+	"github.com/eni-failover/eni-failover/internal/model"
 )
 
 // ErrGroupNotFound means no ENI carries the group tag with that value.
@@ -29,7 +30,7 @@ const pageSize = 1000
 // Discoverer reads groups from EC2.
 type Discoverer struct {
 	EC2  awsapi.EC2
-	Tags Tags
+	Tags model.Tags
 	// Clock runs the independent listings alongside each other (nil: the
 	// wall clock, which runs them on goroutines).
 	Clock clock.Clock
@@ -44,21 +45,21 @@ func (d *Discoverer) spawn(f func()) (wait func()) {
 }
 
 // Group reads one group by name.
-func (d *Discoverer) Group(ctx context.Context, name string) (Group, error) {
+func (d *Discoverer) Group(ctx context.Context, name string) (model.Group, error) {
 	gs, err := d.load(ctx, []types.Filter{{Name: aws.String("tag:" + d.Tags.Group()), Values: []string{name}}}, 1)
 	if err != nil {
-		return Group{}, fmt.Errorf("reading group %q: %w", name, err)
+		return model.Group{}, fmt.Errorf("reading group %q: %w", name, err)
 	}
 	for _, g := range gs {
 		if g.Name == name {
 			return g, nil
 		}
 	}
-	return Group{}, fmt.Errorf("reading group %q: %w (no network interface tagged %s=%s)", name, ErrGroupNotFound, d.Tags.Group(), name)
+	return model.Group{}, fmt.Errorf("reading group %q: %w (no network interface tagged %s=%s)", name, ErrGroupNotFound, d.Tags.Group(), name)
 }
 
 // All reads every group in the region.
-func (d *Discoverer) All(ctx context.Context) ([]Group, error) {
+func (d *Discoverer) All(ctx context.Context) ([]model.Group, error) {
 	gs, err := d.load(ctx, []types.Filter{{Name: aws.String("tag-key"), Values: []string{d.Tags.Group()}}}, 0)
 	if err != nil {
 		// Misconfigured groups are left out; the others are returned.
@@ -108,42 +109,42 @@ func (d *Discoverer) GroupOfInstance(ctx context.Context, instanceID string) (st
 }
 
 // ENI reads one interface by id.
-func (d *Discoverer) ENI(ctx context.Context, id string) (Interface, error) {
+func (d *Discoverer) ENI(ctx context.Context, id string) (model.Interface, error) {
 	out, err := d.EC2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{id}})
 	if err != nil {
-		return Interface{}, fmt.Errorf("describing network interface %s: %w", id, err)
+		return model.Interface{}, fmt.Errorf("describing network interface %s: %w", id, err)
 	}
 	if len(out.NetworkInterfaces) != 1 {
-		return Interface{}, fmt.Errorf("describing network interface %s: got %d results", id, len(out.NetworkInterfaces))
+		return model.Interface{}, fmt.Errorf("describing network interface %s: got %d results", id, len(out.NetworkInterfaces))
 	}
 	return toInterface(out.NetworkInterfaces[0]), nil
 }
 
 // Instance reads one instance's state, placement and used indexes (without
 // status checks).
-func (d *Discoverer) Instance(ctx context.Context, id string) (Member, error) {
+func (d *Discoverer) Instance(ctx context.Context, id string) (model.Member, error) {
 	out, err := d.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 	if err != nil {
-		return Member{}, fmt.Errorf("describing instance %s: %w", id, err)
+		return model.Member{}, fmt.Errorf("describing instance %s: %w", id, err)
 	}
 	for _, r := range out.Reservations {
 		for _, i := range r.Instances {
 			return d.toMember(i), nil
 		}
 	}
-	return Member{}, fmt.Errorf("describing instance %s: not returned", id)
+	return model.Member{}, fmt.Errorf("describing instance %s: not returned", id)
 }
 
-func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPages int) ([]Group, error) {
+func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPages int) ([]model.Group, error) {
 	// The three listings are independent: made at once, they cost one
 	// round trip on a failover's critical path instead of three. Status
 	// checks are listed for every running instance of the region (one page
 	// holds 1,000), which needs no member ids; members missing from the
 	// pages read are then asked for by id.
 	var (
-		enis                         []Interface
+		enis                         []model.Interface
 		members                      []*taggedMember
-		health                       map[string]Health
+		health                       map[string]model.Health
 		truncated                    bool
 		enisErr, membersErr, statErr error
 	)
@@ -160,7 +161,7 @@ func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPage
 	}
 	var missing []string
 	for _, m := range members {
-		if m.State != StateRunning {
+		if m.State != model.StateRunning {
 			continue
 		}
 		if h, ok := health[m.InstanceID]; ok {
@@ -182,11 +183,11 @@ func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPage
 			}
 		}
 	}
-	byGroup := map[string][]Member{}
+	byGroup := map[string][]model.Member{}
 	for _, m := range members {
 		byGroup[m.group] = append(byGroup[m.group], m.Member)
 	}
-	var groups []Group
+	var groups []model.Group
 	seen := map[string]string{}
 	dup := map[string]bool{}
 	var errs []error
@@ -202,8 +203,8 @@ func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPage
 		}
 		seen[name] = n.ID
 		ms := byGroup[name]
-		sortMembers(ms)
-		groups = append(groups, Group{Name: name, ENI: n, Members: ms})
+		model.SortMembers(ms)
+		groups = append(groups, model.Group{Name: name, ENI: n, Members: ms})
 	}
 	// A group tagged on two ENIs is left out and reported, so that the
 	// other groups are still served.
@@ -217,8 +218,8 @@ func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPage
 	return out, errors.Join(errs...)
 }
 
-func (d *Discoverer) listENIs(ctx context.Context, filter []types.Filter) ([]Interface, error) {
-	var out []Interface
+func (d *Discoverer) listENIs(ctx context.Context, filter []types.Filter) ([]model.Interface, error) {
+	var out []model.Interface
 	in := &ec2.DescribeNetworkInterfacesInput{Filters: filter, MaxResults: aws.Int32(pageSize)}
 	for {
 		page, err := d.EC2.DescribeNetworkInterfaces(ctx, in)
@@ -236,7 +237,7 @@ func (d *Discoverer) listENIs(ctx context.Context, filter []types.Filter) ([]Int
 }
 
 type taggedMember struct {
-	Member
+	model.Member
 	group string
 }
 
@@ -264,8 +265,8 @@ func (d *Discoverer) listMembers(ctx context.Context, filter []types.Filter) ([]
 // listStatus reads status checks of running instances: the named ones, or
 // (ids nil) all of the region, at most maxPages pages (0: all). truncated
 // says that pages were left unread.
-func (d *Discoverer) listStatus(ctx context.Context, ids []string, maxPages int) (map[string]Health, bool, error) {
-	out := map[string]Health{}
+func (d *Discoverer) listStatus(ctx context.Context, ids []string, maxPages int) (map[string]model.Health, bool, error) {
+	out := map[string]model.Health{}
 	in := &ec2.DescribeInstanceStatusInput{InstanceIds: ids}
 	if ids == nil {
 		in.MaxResults = aws.Int32(pageSize)
@@ -288,7 +289,7 @@ func (d *Discoverer) listStatus(ctx context.Context, ids []string, maxPages int)
 	}
 }
 
-func healthOf(s types.InstanceStatus) Health {
+func healthOf(s types.InstanceStatus) model.Health {
 	var sys, inst types.SummaryStatus
 	if s.SystemStatus != nil {
 		sys = s.SystemStatus.Status
@@ -298,19 +299,18 @@ func healthOf(s types.InstanceStatus) Health {
 	}
 	switch {
 	case sys == types.SummaryStatusImpaired || inst == types.SummaryStatusImpaired:
-		return HealthImpaired
+		return model.HealthImpaired
 	case sys == types.SummaryStatusOk && inst == types.SummaryStatusOk:
-		return HealthOK
+		return model.HealthOK
 	}
-	return HealthUnknown
+	return model.HealthUnknown
 }
 
-func (d *Discoverer) toMember(i types.Instance) Member {
-	m := Member{
+func (d *Discoverer) toMember(i types.Instance) model.Member {
+	m := model.Member{
 		InstanceID: aws.ToString(i.InstanceId),
-		SubnetID:   aws.ToString(i.SubnetId),
 		VPCID:      aws.ToString(i.VpcId),
-		Health:     HealthUnknown,
+		Health:     model.HealthUnknown,
 	}
 	if i.State != nil {
 		m.State = string(i.State.Name)
@@ -331,15 +331,13 @@ func (d *Discoverer) toMember(i types.Instance) Member {
 	return m
 }
 
-func toInterface(n types.NetworkInterface) Interface {
-	out := Interface{
+func toInterface(n types.NetworkInterface) model.Interface {
+	out := model.Interface{
 		ID:        aws.ToString(n.NetworkInterfaceId),
 		MAC:       aws.ToString(n.MacAddress),
 		PrivateIP: aws.ToString(n.PrivateIpAddress),
 		AZ:        aws.ToString(n.AvailabilityZone),
-		SubnetID:  aws.ToString(n.SubnetId),
 		VPCID:     aws.ToString(n.VpcId),
-		Status:    string(n.Status),
 		Tags:      map[string]string{},
 	}
 	for _, t := range n.TagSet {

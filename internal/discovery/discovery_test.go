@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/discovery"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
@@ -34,7 +35,7 @@ func region(t *testing.T, groups, extraRunning int) *fakeec2.Fake {
 
 func TestAllGroupsInThreeCalls(t *testing.T) {
 	f := region(t, 300, 0)
-	d := &discovery.Discoverer{EC2: f, Tags: discovery.NewTags("")}
+	d := &discovery.Discoverer{EC2: f, Tags: model.NewTags("")}
 	gs, err := d.All(context.Background())
 	if err != nil || len(gs) != 300 {
 		t.Fatalf("%d groups, err %v", len(gs), err)
@@ -47,7 +48,7 @@ func TestAllGroupsInThreeCalls(t *testing.T) {
 		t.Fatalf("group %+v", g)
 	}
 	// Priority 1 (the second instance) is home; health came from the listing.
-	if home, _ := g.Home(); home.InstanceID != "i-0071" || home.Health != discovery.HealthOK || !home.HasPriority {
+	if home, _ := g.Home(); home.InstanceID != "i-0071" || home.Health != model.HealthOK || !home.HasPriority {
 		t.Fatalf("home %+v", home)
 	}
 	if g.Members[0].IndexFree(1) || !g.Members[1].IndexFree(1) {
@@ -60,13 +61,13 @@ func TestOneGroupInABigAccount(t *testing.T) {
 	// group's members, which are then asked for by id.
 	f := region(t, 1, 2500)
 	f.SetStatus("i-0000", "impaired")
-	d := &discovery.Discoverer{EC2: f, Tags: discovery.NewTags("")}
+	d := &discovery.Discoverer{EC2: f, Tags: model.NewTags("")}
 	g, err := d.Group(context.Background(), "g000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	m, _ := g.Member("i-0000")
-	if m.Health != discovery.HealthImpaired {
+	if m.Health != model.HealthImpaired {
 		t.Fatalf("member health %s", m.Health)
 	}
 	if n := f.CallCount(fakeec2.OpDescribeInstanceStatus); n > 2 {
@@ -77,7 +78,7 @@ func TestOneGroupInABigAccount(t *testing.T) {
 func TestUnknownAndDuplicatedGroups(t *testing.T) {
 	f := region(t, 2, 0)
 	f.AddENI(fakeec2.ENISpec{ID: "eni-dup", AZ: "us-east-1a", Tags: map[string]string{"eni-failover:group": "g001"}})
-	d := &discovery.Discoverer{EC2: f, Tags: discovery.NewTags(""), Clock: simclock.NewVirtual(t0)}
+	d := &discovery.Discoverer{EC2: f, Tags: model.NewTags(""), Clock: simclock.NewVirtual(t0)}
 	if _, err := d.Group(context.Background(), "nope"); !errors.Is(err, discovery.ErrGroupNotFound) {
 		t.Fatalf("error %v", err)
 	}
@@ -95,12 +96,12 @@ func TestUnknownAndDuplicatedGroups(t *testing.T) {
 
 func TestFailedJournal(t *testing.T) {
 	now := t0
-	m := discovery.ParseFailed("i-a@" + fmt.Sprint(now.Add(-time.Minute).Unix()) + " junk i-b@x i-c@" + fmt.Sprint(now.Add(-time.Hour).Unix()))
+	m := model.ParseFailed("i-a@" + fmt.Sprint(now.Add(-time.Minute).Unix()) + " junk i-b@x i-c@" + fmt.Sprint(now.Add(-time.Hour).Unix()))
 	if len(m) != 2 {
 		t.Fatalf("parsed %v", m)
 	}
 	m["i-d"] = now
-	out := discovery.FormatFailed(m, now, 15*time.Minute, 5)
+	out := model.FormatFailed(m, now, 15*time.Minute, 5)
 	if !strings.HasPrefix(out, "i-d@") || !strings.Contains(out, "i-a@") || strings.Contains(out, "i-c@") {
 		t.Fatalf("formatted %q", out)
 	}
@@ -108,7 +109,7 @@ func TestFailedJournal(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		many[fmt.Sprintf("i-%017d", i)] = now.Add(-time.Duration(i) * time.Second)
 	}
-	if out := discovery.FormatFailed(many, now, time.Hour, 5); len(out) > 256 || strings.Count(out, "@") != 5 {
+	if out := model.FormatFailed(many, now, time.Hour, 5); len(out) > 256 || strings.Count(out, "@") != 5 {
 		t.Fatalf("formatted %q", out)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eni-failover/eni-failover/internal/discovery"
+	"github.com/eni-failover/eni-failover/internal/model"
 )
 
 // Action is what a plan does to the ENI.
@@ -27,10 +27,10 @@ const (
 
 // Candidate is a member the ENI may be attached to, in order of preference.
 type Candidate struct {
-	InstanceID string           `json:"instance_id"`
-	State      string           `json:"state"`
-	Health     discovery.Health `json:"health"`
-	Priority   *int             `json:"priority,omitempty"`
+	InstanceID string       `json:"instance_id"`
+	State      string       `json:"state"`
+	Health     model.Health `json:"health"`
+	Priority   *int         `json:"priority,omitempty"`
 	// Start: the member is stopped and is started before the attach.
 	Start bool `json:"start,omitempty"`
 	// Booting: the member is pending; the move waits until it runs.
@@ -68,7 +68,7 @@ func (c Candidate) NeedsBoot() bool { return c.Start || c.Booting }
 // Policy is what a decision needs besides the observed state.
 type Policy struct {
 	Now               time.Time
-	Tags              discovery.Tags
+	Tags              model.Tags
 	DeviceIndex       int32
 	AllowStartStopped bool
 	Cooldown          time.Duration
@@ -78,7 +78,7 @@ type Policy struct {
 // does no I/O. The observed state wins over the event: an event about an
 // instance that no longer holds the ENI changes nothing, and a holder found
 // down is failed over whatever the event said.
-func Decide(g discovery.Group, t Trigger, p Policy) (Plan, error) {
+func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 	plan := Plan{Group: g.Name, Action: ActNone, Holder: g.ENI.InstanceID, AttachmentID: g.ENI.AttachmentID}
 	if t.Kind.Manual() {
 		return decideManual(g, t, p, plan)
@@ -143,8 +143,8 @@ func Decide(g discovery.Group, t Trigger, p Policy) (Plan, error) {
 		return plan, nil
 	}
 	plan.FailedHolder = holder.InstanceID
-	plan.Planned = t.Kind == Evacuate && t.InstanceID == holder.InstanceID && holder.Up() && holder.Health != discovery.HealthImpaired
-	plan.Force = holder.State == discovery.StateStopped || holder.Health == discovery.HealthImpaired
+	plan.Planned = t.Kind == Evacuate && t.InstanceID == holder.InstanceID && holder.Up() && holder.Health != model.HealthImpaired
+	plan.Force = holder.State == model.StateStopped || holder.Health == model.HealthImpaired
 	moved, err := withCandidates(g, p, plan, ActMove, holder.InstanceID, why, false)
 	if err != nil && eni.DeleteOnTermination && eni.AttachmentStatus == "attached" {
 		// Nowhere to go: at least make sure that terminating the holder
@@ -155,7 +155,7 @@ func Decide(g discovery.Group, t Trigger, p Policy) (Plan, error) {
 }
 
 // holderFailing decides whether the observed holder must be left.
-func holderFailing(h discovery.Member, eni discovery.Interface, t Trigger) (bool, string) {
+func holderFailing(h model.Member, eni model.Interface, t Trigger) (bool, string) {
 	about := t.InstanceID == h.InstanceID
 	switch {
 	case eni.AttachmentStatus == "detaching":
@@ -166,20 +166,20 @@ func holderFailing(h discovery.Member, eni discovery.Interface, t Trigger) (bool
 		return true, fmt.Sprintf("alarm on holder %s", h.InstanceID)
 	case about && t.Kind == Evacuate:
 		return true, fmt.Sprintf("holder %s is being interrupted or retired", h.InstanceID)
-	case h.State == discovery.StateRunning && h.Health == discovery.HealthImpaired:
+	case h.State == model.StateRunning && h.Health == model.HealthImpaired:
 		return true, fmt.Sprintf("holder %s fails its status checks", h.InstanceID)
 	}
 	return false, ""
 }
 
-func repairReason(eni discovery.Interface, h discovery.Member, p Policy) string {
+func repairReason(eni model.Interface, h model.Member, p Policy) string {
 	if eni.DeleteOnTermination {
 		return fmt.Sprintf("DeleteOnTermination is true on %s: terminating %s would delete the licensed MAC", eni.AttachmentID, h.InstanceID)
 	}
 	return fmt.Sprintf("journal tag %s does not name holder %s", p.Tags.Holder(), h.InstanceID)
 }
 
-func decideManual(g discovery.Group, t Trigger, p Policy, plan Plan) (Plan, error) {
+func decideManual(g model.Group, t Trigger, p Policy, plan Plan) (Plan, error) {
 	eni := g.ENI
 	target := t.Target
 	if t.Kind == Failback {
@@ -213,8 +213,8 @@ func decideManual(g discovery.Group, t Trigger, p Policy, plan Plan) (Plan, erro
 		act = ActMove
 		plan.Planned = true
 		if h, ok := g.Member(eni.InstanceID); ok {
-			plan.Force = h.State == discovery.StateStopped || h.Health == discovery.HealthImpaired
-			plan.Planned = h.Up() && h.Health != discovery.HealthImpaired
+			plan.Force = h.State == model.StateStopped || h.Health == model.HealthImpaired
+			plan.Planned = h.Up() && h.Health != model.HealthImpaired
 		}
 	}
 	plan, err := withCandidates(g, p, plan, act, eni.InstanceID, reason, true)
@@ -247,8 +247,8 @@ func reasonsFor(id string, skipped []string) []string {
 // withCandidates ranks the members that can take the ENI, excluding the
 // instance it leaves; with none it returns a NoTargetError, so the ENI is
 // never detached without somewhere to go.
-func withCandidates(g discovery.Group, p Policy, plan Plan, act Action, leaving, reason string, manual bool) (Plan, error) {
-	failed := discovery.ParseFailed(g.ENI.Tags[p.Tags.Failed()])
+func withCandidates(g model.Group, p Policy, plan Plan, act Action, leaving, reason string, manual bool) (Plan, error) {
+	failed := model.ParseFailed(g.ENI.Tags[p.Tags.Failed()])
 	type ranked struct {
 		c    Candidate
 		okay bool
@@ -263,7 +263,7 @@ func withCandidates(g discovery.Group, p Policy, plan Plan, act Action, leaving,
 			continue
 		}
 		c := Candidate{InstanceID: m.InstanceID, State: m.State, Health: m.Health,
-			Start: m.State == discovery.StateStopped, Booting: m.State == discovery.StatePending}
+			Start: m.State == model.StateStopped, Booting: m.State == model.StatePending}
 		if m.HasPriority {
 			prio := m.Priority
 			c.Priority = &prio
@@ -271,7 +271,7 @@ func withCandidates(g discovery.Group, p Policy, plan Plan, act Action, leaving,
 		if at, ok := failed[m.InstanceID]; ok && !manual && p.Now.Sub(at) < p.Cooldown {
 			c.Cooldown = true
 		}
-		rs = append(rs, ranked{c: c, okay: m.Health == discovery.HealthOK})
+		rs = append(rs, ranked{c: c, okay: m.Health == model.HealthOK})
 	}
 	// Members arrive in priority order; the stable sort keeps it within
 	// each class: out of cooldown first, running before booting or
@@ -303,7 +303,7 @@ func withCandidates(g discovery.Group, p Policy, plan Plan, act Action, leaving,
 }
 
 // Unusable says why a member cannot take the ENI, or "" when it can.
-func Unusable(m discovery.Member, eni discovery.Interface, p Policy) string {
+func Unusable(m model.Member, eni model.Interface, p Policy) string {
 	switch {
 	case m.AZ != eni.AZ:
 		return fmt.Sprintf("in %s, the ENI is in %s (an ENI cannot leave its AZ)", m.AZ, eni.AZ)
@@ -311,13 +311,13 @@ func Unusable(m discovery.Member, eni discovery.Interface, p Policy) string {
 		return fmt.Sprintf("in %s, the ENI is in %s", m.VPCID, eni.VPCID)
 	case !m.IndexFree(p.DeviceIndex):
 		return fmt.Sprintf("device index %d in use", p.DeviceIndex)
-	case m.State == discovery.StateStopped && !p.AllowStartStopped:
+	case m.State == model.StateStopped && !p.AllowStartStopped:
 		return "stopped (starting standbys is off)"
-	case m.State == discovery.StateStopped, m.State == discovery.StatePending:
+	case m.State == model.StateStopped, m.State == model.StatePending:
 		return ""
-	case m.State != discovery.StateRunning:
+	case m.State != model.StateRunning:
 		return m.State
-	case m.Health == discovery.HealthImpaired:
+	case m.Health == model.HealthImpaired:
 		return "status checks impaired"
 	}
 	return ""

@@ -13,6 +13,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/awsapi"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/discovery"
+	"github.com/eni-failover/eni-failover/internal/model"
 )
 
 // Options tune the engine. Zero values take the defaults below.
@@ -97,7 +98,7 @@ type Engine struct {
 	disc  *discovery.Discoverer
 	clk   clock.Clock
 	opts  Options
-	tags  discovery.Tags
+	tags  model.Tags
 	log   *slog.Logger
 	locks sync.Map // group name -> chan struct{} (a mutex that honours ctx)
 	hints memberHints
@@ -113,7 +114,7 @@ func New(api awsapi.EC2, clk clock.Clock, log *slog.Logger, opts Options) *Engin
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts = opts.withDefaults()
-	tags := discovery.NewTags(opts.TagPrefix)
+	tags := model.NewTags(opts.TagPrefix)
 	return &Engine{
 		ec2:  api,
 		disc: &discovery.Discoverer{EC2: api, Tags: tags, Clock: clk},
@@ -125,7 +126,7 @@ func New(api awsapi.EC2, clk clock.Clock, log *slog.Logger, opts Options) *Engin
 }
 
 // Tags returns the tag keys the engine reads and writes.
-func (e *Engine) Tags() discovery.Tags { return e.tags }
+func (e *Engine) Tags() model.Tags { return e.tags }
 
 // Run handles one trigger and returns a report per group it looked at. A
 // trigger about an instance in no group returns no report and no error.
@@ -201,7 +202,7 @@ func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Repo
 		r, err := e.runGroup(ctx, t.Group, t, dryRun)
 		return []*Report{r}, err
 	}
-	var groups []discovery.Group
+	var groups []model.Group
 	readErr := e.retry(ctx, func(ctx context.Context) (err error) {
 		groups, err = e.disc.All(ctx)
 		return err
@@ -240,7 +241,7 @@ func (e *Engine) Policy() Policy {
 	}
 }
 
-func (e *Engine) newReport(g discovery.Group, t Trigger) *Report {
+func (e *Engine) newReport(g model.Group, t Trigger) *Report {
 	return &Report{
 		Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ,
 		Trigger: t.Kind, HolderBefore: g.ENI.InstanceID, StartedAt: e.clk.Now(), Steps: []Step{},
@@ -295,7 +296,7 @@ func (e *Engine) runGroupIfMember(ctx context.Context, name, member string, t Tr
 }
 
 // runRead decides on a group read under its lock and carries the plan out.
-func (e *Engine) runRead(ctx context.Context, g discovery.Group, start time.Time, t Trigger, dryRun bool) (*Report, error) {
+func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t Trigger, dryRun bool) (*Report, error) {
 	name := g.Name
 	r := e.newReport(g, t)
 	r.StartedAt = start
@@ -354,8 +355,8 @@ func (e *Engine) runRead(ctx context.Context, g discovery.Group, start time.Time
 
 // ReadGroup reads a group, retrying throttling and 5xx; an unknown group
 // is an ErrBadRequest.
-func (e *Engine) ReadGroup(ctx context.Context, name string) (discovery.Group, error) {
-	var g discovery.Group
+func (e *Engine) ReadGroup(ctx context.Context, name string) (model.Group, error) {
+	var g model.Group
 	err := e.retry(ctx, func(ctx context.Context) error {
 		var err error
 		g, err = e.disc.Group(ctx, name)

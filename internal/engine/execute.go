@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/internal/awserr"
-	"github.com/eni-failover/eni-failover/internal/discovery"
+	"github.com/eni-failover/eni-failover/internal/model"
 )
 
 // execution carries out one plan as a loop over observed states: each turn
@@ -23,15 +23,15 @@ import (
 // invocation's half-done move) continues from there.
 type execution struct {
 	e    *Engine
-	g    discovery.Group
+	g    model.Group
 	plan Plan
 	t    Trigger
 	r    *Report
 	log  *slog.Logger
 
-	eni           discovery.Interface // last observed
-	next          int                 // next candidate to try
-	attempted     map[string]bool     // instances we asked EC2 to attach to
+	eni           model.Interface // last observed
+	next          int             // next candidate to try
+	attempted     map[string]bool // instances we asked EC2 to attach to
 	ourAttachment string
 	detachSince   time.Time
 	forced        bool
@@ -215,7 +215,7 @@ func (x *execution) waitRunning(ctx context.Context, id string) error {
 	start := x.now()
 	defer func() { x.step("wait-running", id, x.now().Sub(start), "", nil) }()
 	for {
-		var m discovery.Member
+		var m model.Member
 		err := x.e.retry(ctx, func(ctx context.Context) (err error) {
 			m, err = x.e.disc.Instance(ctx, id)
 			return err
@@ -223,9 +223,9 @@ func (x *execution) waitRunning(ctx context.Context, id string) error {
 		switch {
 		case err != nil:
 			return x.interrupted("wait-running", err)
-		case m.State == discovery.StateRunning:
+		case m.State == model.StateRunning:
 			return nil
-		case m.State != discovery.StatePending:
+		case m.State != model.StatePending:
 			return fmt.Errorf("standby %s is %s", id, m.State)
 		}
 		if err := x.deadlineNear("wait-running", poll); err != nil {
@@ -331,7 +331,7 @@ func (x *execution) journalled(intended string) bool {
 	if x.plan.FailedHolder == "" {
 		return true
 	}
-	_, recorded := discovery.ParseFailed(x.eni.Tags[tg.Failed()])[x.plan.FailedHolder]
+	_, recorded := model.ParseFailed(x.eni.Tags[tg.Failed()])[x.plan.FailedHolder]
 	return recorded
 }
 
@@ -349,9 +349,9 @@ func (x *execution) writeJournal(ctx context.Context, holder string, moved bool)
 		set[tg.PreviousHolder()] = cmp.Or(x.plan.Holder, x.plan.FormerHolder, "none")
 	}
 	if x.plan.FailedHolder != "" {
-		failed := discovery.ParseFailed(x.eni.Tags[tg.Failed()])
+		failed := model.ParseFailed(x.eni.Tags[tg.Failed()])
 		failed[x.plan.FailedHolder] = now
-		set[tg.Failed()] = discovery.FormatFailed(failed, now, x.e.opts.Cooldown, 5)
+		set[tg.Failed()] = model.FormatFailed(failed, now, x.e.opts.Cooldown, 5)
 	}
 	tags := make([]types.Tag, 0, len(set))
 	for _, k := range []string{tg.Holder(), tg.PreviousHolder(), tg.MovedAt(), tg.Reason(), tg.Failed()} {
@@ -440,7 +440,7 @@ func (x *execution) wait(ctx context.Context, name string) error {
 
 // observe re-reads the ENI.
 func (x *execution) observe(ctx context.Context) error {
-	var eni discovery.Interface
+	var eni model.Interface
 	err := x.e.retry(ctx, func(ctx context.Context) error {
 		var err error
 		eni, err = x.e.disc.ENI(ctx, x.eni.ID)

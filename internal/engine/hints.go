@@ -3,7 +3,7 @@ package engine
 import (
 	"sync"
 
-	"github.com/eni-failover/eni-failover/internal/discovery"
+	"github.com/eni-failover/eni-failover/internal/model"
 )
 
 // memberHints remembers which group each instance was last seen in. A
@@ -25,7 +25,7 @@ func (h *memberHints) lookup(instanceID string) (string, bool) {
 }
 
 // replaceAll records a read of every group, forgetting everything older.
-func (h *memberHints) replaceAll(groups []discovery.Group) {
+func (h *memberHints) replaceAll(groups []model.Group) {
 	m := make(map[string]string)
 	for _, g := range groups {
 		for _, mem := range g.Members {
@@ -38,7 +38,7 @@ func (h *memberHints) replaceAll(groups []discovery.Group) {
 }
 
 // record records a read of one group: its members now, and no others.
-func (h *memberHints) record(g discovery.Group) {
+func (h *memberHints) record(g model.Group) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.byGroup == nil {

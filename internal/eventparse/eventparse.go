@@ -9,11 +9,12 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/probe"
 )
 
@@ -31,11 +32,6 @@ const (
 	DetailHealth      = "AWS Health Event"
 	DetailScheduled   = "Scheduled Event"
 )
-
-var instanceID = regexp.MustCompile(`^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
-
-// IsInstanceID reports whether s looks like an EC2 instance id.
-func IsInstanceID(s string) bool { return instanceID.MatchString(s) }
 
 // Parsed is what an event asks for.
 type Parsed struct {
@@ -115,11 +111,11 @@ func detailObject(env envelope, into any) error {
 }
 
 func checkInstance(id string) error {
-	if !IsInstanceID(id) {
+	if !model.IsInstanceID(id) {
 		if id == "" {
 			return fmt.Errorf("no instance id")
 		}
-		return fmt.Errorf("%q is not an instance id", truncate(id, 40))
+		return fmt.Errorf("%q is not an instance id", clip.Text(id, 40))
 	}
 	return nil
 }
@@ -269,7 +265,7 @@ func health(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	seen := map[string]bool{}
 	var ids []string
 	add := func(v string) {
-		if IsInstanceID(v) && !seen[v] {
+		if model.IsInstanceID(v) && !seen[v] {
 			seen[v] = true
 			ids = append(ids, v)
 		}
@@ -316,11 +312,4 @@ func ParseTime(s string) time.Time {
 	return time.Time{}
 }
 
-func shortErr(err error) string { return truncate(err.Error(), 120) }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
+func shortErr(err error) string { return clip.Text(err.Error(), 120) }

@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
-	"github.com/eni-failover/eni-failover/internal/discovery"
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/eventparse"
+	"github.com/eni-failover/eni-failover/internal/model"
 )
 
 // Manual actions.
@@ -42,13 +40,13 @@ func badRequest(format string, args ...any) error {
 
 // MemberStatus describes a member in a status response.
 type MemberStatus struct {
-	InstanceID string           `json:"instance_id"`
-	State      string           `json:"state"`
-	Health     discovery.Health `json:"health"`
-	AZ         string           `json:"availability_zone"`
-	Priority   *int             `json:"priority,omitempty"`
-	Holder     bool             `json:"holder,omitempty"`
-	Home       bool             `json:"home,omitempty"`
+	InstanceID string       `json:"instance_id"`
+	State      string       `json:"state"`
+	Health     model.Health `json:"health"`
+	AZ         string       `json:"availability_zone"`
+	Priority   *int         `json:"priority,omitempty"`
+	Holder     bool         `json:"holder,omitempty"`
+	Home       bool         `json:"home,omitempty"`
 	// CanTakeENI: a move could choose it now; WhyNot says otherwise.
 	CanTakeENI bool   `json:"can_take_eni"`
 	WhyNot     string `json:"why_not,omitempty"`
@@ -80,8 +78,6 @@ type Response struct {
 // Manual handles operator invocations.
 type Manual struct{ Deps }
 
-var groupName = regexp.MustCompile(`^[\p{L}\p{N} _.:/=+@-]{1,256}$`)
-
 // ParseRequest decodes and validates a payload strictly: unknown fields, a
 // missing or unknown action, a malformed group or target are errors.
 func ParseRequest(raw []byte) (Request, error) {
@@ -101,11 +97,11 @@ func ParseRequest(raw []byte) (Request, error) {
 	default:
 		return req, badRequest("unknown action %q: use status, plan, move or failback", req.Action)
 	}
-	if req.Group != "" && !groupName.MatchString(req.Group) {
+	if req.Group != "" && !model.ValidGroupName(req.Group) {
 		return req, badRequest("group %q is not a valid tag value", req.Group)
 	}
 	if req.Target != "" {
-		if !eventparse.IsInstanceID(req.Target) {
+		if !model.IsInstanceID(req.Target) {
 			return req, badRequest("target %q is not an instance id (i-...)", req.Target)
 		}
 		if req.Action != ActionMove && req.Action != ActionPlan {
@@ -161,7 +157,7 @@ func fromReport(action string, r *engine.Report) *Response {
 func (h *Manual) status(ctx context.Context, req Request) (*Response, error) {
 	name, err := h.Engine.ResolveGroup(ctx, req.Group)
 	if err == nil {
-		var g discovery.Group
+		var g model.Group
 		if g, err = h.Engine.ReadGroup(ctx, name); err == nil {
 			return h.statusOf(g), nil
 		}
@@ -172,7 +168,7 @@ func (h *Manual) status(ctx context.Context, req Request) (*Response, error) {
 	return nil, fmt.Errorf("status: %w", err)
 }
 
-func (h *Manual) statusOf(g discovery.Group) *Response {
+func (h *Manual) statusOf(g model.Group) *Response {
 	eni := g.ENI
 	resp := &Response{
 		Action: ActionStatus, Group: g.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,

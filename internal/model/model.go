@@ -1,8 +1,8 @@
-// Package discovery reads failover groups from EC2 tags: the license ENI and
-// the instances that may hold it, with their state, status checks and used
-// device indexes. Reads are batched: a few Describe calls serve any number
-// of groups.
-package discovery
+// Package model is eni-failover's vocabulary: a group, its license ENI and
+// its members, the tag keys they carry and the journal written on the ENI,
+// and the shapes of the ids and names that the functions, the decision and
+// the CDK app all accept. It does no I/O and imports no AWS SDK.
+package model
 
 import (
 	"slices"
@@ -74,7 +74,6 @@ type Member struct {
 	InstanceID  string
 	State       string
 	AZ          string
-	SubnetID    string
 	VPCID       string
 	Priority    int
 	HasPriority bool
@@ -104,10 +103,7 @@ type Interface struct {
 	MAC       string
 	PrivateIP string
 	AZ        string
-	SubnetID  string
 	VPCID     string
-	// Status is available or in-use.
-	Status string
 	// The attachment, when there is one.
 	AttachmentID        string
 	InstanceID          string
@@ -148,8 +144,9 @@ func (g Group) Home() (Member, bool) {
 	return g.Members[0], true
 }
 
-// sortMembers orders by priority (untagged last), then instance id.
-func sortMembers(ms []Member) {
+// SortMembers orders members by preference: priority (untagged last), then
+// instance id. Home and the choice of standbys rely on this order.
+func SortMembers(ms []Member) {
 	sort.SliceStable(ms, func(i, j int) bool {
 		a, b := ms[i], ms[j]
 		if a.HasPriority != b.HasPriority {
