@@ -24,6 +24,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/metrics"
 	"github.com/eni-failover/eni-failover/internal/probe"
 )
@@ -196,7 +197,7 @@ func (s *EniFailoverStack) function(cfg Config, id, name string, topic awssns.To
 		"HEALTH_EVENT_ACTION":     jsii.String(cfg.HealthEventAction),
 		"COOLDOWN":                jsii.String(fmt.Sprintf("%dm", cfg.CooldownMinutes)),
 		"NOTIFY_TOPIC_ARN":        topic.TopicArn(),
-		"METRICS_NAMESPACE":       jsii.String(metrics.DefaultNamespace),
+		"METRICS_NAMESPACE":       jsii.String(emf.DefaultNamespace),
 	}
 	timeout := 60
 	if len(cfg.ActivationCommands) > 0 {
@@ -422,7 +423,7 @@ func (s *EniFailoverStack) probe(cfg Config, topic awssns.Topic) {
 		"PROBE_TARGETS":     awscdk.Fn_Join(jsii.String(""), &pairs),
 		"PROBE_PORTS":       jsii.String(strings.Join(ports, ",")),
 		"PROBE_TIMEOUT":     jsii.String(fmt.Sprintf("%dms", p.TimeoutMillis)),
-		"METRICS_NAMESPACE": jsii.String(metrics.DefaultNamespace),
+		"METRICS_NAMESPACE": jsii.String(emf.DefaultNamespace),
 	}
 	fn := awslambda.NewFunction(s.Stack, jsii.String("Probe"), &awslambda.FunctionProps{
 		FunctionName:  jsii.String(*awscdk.Aws_STACK_NAME() + "-probe"),
@@ -456,7 +457,7 @@ func (s *EniFailoverStack) probe(cfg Config, topic awssns.Topic) {
 			AlarmName:        jsii.String(*awscdk.Aws_STACK_NAME() + "-probe-" + g),
 			AlarmDescription: jsii.String("License ports of group " + g + " do not answer: in ALARM, the group's license ENI leaves its holder"),
 			Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-				Namespace: jsii.String(metrics.DefaultNamespace), MetricName: jsii.String(probe.MetricReachable),
+				Namespace: jsii.String(emf.DefaultNamespace), MetricName: jsii.String(probe.MetricReachable),
 				DimensionsMap: &map[string]*string{"Group": jsii.String(g)},
 				Statistic:     jsii.String("Minimum"), Period: awscdk.Duration_Minutes(jsii.Number(p.ScheduleMinutes)),
 			}),
@@ -554,7 +555,7 @@ func (s *EniFailoverStack) observability(topic awssns.Topic) {
 	period := awscdk.Duration_Minutes(jsii.Number(5))
 	emf := func(name, stat, label string) awscloudwatch.Metric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String(metrics.DefaultNamespace), MetricName: jsii.String(name), Statistic: jsii.String(stat),
+			Namespace: jsii.String(emf.DefaultNamespace), MetricName: jsii.String(name), Statistic: jsii.String(stat),
 			Period: period, Label: jsii.String(label),
 		})
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/startup"
 	"github.com/eni-failover/eni-failover/internal/wiring"
 )
 
@@ -19,7 +20,7 @@ func main() {
 	deps, cfg, err := wiring.Build(os.Getenv, os.Stdout, log, "failover")
 	if err != nil {
 		log.Error("start-up failed", "error", err.Error())
-		lambda.Start(wiring.Failing(err))
+		lambda.Start(startup.Failing(err))
 		return
 	}
 	h := &handler.Failover{Deps: deps, HealthNotifyOnly: cfg.HealthAction == config.HealthNotify}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/startup"
 	"github.com/eni-failover/eni-failover/internal/wiring"
 )
 
@@ -17,7 +18,7 @@ func main() {
 	deps, _, err := wiring.Build(os.Getenv, os.Stdout, log, "move")
 	if err != nil {
 		log.Error("start-up failed", "error", err.Error())
-		lambda.Start(wiring.Failing(err))
+		lambda.Start(startup.Failing(err))
 		return
 	}
 	h := &handler.Manual{Deps: deps}

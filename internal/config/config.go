@@ -11,8 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/metrics"
+	"github.com/eni-failover/eni-failover/internal/envvar"
 	"github.com/eni-failover/eni-failover/internal/model"
 )
 
@@ -58,53 +59,47 @@ type Config struct {
 	ActivationTimeout time.Duration
 }
 
-// Var documents one environment variable.
-type Var struct {
-	Name, Default, Meaning string
-}
+// The environment variables of the failover and move functions. The CDK
+// app sets them by these names.
+const (
+	EnvTagPrefix          = "ENI_FAILOVER_TAG_PREFIX"
+	EnvDeviceIndex        = "DEVICE_INDEX"
+	EnvAllowStartStopped  = "ALLOW_START_STOPPED"
+	EnvCooldown           = "COOLDOWN"
+	EnvGracefulDetachWait = "GRACEFUL_DETACH_WAIT"
+	EnvPollInterval       = "POLL_INTERVAL"
+	EnvPollMax            = "POLL_MAX"
+	EnvDeadlineMargin     = "DEADLINE_MARGIN"
+	EnvHealthEventAction  = "HEALTH_EVENT_ACTION"
+	EnvNotifyTopicARN     = "NOTIFY_TOPIC_ARN"
+	EnvActivationCommands = "ACTIVATION_COMMANDS"
+	EnvActivationTimeout  = "ACTIVATION_TIMEOUT"
+)
 
 // Vars lists every variable with its default; the README's table and the
 // tests are checked against it.
-var Vars = []Var{
-	{"ENI_FAILOVER_TAG_PREFIX", model.DefaultTagPrefix, "prefix of every tag key read or written"},
-	{"DEVICE_INDEX", "1", "device index the ENI is attached at on a standby (1-31)"},
-	{"ALLOW_START_STOPPED", "false", "start a stopped standby when no running one can take the ENI"},
-	{"COOLDOWN", "15m", "a member that failed within this window is chosen only as a last resort"},
-	{"GRACEFUL_DETACH_WAIT", "8s", "time in `detaching` before a force detach"},
-	{"POLL_INTERVAL", "100ms", "poll interval while EC2 transitions (grows by 1.5x after 10 s of one wait)"},
-	{"POLL_MAX", "2s", "longest poll interval"},
-	{"DEADLINE_MARGIN", "1500ms", "time kept free before the Lambda deadline to stop cleanly"},
-	{"HEALTH_EVENT_ACTION", "move", "`move` the ENI off a holder named by an AWS Health event, or only `notify`"},
-	{"NOTIFY_TOPIC_ARN", "", "SNS topic for one message per move or failed move; empty: no notifications"},
-	{"METRICS_NAMESPACE", metrics.DefaultNamespace, "CloudWatch namespace of the embedded-metric-format lines"},
-	{"ACTIVATION_COMMANDS", "", "shell commands, one per line, run with SSM (AWS-RunShellScript) on the new holder after each move, e.g. `systemctl restart lmgrd`; empty: no activation"},
-	{"ACTIVATION_TIMEOUT", "60s", "bound on an activation (sending, running, reading the result); within the Lambda deadline"},
+var Vars = []envvar.Var{
+	{Name: EnvTagPrefix, Default: model.DefaultTagPrefix, Meaning: "prefix of every tag key read or written"},
+	{Name: EnvDeviceIndex, Default: "1", Meaning: "device index the ENI is attached at on a standby (1-31)"},
+	{Name: EnvAllowStartStopped, Default: "false", Meaning: "start a stopped standby when no running one can take the ENI"},
+	{Name: EnvCooldown, Default: "15m", Meaning: "a member that failed within this window is chosen only as a last resort"},
+	{Name: EnvGracefulDetachWait, Default: "8s", Meaning: "time in `detaching` before a force detach"},
+	{Name: EnvPollInterval, Default: "100ms", Meaning: "poll interval while EC2 transitions (grows by 1.5x after 10 s of one wait)"},
+	{Name: EnvPollMax, Default: "2s", Meaning: "longest poll interval"},
+	{Name: EnvDeadlineMargin, Default: "1500ms", Meaning: "time kept free before the Lambda deadline to stop cleanly"},
+	{Name: EnvHealthEventAction, Default: "move", Meaning: "`move` the ENI off a holder named by an AWS Health event, or only `notify`"},
+	{Name: EnvNotifyTopicARN, Default: "", Meaning: "SNS topic for one message per move or failed move; empty: no notifications"},
+	emf.NamespaceVar,
+	{Name: EnvActivationCommands, Default: "", Meaning: "shell commands, one per line, run with SSM (AWS-RunShellScript) on the new holder after each move, e.g. `systemctl restart lmgrd`; empty: no activation"},
+	{Name: EnvActivationTimeout, Default: "60s", Meaning: "bound on an activation (sending, running, reading the result); within the Lambda deadline"},
 }
 
 var topicARN = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 
-// withDefaults reads a variable through getenv, trimmed, or its
-// documented default from the first table that lists it.
-func withDefaults(getenv func(string) string, tables ...[]Var) func(string) string {
-	return func(name string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		for _, vars := range tables {
-			for _, v := range vars {
-				if v.Name == name {
-					return v.Default
-				}
-			}
-		}
-		return ""
-	}
-}
-
 // Load reads the configuration through getenv (os.Getenv in production).
 // All problems are reported together.
 func Load(getenv func(string) string) (Config, error) {
-	get := withDefaults(getenv, Vars)
+	get := envvar.Reader(getenv, Vars)
 	var errs []error
 	bad := func(name, v, why string) { errs = append(errs, fmt.Errorf("%s=%q: %s", name, v, why)) }
 	dur := func(name string, min, max time.Duration) time.Duration {
@@ -120,46 +115,46 @@ func Load(getenv func(string) string) (Config, error) {
 		return d
 	}
 	c := Config{
-		TagPrefix:          get("ENI_FAILOVER_TAG_PREFIX"),
-		Cooldown:           dur("COOLDOWN", time.Second, 24*time.Hour),
-		GracefulDetachWait: dur("GRACEFUL_DETACH_WAIT", time.Second, 5*time.Minute),
-		PollInterval:       dur("POLL_INTERVAL", 10*time.Millisecond, 10*time.Second),
-		PollMax:            dur("POLL_MAX", 10*time.Millisecond, 30*time.Second),
-		DeadlineMargin:     dur("DEADLINE_MARGIN", 100*time.Millisecond, time.Minute),
-		NotifyTopicARN:     get("NOTIFY_TOPIC_ARN"),
-		ActivationTimeout:  dur("ACTIVATION_TIMEOUT", 5*time.Second, 15*time.Minute),
-		MetricsNamespace:   get("METRICS_NAMESPACE"),
+		TagPrefix:          get(EnvTagPrefix),
+		Cooldown:           dur(EnvCooldown, time.Second, 24*time.Hour),
+		GracefulDetachWait: dur(EnvGracefulDetachWait, time.Second, 5*time.Minute),
+		PollInterval:       dur(EnvPollInterval, 10*time.Millisecond, 10*time.Second),
+		PollMax:            dur(EnvPollMax, 10*time.Millisecond, 30*time.Second),
+		DeadlineMargin:     dur(EnvDeadlineMargin, 100*time.Millisecond, time.Minute),
+		NotifyTopicARN:     get(EnvNotifyTopicARN),
+		ActivationTimeout:  dur(EnvActivationTimeout, 5*time.Second, 15*time.Minute),
+		MetricsNamespace:   get(emf.EnvNamespace),
 	}
 	if !model.ValidTagPrefix(c.TagPrefix) {
-		bad("ENI_FAILOVER_TAG_PREFIX", c.TagPrefix, model.TagPrefixRule)
+		bad(EnvTagPrefix, c.TagPrefix, model.TagPrefixRule)
 	}
-	idx, err := strconv.Atoi(get("DEVICE_INDEX"))
+	idx, err := strconv.Atoi(get(EnvDeviceIndex))
 	if err != nil || idx < 1 || idx > 31 {
-		bad("DEVICE_INDEX", get("DEVICE_INDEX"), "an integer from 1 to 31 (0 is the primary interface, which cannot move)")
+		bad(EnvDeviceIndex, get(EnvDeviceIndex), "an integer from 1 to 31 (0 is the primary interface, which cannot move)")
 	}
 	c.DeviceIndex = int32(idx)
-	if c.AllowStartStopped, err = strconv.ParseBool(get("ALLOW_START_STOPPED")); err != nil {
-		bad("ALLOW_START_STOPPED", get("ALLOW_START_STOPPED"), "true or false")
+	if c.AllowStartStopped, err = strconv.ParseBool(get(EnvAllowStartStopped)); err != nil {
+		bad(EnvAllowStartStopped, get(EnvAllowStartStopped), "true or false")
 	}
-	switch v := HealthAction(strings.ToLower(get("HEALTH_EVENT_ACTION"))); v {
+	switch v := HealthAction(strings.ToLower(get(EnvHealthEventAction))); v {
 	case HealthMove, HealthNotify:
 		c.HealthAction = v
 	default:
-		bad("HEALTH_EVENT_ACTION", string(v), "move or notify")
+		bad(EnvHealthEventAction, string(v), "move or notify")
 	}
 	if c.NotifyTopicARN != "" && !topicARN.MatchString(c.NotifyTopicARN) {
-		bad("NOTIFY_TOPIC_ARN", c.NotifyTopicARN, "not an SNS topic ARN")
+		bad(EnvNotifyTopicARN, c.NotifyTopicARN, "not an SNS topic ARN")
 	}
 	if c.MetricsNamespace == "" || len(c.MetricsNamespace) > 255 || strings.HasPrefix(c.MetricsNamespace, "AWS/") {
-		bad("METRICS_NAMESPACE", c.MetricsNamespace, "1-255 characters, not starting with AWS/")
+		bad(emf.EnvNamespace, c.MetricsNamespace, "1-255 characters, not starting with AWS/")
 	}
-	for _, line := range strings.Split(getenv("ACTIVATION_COMMANDS"), "\n") {
+	for _, line := range strings.Split(getenv(EnvActivationCommands), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
 			c.ActivationCommands = append(c.ActivationCommands, line)
 		}
 	}
 	if c.PollMax < c.PollInterval {
-		bad("POLL_MAX", get("POLL_MAX"), "must not be shorter than POLL_INTERVAL")
+		bad(EnvPollMax, get(EnvPollMax), "must not be shorter than POLL_INTERVAL")
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)

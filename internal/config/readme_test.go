@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/eni-failover/eni-failover/internal/probe"
 )
 
 // TestREADMEDocumentsEveryVariable keeps the README's configuration table
@@ -13,7 +15,7 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range append(Vars, ProbeVars...) {
+	for _, v := range append(Vars, probe.Vars...) {
 		def := "(empty)"
 		if v.Default != "" {
 			def = "`" + v.Default + "`"

@@ -6,7 +6,19 @@ package emf
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/eni-failover/eni-failover/internal/envvar"
 )
+
+// DefaultNamespace is the CloudWatch namespace of every metric written.
+const DefaultNamespace = "ENIFailover"
+
+// EnvNamespace names the variable that overrides the namespace, read by
+// every function that writes metrics.
+const EnvNamespace = "METRICS_NAMESPACE"
+
+// NamespaceVar documents EnvNamespace.
+var NamespaceVar = envvar.Var{Name: EnvNamespace, Default: DefaultNamespace, Meaning: "CloudWatch namespace of the embedded-metric-format lines"}
 
 // Metric names one value of a record and its unit.
 type Metric struct {

@@ -13,9 +13,6 @@ import (
 	"github.com/eni-failover/eni-failover/internal/engine"
 )
 
-// DefaultNamespace is the CloudWatch namespace of every metric written.
-const DefaultNamespace = "ENIFailover"
-
 // Metric names, as the dashboard and alarms know them.
 const (
 	Moves            = "Moves"

@@ -5,9 +5,6 @@
 package wiring
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 
@@ -54,13 +51,4 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 		deps.Notifier = &notify.Notifier{SNS: snsClient, TopicARN: cfg.NotifyTopicARN}
 	}
 	return deps, cfg, nil
-}
-
-// Failing is a handler that reports a start-up error on every invocation,
-// so a misconfiguration shows in each response and log instead of as an
-// opaque init crash.
-func Failing(err error) func(context.Context, json.RawMessage) (any, error) {
-	return func(context.Context, json.RawMessage) (any, error) {
-		return nil, fmt.Errorf("eni-failover cannot start: %w", err)
-	}
 }

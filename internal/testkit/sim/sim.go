@@ -17,6 +17,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/clock"
+	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/metrics"
@@ -114,7 +115,7 @@ func (r *Region) Deps(opts engine.Options, metricsOut io.Writer, log *slog.Logge
 	return handler.Deps{
 		Engine:   engine.New(r.EC2, r.Clock, log, opts),
 		Notifier: &notify.Notifier{SNS: r.SNS, TopicARN: TopicARN},
-		Metrics:  metrics.New(metricsOut, metrics.DefaultNamespace, "sim", r.Clock.Now),
+		Metrics:  metrics.New(metricsOut, emf.DefaultNamespace, "sim", r.Clock.Now),
 		Log:      log,
 	}
 }
