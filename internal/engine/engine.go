@@ -1,12 +1,15 @@
+// Package engine decides whether and where a group's license ENI must move,
+// and moves it as a compare-and-swap on observed EC2 state: it acts only on
+// the attachment it observed, re-reads after every mutation, and resumes
+// from any intermediate state, so that retries, duplicates and concurrent
+// invocations can never leave two attachments or an orphaned ENI.
 package engine
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -165,7 +168,7 @@ func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*Report, er
 			return nil, err
 		}
 		if name == "" {
-			e.log.Debug("instance in no group; ignored", "instance_id", t.InstanceID, "trigger", string(t.Kind))
+			e.log.DebugContext(ctx, "instance in no group; ignored", "instance_id", t.InstanceID, "trigger", string(t.Kind))
 			return nil, nil
 		}
 		r, err := e.runGroup(ctx, name, t, dryRun)
@@ -315,11 +318,13 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		}
 		r.DurationMS = e.clk.Now().Sub(start).Milliseconds()
 		level := slog.LevelInfo
+		attrs := []slog.Attr{slog.String("outcome", string(o)), slog.String("action", string(plan.Action)), slog.String("reason", plan.Reason),
+			slog.String("holder_before", r.HolderBefore), slog.String("holder_after", r.HolderAfter), slog.Int64("duration_ms", r.DurationMS)}
 		if err != nil {
 			level = slog.LevelError
+			attrs = append(attrs, slog.String("error", r.Error))
 		}
-		log.Log(ctx, level, "run finished", "outcome", string(o), "action", string(plan.Action), "reason", plan.Reason,
-			"holder_before", r.HolderBefore, "holder_after", r.HolderAfter, "duration_ms", r.DurationMS, "error", r.Error)
+		log.LogAttrs(ctx, level, "run finished", attrs...)
 		return r, err
 	}
 	switch {
@@ -341,7 +346,7 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	case plan.Action == ActNone:
 		return finish(NothingToDo, nil)
 	}
-	log.Info("acting", "action", string(plan.Action), "reason", plan.Reason, "instance_id", plan.Holder, "attachment_id", plan.AttachmentID)
+	log.InfoContext(ctx, "acting", "action", string(plan.Action), "reason", plan.Reason, "instance_id", plan.Holder, "attachment_id", plan.AttachmentID)
 	x := &execution{e: e, g: g, plan: plan, t: t, r: r, log: log, attempted: map[string]bool{}}
 	o, err := x.run(ctx)
 	if err != nil && r.HolderAfter == "" {
@@ -369,30 +374,4 @@ func (e *Engine) ReadGroup(ctx context.Context, name string) (model.Group, error
 		e.hints.record(g)
 	}
 	return g, err
-}
-
-// jitter spreads retries of concurrent callers ("equal jitter").
-func jitter(d time.Duration) time.Duration {
-	if d <= 1 {
-		return d
-	}
-	return d/2 + rand.N(d/2)
-}
-
-// activate runs the activation on the new holder and records it. A failed
-// activation is logged as an error and reported, and changes nothing else:
-// moving again would not start a token server that will not start.
-func (e *Engine) activate(ctx context.Context, r *Report, log *slog.Logger) {
-	start := e.clk.Now()
-	a := e.opts.Activator.Activate(ctx, r.HolderAfter)
-	r.Activation = &a
-	step := Step{Name: "activate", InstanceID: r.HolderAfter, Detail: a.Status, DurationMS: e.clk.Now().Sub(start).Milliseconds()}
-	if !a.OK() {
-		step.Error = cmp.Or(a.Error, a.Status)
-		log.ErrorContext(ctx, "activation failed: the ENI moved but the token server may not serve",
-			"instance_id", r.HolderAfter, "status", a.Status, "command_id", a.CommandID, "error", a.Error, "output", a.Output)
-	} else {
-		log.InfoContext(ctx, "token server activated", "instance_id", r.HolderAfter, "command_id", a.CommandID, "duration_ms", step.DurationMS)
-	}
-	r.Steps = append(r.Steps, step)
 }

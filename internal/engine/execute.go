@@ -404,9 +404,9 @@ func (x *execution) mutate(ctx context.Context, name, instanceID, detail string,
 	if err == nil {
 		x.mutated = true
 		x.poll, x.waitSince = x.e.opts.PollInitial, time.Time{}
-		x.log.Info("step done", "step", name, "instance_id", instanceID, "attachment_id", x.eni.AttachmentID, "duration_ms", x.now().Sub(start).Milliseconds())
+		x.log.InfoContext(ctx, "step done", "step", name, "instance_id", instanceID, "attachment_id", x.eni.AttachmentID, "duration_ms", x.now().Sub(start).Milliseconds())
 	} else {
-		x.log.Warn("step failed", "step", name, "instance_id", instanceID, "attachment_id", x.eni.AttachmentID, "error", err.Error(), "error_class", awserr.Classify(err).String())
+		x.log.WarnContext(ctx, "step failed", "step", name, "instance_id", instanceID, "attachment_id", x.eni.AttachmentID, "error", err.Error(), "error_class", awserr.Classify(err).String())
 	}
 	if ctx.Err() != nil {
 		return err
@@ -493,24 +493,4 @@ func (x *execution) step(name, instanceID string, d time.Duration, detail string
 		return
 	}
 	x.r.Steps = append(x.r.Steps, s)
-}
-
-// retry runs call until it succeeds, fails for good, or runs out of tries;
-// only throttling, 5xx and network errors are retried, with backoff.
-func (e *Engine) retry(ctx context.Context, call func(context.Context) error) error {
-	backoff := e.opts.RetryBase
-	for attempt := 1; ; attempt++ {
-		err := call(ctx)
-		if err == nil || !awserr.IsRetryable(err) || ctx.Err() != nil || attempt >= e.opts.RetryAttempts {
-			return err
-		}
-		d := e.opts.Jitter(backoff)
-		if dl, ok := e.clk.Deadline(ctx); ok && e.clk.Now().Add(d+e.opts.DeadlineMargin).After(dl) {
-			return err
-		}
-		if serr := e.clk.Sleep(ctx, d); serr != nil {
-			return err
-		}
-		backoff = min(backoff*2, e.opts.RetryMax)
-	}
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"time"
 )
 
@@ -49,8 +48,8 @@ type Report struct {
 	MAC          string    `json:"mac"`
 	PrivateIP    string    `json:"private_ip"`
 	AZ           string    `json:"availability_zone"`
-	Trigger      Kind      `json:"trigger"`
-	Action       Action    `json:"action"`
+	Trigger      Kind      `json:"trigger,omitempty"`
+	Action       Action    `json:"action,omitempty"`
 	Reason       string    `json:"reason"`
 	HolderBefore string    `json:"holder_before"`
 	HolderAfter  string    `json:"holder_after"`
@@ -58,32 +57,12 @@ type Report struct {
 	DryRun       bool      `json:"dry_run,omitempty"`
 	Plan         *Plan     `json:"plan,omitempty"`
 	Steps        []Step    `json:"steps"`
-	StartedAt    time.Time `json:"started_at"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
 	DurationMS   int64     `json:"duration_ms"`
 	Error        string    `json:"error,omitempty"`
 	// Activation is the result of (re)starting the token server on the
 	// new holder, when activation is configured.
 	Activation *Activation `json:"activation,omitempty"`
-}
-
-// Activation is what the activation command on the new holder did.
-type Activation struct {
-	InstanceID string `json:"instance_id"`
-	CommandID  string `json:"command_id,omitempty"`
-	// Status is SSM's final status (Success, Failed, TimedOut, Cancelled,
-	// ...), or "Error" when the command could not be sent or followed.
-	Status     string `json:"status"`
-	Output     string `json:"output,omitempty"`
-	Error      string `json:"error,omitempty"`
-	DurationMS int64  `json:"duration_ms"`
-}
-
-// OK reports whether the token server was (re)started successfully.
-func (a *Activation) OK() bool { return a != nil && a.Status == "Success" }
-
-// Activator (re)starts the token server on a new holder.
-type Activator interface {
-	Activate(ctx context.Context, instanceID string) Activation
 }
 
 // StepMS sums the durations of the named steps.

@@ -1,8 +1,3 @@
-// Package engine decides whether and where a group's license ENI must move,
-// and moves it as a compare-and-swap on observed EC2 state: it acts only on
-// the attachment it observed, re-reads after every mutation, and resumes
-// from any intermediate state, so that retries, duplicates and concurrent
-// invocations can never leave two attachments or an orphaned ENI.
 package engine
 
 import "time"

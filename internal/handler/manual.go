@@ -52,27 +52,18 @@ type MemberStatus struct {
 	WhyNot     string `json:"why_not,omitempty"`
 }
 
-// Response is the manual response.
+// Response is the manual response: the run's report, under the action
+// the operator asked for, and for status the attachment and the members.
 type Response struct {
-	Action              string            `json:"action"`
-	Group               string            `json:"group"`
-	ENIID               string            `json:"eni_id"`
-	MAC                 string            `json:"mac"`
-	PrivateIP           string            `json:"private_ip"`
-	AZ                  string            `json:"availability_zone"`
-	HolderBefore        string            `json:"holder_before"`
-	HolderAfter         string            `json:"holder_after"`
-	Outcome             string            `json:"outcome"`
-	Reason              string            `json:"reason,omitempty"`
-	Steps               []engine.Step     `json:"steps"`
-	DurationMS          int64             `json:"duration_ms"`
-	Plan                *engine.Plan      `json:"plan,omitempty"`
+	// Action is the request's action (the report's plan action is in
+	// plan.action).
+	Action string `json:"action"`
+	engine.Report
 	AttachmentState     string            `json:"attachment_state,omitempty"`
 	DeleteOnTermination *bool             `json:"delete_on_termination,omitempty"`
 	Home                string            `json:"home,omitempty"`
 	Members             []MemberStatus    `json:"members,omitempty"`
 	Journal             map[string]string `json:"journal,omitempty"`
-	Error               string            `json:"error,omitempty"`
 }
 
 // Manual handles operator invocations.
@@ -147,11 +138,7 @@ func (h *Manual) Handle(ctx context.Context, raw json.RawMessage) (*Response, er
 }
 
 func fromReport(action string, r *engine.Report) *Response {
-	return &Response{
-		Action: action, Group: r.Group, ENIID: r.ENIID, MAC: r.MAC, PrivateIP: r.PrivateIP, AZ: r.AZ,
-		HolderBefore: r.HolderBefore, HolderAfter: r.HolderAfter, Outcome: string(r.Outcome), Reason: r.Reason,
-		Steps: r.Steps, DurationMS: r.DurationMS, Plan: r.Plan, Error: r.Error,
-	}
+	return &Response{Action: action, Report: *r}
 }
 
 func (h *Manual) status(ctx context.Context, req Request) (*Response, error) {
@@ -171,8 +158,9 @@ func (h *Manual) status(ctx context.Context, req Request) (*Response, error) {
 func (h *Manual) statusOf(g model.Group) *Response {
 	eni := g.ENI
 	resp := &Response{
-		Action: ActionStatus, Group: g.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,
-		HolderBefore: eni.InstanceID, HolderAfter: eni.InstanceID, Outcome: "status", Steps: []engine.Step{},
+		Action: ActionStatus,
+		Report: engine.Report{Group: g.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,
+			HolderBefore: eni.InstanceID, HolderAfter: eni.InstanceID, Outcome: "status", Steps: []engine.Step{}},
 		AttachmentState: eni.AttachmentStatus, Journal: map[string]string{},
 	}
 	if eni.Attached() {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -32,7 +33,7 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 	if err != nil {
 		return handler.Deps{}, cfg, err
 	}
-	ec2Client := ec2.NewFromConfig(env.Config, func(o *ec2.Options) { o.BaseEndpoint = env.Endpoint("EC2") })
+	ec2Client := newEC2(env)
 	opts := cfg.EngineOptions()
 	if len(cfg.ActivationCommands) > 0 {
 		opts.Activator = &activation.Activator{
@@ -51,4 +52,15 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 		deps.Notifier = &notify.Notifier{SNS: snsClient, TopicARN: cfg.NotifyTopicARN}
 	}
 	return deps, cfg, nil
+}
+
+// newEC2 is the EC2 client of the engine. It makes one attempt per call:
+// the engine retries throttling and 5xx itself, bounded by the
+// invocation's deadline, so the SDK's retryer would only multiply its
+// attempts (3 x 8 requests for one call) and sleep past the deadline.
+func newEC2(env awsenv.Env) *ec2.Client {
+	return ec2.NewFromConfig(env.Config, func(o *ec2.Options) {
+		o.BaseEndpoint = env.Endpoint("EC2")
+		o.Retryer = aws.NopRetryer{}
+	})
 }

@@ -159,7 +159,7 @@ func (s *story) invoke(payload string) error {
 	if err != nil {
 		return fmt.Errorf("invoke %s: %w", payload, err)
 	}
-	if resp.Plan != nil && resp.Outcome == string(engine.Planned) {
+	if resp.Plan != nil && resp.Outcome == engine.Planned {
 		var cands []string
 		for _, c := range resp.Plan.Candidates {
 			cands = append(cands, c.InstanceID)

@@ -1,0 +1,43 @@
+package handler
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/metrics"
+	"github.com/eni-failover/eni-failover/internal/notify"
+)
+
+// Deps are what both handlers use.
+type Deps struct {
+	Engine   *engine.Engine
+	Notifier *notify.Notifier // nil: no notifications
+	Metrics  *metrics.Emitter // nil: no metrics
+	Log      *slog.Logger
+}
+
+func (d Deps) logger() *slog.Logger { return orDiscard(d.Log) }
+
+// orDiscard is log, or a logger that drops everything when log is nil.
+func orDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return log
+}
+
+// record emits metrics and the notification of one report. Their failures
+// are logged, not returned: the ENI is where it is either way, and a retry
+// of the event would find nothing to do.
+func (d Deps) record(ctx context.Context, r *engine.Report, event string, notifyOnly bool) {
+	log := d.logger()
+	if !notifyOnly {
+		if err := d.Metrics.Report(r); err != nil {
+			log.WarnContext(ctx, "metrics not written", "group", r.Group, "error", err.Error())
+		}
+	}
+	if err := d.Notifier.Publish(ctx, r, event, notifyOnly); err != nil {
+		log.ErrorContext(ctx, "notification not sent", "group", r.Group, "eni_id", r.ENIID, "error", err.Error())
+	}
+}
