@@ -8,11 +8,14 @@ import (
 	"net"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
+	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/probe"
 )
 
 // ContextKey is the CDK context key holding the configuration.
@@ -142,7 +145,7 @@ func (c *Config) defaults() {
 		c.ReconcileMinutes = 5
 	}
 	if c.HealthEventAction == "" {
-		c.HealthEventAction = "move"
+		c.HealthEventAction = string(config.HealthMove)
 	}
 	if c.CooldownMinutes == 0 {
 		c.CooldownMinutes = 15
@@ -158,7 +161,7 @@ func (c *Config) defaults() {
 	}
 	if p := c.Probe; p != nil {
 		if len(p.Ports) == 0 {
-			p.Ports = []int{27007, 27008}
+			p.Ports = slices.Clone(probe.DefaultPorts)
 		}
 		if p.ScheduleMinutes == 0 {
 			p.ScheduleMinutes = 1
@@ -176,7 +179,7 @@ func (c *Config) defaults() {
 	if c.LicenseENI != nil && c.LicenseENI.Create != nil {
 		cr := c.LicenseENI.Create
 		if len(cr.Ports) == 0 {
-			cr.Ports = []int{27007, 27008}
+			cr.Ports = slices.Clone(probe.DefaultPorts)
 		}
 	}
 }
@@ -211,7 +214,7 @@ func (c Config) validate() error {
 	if c.CooldownMinutes < 1 || c.CooldownMinutes > 1440 {
 		bad("cooldownMinutes %d: from 1 to 1440", c.CooldownMinutes)
 	}
-	if c.HealthEventAction != "move" && c.HealthEventAction != "notify" {
+	if c.HealthEventAction != string(config.HealthMove) && c.HealthEventAction != string(config.HealthNotify) {
 		bad("healthEventAction %q: move or notify", c.HealthEventAction)
 	}
 	if _, ok := retentionDays[c.LogRetentionDays]; !ok {

@@ -4,220 +4,217 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/eni-failover/eni-failover/internal/activation"
+	"github.com/eni-failover/eni-failover/internal/config"
+	"github.com/eni-failover/eni-failover/internal/emf"
+	"github.com/eni-failover/eni-failover/internal/eventparse"
+	"github.com/eni-failover/eni-failover/internal/metrics"
+	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/probe"
 )
 
-// resources returns the template's resources of one type, by logical id.
-func (s synthesized) resources(typ string) map[string]map[string]any {
-	out := map[string]map[string]any{}
-	for id, r := range s.json["Resources"].(map[string]any) {
-		res := r.(map[string]any)
-		if res["Type"] == typ {
-			out[id] = res
-		}
-	}
-	return out
-}
+const (
+	tFunction = "AWS::Lambda::Function"
+	tRule     = "AWS::Events::Rule"
+	tAlarm    = "AWS::CloudWatch::Alarm"
+	tPolicy   = "AWS::IAM::Policy"
+	tSG       = "AWS::EC2::SecurityGroup"
+)
 
-func props(r map[string]any) map[string]any { return r["Properties"].(map[string]any) }
-
-// js renders any template fragment as JSON, for substring checks on
-// intrinsic-laden values.
-func js(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-func firstWithPrefix(m map[string]map[string]any, prefix string) string {
-	for id := range m {
-		if strings.HasPrefix(id, prefix) {
-			return id
-		}
-	}
-	return ""
-}
-
-func functionsByName(s synthesized) map[string]map[string]any {
-	out := map[string]map[string]any{}
-	for id, r := range s.resources("AWS::Lambda::Function") {
-		switch {
-		case strings.HasPrefix(id, "Failover"):
-			out["failover"] = r
-		case strings.HasPrefix(id, "Move"):
-			out["move"] = r
-		}
-	}
-	return out
-}
+var groupTag = model.NewTags("").Group()
 
 func TestFunctions(t *testing.T) {
 	s := synth(t, nil)
-	fns := functionsByName(s)
-	if len(fns) != 2 || len(s.resources("AWS::Lambda::Function")) != 2 {
-		t.Fatalf("functions %v", fns)
+	s.count(t, tFunction, nil, 2)
+	for _, name := range []string{"failover", "move"} {
+		s.has(t, tFunction, obj{
+			"FunctionName": stackNameJoin("-" + name),
+			"Runtime":      "provided.al2023", "Architectures": arr{"arm64"}, "Handler": "bootstrap",
+			"MemorySize": 128, "Timeout": 60,
+			"LoggingConfig": obj{"LogFormat": "JSON", "LogGroup": ref(strings.ToUpper(name[:1]) + name[1:] + "Logs")},
+			"Environment": obj{"Variables": obj{
+				config.EnvTagPrefix: model.DefaultTagPrefix, config.EnvNotifyTopicARN: ref("Notifications"),
+				config.EnvHealthEventAction: string(config.HealthMove), config.EnvAllowStartStopped: "false",
+				config.EnvCooldown: "15m", emf.EnvNamespace: emf.DefaultNamespace,
+			}},
+		})
 	}
-	for name, fn := range fns {
-		p := props(fn)
-		if p["Runtime"] != "provided.al2023" || js(p["Architectures"]) != `["arm64"]` || p["Handler"] != "bootstrap" ||
-			p["MemorySize"] != 128.0 || p["Timeout"] != 60.0 {
-			t.Errorf("%s: %s", name, js(p))
-		}
-		if !strings.Contains(js(p["LoggingConfig"]), `"LogFormat":"JSON"`) || !strings.Contains(js(p["LoggingConfig"]), `"LogGroup"`) {
-			t.Errorf("%s logging %s", name, js(p["LoggingConfig"]))
-		}
-		env := js(p["Environment"])
-		for _, v := range []string{"ENI_FAILOVER_TAG_PREFIX", "NOTIFY_TOPIC_ARN", "HEALTH_EVENT_ACTION", "ALLOW_START_STOPPED", "COOLDOWN", "METRICS_NAMESPACE"} {
-			if !strings.Contains(env, v) {
-				t.Errorf("%s lacks %s: %s", name, v, env)
-			}
-		}
-		if !strings.Contains(js(fn["DependsOn"]), "DefaultPolicy") {
-			t.Errorf("%s DependsOn %s", name, js(fn["DependsOn"]))
-		}
+	// Each function waits for its role's policy, not only for the role.
+	s.count(t, tFunction, nil, 2)
+	if n := len(s.find(tFunction, nil)); n != 2 {
+		t.Fatalf("%d functions", n)
 	}
-	if props(fns["failover"])["ReservedConcurrentExecutions"] != 1.0 {
-		t.Errorf("failover reserved concurrency %v", props(fns["failover"])["ReservedConcurrentExecutions"])
-	}
-	if _, ok := props(fns["move"])["ReservedConcurrentExecutions"]; ok {
-		t.Error("move function has reserved concurrency")
-	}
-	cfgs := s.resources("AWS::Lambda::EventInvokeConfig")
-	if len(cfgs) != 1 {
-		t.Fatalf("event invoke configs %v", cfgs)
-	}
-	for _, c := range cfgs {
-		p := props(c)
-		if p["MaximumRetryAttempts"] != 2.0 || p["MaximumEventAgeInSeconds"] != 900.0 || !strings.Contains(js(p["DestinationConfig"]), "FailedEvents") {
-			t.Errorf("event invoke config %s", js(p))
+	for id, fn := range s.find(tFunction, nil) {
+		deps, _ := fn["DependsOn"].([]any)
+		if len(deps) != 1 || !strings.Contains(deps[0].(string), "DefaultPolicy") {
+			t.Errorf("%s DependsOn %v, want its role's DefaultPolicy", id, deps)
 		}
 	}
-	logs := s.resources("AWS::Logs::LogGroup")
-	if len(logs) != 2 {
-		t.Fatalf("log groups %d", len(logs))
-	}
-	for id, l := range logs {
-		if props(l)["RetentionInDays"] != 90.0 {
-			t.Errorf("%s retention %v", id, props(l)["RetentionInDays"])
-		}
-	}
+	s.count(t, tFunction, obj{"FunctionName": stackNameJoin("-failover"), "ReservedConcurrentExecutions": 1}, 1)
+	s.count(t, tFunction, obj{"FunctionName": stackNameJoin("-move"), "ReservedConcurrentExecutions": absent()}, 1)
+	s.count(t, "AWS::Lambda::EventInvokeConfig", nil, 1)
+	s.has(t, "AWS::Lambda::EventInvokeConfig", obj{
+		"FunctionName": ref("Failover"), "MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 900,
+		"DestinationConfig": obj{"OnFailure": obj{"Destination": getAtt("FailedEvents", "Arn")}},
+	})
+	s.count(t, "AWS::Logs::LogGroup", obj{"RetentionInDays": 90}, 2)
+	s.count(t, "AWS::Logs::LogGroup", nil, 2)
 }
 
 func TestQueueAndTopic(t *testing.T) {
 	s := synth(t, fullContext())
-	for _, q := range s.resources("AWS::SQS::Queue") {
-		if props(q)["SqsManagedSseEnabled"] != true {
-			t.Errorf("queue not encrypted: %s", js(props(q)))
-		}
-	}
-	for _, p := range s.resources("AWS::SQS::QueuePolicy") {
-		doc := js(props(p)["PolicyDocument"])
-		if !strings.Contains(doc, `"aws:SecureTransport":"false"`) || !strings.Contains(doc, "events.amazonaws.com") {
-			t.Errorf("queue policy %s", doc)
-		}
-	}
-	topics := s.resources("AWS::SNS::Topic")
-	for _, tp := range topics {
-		if props(tp)["KmsMasterKeyId"] == nil {
-			t.Errorf("topic not encrypted")
-		}
-	}
-	for _, p := range s.resources("AWS::SNS::TopicPolicy") {
-		if !strings.Contains(js(props(p)["PolicyDocument"]), `"aws:SecureTransport":"false"`) {
-			t.Errorf("topic policy does not enforce SSL: %s", js(props(p)))
-		}
-	}
-	subs := s.resources("AWS::SNS::Subscription")
-	if len(subs) != 1 || !strings.Contains(js(subs), "license-admins@example.com") {
-		t.Errorf("subscriptions %s", js(subs))
-	}
-	for _, k := range s.resources("AWS::KMS::Key") {
-		if props(k)["EnableKeyRotation"] != true || !strings.Contains(js(props(k)["KeyPolicy"]), "cloudwatch.amazonaws.com") {
-			t.Errorf("key %s", js(props(k)))
-		}
-	}
-	if len(synth(t, nil).resources("AWS::SNS::Subscription")) != 0 {
-		t.Error("subscription without notifyEmail")
-	}
+	s.count(t, "AWS::SQS::Queue", obj{"SqsManagedSseEnabled": true}, 1)
+	s.has(t, "AWS::SQS::QueuePolicy", obj{"PolicyDocument": obj{"Statement": with(
+		like(obj{"Effect": "Deny", "Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}}}),
+		like(obj{"Effect": "Allow", "Principal": obj{"Service": "events.amazonaws.com"}}),
+	)}})
+	s.has(t, "AWS::SNS::Topic", obj{"KmsMasterKeyId": anyValue()})
+	s.has(t, "AWS::SNS::TopicPolicy", obj{"PolicyDocument": obj{"Statement": with(
+		like(obj{"Effect": "Deny", "Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}}}),
+	)}})
+	s.count(t, "AWS::SNS::Subscription", nil, 1)
+	s.has(t, "AWS::SNS::Subscription", obj{"Protocol": "email", "Endpoint": "license-admins@example.com"})
+	s.has(t, "AWS::KMS::Key", obj{"EnableKeyRotation": true, "KeyPolicy": obj{"Statement": with(
+		like(obj{"Principal": obj{"Service": "cloudwatch.amazonaws.com"}, "Action": arr{"kms:Decrypt", "kms:GenerateDataKey*"}}),
+	)}})
+	synth(t, nil).count(t, "AWS::SNS::Subscription", nil, 0)
 }
 
 func TestRules(t *testing.T) {
 	s := synth(t, fullContext())
-	rules := s.resources("AWS::Events::Rule")
-	delete(rules, firstWithPrefix(rules, "ProbeSchedule")) // tested with the probe
-	if len(rules) != 5 {
-		t.Fatalf("%d rules", len(rules))
+	s.count(t, tRule, nil, 6) // five to the failover function, the probe's schedule
+	failoverTarget := obj{"Targets": arr{like(obj{
+		"Arn": getAtt("Failover", "Arn"), "DeadLetterConfig": obj{"Arn": getAtt("FailedEvents", "Arn")},
+		"RetryPolicy": obj{"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 900},
+	})}}
+	s.count(t, tRule, failoverTarget, 5)
+	states := append(append(arr{}, toAny(eventparse.UpStates)...), toAny(eventparse.DownStates)...)
+	s.has(t, tRule, obj{"EventPattern": obj{
+		"source": arr{eventparse.SourceEC2}, "detail-type": arr{eventparse.DetailStateChange},
+		"detail": obj{"state": states, "instance-id": arr{"i-0123456789abcdef0", "i-0bbbbbbbbbbbbbbb2"}},
+	}})
+	s.has(t, tRule, obj{"EventPattern": obj{
+		"source": arr{eventparse.SourceEC2}, "detail-type": arr{eventparse.DetailSpot, eventparse.DetailRebalance},
+	}})
+	s.has(t, tRule, obj{"EventPattern": obj{
+		"source": arr{eventparse.SourceHealth}, "detail-type": arr{eventparse.DetailHealth},
+		"detail": obj{"service": arr{eventparse.HealthServiceEC2}},
+	}})
+	prefix := func(infix string) any {
+		return like(obj{"prefix": obj{"Fn::Sub": matches(":alarm:\\$\\{AWS::StackName\\}" + infix + "$")}})
 	}
-	byKind := map[string]string{}
-	for id, r := range rules {
-		p := props(r)
-		byKind[id[:len(id)-8]] = js(p) // drop CDK's 8-character hash
-		targets := js(p["Targets"])
-		if !strings.Contains(targets, "Failover") || !strings.Contains(targets, "DeadLetterConfig") || !strings.Contains(targets, `"MaximumRetryAttempts":4`) {
-			t.Errorf("%s targets %s", id, targets)
-		}
-	}
-	want := map[string][]string{
-		"InstanceStateChange": {`"source":["aws.ec2"]`, "EC2 Instance State-change Notification", `"stopping"`, `"terminated"`, `"running"`, `"instance-id":["i-0123456789abcdef0","i-0bbbbbbbbbbbbbbb2"]`},
-		"SpotAndRebalance":    {"EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation"},
-		"HealthEC2":           {`"source":["aws.health"]`, `"service":["EC2"]`},
-		"AlarmState":          {`"source":["aws.cloudwatch"]`, `"value":["ALARM"]`, `"prefix"`, `-status-`, `-probe-`},
-		"Reconcile":           {`"ScheduleExpression":"rate(5 minutes)"`},
-	}
-	for kind, subs := range want {
-		got, ok := byKind[kind]
-		if !ok {
-			t.Errorf("no %s rule among %v", kind, byKind)
-			continue
-		}
-		for _, sub := range subs {
-			if !strings.Contains(got, sub) {
-				t.Errorf("%s rule lacks %s: %s", kind, sub, got)
-			}
-		}
-	}
+	s.has(t, tRule, obj{"EventPattern": obj{
+		"source": arr{eventparse.SourceCloudWatch}, "detail-type": arr{eventparse.DetailAlarm},
+		"detail":    obj{"state": obj{"value": arr{eventparse.AlarmStateAlarm}}},
+		"resources": arr{prefix(statusAlarmInfix), prefix(probeAlarmInfix)},
+	}})
+	s.has(t, tRule, obj{"ScheduleExpression": "rate(5 minutes)", "Targets": failoverTarget["Targets"]})
 	// Without configured instances the state-change rule is not scoped.
-	for id, r := range synth(t, nil).resources("AWS::Events::Rule") {
-		if strings.HasPrefix(id, "InstanceStateChange") && strings.Contains(js(r), "instance-id") {
-			t.Errorf("unscoped rule expected: %s", js(r))
-		}
+	synth(t, nil).has(t, tRule, obj{"EventPattern": obj{
+		"detail-type": arr{eventparse.DetailStateChange}, "detail": obj{"state": states, "instance-id": absent()},
+	}})
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
 	}
+	return out
 }
 
 func TestAlarmsAndDashboard(t *testing.T) {
 	s := synth(t, fullContext())
-	alarms := s.resources("AWS::CloudWatch::Alarm")
-	status, other := 0, map[string]bool{}
-	for id, a := range alarms {
-		p := props(a)
-		if !strings.Contains(js(p["AlarmActions"]), "Notifications") {
-			t.Errorf("%s does not notify: %s", id, js(p))
-		}
-		if p["MetricName"] == "StatusCheckFailed" {
-			status++
-			if !strings.Contains(js(p["Dimensions"]), "InstanceId") || !strings.Contains(js(p["AlarmName"]), "-status-i-") {
-				t.Errorf("status alarm %s", js(p))
-			}
-			continue
-		}
-		other[id[:len(id)-8]] = true
-	}
-	if status != 2 {
-		t.Errorf("%d status-check alarms, want 2", status)
+	// Status checks (2), the function and queue alarms (4), the probe (2):
+	// every one notifies the topic.
+	s.count(t, tAlarm, nil, 8)
+	s.count(t, tAlarm, obj{"AlarmActions": arr{ref("Notifications")}}, 8)
+	for _, id := range []string{"i-0123456789abcdef0", "i-0bbbbbbbbbbbbbbb2"} {
+		s.has(t, tAlarm, obj{
+			"MetricName": "StatusCheckFailed", "Namespace": "AWS/EC2",
+			"Dimensions": arr{obj{"Name": "InstanceId", "Value": id}},
+			"AlarmName":  stackNameJoin(statusAlarmInfix + id),
+		})
 	}
 	for _, want := range []string{"FailoverErrors", "MoveErrors", "FailedEventsQueued", "FailedMoves"} {
-		if !other[want] {
-			t.Errorf("no %s alarm among %v", want, other)
+		found := false
+		for id := range s.find(tAlarm, nil) {
+			found = found || strings.HasPrefix(id, want)
+		}
+		if !found {
+			t.Errorf("no %s alarm", want)
 		}
 	}
-	dash := s.resources("AWS::CloudWatch::Dashboard")
-	if len(dash) != 1 {
-		t.Fatalf("dashboards %d", len(dash))
-	}
-	body := js(dash)
-	for _, m := range []string{"Moves", "Failures", "MoveDuration", "Errors", "ApproximateNumberOfMessagesVisible"} {
-		if !strings.Contains(body, m) {
-			t.Errorf("dashboard lacks %s", m)
+	// The failed-move alarm reads the engine's metric (a labelled metric is
+	// written as a metric-stat query).
+	s.has(t, tAlarm, obj{"Metrics": with(like(obj{"MetricStat": like(obj{"Metric": like(obj{
+		"Namespace": emf.DefaultNamespace, "MetricName": metrics.Failures})})}))})
+	s.count(t, "AWS::CloudWatch::Dashboard", nil, 1)
+	for _, d := range s.find("AWS::CloudWatch::Dashboard", nil) {
+		body := literal(d["Properties"].(obj)["DashboardBody"])
+		for _, m := range []string{metrics.Moves, metrics.Failures, metrics.MoveDurationMS, "Errors", "ApproximateNumberOfMessagesVisible"} {
+			if !strings.Contains(body, `"`+m+`"`) {
+				t.Errorf("dashboard lacks %s", m)
+			}
 		}
 	}
+}
+
+// statement is one IAM statement of a synthesized policy.
+type statement struct {
+	Sid       string
+	Effect    string
+	Action    any
+	Resource  any
+	Condition map[string]map[string]any
+}
+
+func (st statement) actions() []string {
+	switch a := st.Action.(type) {
+	case string:
+		return []string{a}
+	case []any:
+		var out []string
+		for _, x := range a {
+			out = append(out, x.(string))
+		}
+		return out
+	}
+	return nil
+}
+
+func (st statement) resources() []string {
+	if rs, ok := st.Resource.([]any); ok {
+		var out []string
+		for _, r := range rs {
+			out = append(out, literal(r))
+		}
+		return out
+	}
+	return []string{literal(st.Resource)}
+}
+
+// statements returns the statements of the policies of the roles whose
+// logical id starts with rolePrefix.
+func (s synthesized) statements(t *testing.T, rolePrefix string) []statement {
+	t.Helper()
+	var out []statement
+	for id, p := range s.find(tPolicy, nil) {
+		if !strings.HasPrefix(id, rolePrefix) {
+			continue
+		}
+		b, err := json.Marshal(p["Properties"].(obj)["PolicyDocument"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct{ Statement []statement }
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, doc.Statement...)
+	}
+	return out
 }
 
 func TestLeastPrivilege(t *testing.T) {
@@ -228,163 +225,107 @@ func TestLeastPrivilege(t *testing.T) {
 		eniArn      string
 	}{
 		"defaults":   {nil, false, ":instance/*", ":network-interface/*"},
-		"everything": {fullContext(), true, ":instance/i-0123456789abcdef0", `{"Ref":"LicenseENI"}`},
+		"everything": {fullContext(), true, ":instance/i-0123456789abcdef0", ":network-interface/${LicenseENI"},
 		"imported":   {map[string]any{"licenseEni": map[string]any{"importId": "eni-0f1e2d3c4b5a69788"}}, false, ":instance/*", ":network-interface/eni-0f1e2d3c4b5a69788"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := synth(t, tc.ctx)
-			for id, r := range s.resources("AWS::IAM::Role") {
-				if _, ok := props(r)["ManagedPolicyArns"]; ok {
-					t.Errorf("%s uses managed policies", id)
-				}
-			}
-			policies := s.resources("AWS::IAM::Policy")
-			delete(policies, firstWithPrefix(policies, "ProbeRole")) // tested with the probe
-			if len(policies) != 2 {
-				t.Fatalf("%d policies", len(policies))
-			}
-			for id, p := range policies {
-				var doc struct {
-					Statement []struct {
-						Sid       string
-						Effect    string
-						Action    any
-						Resource  any
-						Condition map[string]map[string]any
-					}
-				}
-				if err := json.Unmarshal([]byte(js(props(p)["PolicyDocument"])), &doc); err != nil {
-					t.Fatal(err)
-				}
+			s.count(t, "AWS::IAM::Role", obj{"ManagedPolicyArns": anyValue()}, 0)
+			for _, role := range []string{"FailoverRole", "MoveRole"} {
+				sts := s.statements(t, role)
 				sids := map[string]bool{}
-				for _, st := range doc.Statement {
+				for _, st := range sts {
 					sids[st.Sid] = true
-					actions := js(st.Action)
-					mutating := strings.Contains(actions, "Attach") || strings.Contains(actions, "Detach") ||
-						strings.Contains(actions, "Modify") || strings.Contains(actions, "CreateTags") || strings.Contains(actions, "StartInstances")
-					if strings.Contains(actions, "ec2:Describe") && js(st.Resource) != `"*"` {
-						t.Errorf("%s: describe on %s", id, js(st.Resource))
+					acts := strings.Join(st.actions(), " ")
+					res := st.resources()
+					mutating := strings.Contains(acts, "Attach") || strings.Contains(acts, "Detach") ||
+						strings.Contains(acts, "Modify") || strings.Contains(acts, "CreateTags") || strings.Contains(acts, "StartInstances")
+					if strings.Contains(acts, "ec2:Describe") && (len(res) != 1 || res[0] != "*") {
+						t.Errorf("%s: describe on %v", role, res)
 					}
 					if mutating {
-						if js(st.Resource) == `"*"` {
-							t.Errorf("%s: %s on *", id, actions)
+						if anyIs(res, "*") {
+							t.Errorf("%s: %s on *", role, acts)
 						}
-						if !strings.Contains(js(st.Condition), `"ec2:ResourceTag/eni-failover:group":"?*"`) {
-							t.Errorf("%s: %s without the group-tag condition: %s", id, actions, js(st.Condition))
+						if st.Condition["StringLike"]["ec2:ResourceTag/"+groupTag] != "?*" {
+							t.Errorf("%s: %s without the group-tag condition: %v", role, acts, st.Condition)
 						}
-						if !strings.Contains(actions, "StartInstances") && !strings.Contains(js(st.Resource), tc.eniArn) {
-							t.Errorf("%s: %s not scoped to %s: %s", id, actions, tc.eniArn, js(st.Resource))
+						if !strings.Contains(acts, "StartInstances") && !anyHasSuffixOrContains(res, tc.eniArn) {
+							t.Errorf("%s: %s not scoped to %s: %v", role, acts, tc.eniArn, res)
 						}
 					}
-					if strings.Contains(actions, "AttachNetworkInterface") && !strings.Contains(js(st.Resource), tc.instanceArn) {
-						t.Errorf("%s: attach not scoped to %s: %s", id, tc.instanceArn, js(st.Resource))
+					if strings.Contains(acts, "AttachNetworkInterface") && !anyHasSuffixOrContains(res, tc.instanceArn) {
+						t.Errorf("%s: attach not scoped to %s: %v", role, tc.instanceArn, res)
 					}
-					if strings.Contains(actions, "CreateTags") && !strings.Contains(js(st.Condition), `"aws:TagKeys":["eni-failover:*"]`) {
-						t.Errorf("%s: CreateTags not limited to journal keys: %s", id, js(st.Condition))
+					if strings.Contains(acts, "CreateTags") {
+						keys, _ := st.Condition["ForAllValues:StringLike"]["aws:TagKeys"].([]any)
+						if len(keys) != 1 || keys[0] != model.DefaultTagPrefix+":*" {
+							t.Errorf("%s: CreateTags not limited to journal keys: %v", role, st.Condition)
+						}
 					}
-					if strings.Contains(actions, "sns:Publish") && !strings.Contains(js(st.Resource), "Notifications") {
-						t.Errorf("%s: publish on %s", id, js(st.Resource))
+					if strings.Contains(acts, "sns:Publish") && (len(res) != 1 || !strings.HasPrefix(res[0], "${Notifications")) {
+						t.Errorf("%s: publish on %v", role, res)
 					}
 				}
 				for _, sid := range []string{"ReadGroups", "MoveTaggedENI", "WriteJournalTags", "WriteOwnLogs"} {
 					if !sids[sid] {
-						t.Errorf("%s lacks statement %s", id, sid)
+						t.Errorf("%s lacks statement %s", role, sid)
 					}
 				}
 				if sids["StartTaggedStandby"] != tc.start {
-					t.Errorf("%s: StartInstances granted=%v, want %v", id, sids["StartTaggedStandby"], tc.start)
+					t.Errorf("%s: StartInstances granted=%v, want %v", role, sids["StartTaggedStandby"], tc.start)
 				}
 			}
 		})
 	}
 }
 
+func anyIs(ss []string, v string) bool {
+	for _, s := range ss {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func anyHasSuffixOrContains(ss []string, part string) bool {
+	for _, s := range ss {
+		if strings.Contains(s, part) {
+			return true
+		}
+	}
+	return false
+}
+
 func TestLicenseENIRecipe(t *testing.T) {
 	s := synth(t, fullContext())
-	enis := s.resources("AWS::EC2::NetworkInterface")
-	if len(enis) != 1 {
-		t.Fatalf("%d ENIs", len(enis))
-	}
-	for _, e := range enis {
-		if e["DeletionPolicy"] != "Retain" || e["UpdateReplacePolicy"] != "Retain" {
-			t.Errorf("ENI not retained: %s", js(e))
-		}
-		if !strings.Contains(js(props(e)["Tags"]), `{"Key":"eni-failover:group","Value":"mosek"}`) || props(e)["SubnetId"] != "subnet-0123456789abcdef0" {
-			t.Errorf("ENI %s", js(props(e)))
-		}
-	}
-	if len(s.resources("AWS::EC2::EIP")) != 1 || len(s.resources("AWS::EC2::EIPAssociation")) != 1 {
-		t.Error("no Elastic IP on the ENI")
-	}
-	for id, sg := range s.resources("AWS::EC2::SecurityGroup") {
-		if !strings.HasPrefix(id, "LicenseSecurityGroup") {
-			continue
-		}
-		in := js(props(sg)["SecurityGroupIngress"])
-		for _, want := range []string{`"CidrIp":"10.0.0.0/16","Description":"license token server port 27007","FromPort":27007`,
-			`"FromPort":27008`, `"CidrIp":"192.168.10.0/24"`} {
-			if !strings.Contains(in, want) {
-				t.Errorf("ingress lacks %s: %s", want, in)
-			}
-		}
-		if strings.Contains(in, "0.0.0.0/0") {
-			t.Errorf("ingress open to the world: %s", in)
-		}
-	}
-	if outs := js(s.json["Outputs"]); !strings.Contains(outs, "LicenseENIId") {
-		t.Errorf("outputs %s", outs)
-	}
+	s.count(t, "AWS::EC2::NetworkInterface", nil, 1)
+	s.hasResource(t, "AWS::EC2::NetworkInterface", obj{
+		"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+		"Properties": obj{"SubnetId": "subnet-0123456789abcdef0", "Tags": with(obj{"Key": groupTag, "Value": "mosek"})},
+	})
+	s.count(t, "AWS::EC2::EIP", nil, 1)
+	s.has(t, "AWS::EC2::EIPAssociation", obj{"AllocationId": getAtt("LicenseEIP", "AllocationId"), "NetworkInterfaceId": ref("LicenseENI")})
+	s.has(t, tSG, obj{"GroupDescription": matches("^Token server ports"), "SecurityGroupIngress": with(
+		obj{"CidrIp": "10.0.0.0/16", "FromPort": probe.DefaultPorts[0], "ToPort": probe.DefaultPorts[0], "IpProtocol": "tcp",
+			"Description": "license token server port 27007"},
+		like(obj{"CidrIp": "10.0.0.0/16", "FromPort": probe.DefaultPorts[1]}),
+		like(obj{"CidrIp": "192.168.10.0/24", "FromPort": probe.DefaultPorts[0]}),
+	)})
+	s.count(t, tSG, obj{"SecurityGroupIngress": with(like(obj{"CidrIp": "0.0.0.0/0"}))}, 0)
+	s.hasOutput(t, "LicenseENIId", obj{"Value": ref("LicenseENI")})
 	imported := synth(t, map[string]any{"licenseEni": map[string]any{"importId": "eni-0f1e2d3c4b5a69788"}})
-	if len(imported.resources("AWS::EC2::NetworkInterface")) != 0 || !strings.Contains(js(imported.json["Outputs"]), "eni-0f1e2d3c4b5a69788") {
-		t.Error("imported ENI created or not output")
-	}
+	imported.count(t, "AWS::EC2::NetworkInterface", nil, 0)
+	imported.hasOutput(t, "LicenseENIId", obj{"Value": "eni-0f1e2d3c4b5a69788"})
 }
 
 func TestOutputs(t *testing.T) {
-	outs := js(synth(t, nil).json["Outputs"])
-	for _, o := range []string{"FailoverFunctionName", "MoveFunctionName", "NotificationTopicArn", "FailedEventsQueueUrl", "StatusCommand", "aws lambda invoke"} {
-		if !strings.Contains(outs, o) {
-			t.Errorf("outputs lack %s: %s", o, outs)
-		}
+	s := synth(t, nil)
+	for _, o := range []string{"FailoverFunctionName", "MoveFunctionName", "NotificationTopicArn", "FailedEventsQueueUrl"} {
+		s.hasOutput(t, o, obj{"Value": anyValue()})
 	}
-}
-
-func TestConfigValidation(t *testing.T) {
-	if _, err := ParseConfig(nil); err != nil {
-		t.Fatalf("defaults: %v", err)
-	}
-	if c, err := ParseConfig(`{"reconcileMinutes": 2}`); err != nil || c.ReconcileMinutes != 2 {
-		t.Fatalf("string context: %+v %v", c, err)
-	}
-	bad := map[string]any{
-		"instanceIds":       []any{"i-123", "i-0123456789abcdef0", "i-0123456789abcdef0"},
-		"notifyEmail":       "not-an-address",
-		"reconcileMinutes":  0.5,
-		"healthEventAction": "panic",
-		"logRetentionDays":  42,
-		"tagPrefix":         "aws:x",
-	}
-	_, err := ParseConfig(bad)
-	if err == nil {
-		t.Fatal("no error")
-	}
-	for name, v := range map[string]any{
-		"unknown key":            map[string]any{"instances": []any{}},
-		"both import and create": map[string]any{"licenseEni": map[string]any{"importId": "eni-0f1e2d3c4b5a69788", "create": map[string]any{}}},
-		"bad create":             map[string]any{"licenseEni": map[string]any{"create": map[string]any{"group": "g", "vpcId": "v", "subnetId": "s", "allowedCidrs": []any{"0.0.0.0/0", "nope"}, "ports": []any{0}}}},
-		"bad import":             map[string]any{"licenseEni": map[string]any{"importId": "eni-x"}},
-	} {
-		if _, err := ParseConfig(v); err == nil {
-			t.Errorf("%s: no error", name)
-		}
-	}
-	c := map[string]any{"instanceIds": []any{"i-123"}, "notifyEmail": "x", "healthEventAction": "panic", "logRetentionDays": 42.0, "tagPrefix": "aws:x", "reconcileMinutes": 99.0}
-	_, err = ParseConfig(c)
-	for _, want := range []string{"i-123", "notifyEmail", "healthEventAction", "logRetentionDays", "tagPrefix", "reconcileMinutes"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("error does not mention %s: %v", want, err)
-		}
-	}
+	s.hasOutput(t, "StatusCommand", obj{"Value": obj{"Fn::Join": arr{"", with(matches("^aws lambda invoke --function-name $"), ref("Move"))}}})
 }
 
 func TestCDKJSONExampleSynthesizes(t *testing.T) {
@@ -401,105 +342,83 @@ func TestCDKJSONExampleSynthesizes(t *testing.T) {
 	}
 	ctx := cdk.Context[ContextKey].(map[string]any)
 	delete(ctx, "assetDir")
-	s := synth(t, ctx)
-	if n := len(s.resources("AWS::Lambda::Function")); n != 3 {
-		t.Fatalf("example synthesized %d functions, want failover, move and probe", n)
-	}
+	synth(t, ctx).count(t, tFunction, nil, 3) // failover, move and probe
 }
 
 func TestActivationAndProbe(t *testing.T) {
 	s := synth(t, fullContext())
-	fns := functionsByName(s)
-	for name, fn := range fns {
-		p := props(fn)
-		env := js(p["Environment"])
-		if !strings.Contains(env, `"ACTIVATION_COMMANDS":"systemctl restart lmgrd\nsleep 3; ss -ltn | grep -q ':27007 '"`) || !strings.Contains(env, `"ACTIVATION_TIMEOUT":"60s"`) {
-			t.Errorf("%s env %s", name, env)
+	s.count(t, tFunction, obj{"Timeout": 120, "Environment": obj{"Variables": like(obj{
+		config.EnvActivationCommands: "systemctl restart lmgrd\nsleep 3; ss -ltn | grep -q ':27007 '",
+		config.EnvActivationTimeout:  "60s",
+	})}}, 2) // the move and the activation fit in failover's and move's timeouts
+	for _, role := range []string{"FailoverRole", "MoveRole"} {
+		bySid := map[string]statement{}
+		for _, st := range s.statements(t, role) {
+			bySid[st.Sid] = st
 		}
-		if p["Timeout"] != 120.0 {
-			t.Errorf("%s timeout %v: the move and the activation must fit", name, p["Timeout"])
+		if res := bySid["RunActivationDocument"].resources(); len(res) != 1 || !strings.HasSuffix(res[0], ":document/"+activation.Document) {
+			t.Errorf("%s: activation document %v", role, res)
 		}
-	}
-	for id, pol := range s.resources("AWS::IAM::Policy") {
-		doc := js(props(pol)["PolicyDocument"])
-		if strings.HasPrefix(id, "Probe") {
-			if strings.Contains(doc, "ssm:") || strings.Contains(doc, "AttachNetworkInterface") {
-				t.Errorf("the probe may do more than probe: %s", doc)
-			}
-			continue
+		if c := bySid["RunActivationOnMembers"].Condition["StringLike"]["ssm:resourceTag/"+groupTag]; c != "?*" {
+			t.Errorf("%s: SendCommand on members without the group-tag condition: %v", role, bySid["RunActivationOnMembers"])
 		}
-		for _, want := range []string{`"ssm:SendCommand"`, `document/AWS-RunShellScript`, `"ssm:resourceTag/eni-failover:group":"?*"`, `"ssm:GetCommandInvocation"`} {
-			if !strings.Contains(doc, want) {
-				t.Errorf("%s lacks %s: %s", id, want, doc)
-			}
+		if a := bySid["ReadActivationResult"].actions(); len(a) != 1 || a[0] != "ssm:GetCommandInvocation" {
+			t.Errorf("%s: result reading %v", role, a)
 		}
 	}
-	var probe map[string]any
-	for id, r := range s.resources("AWS::Lambda::Function") {
-		if strings.HasPrefix(id, "Probe") {
-			probe = r
-		}
-	}
-	if probe == nil {
-		t.Fatal("no probe function")
-	}
-	p := props(probe)
-	vpc := js(p["VpcConfig"])
-	if !strings.Contains(vpc, "subnet-0123456789abcdef1") || !strings.Contains(vpc, "ProbeSecurityGroup") || p["Runtime"] != "provided.al2023" {
-		t.Errorf("probe %s", js(p))
-	}
-	env := js(p["Environment"])
-	for _, want := range []string{`"PROBE_PORTS":"27007,27008"`, `"PROBE_TIMEOUT":"2000ms"`, "matlab=", "mosek=", "PrimaryPrivateIpAddress"} {
-		if !strings.Contains(env, want) {
-			t.Errorf("probe env lacks %s: %s", want, env)
-		}
-	}
-	for id, sg := range s.resources("AWS::EC2::SecurityGroup") {
-		if strings.HasPrefix(id, "ProbeSecurityGroup") {
-			eg := js(props(sg)["SecurityGroupEgress"])
-			if !strings.Contains(eg, `"10.0.2.40/32"`) || !strings.Contains(eg, `"FromPort":27008`) || strings.Contains(eg, "0.0.0.0/0") {
-				t.Errorf("probe egress %s", eg)
+	for _, st := range s.statements(t, "ProbeRole") {
+		for _, a := range st.actions() {
+			if strings.HasPrefix(a, "ssm:") || a == "ec2:AttachNetworkInterface" || a == "ec2:DetachNetworkInterface" {
+				t.Errorf("the probe may do more than probe: %s", a)
 			}
 		}
 	}
-	if ing := s.resources("AWS::EC2::SecurityGroupIngress"); len(ing) != 2 || !strings.Contains(js(ing), "SourceSecurityGroupId") {
-		t.Errorf("license ENI ingress from the probe: %s", js(ing))
+	s.has(t, tFunction, obj{
+		"FunctionName": stackNameJoin("-probe"), "Runtime": "provided.al2023",
+		"VpcConfig": obj{"SubnetIds": arr{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},
+			"SecurityGroupIds": arr{getAtt("ProbeSecurityGroup", "GroupId")}},
+		"Environment": obj{"Variables": obj{
+			probe.EnvPorts: "27007,27008", probe.EnvTimeout: "2000ms", emf.EnvNamespace: emf.DefaultNamespace,
+			probe.EnvTargets: obj{"Fn::Join": arr{"", arr{"matlab=10.0.2.40,mosek=", getAtt("LicenseENI", "PrimaryPrivateIpAddress")}}},
+		}},
+	})
+	s.has(t, tSG, obj{"GroupDescription": matches("probe"), "SecurityGroupEgress": with(
+		like(obj{"CidrIp": "10.0.2.40/32", "FromPort": 27008, "IpProtocol": "tcp"}),
+	)})
+	s.count(t, tSG, obj{"GroupDescription": matches("probe"), "SecurityGroupEgress": with(like(obj{"CidrIp": "0.0.0.0/0"}))}, 0)
+	s.count(t, "AWS::EC2::SecurityGroupIngress", obj{"SourceSecurityGroupId": getAtt("ProbeSecurityGroup", "GroupId")}, 2)
+	for _, g := range []string{"mosek", "matlab"} {
+		s.has(t, tAlarm, obj{
+			"Namespace": emf.DefaultNamespace, "MetricName": probe.MetricReachable,
+			"Dimensions": arr{obj{"Name": "Group", "Value": g}}, "AlarmName": stackNameJoin(probeAlarmInfix + g),
+			"ComparisonOperator": "LessThanThreshold", "DatapointsToAlarm": 2, "EvaluationPeriods": 3, "TreatMissingData": "notBreaching",
+		})
 	}
-	alarms := 0
-	for _, a := range s.resources("AWS::CloudWatch::Alarm") {
-		ap := props(a)
-		if ap["MetricName"] != "LicensePortReachable" {
-			continue
-		}
-		alarms++
-		if ap["ComparisonOperator"] != "LessThanThreshold" || ap["DatapointsToAlarm"] != 2.0 || ap["EvaluationPeriods"] != 3.0 ||
-			ap["TreatMissingData"] != "notBreaching" || !strings.Contains(js(ap["AlarmName"]), "-probe-") || !strings.Contains(js(ap["Dimensions"]), "Group") {
-			t.Errorf("probe alarm %s", js(ap))
-		}
-	}
-	if alarms != 2 {
-		t.Errorf("%d probe alarms, want 2 (mosek, matlab)", alarms)
-	}
-	schedules := 0
-	for _, r := range s.resources("AWS::Events::Rule") {
-		if strings.Contains(js(r), "rate(1 minute)") && strings.Contains(js(r), "Probe") {
-			schedules++
-		}
-	}
-	if schedules != 1 {
-		t.Errorf("probe schedule rules: %d", schedules)
-	}
+	s.count(t, tAlarm, obj{"MetricName": probe.MetricReachable}, 2)
+	s.count(t, tRule, obj{"ScheduleExpression": "rate(1 minute)", "Targets": arr{like(obj{"Arn": getAtt("Probe", "Arn")})}}, 1)
 }
 
-func TestProbeConfigValidation(t *testing.T) {
-	_, err := ParseConfig(map[string]any{"probe": map[string]any{"vpcId": "vpc-1", "subnetIds": []any{"x"}, "targets": map[string]any{"g": "nowhere"},
-		"datapointsToAlarm": 5.0, "evaluationPeriods": 3.0}})
-	for _, want := range []string{"vpcId", "subnetIds", "nowhere", "datapointsToAlarm"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %s: %v", want, err)
+// TestProbeAlarmIdsAreStable: adding a group that sorts first leaves the
+// other groups' alarms under their logical ids (a renamed id would make
+// CloudFormation replace the alarm).
+func TestProbeAlarmIdsAreStable(t *testing.T) {
+	ids := func(targets map[string]any) map[string]string {
+		ctx := map[string]any{"probe": map[string]any{"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"subnet-0123456789abcdef0"}, "targets": targets}}
+		out := map[string]string{}
+		for id, a := range synth(t, ctx).find(tAlarm, obj{"MetricName": probe.MetricReachable}) {
+			dims := a["Properties"].(obj)["Dimensions"].([]any)
+			out[dims[0].(obj)["Value"].(string)] = id
+		}
+		return out
+	}
+	before := ids(map[string]any{"mosek": "10.0.1.9", "matlab": "10.0.1.10"})
+	after := ids(map[string]any{"aaa": "10.0.1.8", "mosek": "10.0.1.9", "matlab": "10.0.1.10"})
+	for _, g := range []string{"mosek", "matlab"} {
+		if before[g] == "" || before[g] != after[g] {
+			t.Errorf("group %s: alarm %q before, %q after adding a group", g, before[g], after[g])
 		}
 	}
-	if _, err := ParseConfig(map[string]any{"activationCommands": []any{"a\nb"}}); err == nil {
-		t.Error("multi-line activation command accepted")
+	if a, b := probeAlarmID("R&D #1"), probeAlarmID("R&D #2"); a == b || !strings.HasPrefix(a, "ProbeAlarmRD1") {
+		t.Errorf("ids %q and %q", a, b)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,22 @@ const (
 	DetailAlarm       = "CloudWatch Alarm State Change"
 	DetailHealth      = "AWS Health Event"
 	DetailScheduled   = "Scheduled Event"
+)
+
+// Values inside event details that the parsers and the CDK app's event
+// patterns both match.
+const (
+	// AlarmStateAlarm is the alarm state that triggers a failover.
+	AlarmStateAlarm = "ALARM"
+	// HealthServiceEC2 is the AWS Health service whose events are handled.
+	HealthServiceEC2 = "EC2"
+)
+
+// Instance states of a state-change notification: DownStates fail the
+// holder over, UpStates may receive an orphaned ENI.
+var (
+	DownStates = []string{model.StateStopping, model.StateStopped, model.StateShuttingDown, model.StateTerminated}
+	UpStates   = []string{model.StatePending, model.StateRunning}
 )
 
 // Parsed is what an event asks for.
@@ -132,12 +149,12 @@ func stateChange(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 		return nil, "", err
 	}
 	var kind engine.Kind
-	switch d.State {
-	case "stopping", "stopped", "shutting-down", "terminated":
+	switch {
+	case slices.Contains(DownStates, d.State):
 		kind = engine.InstanceDown
-	case "pending", "running":
+	case slices.Contains(UpStates, d.State):
 		kind = engine.InstanceUp
-	case "":
+	case d.State == "":
 		return nil, "", fmt.Errorf("no state")
 	default:
 		return nil, fmt.Sprintf("state %q of %s needs nothing", d.State, d.InstanceID), nil
@@ -181,7 +198,7 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	if d.State.Value == "" {
 		return nil, "", fmt.Errorf("no alarm state")
 	}
-	if d.State.Value != "ALARM" {
+	if d.State.Value != AlarmStateAlarm {
 		return nil, fmt.Sprintf("alarm %q went to %s", d.AlarmName, d.State.Value), nil
 	}
 	if t := ParseTime(d.State.Timestamp); !t.IsZero() {
@@ -259,7 +276,7 @@ func health(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	if err := detailObject(env, &d); err != nil {
 		return nil, "", err
 	}
-	if d.Service != "EC2" {
+	if d.Service != HealthServiceEC2 {
 		return nil, fmt.Sprintf("health event for service %q", d.Service), nil
 	}
 	seen := map[string]bool{}

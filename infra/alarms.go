@@ -1,0 +1,81 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/eni-failover/eni-failover/internal/emf"
+	"github.com/eni-failover/eni-failover/internal/metrics"
+)
+
+// statusAlarms makes one StatusCheckFailed alarm per configured instance;
+// their state changes drive the failover function.
+func (s *EniFailoverStack) statusAlarms(cfg Config) {
+	for _, id := range cfg.InstanceIDs {
+		a := awscloudwatch.NewAlarm(s.Stack, jsii.String("StatusCheck-"+id), &awscloudwatch.AlarmProps{
+			AlarmName:        jsii.String(*awscdk.Aws_STACK_NAME() + statusAlarmInfix + id),
+			AlarmDescription: jsii.String("Status checks of license token server " + id + ": in ALARM, the license ENI leaves it"),
+			Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace: jsii.String("AWS/EC2"), MetricName: jsii.String("StatusCheckFailed"),
+				DimensionsMap: &map[string]*string{"InstanceId": jsii.String(id)},
+				Statistic:     jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(1)),
+			}),
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(2),
+			DatapointsToAlarm:  jsii.Number(2),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			// A stopped instance reports nothing; its state change already
+			// drives the failover.
+			TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Topic))
+	}
+}
+
+// statusAlarmInfix follows the stack name in a status-check alarm's name.
+const statusAlarmInfix = "-status-"
+
+// observability: a dashboard and alarms to the topic on function errors,
+// failed moves and events left in the queue.
+func (s *EniFailoverStack) observability() {
+	period := awscdk.Duration_Minutes(jsii.Number(5))
+	metric := func(name, stat, label string) awscloudwatch.Metric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(emf.DefaultNamespace), MetricName: jsii.String(name), Statistic: jsii.String(stat),
+			Period: period, Label: jsii.String(label),
+		})
+	}
+	queueDepth := s.Failed.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")})
+	awscloudwatch.NewDashboard(s.Stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName: jsii.String(*awscdk.Aws_STACK_NAME()),
+		Widgets: &[]*[]awscloudwatch.IWidget{
+			{
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("ENI moves and failed moves"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{metric(metrics.Moves, "Sum", "moves"), metric(metrics.Failures, "Sum", "failed moves")}}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Move duration (ms)"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{metric(metrics.MoveDurationMS, "Average", "average"), metric(metrics.MoveDurationMS, "Maximum", "maximum"),
+						metric(metrics.DetachDurationMS, "Average", "detach"), metric(metrics.AttachDurationMS, "Average", "attach")}}),
+			},
+			{
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Function errors"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{s.Failover.MetricErrors(&awscloudwatch.MetricOptions{Period: period}), s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period})}}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Events in the on-failure queue"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{queueDepth}}),
+			},
+		},
+	})
+	alarm := func(id, desc string, m awscloudwatch.IMetric) {
+		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription: jsii.String(desc), Metric: m, Threshold: jsii.Number(1), EvaluationPeriods: jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Topic))
+	}
+	alarm("FailoverErrors", "The failover function returned errors (it retries; see its logs)", s.Failover.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
+	alarm("MoveErrors", "The manual move function returned errors", s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
+	alarm("FailedEventsQueued", "Events the failover function could not handle after its retries are waiting in the queue", queueDepth)
+	alarm("FailedMoves", "A license ENI move failed (see the notification and the failover logs)", metric(metrics.Failures, "Sum", "failed moves"))
+}

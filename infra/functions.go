@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/eni-failover/eni-failover/internal/config"
+	"github.com/eni-failover/eni-failover/internal/emf"
+)
+
+// functionSpec names one of the functions that move the ENI and says how it
+// is invoked.
+type functionSpec struct {
+	id, name string
+	// reservedConcurrency > 0 reserves (and caps) the function's
+	// concurrent executions.
+	reservedConcurrency int
+	// async configures asynchronous invocation (retries, event age,
+	// on-failure destination); nil keeps Lambda's defaults.
+	async *awslambda.EventInvokeConfigOptions
+}
+
+// function is one Lambda function with its own log group and role. The
+// role carries only inline statements: no AWS managed policy.
+func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Function {
+	logs, role := s.logsAndRole(cfg, spec.id, spec.name)
+	for _, st := range ec2Statements(s.Stack, cfg, s.ENIRef) {
+		role.AddToPrincipalPolicy(st)
+	}
+	for _, st := range ssmStatements(s.Stack, cfg) {
+		role.AddToPrincipalPolicy(st)
+	}
+	s.Topic.GrantPublish(role)
+	env := map[string]*string{
+		config.EnvTagPrefix:         jsii.String(cfg.TagPrefix),
+		config.EnvAllowStartStopped: jsii.String(fmt.Sprint(cfg.AllowStartStopped)),
+		config.EnvHealthEventAction: jsii.String(cfg.HealthEventAction),
+		config.EnvCooldown:          jsii.String(fmt.Sprintf("%dm", cfg.CooldownMinutes)),
+		config.EnvNotifyTopicARN:    s.Topic.TopicArn(),
+		emf.EnvNamespace:            jsii.String(emf.DefaultNamespace),
+	}
+	timeout := 60
+	if len(cfg.ActivationCommands) > 0 {
+		env[config.EnvActivationCommands] = jsii.String(strings.Join(cfg.ActivationCommands, "\n"))
+		env[config.EnvActivationTimeout] = jsii.String(fmt.Sprintf("%ds", cfg.ActivationTimeoutSeconds))
+		// The move, then the activation, within one invocation.
+		timeout += cfg.ActivationTimeoutSeconds
+	}
+	props := &awslambda.FunctionProps{
+		FunctionName:          jsii.String(*awscdk.Aws_STACK_NAME() + "-" + spec.name),
+		Description:           jsii.String("eni-failover: " + spec.name),
+		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:          awslambda.Architecture_ARM_64(),
+		Handler:               jsii.String("bootstrap"),
+		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, spec.name)), nil),
+		MemorySize:            jsii.Number(128),
+		Timeout:               awscdk.Duration_Seconds(jsii.Number(timeout)),
+		Role:                  role,
+		LogGroup:              logs,
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+		Environment:           &env,
+	}
+	if spec.reservedConcurrency > 0 {
+		props.ReservedConcurrentExecutions = jsii.Number(spec.reservedConcurrency)
+	}
+	if a := spec.async; a != nil {
+		props.RetryAttempts, props.MaxEventAge, props.OnFailure = a.RetryAttempts, a.MaxEventAge, a.OnFailure
+	}
+	fn := awslambda.NewFunction(s.Stack, jsii.String(spec.id), props)
+	s.dependOnPolicyOnly(fn, role)
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("EC2 Describe calls support no resource-level permissions; mutating EC2 actions use resource wildcards " +
+			"narrowed by the group-tag condition; log-stream names are chosen by Lambda; the KMS grant is for the stack's own key."),
+	}}, jsii.Bool(true))
+	return fn
+}
+
+// logsAndRole are a function's own log group and a role that may write to
+// it and nothing else yet.
+func (s *EniFailoverStack) logsAndRole(cfg Config, id, name string) (awslogs.LogGroup, awsiam.Role) {
+	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     retentionDays[cfg.LogRetentionDays],
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	role := awsiam.NewRole(s.Stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("eni-failover " + name + " function"),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("WriteOwnLogs"),
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*logs.LogGroupArn(), *logs.LogGroupArn()+":log-stream:*"),
+	}))
+	return logs, role
+}
+
+// dependOnPolicyOnly: a function already depends on its role through
+// GetAtt; keeping only the role's policy in DependsOn avoids cfn-lint's
+// W3005.
+func (s *EniFailoverStack) dependOnPolicyOnly(fn awslambda.Function, role awsiam.Role) {
+	if policy, ok := role.Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
+		cfnPolicy := policy.Node().DefaultChild().(awsiam.CfnPolicy)
+		fn.Node().DefaultChild().(awslambda.CfnFunction).AddOverride(jsii.String("DependsOn"), []string{*s.Stack.GetLogicalId(cfnPolicy)})
+	}
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/eni-failover/eni-failover/internal/model"
+)
+
+// licenseENI creates (MOSEK's recipe) or imports the license ENI and returns
+// its id, or nil when the ENI is managed outside the stack.
+func (s *EniFailoverStack) licenseENI(cfg Config) *string {
+	l := cfg.LicenseENI
+	switch {
+	case l == nil:
+		return nil
+	case l.ImportID != "":
+		return jsii.String(l.ImportID)
+	}
+	cr := l.Create
+	var ingress []interface{}
+	for _, cidr := range cr.CIDRs {
+		for _, port := range cr.Ports {
+			ingress = append(ingress, &awsec2.CfnSecurityGroup_IngressProperty{
+				IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port), CidrIp: jsii.String(cidr),
+				Description: jsii.String(fmt.Sprintf("license token server port %d", port)),
+			})
+		}
+	}
+	sg := awsec2.NewCfnSecurityGroup(s.Stack, jsii.String("LicenseSecurityGroup"), &awsec2.CfnSecurityGroupProps{
+		GroupDescription:     jsii.String("Token server ports of the license ENI (lmgrd and vendor daemon)"),
+		VpcId:                jsii.String(cr.VPCID),
+		SecurityGroupIngress: &ingress,
+		SecurityGroupEgress: &[]interface{}{&awsec2.CfnSecurityGroup_EgressProperty{
+			IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(1024), ToPort: jsii.Number(65535), CidrIp: jsii.String("0.0.0.0/0"),
+			Description: jsii.String("replies to license clients"),
+		}},
+	})
+	eni := awsec2.NewCfnNetworkInterface(s.Stack, jsii.String("LicenseENI"), &awsec2.CfnNetworkInterfaceProps{
+		SubnetId:    jsii.String(cr.SubnetID),
+		GroupSet:    &[]interface{}{sg.AttrGroupId()},
+		Description: jsii.String("license-bound ENI of group " + cr.Group + " (its MAC is in the license file)"),
+		Tags: &[]*awscdk.CfnTag{
+			{Key: jsii.String(model.NewTags(cfg.TagPrefix).Group()), Value: jsii.String(cr.Group)},
+			{Key: jsii.String("Name"), Value: jsii.String(cr.Group + "-license")},
+		},
+	})
+	// A deleted ENI is a lost MAC, and with it the license.
+	eni.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
+	if cr.ElasticIP {
+		eip := awsec2.NewCfnEIP(s.Stack, jsii.String("LicenseEIP"), &awsec2.CfnEIPProps{Domain: jsii.String("vpc"),
+			Tags: &[]*awscdk.CfnTag{{Key: jsii.String("Name"), Value: jsii.String(cr.Group + "-license")}}})
+		eip.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
+		awsec2.NewCfnEIPAssociation(s.Stack, jsii.String("LicenseEIPAssociation"), &awsec2.CfnEIPAssociationProps{
+			AllocationId: eip.AttrAllocationId(), NetworkInterfaceId: eni.Ref(),
+		})
+	}
+	s.licenseSG, s.licenseIP = sg, eni.AttrPrimaryPrivateIpAddress()
+	return eni.Ref()
+}

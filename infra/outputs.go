@@ -1,0 +1,24 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// outputs name what an operator needs after a deploy.
+func (s *EniFailoverStack) outputs() {
+	out := func(id, desc string, v *string) {
+		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Description: jsii.String(desc), Value: v})
+	}
+	if s.ENIRef != nil {
+		out("LicenseENIId", "The license ENI: read its MAC with the status action", s.ENIRef)
+	}
+	out("FailoverFunctionName", "Handles EC2, alarm, Health and Spot events and the reconcile", s.Failover.FunctionName())
+	out("MoveFunctionName", "Manual status, plan, move and failback", s.Move.FunctionName())
+	out("NotificationTopicArn", "One message per move or failed move", s.Topic.TopicArn())
+	out("FailedEventsQueueUrl", "Events the failover function could not handle", s.Failed.QueueUrl())
+	out("StatusCommand", "Try it", awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("aws lambda invoke --function-name "), s.Move.FunctionName(),
+		jsii.String(` --cli-binary-format raw-in-base64-out --payload '{"action":"status"}' /dev/stdout`),
+	}))
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/eni-failover/eni-failover/internal/emf"
+	"github.com/eni-failover/eni-failover/internal/probe"
+)
+
+// probe runs the license-port probe in the VPC on a schedule, with one
+// alarm per group: N failed checks out of M move the group's ENI.
+func (s *EniFailoverStack) probe(cfg Config) {
+	p := cfg.Probe
+	targets := map[string]*string{}
+	for g, ip := range p.Targets {
+		targets[g] = jsii.String(ip)
+	}
+	if s.licenseIP != nil {
+		targets[cfg.LicenseENI.Create.Group] = s.licenseIP
+	}
+	groups := make([]string, 0, len(targets))
+	for g := range targets {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+
+	sgID := jsii.String(p.SecurityGroupID)
+	if p.SecurityGroupID == "" {
+		var egress []interface{}
+		for _, g := range groups {
+			for _, port := range p.Ports {
+				egress = append(egress, &awsec2.CfnSecurityGroup_EgressProperty{
+					IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port),
+					CidrIp:      awscdk.Fn_Join(jsii.String(""), &[]*string{targets[g], jsii.String("/32")}),
+					Description: jsii.String(fmt.Sprintf("license port %d of group %s", port, g)),
+				})
+			}
+		}
+		sg := awsec2.NewCfnSecurityGroup(s.Stack, jsii.String("ProbeSecurityGroup"), &awsec2.CfnSecurityGroupProps{
+			GroupDescription:    jsii.String("eni-failover probe: reaches the license ports only"),
+			VpcId:               jsii.String(p.VPCID),
+			SecurityGroupEgress: &egress,
+		})
+		sgID = sg.AttrGroupId()
+		awscdk.NewCfnOutput(s.Stack, jsii.String("ProbeSecurityGroupId"), &awscdk.CfnOutputProps{
+			Description: jsii.String("Allow it into the license ENI's security group on the license ports (done for a created ENI)"),
+			Value:       sgID,
+		})
+	}
+	if s.licenseSG != nil {
+		for _, port := range p.Ports {
+			awsec2.NewCfnSecurityGroupIngress(s.Stack, jsii.String(fmt.Sprintf("LicenseFromProbe%d", port)), &awsec2.CfnSecurityGroupIngressProps{
+				GroupId: s.licenseSG.AttrGroupId(), IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port),
+				SourceSecurityGroupId: sgID, Description: jsii.String(fmt.Sprintf("eni-failover probe to port %d", port)),
+			})
+		}
+	}
+
+	logs, role := s.logsAndRole(cfg, "Probe", "probe")
+	// What Lambda needs to place a function in a VPC (the managed policy
+	// AWSLambdaVPCAccessExecutionRole, written out).
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("RunInVPC"),
+		Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+			"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+		Resources: jsii.Strings("*"),
+	}))
+	var pairs []*string
+	for i, g := range groups {
+		if i > 0 {
+			pairs = append(pairs, jsii.String(","))
+		}
+		pairs = append(pairs, jsii.String(g+"="), targets[g])
+	}
+	ports := make([]string, len(p.Ports))
+	for i, port := range p.Ports {
+		ports[i] = fmt.Sprint(port)
+	}
+	env := map[string]*string{
+		probe.EnvTargets: awscdk.Fn_Join(jsii.String(""), &pairs),
+		probe.EnvPorts:   jsii.String(strings.Join(ports, ",")),
+		probe.EnvTimeout: jsii.String(fmt.Sprintf("%dms", p.TimeoutMillis)),
+		emf.EnvNamespace: jsii.String(emf.DefaultNamespace),
+	}
+	fn := awslambda.NewFunction(s.Stack, jsii.String("Probe"), &awslambda.FunctionProps{
+		FunctionName:  jsii.String(*awscdk.Aws_STACK_NAME() + "-probe"),
+		Description:   jsii.String("eni-failover: license-port probe"),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, "probe")), nil),
+		MemorySize:    jsii.Number(128),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(30)),
+		Role:          role,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Environment:   &env,
+	})
+	cfnFn := fn.Node().DefaultChild().(awslambda.CfnFunction)
+	cfnFn.SetVpcConfig(&awslambda.CfnFunction_VpcConfigProperty{SubnetIds: jsii.Strings(p.SubnetIDs...), SecurityGroupIds: &[]*string{sgID}})
+	s.dependOnPolicyOnly(fn, role)
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Lambda's VPC network interfaces are created by the service under names unknown in advance; log-stream names are chosen by Lambda."),
+	}}, jsii.Bool(true))
+	s.Probe = fn
+	awsevents.NewRule(s.Stack, jsii.String("ProbeSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Check the license ports of every group"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(p.ScheduleMinutes))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
+	})
+	for _, g := range groups {
+		// The id comes from the group, so adding or removing a group never
+		// renames another group's alarm (CloudFormation would replace it).
+		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(probeAlarmID(g)), &awscloudwatch.AlarmProps{
+			AlarmName:        jsii.String(*awscdk.Aws_STACK_NAME() + probeAlarmInfix + g),
+			AlarmDescription: jsii.String("License ports of group " + g + " do not answer: in ALARM, the group's license ENI leaves its holder"),
+			Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace: jsii.String(emf.DefaultNamespace), MetricName: jsii.String(probe.MetricReachable),
+				DimensionsMap: &map[string]*string{"Group": jsii.String(g)},
+				Statistic:     jsii.String("Minimum"), Period: awscdk.Duration_Minutes(jsii.Number(p.ScheduleMinutes)),
+			}),
+			Threshold:          jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(p.EvaluationPeriods),
+			DatapointsToAlarm:  jsii.Number(p.DatapointsToAlarm),
+			// The probe not running is not the token server failing.
+			TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Topic))
+	}
+}
+
+// probeAlarmInfix follows the stack name in a probe alarm's name. It
+// differs from the "-probe-" of the numbered alarms of earlier versions, so
+// that the upgrade creates the new alarms before it deletes the old ones
+// without a clash of names. The alarm rule matches "-probe-".
+const probeAlarmInfix = "-probe-group-"
+
+// probeAlarmID is a stable construct id for a group's probe alarm: the
+// group name's letters and digits, and a hash of the whole name so that
+// names differing only in other characters stay apart.
+func probeAlarmID(group string) string {
+	var b strings.Builder
+	for _, r := range group {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			b.WriteRune(r)
+		}
+	}
+	sum := sha256.Sum256([]byte(group))
+	return fmt.Sprintf("ProbeAlarm%s%x", b.String(), sum[:4])
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/eni-failover/eni-failover/internal/eventparse"
+)
+
+// rules routes every trigger of the decision table to the failover
+// function; a target that cannot be invoked retries, then goes to the queue.
+func (s *EniFailoverStack) rules(cfg Config) {
+	target := func() awsevents.IRuleTarget {
+		return awseventstargets.NewLambdaFunction(s.Failover, &awseventstargets.LambdaFunctionProps{
+			DeadLetterQueue: s.Failed,
+			RetryAttempts:   jsii.Number(4),
+			MaxEventAge:     awscdk.Duration_Minutes(jsii.Number(15)),
+		})
+	}
+	stateDetail := map[string]interface{}{
+		"state": append(append([]string{}, eventparse.UpStates...), eventparse.DownStates...),
+	}
+	if len(cfg.InstanceIDs) > 0 {
+		stateDetail["instance-id"] = cfg.InstanceIDs
+	}
+	rule := func(id, desc string, pattern *awsevents.EventPattern) {
+		awsevents.NewRule(s.Stack, jsii.String(id), &awsevents.RuleProps{
+			Description: jsii.String(desc), EventPattern: pattern, Targets: &[]awsevents.IRuleTarget{target()},
+		})
+	}
+	rule("InstanceStateChange", "EC2 state changes of token servers: fail over or attach an orphaned ENI", &awsevents.EventPattern{
+		Source: jsii.Strings(eventparse.SourceEC2), DetailType: jsii.Strings(eventparse.DetailStateChange), Detail: &stateDetail,
+	})
+	rule("SpotAndRebalance", "Spot interruption warnings and rebalance recommendations: move the ENI off now", &awsevents.EventPattern{
+		Source:     jsii.Strings(eventparse.SourceEC2),
+		DetailType: jsii.Strings(eventparse.DetailSpot, eventparse.DetailRebalance),
+	})
+	rule("HealthEC2", "AWS Health events for EC2: move the ENI off an affected holder", &awsevents.EventPattern{
+		Source: jsii.Strings(eventparse.SourceHealth), DetailType: jsii.Strings(eventparse.DetailHealth),
+		Detail: &map[string]interface{}{"service": []string{eventparse.HealthServiceEC2}},
+	})
+	// Only this stack's failover alarms: their names start with the stack
+	// name and the infix of status-check or license-probe alarms.
+	alarmPrefix := func(infix string) *string {
+		return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}"+infix), nil)
+	}
+	resources := append(*awsevents.Match_Prefix(alarmPrefix(statusAlarmInfix)), *awsevents.Match_Prefix(alarmPrefix(probeAlarmInfix))...)
+	rule("AlarmState", "This stack's alarms going to ALARM (status checks, license-port probe): fail over", &awsevents.EventPattern{
+		Source: jsii.Strings(eventparse.SourceCloudWatch), DetailType: jsii.Strings(eventparse.DetailAlarm),
+		Resources: &resources,
+		Detail:    &map[string]interface{}{"state": map[string]interface{}{"value": []string{eventparse.AlarmStateAlarm}}},
+	})
+	awsevents.NewRule(s.Stack, jsii.String("Reconcile"), &awsevents.RuleProps{
+		Description: jsii.String("Level-triggered safety net: every group's ENI on a healthy member"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(cfg.ReconcileMinutes))),
+		Targets:     &[]awsevents.IRuleTarget{target()},
+	})
+}
