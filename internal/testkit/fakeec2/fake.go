@@ -190,9 +190,6 @@ func New(clk clock.Clock, t Timings, seed int64) *Fake {
 	}
 }
 
-// Clock returns the fake's clock.
-func (f *Fake) Clock() clock.Clock { return f.clk }
-
 // InstanceSpec describes an instance to add.
 type InstanceSpec struct {
 	ID     string
