@@ -80,6 +80,12 @@ type Policy struct {
 // down is failed over whatever the event said.
 func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 	plan := Plan{Group: g.Name, Action: ActNone, Holder: g.ENI.InstanceID, AttachmentID: g.ENI.AttachmentID}
+	if g.ENI.Attached() && g.ENI.DeviceIndex == 0 {
+		// EC2 never detaches a primary interface: any move would be refused
+		// half-way, so none starts.
+		plan.Reason = fmt.Sprintf("%s is the primary interface of %s", g.ENI.ID, g.ENI.InstanceID)
+		return plan, &PrimaryInterfaceError{Group: g.Name, ENI: g.ENI.ID, InstanceID: g.ENI.InstanceID}
+	}
 	if t.Kind.Manual() {
 		return decideManual(g, t, p, plan)
 	}

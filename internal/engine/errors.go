@@ -31,6 +31,21 @@ func (e *NoTargetError) Error() string {
 	return msg
 }
 
+// PrimaryInterfaceError says that the license ENI is its holder's primary
+// interface (device index 0), which EC2 never detaches ("You can't detach
+// a primary network interface", Amazon EC2 User Guide, network
+// interfaces): the group cannot fail over until the ENI is a secondary
+// interface. Nothing was changed.
+type PrimaryInterfaceError struct {
+	Group, ENI, InstanceID string
+}
+
+func (e *PrimaryInterfaceError) Error() string {
+	return fmt.Sprintf("group %q: %s is the primary interface (device index 0) of %s, and EC2 never detaches a primary interface: "+
+		"make the license ENI a secondary interface (launch the token server with its own primary interface and attach %s at device index 1), "+
+		"then eni-failover can move it", e.Group, e.ENI, e.InstanceID, e.ENI)
+}
+
 // DeadlineError says the engine stopped because the invocation's deadline
 // was near. The state it left is resumable: a rerun finishes the move.
 type DeadlineError struct {
@@ -51,8 +66,9 @@ func Retryable(err error) bool {
 	}
 	var nt *NoTargetError
 	var dl *DeadlineError
+	var primary *PrimaryInterfaceError
 	switch {
-	case errors.Is(err, ErrBadRequest), errors.Is(err, ErrENINotFound):
+	case errors.Is(err, ErrBadRequest), errors.Is(err, ErrENINotFound), errors.As(err, &primary):
 		return false
 	case errors.As(err, &nt), errors.As(err, &dl):
 		return true

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
 
 func TestHolderGoesDown(t *testing.T) {
@@ -661,4 +663,45 @@ func TestProbeAlarmAboutAnEarlierHolder(t *testing.T) {
 		t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
 	}
 	w.assertHolder("i-a")
+}
+
+// TestPrimaryInterfaceIsReportedBeforeAnyMutation: MOSEK's recipe may leave
+// the license ENI as the token server's primary interface (device index 0).
+// EC2 never detaches a primary interface ("You can't detach a primary
+// network interface": Amazon EC2 User Guide, Elastic network interfaces,
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-eni.html), so
+// neither an event nor an operator may start a move that would be refused
+// half-way: the run says what to change and makes no mutating call.
+func TestPrimaryInterfaceIsReportedBeforeAnyMutation(t *testing.T) {
+	for name, trig := range map[string]engine.Trigger{
+		"holder stopping": down("i-a"),
+		"status alarm":    {Kind: engine.Impaired, InstanceID: "i-a"},
+		"manual move":     {Kind: engine.Move, Group: group},
+		"reconcile":       {Kind: engine.Reconcile},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clk := simclock.NewVirtual(t0)
+			f := fakeec2.New(clk, fakeec2.RealisticTimings(), 1)
+			for i, id := range []string{"i-a", "i-b"} {
+				f.AddInstance(fakeec2.InstanceSpec{ID: id, AZ: az, Tags: map[string]string{"eni-failover:group": group, "eni-failover:priority": itoa(int64(i + 1))}})
+			}
+			f.AddENI(fakeec2.ENISpec{ID: eniID, AZ: az, AttachTo: "i-a", DeviceIndex: 0,
+				Tags: map[string]string{"eni-failover:group": group, "eni-failover:holder": "i-a"}})
+			if trig.Kind == engine.InstanceDown {
+				f.StopInstance("i-a")
+			}
+			eng := engine.New(f, clk, nil, engine.Options{})
+			reps, err := eng.Run(simclock.WithDeadline(context.Background(), t0.Add(time.Minute)), trig, false)
+			var primary *engine.PrimaryInterfaceError
+			if !errors.As(err, &primary) || engine.Retryable(err) || !strings.Contains(err.Error(), "secondary interface") {
+				t.Fatalf("error %v: want a PrimaryInterfaceError that no retry repeats", err)
+			}
+			if n := f.MutatingCalls(); n != 0 {
+				t.Fatalf("%d mutating calls: %v", n, opsOf(f.Calls()))
+			}
+			if len(reps) != 1 || reps[0].Outcome != engine.Failed || reps[0].HolderAfter != "i-a" {
+				t.Fatalf("reports %+v", reps)
+			}
+		})
+	}
 }

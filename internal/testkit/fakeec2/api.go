@@ -251,17 +251,21 @@ func (f *Fake) sdkInstance(i *instance) types.Instance {
 	if i.state == "terminated" {
 		return out
 	}
-	out.NetworkInterfaces = append(out.NetworkInterfaces, types.InstanceNetworkInterface{
-		NetworkInterfaceId: aws.String("eni-primary-" + strings.TrimPrefix(i.id, "i-")),
-		Attachment: &types.InstanceNetworkInterfaceAttachment{
-			DeviceIndex: aws.Int32(0), Status: types.AttachmentStatusAttached, DeleteOnTermination: aws.Bool(true),
-		},
-	})
 	ids := make([]string, 0)
+	ownPrimary := false // an added ENI is the primary interface
 	for id, n := range f.enis {
 		if n.att != nil && n.att.instanceID == i.id {
 			ids = append(ids, id)
+			ownPrimary = ownPrimary || n.att.deviceIndex == 0
 		}
+	}
+	if !ownPrimary {
+		out.NetworkInterfaces = append(out.NetworkInterfaces, types.InstanceNetworkInterface{
+			NetworkInterfaceId: aws.String("eni-primary-" + strings.TrimPrefix(i.id, "i-")),
+			Attachment: &types.InstanceNetworkInterfaceAttachment{
+				DeviceIndex: aws.Int32(0), Status: types.AttachmentStatusAttached, DeleteOnTermination: aws.Bool(true),
+			},
+		})
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
