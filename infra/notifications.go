@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -15,19 +16,45 @@ func (s *EniFailoverStack) notifications(cfg Config) awssns.Topic {
 		Description:       jsii.String("eni-failover notifications"),
 		EnableKeyRotation: jsii.Bool(true),
 	})
-	// CloudWatch alarm actions publish to the topic and need the key.
+	// CloudWatch alarm actions publish to the topic, and need the key to
+	// do it: CloudFormation replaces SNS's default topic policy, so without
+	// these grants every alarm action fails. Both are limited to alarms of
+	// this account and region (aws:SourceAccount, aws:SourceArn), so that no
+	// other account's alarm can use CloudWatch as a confused deputy. See
+	// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+	cloudWatch := awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)
+	fromOwnAlarms := alarmSourceConditions()
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Sid:        jsii.String("CloudWatchAlarmsUseTheKey"),
+		Principals: &[]awsiam.IPrincipal{cloudWatch},
 		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
 		Resources:  jsii.Strings("*"),
+		Conditions: &fromOwnAlarms,
 	}), nil)
 	topic := awssns.NewTopic(s.Stack, jsii.String("Notifications"), &awssns.TopicProps{
 		DisplayName: jsii.String("eni-failover"),
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{cloudWatch},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  jsii.Strings(*topic.TopicArn()),
+		Conditions: &fromOwnAlarms,
+	}))
 	if cfg.NotifyEmail != "" {
 		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.NotifyEmail), nil))
 	}
 	return topic
+}
+
+// alarmSourceConditions limit a grant to CloudWatch to the alarms of this
+// stack's account and region.
+func alarmSourceConditions() map[string]interface{} {
+	return map[string]interface{}{
+		"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+		"ArnLike": map[string]interface{}{"aws:SourceArn": awscdk.Fn_Sub(
+			jsii.String("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"), nil)},
+	}
 }

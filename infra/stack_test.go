@@ -75,9 +75,23 @@ func TestQueueAndTopic(t *testing.T) {
 	)}})
 	s.count(t, "AWS::SNS::Subscription", nil, 1)
 	s.has(t, "AWS::SNS::Subscription", obj{"Protocol": "email", "Endpoint": "license-admins@example.com"})
-	s.has(t, "AWS::KMS::Key", obj{"EnableKeyRotation": true, "KeyPolicy": obj{"Statement": with(
-		like(obj{"Principal": obj{"Service": "cloudwatch.amazonaws.com"}, "Action": arr{"kms:Decrypt", "kms:GenerateDataKey*"}}),
-	)}})
+	// CloudFormation replaces SNS's default topic policy, so the topic must
+	// allow CloudWatch to publish, and the key let it encrypt, each only
+	// for this account's alarms (Amazon SNS Developer Guide, "Enable
+	// compatibility between event sources from AWS services and encrypted
+	// topics", sns-key-management.html#compatibility-with-aws-services).
+	fromOwnAlarms := obj{
+		"StringEquals": obj{"aws:SourceAccount": obj{"Ref": "AWS::AccountId"}},
+		"ArnLike":      obj{"aws:SourceArn": obj{"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}},
+	}
+	s.has(t, "AWS::SNS::TopicPolicy", obj{"PolicyDocument": obj{"Statement": with(like(obj{
+		"Effect": "Allow", "Principal": obj{"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
+		"Resource": ref("Notifications"), "Condition": fromOwnAlarms,
+	}))}})
+	s.has(t, "AWS::KMS::Key", obj{"EnableKeyRotation": true, "KeyPolicy": obj{"Statement": with(like(obj{
+		"Effect": "Allow", "Principal": obj{"Service": "cloudwatch.amazonaws.com"}, "Action": arr{"kms:Decrypt", "kms:GenerateDataKey*"},
+		"Condition": fromOwnAlarms,
+	}))}})
 	synth(t, nil).count(t, "AWS::SNS::Subscription", nil, 0)
 }
 
