@@ -34,9 +34,13 @@ func (s *EniFailoverStack) licenseENI(cfg Config) *string {
 		GroupDescription:     jsii.String("Token server ports of the license ENI (lmgrd and vendor daemon)"),
 		VpcId:                jsii.String(cr.VPCID),
 		SecurityGroupIngress: &ingress,
+		// Security groups are stateful: replies to the license clients need
+		// no egress rule. Without any rule CloudFormation would add one that
+		// allows everything, so the group carries a rule that matches no
+		// traffic (as the CDK's allowAllOutbound: false does).
 		SecurityGroupEgress: &[]interface{}{&awsec2.CfnSecurityGroup_EgressProperty{
-			IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(1024), ToPort: jsii.Number(65535), CidrIp: jsii.String("0.0.0.0/0"),
-			Description: jsii.String("replies to license clients"),
+			IpProtocol: jsii.String("icmp"), FromPort: jsii.Number(252), ToPort: jsii.Number(86), CidrIp: jsii.String("255.255.255.255/32"),
+			Description: jsii.String("Disallow all traffic"),
 		}},
 	})
 	eni := awsec2.NewCfnNetworkInterface(s.Stack, jsii.String("LicenseENI"), &awsec2.CfnNetworkInterfaceProps{

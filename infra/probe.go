@@ -20,6 +20,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/eni-failover/eni-failover/internal/emf"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/probe"
 )
 
@@ -80,6 +81,16 @@ func (s *EniFailoverStack) probe(cfg Config) {
 		Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
 			"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
 		Resources: jsii.Strings("*"),
+	}))
+	// Those permissions are on "*" because Lambda names its interfaces; they
+	// must not reach the license ENI, which an unattached moment would
+	// otherwise leave deletable, and with it the licensed MAC.
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("NeverTouchLicenseENIs"),
+		Effect:     awsiam.Effect_DENY,
+		Actions:    jsii.Strings("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{"Null": map[string]interface{}{"ec2:ResourceTag/" + model.NewTags(cfg.TagPrefix).Group(): "false"}},
 	}))
 	var pairs []*string
 	for i, g := range groups {

@@ -328,6 +328,14 @@ func TestLicenseENIRecipe(t *testing.T) {
 		like(obj{"CidrIp": "192.168.10.0/24", "FromPort": probe.DefaultPorts[0]}),
 	)})
 	s.count(t, tSG, obj{"SecurityGroupIngress": with(like(obj{"CidrIp": "0.0.0.0/0"}))}, 0)
+	// Security groups are stateful ("Responses to allowed inbound traffic
+	// are allowed to leave the instance, regardless of outbound rules":
+	// Amazon VPC User Guide, security group rules), and a group without
+	// egress rules gets an allow-all one from CloudFormation: the license
+	// ENI's group carries only a rule that matches nothing.
+	s.has(t, tSG, obj{"GroupDescription": matches("^Token server ports"), "SecurityGroupEgress": arr{
+		obj{"IpProtocol": "icmp", "FromPort": 252, "ToPort": 86, "CidrIp": "255.255.255.255/32", "Description": "Disallow all traffic"},
+	}})
 	s.hasOutput(t, "LicenseENIId", obj{"Value": ref("LicenseENI")})
 	imported := synth(t, map[string]any{"licenseEni": map[string]any{"importId": "eni-0f1e2d3c4b5a69788"}})
 	imported.count(t, "AWS::EC2::NetworkInterface", nil, 0)
@@ -379,6 +387,19 @@ func TestActivationAndProbe(t *testing.T) {
 		if a := bySid["ReadActivationResult"].actions(); len(a) != 1 || a[0] != "ssm:GetCommandInvocation" {
 			t.Errorf("%s: result reading %v", role, a)
 		}
+	}
+	// The probe's network-interface permissions are on "*" (Lambda names
+	// its own interfaces), so a deny keeps them off every tagged license
+	// ENI.
+	denied := false
+	for _, st := range s.statements(t, "ProbeRole") {
+		if st.Effect == "Deny" && strings.Contains(strings.Join(st.actions(), " "), "ec2:DeleteNetworkInterface") &&
+			st.Condition["Null"]["ec2:ResourceTag/"+groupTag] == "false" && anyIs(st.resources(), "*") {
+			denied = true
+		}
+	}
+	if !denied {
+		t.Error("the probe's role may delete a license ENI")
 	}
 	for _, st := range s.statements(t, "ProbeRole") {
 		for _, a := range st.actions() {
