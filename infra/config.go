@@ -300,6 +300,19 @@ func (p Probe) validate(l *LicenseENI) []error {
 	if len(p.Targets) == 0 && !creates {
 		bad("probe.targets: name each group's license ENI address (group: private IP)")
 	}
+	probed := make([]string, 0, len(p.Targets)+1)
+	for g := range p.Targets {
+		probed = append(probed, g)
+	}
+	if creates {
+		probed = append(probed, l.Create.Group)
+	}
+	for _, g := range probed {
+		// PROBE_TARGETS is "group=ip,group=ip".
+		if strings.ContainsAny(g, ",=") {
+			bad("probe: group %q: a probed group's name may not contain \",\" or \"=\"", g)
+		}
+	}
 	for g, ip := range p.Targets {
 		if !model.ValidGroupName(g) {
 			bad("probe.targets: %q is not a group name", g)

@@ -55,3 +55,19 @@ func TestProbeConfigValidation(t *testing.T) {
 		t.Error("multi-line activation command accepted")
 	}
 }
+
+// TestProbedGroupNamesFitProbeTargets: any tag value may name a group, but
+// a probed group's name travels in PROBE_TARGETS ("group=ip,...").
+func TestProbedGroupNamesFitProbeTargets(t *testing.T) {
+	probe := func(targets map[string]any) map[string]any {
+		return map[string]any{"probe": map[string]any{"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"subnet-0123456789abcdef0"}, "targets": targets}}
+	}
+	if _, err := ParseConfig(probe(map[string]any{"R&D (prod) #1": "10.0.1.9"})); err != nil {
+		t.Errorf("a group named like any tag value: %v", err)
+	}
+	for _, g := range []string{"a,b", "a=b"} {
+		if _, err := ParseConfig(probe(map[string]any{g: "10.0.1.9"})); err == nil || !strings.Contains(err.Error(), g) {
+			t.Errorf("group %q: %v", g, err)
+		}
+	}
+}

@@ -46,7 +46,7 @@ func (d *Discoverer) spawn(f func()) (wait func()) {
 
 // Group reads one group by name.
 func (d *Discoverer) Group(ctx context.Context, name string) (model.Group, error) {
-	gs, err := d.load(ctx, []types.Filter{{Name: aws.String("tag:" + d.Tags.Group()), Values: []string{name}}}, 1)
+	gs, err := d.load(ctx, []types.Filter{{Name: aws.String("tag:" + d.Tags.Group()), Values: []string{model.EscapeFilterValue(name)}}}, 1)
 	if err != nil {
 		return model.Group{}, fmt.Errorf("reading group %q: %w", name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -394,5 +395,33 @@ func TestActivation(t *testing.T) {
 				t.Fatal("a failed activation led to another move")
 			}
 		})
+	}
+}
+
+// TestGroupNamesAreAnyTagValue: EC2 takes any character in a tag value
+// ("Tag restrictions", Amazon EC2 User Guide), and in Describe filters "*"
+// and "?" are wildcards that a backslash escapes ("Filter", Amazon EC2 API
+// Reference). So a group may be named "R&D (prod) #1", and group "dup*" is
+// read on its own even while group "dup" is misconfigured (tagged on two
+// ENIs), as the README promises for every other group.
+func TestGroupNamesAreAnyTagValue(t *testing.T) {
+	e := newEnv(t)
+	for i, name := range []string{"R&D (prod) #1", "dup*", "dup", "dup"} {
+		id := fmt.Sprintf("%017x", 0xa0+i)
+		g := sim.GroupSpec{Name: name, ENIID: "eni-" + id, AZ: sim.AZ, MAC: fmt.Sprintf("02:00:00:00:00:%02x", i), PrivateIP: fmt.Sprintf("10.0.9.%d", i+1)}
+		if i < 3 {
+			g.Holder, g.Members = "i-"+id, []sim.MemberSpec{{ID: "i-" + id, Priority: 1}}
+		}
+		e.region.AddGroup(g)
+	}
+	for _, name := range []string{"R&D (prod) #1", "dup*"} {
+		payload, _ := json.Marshal(map[string]string{"action": "status", "group": name})
+		resp, err := e.invoke(string(payload))
+		if err != nil || resp.Group != name || resp.HolderAfter == "" {
+			t.Fatalf("status of %q: %+v %v", name, resp, err)
+		}
+	}
+	if _, err := e.invoke(`{"action":"status","group":"dup"}`); err == nil || !strings.Contains(err.Error(), "two network interfaces") {
+		t.Fatalf("the misconfigured group: %v", err)
 	}
 }

@@ -89,7 +89,7 @@ func ParseRequest(raw []byte) (Request, error) {
 		return req, badRequest("unknown action %q: use status, plan, move or failback", req.Action)
 	}
 	if req.Group != "" && !model.ValidGroupName(req.Group) {
-		return req, badRequest("group %q is not a valid tag value", req.Group)
+		return req, badRequest("group %q is not a valid tag value (1-256 characters of UTF-8)", req.Group)
 	}
 	if req.Target != "" {
 		if !model.IsInstanceID(req.Target) {

@@ -3,13 +3,14 @@ package model
 import (
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The shapes of EC2 resource ids: a prefix and 8 or 17 hexadecimal digits.
 var (
 	instanceID = regexp.MustCompile(`^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
 	tagPrefix  = regexp.MustCompile(`^[A-Za-z0-9_.:/=+@-]{1,100}$`)
-	groupName  = regexp.MustCompile(`^[\p{L}\p{N} _.:/=+@-]{1,256}$`)
 )
 
 // IsInstanceID reports whether s looks like an EC2 instance id.
@@ -24,6 +25,21 @@ func ValidTagPrefix(p string) bool {
 // TagPrefixRule says what ValidTagPrefix accepts, for error messages.
 const TagPrefixRule = "1-100 characters of letters, digits and _.:/=+@-, not starting with aws:"
 
-// ValidGroupName reports whether name can be a group (the value of the
-// group tag).
-func ValidGroupName(name string) bool { return groupName.MatchString(name) }
+// ValidGroupName reports whether name can be a group: any value the group
+// tag can hold. EC2 takes any character in a tag value, up to 256 Unicode
+// characters ("Tag restrictions", Amazon EC2 User Guide); an empty value
+// names no group, and control characters are refused as typing slips.
+func ValidGroupName(name string) bool {
+	n := utf8.RuneCountInString(name)
+	return utf8.ValidString(name) && n >= 1 && n <= 256 && !strings.ContainsFunc(name, unicode.IsControl)
+}
+
+// EscapeFilterValue makes v match itself in an EC2 Describe filter, where
+// "*" and "?" are wildcards and a backslash escapes the next character:
+// group "dup*" must not read group "dup" ("Filter", Amazon EC2 API
+// Reference: "\*amazon\?\\ specifies the literal string *amazon?\").
+func EscapeFilterValue(v string) string {
+	return filterSpecial.Replace(v)
+}
+
+var filterSpecial = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`)

@@ -514,15 +514,48 @@ func paginate[T any](op string, items []T, max *int32, token *string) ([]T, *str
 	return items[start:end], next, nil
 }
 
+// anyIn reports whether a value matches one of the filter's values, as EC2
+// matches them: "*" is zero or more characters, "?" exactly one, and a
+// backslash makes the next character literal ("Filter", Amazon EC2 API
+// Reference).
 func anyIn(have, want []string) bool {
 	for _, h := range have {
 		for _, w := range want {
-			if h == w {
+			if filterMatch([]rune(w), []rune(h)) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+func filterMatch(pattern, value []rune) bool {
+	for len(pattern) > 0 {
+		switch p := pattern[0]; {
+		case p == '*':
+			for i := 0; i <= len(value); i++ {
+				if filterMatch(pattern[1:], value[i:]) {
+					return true
+				}
+			}
+			return false
+		case p == '?':
+			if len(value) == 0 {
+				return false
+			}
+		case p == '\\' && len(pattern) > 1:
+			pattern = pattern[1:]
+			if len(value) == 0 || value[0] != pattern[0] {
+				return false
+			}
+		default:
+			if len(value) == 0 || value[0] != p {
+				return false
+			}
+		}
+		pattern, value = pattern[1:], value[1:]
+	}
+	return len(value) == 0
 }
 
 func sdkTags(m map[string]string) []types.Tag {
