@@ -52,6 +52,11 @@ type Options struct {
 	// DeadlineMargin is kept free before the context deadline to report
 	// and return cleanly (default 1.5 s).
 	DeadlineMargin time.Duration
+	// DetachRefusals is how many refused detaches (the attachment stays)
+	// a run makes before it reports them (default 4); RefusalBackoff is
+	// the pause after the first, doubling after each (default 500 ms).
+	DetachRefusals int
+	RefusalBackoff time.Duration
 	// MaxSteps bounds one run's state-machine iterations (default 200).
 	MaxSteps int
 	// Activator, when set, (re)starts the token server on the new holder
@@ -86,6 +91,10 @@ func (o Options) withDefaults() Options {
 		o.RetryAttempts = 8
 	}
 	def(&o.DeadlineMargin, 1500*time.Millisecond)
+	if o.DetachRefusals <= 0 {
+		o.DetachRefusals = 4
+	}
+	def(&o.RefusalBackoff, 500*time.Millisecond)
 	if o.MaxSteps <= 0 {
 		o.MaxSteps = 200
 	}

@@ -48,6 +48,7 @@ type execution struct {
 	// wait for a transition began (zero: not waiting).
 	lastRead, waitSince time.Time
 	journalDone         bool
+	detachRefusals      int
 }
 
 func (x *execution) now() time.Time { return x.e.clk.Now() }
@@ -159,12 +160,15 @@ func (x *execution) attachNext(ctx context.Context) (Outcome, bool, error) {
 	case err == nil:
 		x.ourAttachment = attachmentID
 		x.journalOnce(ctx, c.InstanceID)
-	case awserr.IsRetryable(err) || awserr.Classify(err) == awserr.Fatal:
+	case awserr.IsRetryable(err) || ctx.Err() != nil || isDeadline(err):
 		return Failed, true, fmt.Errorf("attaching %s to %s: %w", x.eni.ID, c.InstanceID, err)
 	default:
-		// Refused (index taken, wrong state, in use): the re-read tells
-		// whether someone else attached it, else the next candidate goes.
-		x.refusals = append(x.refusals, fmt.Sprintf("%s refused: %s", c.InstanceID, awserr.Code(err)))
+		// Refused, whatever the reason (index taken, wrong state, in use,
+		// or IAM denying this instance): the re-read tells whether someone
+		// else attached it, else the next candidate goes, and the former
+		// holder last. Stopping here would leave the ENI available, and
+		// every retry would repeat the same refusal.
+		x.refusals = append(x.refusals, fmt.Sprintf("%s refused: %s", c.InstanceID, cmp.Or(awserr.Code(err), err.Error())))
 		x.next++
 	}
 	if x.readErr != nil {
@@ -264,9 +268,39 @@ func (x *execution) detach(ctx context.Context, force bool, why string) error {
 	if err == nil && x.next < len(x.plan.Candidates) {
 		x.journalOnce(ctx, x.plan.Candidates[x.next].InstanceID)
 	}
+	if err != nil && x.readErr == nil && x.eni.AttachmentID == attID && x.eni.AttachmentStatus == "attached" {
+		// Refused and still attached (OperationNotPermitted, an
+		// attachment EC2 will not release): sending it again at once
+		// would only repeat the refusal, so back off, then report.
+		return x.detachRefused(ctx, name, holder, err)
+	}
 	// A conflict (already detaching, attachment gone) is settled by the
 	// re-read that mutate did.
 	return nil
+}
+
+// detachRefused counts a refused detach and waits before the next one:
+// at most DetachRefusals tries, RefusalBackoff apart and doubling, so a
+// refusal costs a few calls per second at most. The ENI stays where it
+// was, which is no worse than before the run.
+func (x *execution) detachRefused(ctx context.Context, step, holder string, err error) error {
+	x.detachRefusals++
+	if x.detachRefusals >= x.e.opts.DetachRefusals {
+		return fmt.Errorf("detaching %s (%s) from %s: refused %d times: %w", x.eni.ID, x.eni.AttachmentID, holder, x.detachRefusals, err)
+	}
+	d := x.e.opts.RefusalBackoff << (x.detachRefusals - 1)
+	if err := x.deadlineNear(step, d); err != nil {
+		return err
+	}
+	if serr := x.e.clk.Sleep(ctx, d); serr != nil {
+		return x.interrupted(step, serr)
+	}
+	return x.observe(ctx)
+}
+
+func isDeadline(err error) bool {
+	var dl *DeadlineError
+	return errors.As(err, &dl)
 }
 
 // finalize runs once the ENI is attached where the plan wanted it: clear

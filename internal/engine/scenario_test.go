@@ -279,7 +279,9 @@ func TestImpairedHolderIsForceDetachedAtOnce(t *testing.T) {
 }
 
 func TestAttachRefusedNextStandbyWins(t *testing.T) {
-	for _, code := range []string{"IncorrectState", "InvalidParameterValue", "IncorrectInstanceState"} {
+	// UnauthorizedOperation: IAM denies attaching to that instance (for
+	// example one outside a policy's list); it strands the ENI no less.
+	for _, code := range []string{"IncorrectState", "InvalidParameterValue", "IncorrectInstanceState", "UnauthorizedOperation", "OperationNotPermitted"} {
 		t.Run(code, func(t *testing.T) {
 			w := newWorld(t, engine.Options{})
 			w.ec2.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: code, Message: "refused",
@@ -297,7 +299,7 @@ func TestAttachRefusedNextStandbyWins(t *testing.T) {
 	}
 	t.Run("every standby refuses: back to the former holder", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
-		w.ec2.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: "InvalidParameterValue",
+		w.ec2.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: "UnauthorizedOperation",
 			Match: func(in any) bool { return aws.ToString(in.(ec2.AttachNetworkInterfaceInput).InstanceId) != "i-a" }})
 		w.ec2.StopInstance("i-a")
 		w.settle()
@@ -703,5 +705,40 @@ func TestPrimaryInterfaceIsReportedBeforeAnyMutation(t *testing.T) {
 				t.Fatalf("reports %+v", reps)
 			}
 		})
+	}
+}
+
+// TestRefusedDetachBacksOffThenReports: EC2 refuses to release an
+// attachment (OperationNotPermitted). The run must not hammer the API with
+// the same call; it pauses between tries, then reports, and the ENI stays
+// on its holder.
+func TestRefusedDetachBacksOffThenReports(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	w.ec2.AddFault(fakeec2.Fault{Op: fakeec2.OpDetachNetworkInterface, Code: "OperationNotPermitted", Message: "refused"})
+	w.ec2.SetStatus("i-a", "impaired")
+	reps, err := w.run(engine.Trigger{Kind: engine.Impaired, InstanceID: "i-a"})
+	if err == nil || !strings.Contains(err.Error(), "refused 4 times") || !strings.Contains(err.Error(), "OperationNotPermitted") {
+		t.Fatalf("error %v: want the refusals reported", err)
+	}
+	if reps[0].Outcome != engine.Failed || reps[0].HolderAfter != "i-a" {
+		t.Fatalf("outcome %s, holder after %q", reps[0].Outcome, reps[0].HolderAfter)
+	}
+	var detaches []time.Time
+	for _, c := range w.ec2.Calls() {
+		if c.Op == fakeec2.OpDetachNetworkInterface {
+			detaches = append(detaches, c.At)
+		}
+	}
+	if len(detaches) != 4 {
+		t.Fatalf("%d detach calls, want 4: %v", len(detaches), opsOf(w.ec2.Calls()))
+	}
+	for i := 1; i < len(detaches); i++ {
+		if gap := detaches[i].Sub(detaches[i-1]); gap < 500*time.Millisecond {
+			t.Fatalf("detach %d sent %s after the one before: more than two a second", i+1, gap)
+		}
+	}
+	st := w.ec2.ENI(eniID)
+	if st.InstanceID != "i-a" || st.AttachmentStatus != "attached" {
+		t.Fatalf("ENI on %q (%s), want still on i-a", st.InstanceID, st.AttachmentStatus)
 	}
 }
