@@ -6,6 +6,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -335,6 +336,18 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		}
 		log.LogAttrs(ctx, level, "run finished", attrs...)
 		return r, err
+	}
+	if id := t.RequestID; id != "" && !dryRun && g.ENI.Tags[e.tags.Request()] == id {
+		// A re-sent invocation (the CLI's read timeout) of a move that
+		// already happened: acting again would move the ENI once more.
+		j := g.ENI.Tags
+		r.Action, r.Plan = ActNone, nil
+		r.HolderBefore, r.HolderAfter = j[e.tags.PreviousHolder()], j[e.tags.Holder()]
+		r.Reason = fmt.Sprintf("request %s was already carried out (moved at %s: %s); not repeated", id, j[e.tags.MovedAt()], j[e.tags.Reason()])
+		if g.ENI.InstanceID != r.HolderAfter || g.ENI.AttachmentStatus != "attached" {
+			r.Reason += fmt.Sprintf("; it may still be running: the ENI is %s on %q", cmp.Or(g.ENI.AttachmentStatus, "available"), g.ENI.InstanceID)
+		}
+		return finish(Repeated, nil)
 	}
 	switch {
 	case err != nil && plan.Action == ActRepair && !dryRun:

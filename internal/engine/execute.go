@@ -359,7 +359,7 @@ func (x *execution) journalOnce(ctx context.Context, intended string) {
 // this move's journal (a retry need not write it again).
 func (x *execution) journalled(intended string) bool {
 	tg := x.e.tags
-	if x.eni.Tags[tg.Holder()] != intended {
+	if x.eni.Tags[tg.Holder()] != intended || (x.t.RequestID != "" && x.eni.Tags[tg.Request()] != x.t.RequestID) {
 		return false
 	}
 	if x.plan.FailedHolder == "" {
@@ -382,13 +382,16 @@ func (x *execution) writeJournal(ctx context.Context, holder string, moved bool)
 		set[tg.Reason()] = tagSafe(x.plan.Reason)
 		set[tg.PreviousHolder()] = cmp.Or(x.plan.Holder, x.plan.FormerHolder, "none")
 	}
+	if x.t.RequestID != "" {
+		set[tg.Request()] = x.t.RequestID
+	}
 	if x.plan.FailedHolder != "" {
 		failed := model.ParseFailed(x.eni.Tags[tg.Failed()])
 		failed[x.plan.FailedHolder] = now
 		set[tg.Failed()] = model.FormatFailed(failed, now, x.e.opts.Cooldown, 5)
 	}
 	tags := make([]types.Tag, 0, len(set))
-	for _, k := range []string{tg.Holder(), tg.PreviousHolder(), tg.MovedAt(), tg.Reason(), tg.Failed()} {
+	for _, k := range []string{tg.Holder(), tg.PreviousHolder(), tg.MovedAt(), tg.Reason(), tg.Request(), tg.Failed()} {
 		if v, ok := set[k]; ok {
 			tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
 		}

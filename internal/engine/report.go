@@ -25,6 +25,9 @@ const (
 	// ReturnedToFormer: every standby refused the attach, so the ENI went
 	// back to its former holder rather than stay orphaned.
 	ReturnedToFormer Outcome = "returned-to-former-holder"
+	// Repeated: the request (its request_id) was already carried out;
+	// answered from the journal, nothing done.
+	Repeated Outcome = "repeat"
 	// Failed: the run did not reach its goal; see Error.
 	Failed Outcome = "failed"
 )

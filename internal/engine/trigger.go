@@ -46,4 +46,7 @@ type Trigger struct {
 	// license-port probe) began: a holder that got the ENI after it was
 	// not the one probed.
 	Since time.Time
+	// RequestID names a manual request; the journal keeps the last one
+	// carried out, and a repeat of it is answered without acting.
+	RequestID string
 }

@@ -288,6 +288,12 @@ func TestBadPayloads(t *testing.T) {
 		"empty":                     ``,
 		"reason too long":           `{"action":"move","reason":"` + strings.Repeat("x", 201) + `"}`,
 		"group with bad characters": `{"action":"move","group":"a\u0000b"}`,
+		// encoding/json alone would take the last of duplicate keys (and
+		// move) and match keys in any case.
+		"duplicate key":              `{"action":"plan","action":"move"}`,
+		"a bracket after the object": `{"action":"move"}]`,
+		"key in another case":        `{"Action":"move"}`,
+		"request id with a space":    `{"action":"move","request_id":"a b"}`,
 	}
 	for name, payload := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -423,5 +429,33 @@ func TestGroupNamesAreAnyTagValue(t *testing.T) {
 	}
 	if _, err := e.invoke(`{"action":"status","group":"dup"}`); err == nil || !strings.Contains(err.Error(), "two network interfaces") {
 		t.Fatalf("the misconfigured group: %v", err)
+	}
+}
+
+// TestRepeatedRequestIsAnsweredNotActedOn: the AWS CLI sends an invocation
+// again when its read timeout passes. A repeat of a move that already
+// happened must answer with that move, not move the ENI once more.
+func TestRepeatedRequestIsAnsweredNotActedOn(t *testing.T) {
+	e := newEnv(t)
+	const move = `{"action":"move","reason":"patching","request_id":"5f0c8e2a-1d7b-4c1e-9a51-3e0f2b7d9c11"}`
+	first, err := e.invoke(move)
+	if err != nil || first.Outcome != engine.Moved {
+		t.Fatalf("first move: %+v, %v", first, err)
+	}
+	to := e.holder()
+	e.region.EC2.ResetCalls()
+	again, err := e.invoke(move)
+	if err != nil {
+		t.Fatalf("repeat: %v", err)
+	}
+	if again.Outcome != engine.Repeated || again.HolderAfter != to || again.HolderBefore != first.HolderBefore {
+		t.Fatalf("repeat answered %s %s -> %s, want repeat %s -> %s", again.Outcome, again.HolderBefore, again.HolderAfter, first.HolderBefore, to)
+	}
+	if n := e.region.EC2.MutatingCalls(); n != 0 || e.holder() != to {
+		t.Fatalf("repeat made %d mutating calls; holder %s", n, e.holder())
+	}
+	next, err := e.invoke(strings.Replace(move, "5f0c8e2a", "77777777", 1))
+	if err != nil || next.Outcome != engine.Moved || e.holder() == to {
+		t.Fatalf("a new request did not move: %+v, %v", next, err)
 	}
 }

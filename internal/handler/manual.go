@@ -1,7 +1,6 @@
 package handler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/strictjson"
 )
 
 // Manual actions.
@@ -26,6 +26,10 @@ type Request struct {
 	Group  string `json:"group,omitempty"`
 	Target string `json:"target,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// RequestID makes a mutating action safe to send twice: a repeat of
+	// a request already carried out answers from the journal instead of
+	// acting again.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // BadRequestError is returned for a payload that cannot be served; nothing
@@ -73,13 +77,8 @@ type Manual struct{ Deps }
 // missing or unknown action, a malformed group or target are errors.
 func ParseRequest(raw []byte) (Request, error) {
 	var req Request
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return req, badRequest("payload is not {\"action\", \"group\", \"target\", \"reason\"}: %v", err)
-	}
-	if dec.More() {
-		return req, badRequest("payload has data after the JSON object")
+	if err := strictjson.Decode(raw, &req); err != nil {
+		return req, badRequest("payload is not one object of \"action\", \"group\", \"target\", \"reason\", \"request_id\": %s", oneLine(err))
 	}
 	switch req.Action {
 	case ActionStatus, ActionPlan, ActionMove, ActionFailback:
@@ -99,11 +98,17 @@ func ParseRequest(raw []byte) (Request, error) {
 			return req, badRequest("target applies to move and plan, not %s", req.Action)
 		}
 	}
+	if req.RequestID != "" && !model.ValidRequestID(req.RequestID) {
+		return req, badRequest("request_id %q: %s", req.RequestID, model.RequestIDRule)
+	}
 	if len(req.Reason) > 200 {
 		return req, badRequest("reason is longer than 200 characters")
 	}
 	return req, nil
 }
+
+// oneLine joins a multi-line error (every problem of a payload) with "; ".
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
 // Handle serves one manual invocation. A bad payload or an unknown group is
 // an error and changes nothing; a move that fails returns its report with
@@ -117,7 +122,7 @@ func (h *Manual) Handle(ctx context.Context, raw json.RawMessage) (*Response, er
 	if req.Action == ActionStatus {
 		return h.status(ctx, req)
 	}
-	t := engine.Trigger{Kind: engine.Move, Group: req.Group, Target: req.Target, Reason: req.Reason}
+	t := engine.Trigger{Kind: engine.Move, Group: req.Group, Target: req.Target, Reason: req.Reason, RequestID: req.RequestID}
 	if req.Action == ActionFailback {
 		t.Kind = engine.Failback
 	}
@@ -129,7 +134,9 @@ func (h *Manual) Handle(ctx context.Context, raw json.RawMessage) (*Response, er
 		return nil, fmt.Errorf("%s: %w", req.Action, err)
 	}
 	r := reports[0]
-	h.record(ctx, r, "manual "+req.Action, false)
+	if r.Outcome != engine.Repeated {
+		h.record(ctx, r, "manual "+req.Action, false)
+	}
 	resp := fromReport(req.Action, r)
 	if err != nil {
 		resp.Error = err.Error()

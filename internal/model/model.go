@@ -46,6 +46,10 @@ func (t Tags) MovedAt() string { return t.key("moved-at") }
 // Reason is the journal key for why the last move happened.
 func (t Tags) Reason() string { return t.key("reason") }
 
+// Request is the journal key for the last manual request carried out
+// (its request_id), so that a repeat of it is answered, not acted on.
+func (t Tags) Request() string { return t.key("request") }
+
 // Failed is the journal key listing recently failed holders, for anti-flap.
 func (t Tags) Failed() string { return t.key("failed") }
 

@@ -43,3 +43,12 @@ func EscapeFilterValue(v string) string {
 }
 
 var filterSpecial = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`)
+
+var requestID = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+
+// ValidRequestID reports whether id can name a manual request: it is kept
+// in a journal tag and must stay one word there.
+func ValidRequestID(id string) bool { return requestID.MatchString(id) }
+
+// RequestIDRule says what ValidRequestID accepts, for error messages.
+const RequestIDRule = "1-64 characters of letters, digits and _.:- (a UUID fits)"
