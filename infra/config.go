@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/mail"
 	"regexp"
@@ -16,6 +16,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/strictjson"
 )
 
 // ContextKey is the CDK context key holding the configuration.
@@ -38,6 +39,9 @@ type Config struct {
 	AllowStartStopped bool `json:"allowStartStopped"`
 	// HealthEventAction: move or notify.
 	HealthEventAction string `json:"healthEventAction"`
+	// HealthLeadMinutes before a scheduled AWS Health change starts, the
+	// reconcile moves the ENI off a holder it names.
+	HealthLeadMinutes int `json:"healthLeadMinutes"`
 	// CooldownMinutes is the anti-flap window.
 	CooldownMinutes int `json:"cooldownMinutes"`
 	// LogRetentionDays of the functions' log groups.
@@ -113,7 +117,8 @@ var retentionDays = map[int]awslogs.RetentionDays{
 }
 
 // ParseConfig decodes the context value (nil: all defaults) and validates
-// it; every problem is reported at once.
+// it; every problem is reported at once. Keys are matched exactly
+// (encoding/json alone would take "InstanceIds" for "instanceIds").
 func ParseConfig(raw any) (Config, error) {
 	c := Config{}
 	if raw != nil {
@@ -124,10 +129,13 @@ func ParseConfig(raw any) (Config, error) {
 		if s, ok := raw.(string); ok { // -c eniFailover='{...}' arrives as a string
 			b = []byte(s)
 		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return c, fmt.Errorf("context %s: %w", ContextKey, err)
+		keyErr := strictjson.Check(b, &c)
+		if err := json.Unmarshal(b, &c); err != nil {
+			return c, fmt.Errorf("context %s: %w", ContextKey, errors.Join(keyErr, err))
+		}
+		if keyErr != nil {
+			c.defaults()
+			return c, fmt.Errorf("context %s: %w", ContextKey, errors.Join(keyErr, c.validate()))
 		}
 	}
 	c.defaults()
@@ -135,6 +143,63 @@ func ParseConfig(raw any) (Config, error) {
 		return c, fmt.Errorf("context %s: %w", ContextKey, err)
 	}
 	return c, nil
+}
+
+// MergeOverCDKJSON resolves the context value when it came from the command
+// line: `-c eniFailover='{...}'` arrives as a string and would replace the
+// whole object of cdk.json, silently dropping the license ENI, the probe
+// and the e-mail. It is merged over cdk.json's object instead, as a JSON
+// merge patch (RFC 7386): objects merge key by key, any other value
+// (arrays included) replaces, null removes. note says what happened, for
+// the person running cdk.
+func MergeOverCDKJSON(raw any, cdkJSON []byte) (merged any, note string, err error) {
+	override, ok := raw.(string)
+	if !ok || cdkJSON == nil {
+		return raw, "", nil
+	}
+	var file struct {
+		Context map[string]json.RawMessage `json:"context"`
+	}
+	if err := json.Unmarshal(cdkJSON, &file); err != nil {
+		return nil, "", fmt.Errorf("cdk.json: %w", err)
+	}
+	base, ok := file.Context[ContextKey]
+	if !ok {
+		return raw, "", nil
+	}
+	var patch any
+	if err := strictjson.Decode([]byte(override), &patch); err != nil {
+		return nil, "", fmt.Errorf("-c %s: %w", ContextKey, err)
+	}
+	patchObj, ok := patch.(map[string]any)
+	if !ok {
+		return nil, "", fmt.Errorf("-c %s: want a JSON object, got %s", ContextKey, override)
+	}
+	var baseObj map[string]any
+	if err := json.Unmarshal(base, &baseObj); err != nil {
+		return nil, "", fmt.Errorf("cdk.json: context.%s: want a JSON object: %w", ContextKey, err)
+	}
+	keys := slices.Sorted(maps.Keys(patchObj))
+	note = fmt.Sprintf("-c %s was merged over cdk.json's %s: the command line sets %s; every other key is cdk.json's",
+		ContextKey, ContextKey, strings.Join(keys, ", "))
+	return mergePatch(baseObj, patchObj), note, nil
+}
+
+// mergePatch applies patch to target (RFC 7386, section 2).
+func mergePatch(target, patch map[string]any) map[string]any {
+	out := maps.Clone(target)
+	for k, v := range patch {
+		switch pv := v.(type) {
+		case nil:
+			delete(out, k)
+		case map[string]any:
+			t, _ := out[k].(map[string]any)
+			out[k] = mergePatch(t, pv)
+		default:
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func (c *Config) defaults() {
@@ -146,6 +211,9 @@ func (c *Config) defaults() {
 	}
 	if c.HealthEventAction == "" {
 		c.HealthEventAction = string(config.HealthMove)
+	}
+	if c.HealthLeadMinutes == 0 {
+		c.HealthLeadMinutes = 30
 	}
 	if c.CooldownMinutes == 0 {
 		c.CooldownMinutes = 15
@@ -159,7 +227,23 @@ func (c *Config) defaults() {
 	if c.ActivationTimeoutSeconds == 0 {
 		c.ActivationTimeoutSeconds = 60
 	}
+	if c.LicenseENI != nil && c.LicenseENI.Create != nil {
+		cr := c.LicenseENI.Create
+		if len(cr.Ports) == 0 {
+			cr.Ports = slices.Clone(probe.DefaultPorts)
+		}
+	}
 	if p := c.Probe; p != nil {
+		// The probe checks the created ENI's ports in its VPC unless told
+		// otherwise (and validate refuses otherwise).
+		if cr := c.created(); cr != nil {
+			if len(p.Ports) == 0 {
+				p.Ports = slices.Clone(cr.Ports)
+			}
+			if p.VPCID == "" {
+				p.VPCID = cr.VPCID
+			}
+		}
 		if len(p.Ports) == 0 {
 			p.Ports = slices.Clone(probe.DefaultPorts)
 		}
@@ -176,12 +260,14 @@ func (c *Config) defaults() {
 			p.TimeoutMillis = 2000
 		}
 	}
-	if c.LicenseENI != nil && c.LicenseENI.Create != nil {
-		cr := c.LicenseENI.Create
-		if len(cr.Ports) == 0 {
-			cr.Ports = slices.Clone(probe.DefaultPorts)
-		}
+}
+
+// created is the license ENI the stack creates, or nil.
+func (c Config) created() *CreateENI {
+	if c.LicenseENI == nil {
+		return nil
 	}
+	return c.LicenseENI.Create
 }
 
 func (c Config) validate() error {
@@ -213,6 +299,10 @@ func (c Config) validate() error {
 	}
 	if c.CooldownMinutes < 1 || c.CooldownMinutes > 1440 {
 		bad("cooldownMinutes %d: from 1 to 1440", c.CooldownMinutes)
+	}
+	if c.HealthLeadMinutes < max(5, c.ReconcileMinutes) || c.HealthLeadMinutes > 10080 {
+		// The reconcile must run at least once within the lead time.
+		bad("healthLeadMinutes %d: from max(5, reconcileMinutes) to 10080 (a week)", c.HealthLeadMinutes)
 	}
 	if c.HealthEventAction != string(config.HealthMove) && c.HealthEventAction != string(config.HealthNotify) {
 		bad("healthEventAction %q: move or notify", c.HealthEventAction)
@@ -267,14 +357,23 @@ func (cr CreateENI) validate() []error {
 		bad("licenseEni.create.allowedCidrs: name the networks of the license clients")
 	}
 	for _, c := range cr.CIDRs {
-		if _, _, err := net.ParseCIDR(c); err != nil || strings.Contains(c, ":") {
+		_, n, err := net.ParseCIDR(c)
+		if err != nil || strings.Contains(c, ":") {
 			bad("licenseEni.create.allowedCidrs: %q is not an IPv4 CIDR", c)
+			continue
 		}
-		if c == "0.0.0.0/0" {
-			bad("licenseEni.create.allowedCidrs: 0.0.0.0/0 opens the token server to the internet")
+		// Any /0 (1.2.3.4/0 too) is every address.
+		if ones, _ := n.Mask.Size(); ones == 0 {
+			bad("licenseEni.create.allowedCidrs: %q (prefix /0) opens the token server to the internet", c)
 		}
 	}
 	return errs
+}
+
+func sortedPorts(ports []int) []int {
+	s := slices.Clone(ports)
+	slices.Sort(s)
+	return slices.Compact(s)
 }
 
 var sgRe = regexp.MustCompile(`^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
@@ -297,6 +396,15 @@ func (p Probe) validate(l *LicenseENI) []error {
 		bad("probe.securityGroupId %q is not a security group id", p.SecurityGroupID)
 	}
 	creates := l != nil && l.Create != nil
+	if creates {
+		cr := l.Create
+		if p.VPCID != cr.VPCID {
+			bad("probe.vpcId %q is not the license ENI's VPC %q: the probe must reach the ENI's address", p.VPCID, cr.VPCID)
+		}
+		if !slices.Equal(sortedPorts(p.Ports), sortedPorts(cr.Ports)) {
+			bad("probe.ports %v differ from licenseEni.create.ports %v: the probe would check ports the security group does not open, or miss one the clients use", p.Ports, cr.Ports)
+		}
+	}
 	if len(p.Targets) == 0 && !creates {
 		bad("probe.targets: name each group's license ENI address (group: private IP)")
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -34,9 +36,10 @@ func TestConfigValidation(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	c := map[string]any{"instanceIds": []any{"i-123"}, "notifyEmail": "x", "healthEventAction": "panic", "logRetentionDays": 42.0, "tagPrefix": "aws:x", "reconcileMinutes": 99.0}
+	c := map[string]any{"instanceIds": []any{"i-123"}, "notifyEmail": "x", "healthEventAction": "panic", "logRetentionDays": 42.0, "tagPrefix": "aws:x", "reconcileMinutes": 99.0,
+		"healthLeadMinutes": 2.0}
 	_, err = ParseConfig(c)
-	for _, want := range []string{"i-123", "notifyEmail", "healthEventAction", "logRetentionDays", "tagPrefix", "reconcileMinutes"} {
+	for _, want := range []string{"i-123", "notifyEmail", "healthEventAction", "logRetentionDays", "tagPrefix", "reconcileMinutes", "healthLeadMinutes 2"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}
@@ -69,5 +72,74 @@ func TestProbedGroupNamesFitProbeTargets(t *testing.T) {
 		if _, err := ParseConfig(probe(map[string]any{g: "10.0.1.9"})); err == nil || !strings.Contains(err.Error(), g) {
 			t.Errorf("group %q: %v", g, err)
 		}
+	}
+}
+
+// TestCommandLineContextMergesOverCDKJSON: the README's
+// -c eniFailover='{"instanceIds":[...]}' arrives as a string and, taken as
+// is, replaced cdk.json's whole object (47 resources became 31).
+func TestCommandLineContextMergesOverCDKJSON(t *testing.T) {
+	cdkJSON, err := os.ReadFile("../cdk.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, note, err := MergeOverCDKJSON(`{"instanceIds":["i-0aaaaaaaaaaaaaaa1"],"probe":{"timeoutMillis":500},"notifyEmail":null}`, cdkJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseConfig(raw)
+	if err != nil {
+		t.Fatalf("merged configuration refused: %v", err)
+	}
+	if !slices.Equal(c.InstanceIDs, []string{"i-0aaaaaaaaaaaaaaa1"}) {
+		t.Errorf("instanceIds %v: the command line's list replaces cdk.json's", c.InstanceIDs)
+	}
+	if c.LicenseENI == nil || c.LicenseENI.Create == nil || c.LicenseENI.Create.Group != "mosek" || len(c.ActivationCommands) == 0 {
+		t.Errorf("cdk.json's license ENI or activation were dropped: %+v", c)
+	}
+	if c.Probe == nil || c.Probe.TimeoutMillis != 500 || c.Probe.VPCID != "vpc-0123456789abcdef0" {
+		t.Errorf("probe %+v: objects merge key by key", c.Probe)
+	}
+	if c.NotifyEmail != "" {
+		t.Errorf("notifyEmail %q: null removes a key", c.NotifyEmail)
+	}
+	if !strings.Contains(note, "instanceIds") || !strings.Contains(note, "cdk.json") {
+		t.Errorf("note %q does not say what was merged", note)
+	}
+	for _, bad := range []string{`{"instanceIds":[],"instanceIds":["i-0aaaaaaaaaaaaaaa1"]}`, `["i-0aaaaaaaaaaaaaaa1"]`, `{"x":1}}`} {
+		if _, _, err := MergeOverCDKJSON(bad, cdkJSON); err == nil {
+			t.Errorf("-c %s accepted", bad)
+		}
+	}
+	// From cdk.json alone (an object, not a string) nothing is merged.
+	if raw, note, _ := MergeOverCDKJSON(map[string]any{"reconcileMinutes": 2.0}, cdkJSON); note != "" || raw.(map[string]any)["licenseEni"] != nil {
+		t.Errorf("an object context was merged: %v %q", raw, note)
+	}
+}
+
+// TestConfigRulesAWSWouldNotCatch: keys in another case, a CIDR of any
+// address with prefix /0, a probe on other ports or in another VPC than
+// the created ENI; all reported at once.
+func TestConfigRulesAWSWouldNotCatch(t *testing.T) {
+	create := map[string]any{"group": "mosek", "vpcId": "vpc-0123456789abcdef0", "subnetId": "subnet-0123456789abcdef0",
+		"ports": []any{27007.0, 27008.0}, "allowedCidrs": []any{"10.0.0.0/16", "10.1.2.3/0"}}
+	_, err := ParseConfig(map[string]any{
+		"InstanceIds": []any{"i-0aaaaaaaaaaaaaaa1"},
+		"licenseEni":  map[string]any{"create": create},
+		"probe": map[string]any{"vpcId": "vpc-0fffffffffffffff0", "subnetIds": []any{"subnet-0123456789abcdef0"},
+			"ports": []any{27000.0}},
+	})
+	for _, want := range []string{`"InstanceIds" (keys are case-sensitive: "instanceIds")`, `"10.1.2.3/0" (prefix /0)`,
+		`probe.vpcId "vpc-0fffffffffffffff0" is not the license ENI's VPC`, "probe.ports [27000] differ"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s:\n%v", want, err)
+		}
+	}
+	// Left out, the probe takes the created ENI's ports and VPC.
+	c, err := ParseConfig(map[string]any{"licenseEni": map[string]any{"create": map[string]any{"group": "mosek", "vpcId": "vpc-0123456789abcdef0",
+		"subnetId": "subnet-0123456789abcdef0", "ports": []any{1234.0}, "allowedCidrs": []any{"10.0.0.0/16"}}},
+		"probe": map[string]any{"subnetIds": []any{"subnet-0123456789abcdef0"}}})
+	if err != nil || !slices.Equal(c.Probe.Ports, []int{1234}) || c.Probe.VPCID != "vpc-0123456789abcdef0" {
+		t.Errorf("probe defaults %+v: %v", c.Probe, err)
 	}
 }

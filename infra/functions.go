@@ -44,8 +44,13 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		config.EnvAllowStartStopped: jsii.String(fmt.Sprint(cfg.AllowStartStopped)),
 		config.EnvHealthEventAction: jsii.String(cfg.HealthEventAction),
 		config.EnvCooldown:          jsii.String(fmt.Sprintf("%dm", cfg.CooldownMinutes)),
+		config.EnvHealthLeadTime:    jsii.String(fmt.Sprintf("%dm", cfg.HealthLeadMinutes)),
 		config.EnvNotifyTopicARN:    s.Topic.TopicArn(),
 		emf.EnvNamespace:            jsii.String(emf.DefaultNamespace),
+	}
+	if len(cfg.InstanceIDs) > 0 {
+		// Pinned membership: a tagged stranger never gets the ENI.
+		env[config.EnvInstanceIDs] = jsii.String(strings.Join(cfg.InstanceIDs, ","))
 	}
 	timeout := 60
 	if len(cfg.ActivationCommands) > 0 {

@@ -3,7 +3,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -23,7 +25,19 @@ func main() {
 
 // Build adds the configured stack to app, with the AwsSolutions checks.
 func Build(app awscdk.App) error {
-	cfg, err := ParseConfig(app.Node().TryGetContext(jsii.String(ContextKey)))
+	// cdk runs the app in the project directory, next to cdk.json.
+	cdkJSON, err := os.ReadFile("cdk.json")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	raw, note, err := MergeOverCDKJSON(app.Node().TryGetContext(jsii.String(ContextKey)), cdkJSON)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(os.Stderr, "eni-failover:", note)
+	}
+	cfg, err := ParseConfig(raw)
 	if err != nil {
 		return err
 	}

@@ -17,8 +17,10 @@ func (s *EniFailoverStack) outputs() {
 	out("MoveFunctionName", "Manual status, plan, move and failback", s.Move.FunctionName())
 	out("NotificationTopicArn", "One message per move or failed move", s.Topic.TopicArn())
 	out("FailedEventsQueueUrl", "Events the failover function could not handle", s.Failed.QueueUrl())
-	out("StatusCommand", "Try it", awscdk.Fn_Join(jsii.String(""), &[]*string{
-		jsii.String("aws lambda invoke --function-name "), s.Move.FunctionName(),
-		jsii.String(` --cli-binary-format raw-in-base64-out --payload '{"action":"status"}' /dev/stdout`),
+	// fileb:// works with AWS CLI v1 and v2 (only v2 knows
+	// --cli-binary-format); the read timeout outlasts the function's.
+	out("StatusCommand", "Try it (AWS CLI v1 or v2)", awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String(`echo '{"action":"status"}' | aws lambda invoke --function-name `), s.Move.FunctionName(),
+		jsii.String(` --cli-read-timeout 900 --payload fileb:///dev/stdin /dev/stdout`),
 	}))
 }

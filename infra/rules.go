@@ -33,13 +33,32 @@ func (s *EniFailoverStack) rules(cfg Config) {
 	rule("InstanceStateChange", "EC2 state changes of token servers: fail over or attach an orphaned ENI", &awsevents.EventPattern{
 		Source: jsii.Strings(eventparse.SourceEC2), DetailType: jsii.Strings(eventparse.DetailStateChange), Detail: &stateDetail,
 	})
-	rule("SpotAndRebalance", "Spot interruption warnings and rebalance recommendations: move the ENI off now", &awsevents.EventPattern{
-		Source:     jsii.Strings(eventparse.SourceEC2),
-		DetailType: jsii.Strings(eventparse.DetailSpot, eventparse.DetailRebalance),
-	})
+	// With the token servers listed, other instances' Spot and Health news
+	// never reach the function: behind its reserved concurrency of 1, a
+	// Spot fleet's interruptions would queue ahead of a real failover and
+	// age out. Both events name the instance in detail.instance-id.
+	spotDetail := map[string]interface{}{}
+	healthDetail := map[string]interface{}{"service": []string{eventparse.HealthServiceEC2}}
+	if len(cfg.InstanceIDs) > 0 {
+		spotDetail["instance-id"] = cfg.InstanceIDs
+		// Health names an instance by id or by ARN (.../instance/i-...)
+		// in affectedEntities[].entityValue; a suffix matches both, and
+		// one filter per instance keeps 50 of them within the 2048
+		// characters of an event pattern.
+		suffixes := make([]interface{}, len(cfg.InstanceIDs))
+		for i, id := range cfg.InstanceIDs {
+			suffixes[i] = map[string]string{"suffix": id}
+		}
+		healthDetail["affectedEntities"] = map[string]interface{}{"entityValue": suffixes}
+	}
+	spot := &awsevents.EventPattern{Source: jsii.Strings(eventparse.SourceEC2), DetailType: jsii.Strings(eventparse.DetailSpot, eventparse.DetailRebalance)}
+	if len(spotDetail) > 0 {
+		spot.Detail = &spotDetail
+	}
+	rule("SpotAndRebalance", "Spot interruption warnings and rebalance recommendations: move the ENI off now", spot)
 	rule("HealthEC2", "AWS Health events for EC2: move the ENI off an affected holder", &awsevents.EventPattern{
 		Source: jsii.Strings(eventparse.SourceHealth), DetailType: jsii.Strings(eventparse.DetailHealth),
-		Detail: &map[string]interface{}{"service": []string{eventparse.HealthServiceEC2}},
+		Detail: &healthDetail,
 	})
 	// Only this stack's failover alarms: their names start with the stack
 	// name and the infix of status-check or license-probe alarms.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -36,7 +37,7 @@ func TestFunctions(t *testing.T) {
 			"Environment": obj{"Variables": obj{
 				config.EnvTagPrefix: model.DefaultTagPrefix, config.EnvNotifyTopicARN: ref("Notifications"),
 				config.EnvHealthEventAction: string(config.HealthMove), config.EnvAllowStartStopped: "false",
-				config.EnvCooldown: "15m", emf.EnvNamespace: emf.DefaultNamespace,
+				config.EnvCooldown: "15m", emf.EnvNamespace: emf.DefaultNamespace, config.EnvHealthLeadTime: "30m",
 			}},
 		})
 	}
@@ -47,6 +48,10 @@ func TestFunctions(t *testing.T) {
 			t.Errorf("%s DependsOn %v, want its role's DefaultPolicy", id, deps)
 		}
 	}
+	// Listed token servers pin the membership of both functions.
+	synth(t, fullContext()).count(t, tFunction, obj{"Environment": obj{"Variables": like(obj{
+		config.EnvInstanceIDs: "i-0123456789abcdef0,i-0bbbbbbbbbbbbbbb2",
+	})}}, 2)
 	s.count(t, tFunction, obj{"FunctionName": stackNameJoin("-failover"), "ReservedConcurrentExecutions": 1}, 1)
 	s.count(t, tFunction, obj{"FunctionName": stackNameJoin("-move"), "ReservedConcurrentExecutions": absent()}, 1)
 	s.count(t, "AWS::Lambda::EventInvokeConfig", nil, 1)
@@ -104,12 +109,17 @@ func TestRules(t *testing.T) {
 		"source": arr{eventparse.SourceEC2}, "detail-type": arr{eventparse.DetailStateChange},
 		"detail": obj{"state": states, "instance-id": arr{"i-0123456789abcdef0", "i-0bbbbbbbbbbbbbbb2"}},
 	}})
+	// Spot and Health news of other instances would queue ahead of a real
+	// failover behind reserved concurrency 1: scoped to the token servers.
 	s.has(t, tRule, obj{"EventPattern": obj{
 		"source": arr{eventparse.SourceEC2}, "detail-type": arr{eventparse.DetailSpot, eventparse.DetailRebalance},
+		"detail": obj{"instance-id": arr{"i-0123456789abcdef0", "i-0bbbbbbbbbbbbbbb2"}},
 	}})
 	s.has(t, tRule, obj{"EventPattern": obj{
 		"source": arr{eventparse.SourceHealth}, "detail-type": arr{eventparse.DetailHealth},
-		"detail": obj{"service": arr{eventparse.HealthServiceEC2}},
+		"detail": obj{"service": arr{eventparse.HealthServiceEC2}, "affectedEntities": obj{"entityValue": arr{
+			obj{"suffix": "i-0123456789abcdef0"}, obj{"suffix": "i-0bbbbbbbbbbbbbbb2"},
+		}}},
 	}})
 	prefix := func(infix string) any {
 		return like(obj{"prefix": obj{"Fn::Sub": matches(":alarm:\\$\\{AWS::StackName\\}" + infix + "$")}})
@@ -120,10 +130,36 @@ func TestRules(t *testing.T) {
 		"resources": arr{prefix(statusAlarmInfix), prefix(probeAlarmInfix)},
 	}})
 	s.has(t, tRule, obj{"ScheduleExpression": "rate(5 minutes)", "Targets": failoverTarget["Targets"]})
-	// Without configured instances the state-change rule is not scoped.
-	synth(t, nil).has(t, tRule, obj{"EventPattern": obj{
+	// Without configured instances no rule is scoped.
+	unscoped := synth(t, nil)
+	unscoped.has(t, tRule, obj{"EventPattern": obj{
 		"detail-type": arr{eventparse.DetailStateChange}, "detail": obj{"state": states, "instance-id": absent()},
 	}})
+	unscoped.has(t, tRule, obj{"EventPattern": obj{"detail-type": arr{eventparse.DetailSpot, eventparse.DetailRebalance}, "detail": absent()}})
+	unscoped.has(t, tRule, obj{"EventPattern": obj{"detail-type": arr{eventparse.DetailHealth}, "detail": obj{"affectedEntities": absent()}}})
+}
+
+// TestRulePatternsFitTheirQuota: an event pattern may have 2048 characters
+// ("Amazon EventBridge quotas", event pattern size; adjustable to 4096),
+// and every rule scoped to the most instances allowed must fit.
+func TestRulePatternsFitTheirQuota(t *testing.T) {
+	ids := make([]any, 50)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("i-0a%015x", i)
+	}
+	for id, r := range synth(t, map[string]any{"instanceIds": ids}).find(tRule, nil) {
+		pattern, ok := r["Properties"].(obj)["EventPattern"]
+		if !ok {
+			continue
+		}
+		b, err := json.Marshal(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > 2048 {
+			t.Errorf("rule %s: event pattern of %d characters with 50 instances; the quota is 2048", id, len(b))
+		}
+	}
 }
 
 func toAny(ss []string) []any {
@@ -343,7 +379,7 @@ func TestOutputs(t *testing.T) {
 	for _, o := range []string{"FailoverFunctionName", "MoveFunctionName", "NotificationTopicArn", "FailedEventsQueueUrl"} {
 		s.hasOutput(t, o, obj{"Value": anyValue()})
 	}
-	s.hasOutput(t, "StatusCommand", obj{"Value": obj{"Fn::Join": arr{"", with(matches("^aws lambda invoke --function-name $"), ref("Move"))}}})
+	s.hasOutput(t, "StatusCommand", obj{"Value": obj{"Fn::Join": arr{"", with(matches(`^echo '\{"action":"status"\}' \| aws lambda invoke --function-name $`), ref("Move"), matches("--cli-read-timeout 900 --payload fileb:///dev/stdin"))}}})
 }
 
 func TestCDKJSONExampleSynthesizes(t *testing.T) {

@@ -46,6 +46,9 @@ type Config struct {
 	DeadlineMargin time.Duration
 	// HealthAction: move or notify (HEALTH_EVENT_ACTION).
 	HealthAction HealthAction
+	// HealthLead: a holder named by a scheduled AWS Health change leaves
+	// this long before it starts (HEALTH_LEAD_TIME).
+	HealthLead time.Duration
 	// NotifyTopicARN receives a message per move or failed move
 	// (NOTIFY_TOPIC_ARN); empty disables notifications.
 	NotifyTopicARN string
@@ -57,6 +60,10 @@ type Config struct {
 	ActivationCommands []string
 	// ActivationTimeout bounds an activation (ACTIVATION_TIMEOUT).
 	ActivationTimeout time.Duration
+	// InstanceIDs pins membership (ENI_FAILOVER_INSTANCE_IDS, comma
+	// separated): when set, no other instance is ever chosen, whatever
+	// its tags say. Empty: every tagged instance is a member.
+	InstanceIDs []string
 }
 
 // The environment variables of the failover and move functions. The CDK
@@ -71,9 +78,11 @@ const (
 	EnvPollMax            = "POLL_MAX"
 	EnvDeadlineMargin     = "DEADLINE_MARGIN"
 	EnvHealthEventAction  = "HEALTH_EVENT_ACTION"
+	EnvHealthLeadTime     = "HEALTH_LEAD_TIME"
 	EnvNotifyTopicARN     = "NOTIFY_TOPIC_ARN"
 	EnvActivationCommands = "ACTIVATION_COMMANDS"
 	EnvActivationTimeout  = "ACTIVATION_TIMEOUT"
+	EnvInstanceIDs        = "ENI_FAILOVER_INSTANCE_IDS"
 )
 
 // Vars lists every variable with its default; the README's table and the
@@ -88,10 +97,12 @@ var Vars = []envvar.Var{
 	{Name: EnvPollMax, Default: "2s", Meaning: "longest poll interval"},
 	{Name: EnvDeadlineMargin, Default: "1500ms", Meaning: "time kept free before the Lambda deadline to stop cleanly"},
 	{Name: EnvHealthEventAction, Default: "move", Meaning: "`move` the ENI off a holder named by an AWS Health event, or only `notify`"},
+	{Name: EnvHealthLeadTime, Default: "30m", Meaning: "a holder named by a scheduled AWS Health change is moved off this long before the change starts (by the reconcile; at once when the event arrives later than that)"},
 	{Name: EnvNotifyTopicARN, Default: "", Meaning: "SNS topic for one message per move or failed move; empty: no notifications"},
 	emf.NamespaceVar,
 	{Name: EnvActivationCommands, Default: "", Meaning: "shell commands, one per line, run with SSM (AWS-RunShellScript) on the new holder after each move, e.g. `systemctl restart lmgrd`; empty: no activation"},
 	{Name: EnvActivationTimeout, Default: "60s", Meaning: "bound on an activation (sending, running, reading the result); within the Lambda deadline"},
+	{Name: EnvInstanceIDs, Default: "", Meaning: "the token servers, comma separated (the CDK app sets it from `instanceIds`): no other instance is ever given the ENI, whatever its tags say; empty: every instance tagged with the group is a member"},
 }
 
 var topicARN = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
@@ -121,6 +132,7 @@ func Load(getenv func(string) string) (Config, error) {
 		PollInterval:       dur(EnvPollInterval, 10*time.Millisecond, 10*time.Second),
 		PollMax:            dur(EnvPollMax, 10*time.Millisecond, 30*time.Second),
 		DeadlineMargin:     dur(EnvDeadlineMargin, 100*time.Millisecond, time.Minute),
+		HealthLead:         dur(EnvHealthLeadTime, time.Minute, 7*24*time.Hour),
 		NotifyTopicARN:     get(EnvNotifyTopicARN),
 		ActivationTimeout:  dur(EnvActivationTimeout, 5*time.Second, 15*time.Minute),
 		MetricsNamespace:   get(emf.EnvNamespace),
@@ -153,6 +165,15 @@ func Load(getenv func(string) string) (Config, error) {
 			c.ActivationCommands = append(c.ActivationCommands, line)
 		}
 	}
+	for _, id := range strings.Split(getenv(EnvInstanceIDs), ",") {
+		switch id = strings.TrimSpace(id); {
+		case id == "":
+		case !model.IsInstanceID(id):
+			bad(EnvInstanceIDs, id, "not an instance id (i-...)")
+		default:
+			c.InstanceIDs = append(c.InstanceIDs, id)
+		}
+	}
 	if c.PollMax < c.PollInterval {
 		bad(EnvPollMax, get(EnvPollMax), "must not be shorter than POLL_INTERVAL")
 	}
@@ -173,5 +194,7 @@ func (c Config) EngineOptions() engine.Options {
 		PollInitial:        c.PollInterval,
 		PollMax:            c.PollMax,
 		DeadlineMargin:     c.DeadlineMargin,
+		Allowed:            c.InstanceIDs,
+		HealthLead:         c.HealthLead,
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,13 +31,15 @@ func TestOverrides(t *testing.T) {
 		"COOLDOWN": "1h", "HEALTH_EVENT_ACTION": "NOTIFY",
 		"NOTIFY_TOPIC_ARN":    "arn:aws:sns:eu-west-1:123456789012:license-events",
 		"ACTIVATION_COMMANDS": "systemctl restart lmgrd\n\n  sleep 2 ", "ACTIVATION_TIMEOUT": "90s",
+		"ENI_FAILOVER_INSTANCE_IDS": "i-0123456789abcdef0, i-0bbbbbbbbbbbbbbb2",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.TagPrefix != "acme-lic" || c.DeviceIndex != 2 || !c.AllowStartStopped || c.Cooldown != time.Hour ||
 		c.HealthAction != HealthNotify || !strings.HasSuffix(c.NotifyTopicARN, "license-events") ||
-		len(c.ActivationCommands) != 2 || c.ActivationCommands[1] != "sleep 2" || c.ActivationTimeout != 90*time.Second {
+		len(c.ActivationCommands) != 2 || c.ActivationCommands[1] != "sleep 2" || c.ActivationTimeout != 90*time.Second ||
+		!slices.Equal(c.EngineOptions().Allowed, []string{"i-0123456789abcdef0", "i-0bbbbbbbbbbbbbbb2"}) {
 		t.Fatalf("overrides %+v", c)
 	}
 }
@@ -45,13 +48,13 @@ func TestInvalidValuesAreAllReported(t *testing.T) {
 	_, err := Load(env(map[string]string{
 		"DEVICE_INDEX": "0", "ALLOW_START_STOPPED": "maybe", "COOLDOWN": "soon", "HEALTH_EVENT_ACTION": "panic",
 		"NOTIFY_TOPIC_ARN": "my-topic", "ENI_FAILOVER_TAG_PREFIX": "aws:x", "POLL_INTERVAL": "3s",
-		"POLL_MAX": "1s", "METRICS_NAMESPACE": "AWS/EC2",
+		"POLL_MAX": "1s", "METRICS_NAMESPACE": "AWS/EC2", "ENI_FAILOVER_INSTANCE_IDS": "i-0123456789abcdef0,web-1",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, name := range []string{"DEVICE_INDEX", "ALLOW_START_STOPPED", "COOLDOWN", "HEALTH_EVENT_ACTION", "NOTIFY_TOPIC_ARN",
-		"ENI_FAILOVER_TAG_PREFIX", "POLL_MAX", "METRICS_NAMESPACE"} {
+		"ENI_FAILOVER_TAG_PREFIX", "POLL_MAX", "METRICS_NAMESPACE", "ENI_FAILOVER_INSTANCE_IDS=\"web-1\""} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

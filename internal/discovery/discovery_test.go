@@ -48,7 +48,7 @@ func TestAllGroupsInThreeCalls(t *testing.T) {
 		t.Fatalf("group %+v", g)
 	}
 	// Priority 1 (the second instance) is home; health came from the listing.
-	if home, _ := g.Home(); home.InstanceID != "i-0071" || home.Health != model.HealthOK || !home.HasPriority {
+	if home := g.Members[0]; home.InstanceID != "i-0071" || home.Health != model.HealthOK || !home.HasPriority {
 		t.Fatalf("home %+v", home)
 	}
 	if g.Members[0].IndexFree(1) || !g.Members[1].IndexFree(1) {

@@ -37,6 +37,9 @@ type Candidate struct {
 	Booting bool `json:"booting,omitempty"`
 	// Cooldown: the member failed recently; it is a last resort.
 	Cooldown bool `json:"cooldown,omitempty"`
+	// Scheduled: a pending AWS Health change names the member; it is
+	// the very last resort.
+	Scheduled bool `json:"scheduled,omitempty"`
 }
 
 // Plan is a decision: what to do with one group's ENI, and why.
@@ -72,6 +75,28 @@ type Policy struct {
 	DeviceIndex       int32
 	AllowStartStopped bool
 	Cooldown          time.Duration
+	// Allowed is the pinned membership; nil allows every tagged member.
+	Allowed map[string]bool
+	// HealthLead: a holder named by a scheduled AWS Health change leaves
+	// this long before it starts.
+	HealthLead time.Duration
+}
+
+// Allows reports whether the member may ever hold the ENI.
+func (p Policy) Allows(id string) bool { return p.Allowed == nil || p.Allowed[id] }
+
+// NotAllowed is Unusable's answer for a tagged instance outside the pinned
+// membership.
+const NotAllowed = "not allowed: tagged with the group but not one of the deployment's instanceIds"
+
+// Home is the group's home: its preferred member that is allowed.
+func Home(g model.Group, p Policy) (model.Member, bool) {
+	for _, m := range g.Members {
+		if p.Allows(m.InstanceID) {
+			return m, true
+		}
+	}
+	return model.Member{}, false
 }
 
 // Decide turns the observed state of a group and a trigger into a plan. It
@@ -129,11 +154,20 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 		plan.Reason = fmt.Sprintf("%s is attached to %s, which is not in group %q; left as it is", eni.ID, eni.InstanceID, g.Name)
 		return plan, nil
 	}
-	failing, why := holderFailing(holder, eni, t)
+	if !p.Allows(holder.InstanceID) {
+		// Someone attached it there by hand: not ours to move on an event.
+		plan.Reason = fmt.Sprintf("%s is attached to %s, which is %s; left as it is", eni.ID, eni.InstanceID, NotAllowed)
+		return plan, nil
+	}
+	failing, why := holderFailing(holder, eni, t, p)
+	if !failing && t.Scheduled != nil && t.InstanceID == holder.InstanceID {
+		plan.Reason = fmt.Sprintf("holder %s is named by an AWS Health change starting %s: recorded; the reconcile moves %s from %s on",
+			holder.InstanceID, t.Scheduled.Start.Format(time.RFC3339), eni.ID, t.Scheduled.Start.Add(-p.HealthLead).Format(time.RFC3339))
+	}
 	if !failing {
 		if eni.AttachmentStatus == "attached" && (eni.DeleteOnTermination || eni.Tags[p.Tags.Holder()] != holder.InstanceID) {
 			plan.Action = ActRepair
-			plan.Reason = repairReason(eni, holder, p)
+			plan.Reason = strings.TrimSuffix(repairReason(eni, holder, p)+"; "+plan.Reason, "; ")
 			return plan, nil
 		}
 		if plan.Reason == "" {
@@ -149,7 +183,7 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 		return plan, nil
 	}
 	plan.FailedHolder = holder.InstanceID
-	plan.Planned = t.Kind == Evacuate && t.InstanceID == holder.InstanceID && holder.Up() && holder.Health != model.HealthImpaired
+	plan.Planned = (t.Kind == Evacuate && t.InstanceID == holder.InstanceID || scheduledDue(holder, eni, p)) && holder.Up() && holder.Health != model.HealthImpaired
 	plan.Force = holder.State == model.StateStopped || holder.Health == model.HealthImpaired
 	moved, err := withCandidates(g, p, plan, ActMove, holder.InstanceID, why, false)
 	if err != nil && eni.DeleteOnTermination && eni.AttachmentStatus == "attached" {
@@ -161,8 +195,12 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 }
 
 // holderFailing decides whether the observed holder must be left.
-func holderFailing(h model.Member, eni model.Interface, t Trigger) (bool, string) {
+func holderFailing(h model.Member, eni model.Interface, t Trigger, p Policy) (bool, string) {
 	about := t.InstanceID == h.InstanceID
+	if scheduledDue(h, eni, p) {
+		n, _ := model.PendingNotice(eni.Tags[p.Tags.Scheduled()], h.InstanceID, p.Now)
+		return true, fmt.Sprintf("holder %s is named by an AWS Health change starting %s", h.InstanceID, n.Start.Format(time.RFC3339))
+	}
 	switch {
 	case eni.AttachmentStatus == "detaching":
 		return true, fmt.Sprintf("detach from %s in progress", h.InstanceID)
@@ -170,12 +208,19 @@ func holderFailing(h model.Member, eni model.Interface, t Trigger) (bool, string
 		return true, fmt.Sprintf("holder %s is %s", h.InstanceID, h.State)
 	case about && t.Kind == Impaired:
 		return true, fmt.Sprintf("alarm on holder %s", h.InstanceID)
-	case about && t.Kind == Evacuate:
+	case about && t.Kind == Evacuate && t.Scheduled == nil:
 		return true, fmt.Sprintf("holder %s is being interrupted or retired", h.InstanceID)
 	case h.State == model.StateRunning && h.Health == model.HealthImpaired:
 		return true, fmt.Sprintf("holder %s fails its status checks", h.InstanceID)
 	}
 	return false, ""
+}
+
+// scheduledDue reports whether a pending AWS Health change in the journal
+// names the holder and starts within the lead time.
+func scheduledDue(h model.Member, eni model.Interface, p Policy) bool {
+	n, ok := model.PendingNotice(eni.Tags[p.Tags.Scheduled()], h.InstanceID, p.Now)
+	return ok && !p.Now.Before(n.Start.Add(-p.HealthLead))
 }
 
 func repairReason(eni model.Interface, h model.Member, p Policy) string {
@@ -189,7 +234,7 @@ func decideManual(g model.Group, t Trigger, p Policy, plan Plan) (Plan, error) {
 	eni := g.ENI
 	target := t.Target
 	if t.Kind == Failback {
-		home, ok := g.Home()
+		home, ok := Home(g, p)
 		if !ok {
 			return plan, fmt.Errorf("group %q has no members to fail back to: %w", g.Name, ErrBadRequest)
 		}
@@ -198,6 +243,9 @@ func decideManual(g model.Group, t Trigger, p Policy, plan Plan) (Plan, error) {
 	if target != "" {
 		if _, ok := g.Member(target); !ok {
 			return plan, fmt.Errorf("target %s is not a member of group %q (tag it %s=%s): %w", target, g.Name, p.Tags.Group(), g.Name, ErrBadRequest)
+		}
+		if !p.Allows(target) {
+			return plan, fmt.Errorf("target %s is %s: %w", target, NotAllowed, ErrBadRequest)
 		}
 		if eni.InstanceID == target && eni.AttachmentStatus != "detaching" {
 			plan.Reason = fmt.Sprintf("%s already holds %s", target, eni.ID)
@@ -277,6 +325,16 @@ func withCandidates(g model.Group, p Policy, plan Plan, act Action, leaving, rea
 		if at, ok := failed[m.InstanceID]; ok && !manual && p.Now.Sub(at) < p.Cooldown {
 			c.Cooldown = true
 		}
+		if n, ok := model.PendingNotice(g.ENI.Tags[p.Tags.Scheduled()], m.InstanceID, p.Now); ok {
+			// A member that AWS Health is about to retire or maintain: a
+			// planned move there would only need another one. When the
+			// holder is failing it stays a last resort.
+			if plan.Planned && !manual {
+				plan.Skipped = append(plan.Skipped, fmt.Sprintf("%s: named by an AWS Health change starting %s", m.InstanceID, n.Start.Format(time.RFC3339)))
+				continue
+			}
+			c.Scheduled = true
+		}
 		rs = append(rs, ranked{c: c, okay: m.Health == model.HealthOK})
 	}
 	// Members arrive in priority order; the stable sort keeps it within
@@ -284,6 +342,9 @@ func withCandidates(g model.Group, p Policy, plan Plan, act Action, leaving, rea
 	// stopped, status checks passed before not yet known.
 	sort.SliceStable(rs, func(i, j int) bool {
 		a, b := rs[i], rs[j]
+		if a.c.Scheduled != b.c.Scheduled {
+			return !a.c.Scheduled
+		}
 		if a.c.Cooldown != b.c.Cooldown {
 			return !a.c.Cooldown
 		}
@@ -311,6 +372,8 @@ func withCandidates(g model.Group, p Policy, plan Plan, act Action, leaving, rea
 // Unusable says why a member cannot take the ENI, or "" when it can.
 func Unusable(m model.Member, eni model.Interface, p Policy) string {
 	switch {
+	case !p.Allows(m.InstanceID):
+		return NotAllowed
 	case m.AZ != eni.AZ:
 		return fmt.Sprintf("in %s, the ENI is in %s (an ENI cannot leave its AZ)", m.AZ, eni.AZ)
 	case m.VPCID != "" && eni.VPCID != "" && m.VPCID != eni.VPCID:

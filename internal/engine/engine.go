@@ -11,8 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/internal/awsapi"
 	"github.com/eni-failover/eni-failover/internal/clock"
@@ -30,9 +35,18 @@ type Options struct {
 	// AllowStartStopped starts a stopped member when no running one can
 	// take the ENI. Off by default: an operator may have stopped it.
 	AllowStartStopped bool
+	// Allowed pins membership: when not empty, only these instances are
+	// ever given the ENI, whatever their tags say (anyone who may tag an
+	// instance could otherwise join a group and, as its home, receive
+	// the licensed MAC).
+	Allowed []string
 	// Cooldown keeps a member that failed from being chosen again, except
 	// as a last resort or by an operator (default 15 min).
 	Cooldown time.Duration
+	// HealthLead is how long before a scheduled AWS Health change the
+	// ENI leaves a holder it names (default 30 min): the reconcile moves
+	// it from then on; an event whose start is nearer moves it at once.
+	HealthLead time.Duration
 	// GracefulDetachWait is how long a graceful detach may stay in
 	// detaching before a force detach (default 8 s).
 	GracefulDetachWait time.Duration
@@ -80,6 +94,7 @@ func (o Options) withDefaults() Options {
 	}
 	def(&o.Cooldown, 15*time.Minute)
 	def(&o.GracefulDetachWait, 8*time.Second)
+	def(&o.HealthLead, 30*time.Minute)
 	def(&o.PollInitial, 100*time.Millisecond)
 	def(&o.PollBackoffAfter, 10*time.Second)
 	def(&o.PollMax, 2*time.Second)
@@ -115,6 +130,8 @@ type Engine struct {
 	log   *slog.Logger
 	locks sync.Map // group name -> chan struct{} (a mutex that honours ctx)
 	hints memberHints
+	// allowed is Options.Allowed as a set; nil: every member is allowed.
+	allowed map[string]bool
 }
 
 // New returns an engine. A nil clock is the wall clock; a nil logger
@@ -128,13 +145,21 @@ func New(api awsapi.EC2, clk clock.Clock, log *slog.Logger, opts Options) *Engin
 	}
 	opts = opts.withDefaults()
 	tags := model.NewTags(opts.TagPrefix)
+	var allowed map[string]bool
+	if len(opts.Allowed) > 0 {
+		allowed = make(map[string]bool, len(opts.Allowed))
+		for _, id := range opts.Allowed {
+			allowed[id] = true
+		}
+	}
 	return &Engine{
-		ec2:  api,
-		disc: &discovery.Discoverer{EC2: api, Tags: tags, Clock: clk},
-		clk:  clk,
-		opts: opts,
-		tags: tags,
-		log:  log,
+		allowed: allowed,
+		ec2:     api,
+		disc:    &discovery.Discoverer{EC2: api, Tags: tags, Clock: clk},
+		clk:     clk,
+		opts:    opts,
+		tags:    tags,
+		log:     log,
 	}
 }
 
@@ -251,6 +276,8 @@ func (e *Engine) Policy() Policy {
 		DeviceIndex:       e.opts.DeviceIndex,
 		AllowStartStopped: e.opts.AllowStartStopped,
 		Cooldown:          e.opts.Cooldown,
+		Allowed:           e.allowed,
+		HealthLead:        e.opts.HealthLead,
 	}
 }
 
@@ -315,10 +342,20 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	r.StartedAt = start
 	r.DryRun = dryRun
 	r.Steps = append(r.Steps, Step{Name: "read", DurationMS: e.clk.Now().Sub(start).Milliseconds(), Detail: fmt.Sprintf("%d members", len(g.Members))})
+	if t.Scheduled != nil {
+		g = e.recordNotice(ctx, g, *t.Scheduled, r, dryRun)
+	}
 	plan, err := Decide(g, t, e.Policy())
 	r.Action, r.Reason, r.Plan = plan.Action, plan.Reason, &plan
 	log := e.log.With("group", name, "eni_id", g.ENI.ID, "trigger", string(t.Kind))
+	// A scheduled AWS Health change recorded for the holder, not yet due:
+	// the run's outcome says so even when it also mended the attachment.
+	deferred := t.Scheduled != nil && err == nil && g.ENI.Attached() && g.ENI.InstanceID == t.InstanceID &&
+		(plan.Action == ActNone || plan.Action == ActRepair)
 	finish := func(o Outcome, err error) (*Report, error) {
+		if deferred && err == nil && (o == NothingToDo || o == Repaired) {
+			o = Deferred
+		}
 		r.Outcome = o
 		if r.HolderAfter == "" && o != Failed {
 			r.HolderAfter = r.HolderBefore
@@ -396,4 +433,38 @@ func (e *Engine) ReadGroup(ctx context.Context, name string) (model.Group, error
 		e.hints.record(g)
 	}
 	return g, err
+}
+
+// recordNotice keeps a scheduled AWS Health change in the ENI's journal,
+// so that the reconcile carries it out when it is due, and every run
+// until it ends avoids the members it names. The decision of this run
+// sees it even when the tag cannot be written (or in a dry run).
+func (e *Engine) recordNotice(ctx context.Context, g model.Group, n model.HealthNotice, r *Report, dryRun bool) model.Group {
+	key := e.tags.Scheduled()
+	value, changed := model.WithHealthNotice(g.ENI.Tags[key], n, e.clk.Now())
+	if !changed {
+		return g
+	}
+	tags := maps.Clone(g.ENI.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	tags[key] = value
+	g.ENI.Tags = tags
+	if dryRun {
+		return g
+	}
+	start := e.clk.Now()
+	err := e.retry(ctx, func(ctx context.Context) error {
+		_, err := e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{g.ENI.ID},
+			Tags: []types.Tag{{Key: aws.String(key), Value: aws.String(value)}}})
+		return err
+	})
+	step := Step{Name: "record-health", Detail: n.String(), DurationMS: e.clk.Now().Sub(start).Milliseconds()}
+	if err != nil {
+		step.Error = err.Error()
+		e.log.WarnContext(ctx, "AWS Health change not recorded", "group", g.Name, "eni_id", g.ENI.ID, "error", err.Error())
+	}
+	r.Steps = append(r.Steps, step)
+	return g
 }

@@ -25,6 +25,10 @@ const (
 	// ReturnedToFormer: every standby refused the attach, so the ENI went
 	// back to its former holder rather than stay orphaned.
 	ReturnedToFormer Outcome = "returned-to-former-holder"
+	// Deferred: an AWS Health change names the holder but starts later
+	// than the lead time; it is recorded, and the reconcile moves the
+	// ENI when it is due.
+	Deferred Outcome = "scheduled"
 	// Repeated: the request (its request_id) was already carried out;
 	// answered from the journal, nothing done.
 	Repeated Outcome = "repeat"

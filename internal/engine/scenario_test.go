@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -741,4 +742,56 @@ func TestRefusedDetachBacksOffThenReports(t *testing.T) {
 	if st.InstanceID != "i-a" || st.AttachmentStatus != "attached" {
 		t.Fatalf("ENI on %q (%s), want still on i-a", st.InstanceID, st.AttachmentStatus)
 	}
+}
+
+// TestPinnedMembership: anyone who may tag an instance can join a group;
+// with priority 0 a stranger would become the home and receive the
+// licensed MAC. With the token servers listed, it never does.
+func TestPinnedMembership(t *testing.T) {
+	pinned := engine.Options{Allowed: []string{"i-a", "i-b", "i-c"}}
+	withStranger := func(opts engine.Options) *world {
+		return newWorld(t, opts, member{"i-a", az, "running", "1"}, member{"i-b", az, "running", "2"},
+			member{"i-c", az, "running", "3"}, member{"i-s", az, "running", "0"})
+	}
+	t.Run("without the list the stranger wins (the attack)", func(t *testing.T) {
+		w := withStranger(engine.Options{})
+		w.ec2.StopInstance("i-a")
+		w.mustRun(down("i-a"))
+		w.assertHolder("i-s")
+	})
+	t.Run("failover skips the stranger", func(t *testing.T) {
+		w := withStranger(pinned)
+		w.ec2.StopInstance("i-a")
+		r := w.mustRun(down("i-a"))
+		w.assertHolder("i-b")
+		if !slices.Contains(r.Plan.Skipped, "i-s: "+engine.NotAllowed) {
+			t.Fatalf("skipped %v: the stranger is not named as not allowed", r.Plan.Skipped)
+		}
+	})
+	t.Run("failback goes to the allowed home", func(t *testing.T) {
+		w := withStranger(pinned)
+		w.mustRun(engine.Trigger{Kind: engine.Move, Group: group, Target: "i-c"})
+		w.settle()
+		w.mustRun(engine.Trigger{Kind: engine.Failback, Group: group})
+		w.assertHolder("i-a")
+	})
+	t.Run("a manual move to the stranger is refused", func(t *testing.T) {
+		w := withStranger(pinned)
+		_, err := w.run(engine.Trigger{Kind: engine.Move, Group: group, Target: "i-s"})
+		if !errors.Is(err, engine.ErrBadRequest) || !strings.Contains(err.Error(), "not allowed") {
+			t.Fatalf("error %v", err)
+		}
+		w.assertMutations(0)
+	})
+	t.Run("an ENI someone attached to the stranger is left alone", func(t *testing.T) {
+		w := withStranger(pinned)
+		w.ec2.DetachNow(eniID)
+		w.ec2.AttachNow(eniID, "i-s", 1)
+		w.ec2.ResetCalls()
+		r := w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+		if r.Outcome != engine.NothingToDo || !strings.Contains(r.Reason, "not allowed") {
+			t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
+		}
+		w.assertMutations(0)
+	})
 }

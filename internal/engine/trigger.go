@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/eni-failover/eni-failover/internal/model"
+)
 
 // Kind is what happened, independent of how the news arrived.
 type Kind string
@@ -49,4 +53,8 @@ type Trigger struct {
 	// RequestID names a manual request; the journal keeps the last one
 	// carried out, and a repeat of it is answered without acting.
 	RequestID string
+	// Scheduled is the change an AWS Health event announces: the holder
+	// it names leaves shortly before it starts (at once when that is
+	// near), and the members it names are not targets until it ends.
+	Scheduled *model.HealthNotice
 }

@@ -41,6 +41,8 @@ const (
 	AlarmStateAlarm = "ALARM"
 	// HealthServiceEC2 is the AWS Health service whose events are handled.
 	HealthServiceEC2 = "EC2"
+	// HealthClosed is the statusCode of a Health event that is over.
+	HealthClosed = "closed"
 )
 
 // Instance states of a state-change notification: DownStates fail the
@@ -268,7 +270,9 @@ func health(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	var d struct {
 		Service          string `json:"service"`
 		EventTypeCode    string `json:"eventTypeCode"`
+		StatusCode       string `json:"statusCode"`
 		StartTime        string `json:"startTime"`
+		EndTime          string `json:"endTime"`
 		AffectedEntities []struct {
 			EntityValue string `json:"entityValue"`
 		} `json:"affectedEntities"`
@@ -279,14 +283,19 @@ func health(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	if d.Service != HealthServiceEC2 {
 		return nil, fmt.Sprintf("health event for service %q", d.Service), nil
 	}
+	if d.StatusCode == HealthClosed {
+		return nil, fmt.Sprintf("AWS Health %s is closed: the change is over", d.EventTypeCode), nil
+	}
 	seen := map[string]bool{}
 	var ids []string
 	add := func(v string) {
-		if model.IsInstanceID(v) && !seen[v] {
-			seen[v] = true
-			ids = append(ids, v)
+		if id := instanceOf(v); id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
 		}
 	}
+	// AWS names the instance as an ARN in affectedEntities today, and
+	// may leave resources empty; older events carry bare ids.
 	for _, e := range d.AffectedEntities {
 		add(e.EntityValue)
 	}
@@ -296,14 +305,35 @@ func health(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	if len(ids) == 0 {
 		return nil, "", fmt.Errorf("EC2 health event %s names no instance", d.EventTypeCode)
 	}
-	if t := ParseTime(d.StartTime); !t.IsZero() {
-		at = t
+	// No start time: the change is due now. No end: it is over an hour
+	// after its start (a retired instance is stopped by then anyway).
+	notice := model.HealthNotice{Instances: ids, Start: ParseTime(d.StartTime), End: ParseTime(d.EndTime)}
+	if notice.Start.IsZero() {
+		notice.Start = at
+	}
+	if notice.End.Before(notice.Start) {
+		notice.End = notice.Start.Add(time.Hour)
 	}
 	var ts []engine.Trigger
 	for _, id := range ids {
-		ts = append(ts, engine.Trigger{Kind: engine.Evacuate, InstanceID: id, Reason: fmt.Sprintf("AWS Health %s for %s", d.EventTypeCode, id), At: at})
+		ts = append(ts, engine.Trigger{Kind: engine.Evacuate, InstanceID: id, At: notice.Start, Scheduled: &notice,
+			Reason: fmt.Sprintf("AWS Health %s for %s, starting %s", d.EventTypeCode, id, notice.Start.Format(time.RFC3339))})
 	}
 	return ts, "", nil
+}
+
+// instanceOf reads an instance id, bare or as an ARN
+// (arn:PARTITION:ec2:REGION:ACCOUNT:instance/i-...); "" for anything else.
+func instanceOf(v string) string {
+	if model.IsInstanceID(v) {
+		return v
+	}
+	if strings.HasPrefix(v, "arn:") {
+		if rest, id, ok := strings.Cut(v, ":instance/"); ok && strings.Count(rest, ":") == 4 && strings.Contains(rest, ":ec2:") && model.IsInstanceID(id) {
+			return id
+		}
+	}
+	return ""
 }
 
 // timeLayouts are the formats seen in EventBridge events: RFC 3339,

@@ -30,6 +30,8 @@ func TestSamples(t *testing.T) {
 		{"alarm-ok.json", "", "went to OK"},
 		{"alarm-license-probe.json", engine.Impaired, ""},
 		{"health-ec2-scheduled.json", engine.Evacuate, ""},
+		{"health-ec2-arn-now.json", engine.Evacuate, ""},
+		{"health-ec2-closed.json", "", "closed"},
 		{"scheduled-reconcile.json", engine.Reconcile, ""},
 		{"other-s3-event.json", "", "not handled"},
 	}
@@ -137,6 +139,34 @@ func TestHalfParsedEventsDoNothing(t *testing.T) {
 	} {
 		if p := Parse([]byte(raw), Options{}); len(p.Triggers) != 0 || p.Ignored == "" {
 			t.Errorf("%s: %+v", name, p)
+		}
+	}
+}
+
+// TestHealthEntities: AWS names instances as ARNs in affectedEntities
+// ("Reference: AWS Health events Amazon EventBridge schema"); every named
+// instance gets a trigger that carries the whole change, with its start
+// and end; entities that are not instances are not read as instances.
+func TestHealthEntities(t *testing.T) {
+	p := Parse(events.MustSample("health-ec2-several-entities.json"), Options{})
+	if len(p.Triggers) != 2 || p.Triggers[0].InstanceID != holder || p.Triggers[1].InstanceID != "i-0bbbbbbbbbbbbbbb2" {
+		t.Fatalf("triggers %+v (%s)", p.Triggers, p.Ignored)
+	}
+	n := p.Triggers[1].Scheduled
+	if n == nil || len(n.Instances) != 2 || !n.Start.Equal(time.Date(2026, 11, 26, 9, 20, 0, 0, time.UTC)) || !n.End.Equal(n.Start.Add(2*time.Hour)) {
+		t.Fatalf("scheduled change %+v", n)
+	}
+	for v, want := range map[string]string{
+		"arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0":            holder,
+		"arn:aws-us-gov:ec2:us-gov-west-1:123456789012:instance/i-0123456789abcdef0": holder,
+		"i-0123456789abcdef0": holder,
+		"arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0":   "",
+		"arn:aws:rds:us-east-1:123456789012:instance/i-0123456789abcdef0":   "",
+		"arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0/x": "",
+		"AWS_ACCOUNT": "",
+	} {
+		if got := instanceOf(v); got != want {
+			t.Errorf("instanceOf(%q) = %q, want %q", v, got, want)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/eni-failover/eni-failover/events"
@@ -62,22 +64,33 @@ func TestEventKinds(t *testing.T) {
 		before func(r *sim.Region)
 		holder string
 		moved  bool
+		// notes is the number of notifications when it is not one per move.
+		notes *int
 	}{
-		{"ec2-state-stopping.json", func(r *sim.Region) { r.EC2.StopInstance(sim.Primary) }, sim.Standby, true},
-		{"ec2-state-stopped.json", func(r *sim.Region) { r.EC2.StopInstance(sim.Primary); r.Settle(time.Minute) }, sim.Standby, true},
-		{"ec2-state-stopped-no-version.json", func(r *sim.Region) { r.EC2.StopInstance(sim.Primary); r.Settle(time.Minute) }, sim.Standby, true},
-		{"ec2-state-shutting-down.json", func(r *sim.Region) { r.EC2.TerminateInstance(sim.Primary) }, sim.Standby, true},
-		{"ec2-state-terminated.json", func(r *sim.Region) { r.EC2.TerminateInstance(sim.Primary); r.Settle(time.Minute) }, sim.Standby, true},
-		{"ec2-state-running.json", nil, sim.Primary, false},
-		{"ec2-state-pending.json", nil, sim.Primary, false},
-		{"spot-interruption.json", nil, sim.Standby, true},
-		{"rebalance-recommendation.json", nil, sim.Standby, true},
-		{"alarm-status-check.json", nil, sim.Standby, true},
-		{"alarm-ok.json", nil, sim.Primary, false},
-		{"alarm-license-probe.json", nil, sim.Standby, true},
-		{"health-ec2-scheduled.json", nil, sim.Standby, true},
-		{"scheduled-reconcile.json", nil, sim.Primary, false},
-		{"other-s3-event.json", nil, sim.Primary, false},
+		{"ec2-state-stopping.json", func(r *sim.Region) { r.EC2.StopInstance(sim.Primary) }, sim.Standby, true, nil},
+		{"ec2-state-stopped.json", func(r *sim.Region) { r.EC2.StopInstance(sim.Primary); r.Settle(time.Minute) }, sim.Standby, true, nil},
+		{"ec2-state-stopped-no-version.json", func(r *sim.Region) { r.EC2.StopInstance(sim.Primary); r.Settle(time.Minute) }, sim.Standby, true, nil},
+		{"ec2-state-shutting-down.json", func(r *sim.Region) { r.EC2.TerminateInstance(sim.Primary) }, sim.Standby, true, nil},
+		{"ec2-state-terminated.json", func(r *sim.Region) { r.EC2.TerminateInstance(sim.Primary); r.Settle(time.Minute) }, sim.Standby, true, nil},
+		{"ec2-state-running.json", nil, sim.Primary, false, nil},
+		{"ec2-state-pending.json", nil, sim.Primary, false, nil},
+		{"spot-interruption.json", nil, sim.Standby, true, nil},
+		{"rebalance-recommendation.json", nil, sim.Standby, true, nil},
+		{"alarm-status-check.json", nil, sim.Standby, true, nil},
+		{"alarm-ok.json", nil, sim.Primary, false, nil},
+		{"alarm-license-probe.json", nil, sim.Standby, true, nil},
+		// AWS Health as documented today: the instance as an ARN, no
+		// resources, a start within the lead time: move now.
+		{"health-ec2-arn-now.json", nil, sim.Standby, true, nil},
+		// A rack retirement names the holder and the first standby: the
+		// ENI goes to the member no change names.
+		{"health-ec2-several-entities.json", nil, sim.Second, true, nil},
+		{"health-ec2-closed.json", nil, sim.Primary, false, nil},
+		// Days ahead: recorded in the journal and announced; the
+		// reconcile moves the ENI when it is due (TestHealthChangeDaysAhead).
+		{"health-ec2-scheduled.json", nil, sim.Primary, false, ptr(1)},
+		{"scheduled-reconcile.json", nil, sim.Primary, false, nil},
+		{"other-s3-event.json", nil, sim.Primary, false, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
@@ -93,7 +106,11 @@ func TestEventKinds(t *testing.T) {
 				t.Fatalf("ENI on %q, want %q (result %+v)", got, tc.holder, res)
 			}
 			msgs := e.region.SNS.Messages()
-			if tc.moved != (len(msgs) == 1) {
+			if tc.notes != nil {
+				if len(msgs) != *tc.notes {
+					t.Fatalf("%d notifications, want %d", len(msgs), *tc.notes)
+				}
+			} else if tc.moved != (len(msgs) == 1) {
 				t.Fatalf("%d notifications, moved=%v", len(msgs), tc.moved)
 			}
 			if tc.moved {
@@ -457,5 +474,89 @@ func TestRepeatedRequestIsAnsweredNotActedOn(t *testing.T) {
 	next, err := e.invoke(strings.Replace(move, "5f0c8e2a", "77777777", 1))
 	if err != nil || next.Outcome != engine.Moved || e.holder() == to {
 		t.Fatalf("a new request did not move: %+v, %v", next, err)
+	}
+}
+
+// TestStatusShowsATaggedStrangerAsNotAllowed: with pinned membership, an
+// instance that only carries the group tag (priority 0, so it would be the
+// home) is listed, but neither home nor able to take the ENI.
+func TestStatusShowsATaggedStrangerAsNotAllowed(t *testing.T) {
+	r := sim.NewRegion(fakeec2.RealisticTimings(), 1)
+	g := sim.Mosek()
+	const stranger = "i-0eeeeeeeeeeeeeee9"
+	g.Members = append(g.Members, sim.MemberSpec{ID: stranger})
+	r.AddGroup(g)
+	r.EC2.AddInstance(fakeec2.InstanceSpec{ID: "i-0ddddddddddddddd8", AZ: sim.AZ}) // untagged: not listed
+	manual := &handler.Manual{Deps: r.Deps(engine.Options{Allowed: []string{sim.Primary, sim.Standby, sim.Second}}, nil, nil)}
+	// The stranger's tags make it the preferred member: priority 0.
+	if _, err := r.EC2.CreateTags(t.Context(), &ec2.CreateTagsInput{Resources: []string{stranger},
+		Tags: []ec2types.Tag{{Key: aws.String("eni-failover:priority"), Value: aws.String("0")}}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := manual.Handle(r.Context(time.Minute), json.RawMessage(`{"action":"status"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Home != sim.Primary {
+		t.Errorf("home %s, want %s: a stranger is never home", resp.Home, sim.Primary)
+	}
+	found := false
+	for _, m := range resp.Members {
+		if m.InstanceID == stranger {
+			found = true
+			if m.CanTakeENI || m.WhyNot != engine.NotAllowed {
+				t.Errorf("stranger: can take %v, why not %q", m.CanTakeENI, m.WhyNot)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("status does not list the stranger: %+v", resp.Members)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestHealthChangeDaysAhead: a scheduled change days ahead is recorded on
+// the ENI and announced, and nothing moves; the reconcile leaves the
+// holder alone until the lead time before the start, then moves the ENI,
+// to a member the change does not name.
+func TestHealthChangeDaysAhead(t *testing.T) {
+	e := newEnv(t)
+	res, err := e.event("health-ec2-scheduled.json")
+	if err != nil || len(res.Reports) != 1 || res.Reports[0].Outcome != engine.Deferred {
+		t.Fatalf("result %+v err %v", res, err)
+	}
+	st := e.region.EC2.ENI(sim.ENIID)
+	if !strings.HasPrefix(st.Tags["eni-failover:scheduled"], sim.Primary+"@") {
+		t.Fatalf("journal %v: the change is not recorded", st.Tags)
+	}
+	start := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	reconcile := func() *engine.Report {
+		t.Helper()
+		res, err := e.fo.Handle(e.region.Context(time.Minute), events.MustSample("scheduled-reconcile.json"))
+		if err != nil || len(res.Reports) != 1 {
+			t.Fatalf("reconcile: %+v %v", res, err)
+		}
+		return res.Reports[0]
+	}
+	advanceTo := func(at time.Time) { e.region.Clock.Advance(at.Sub(e.region.Clock.Now())) }
+	advanceTo(start.Add(-31 * time.Minute))
+	if r := reconcile(); r.Outcome != engine.NothingToDo || e.holder() != sim.Primary {
+		t.Fatalf("31 min before the start: %s, holder %s", r.Outcome, e.holder())
+	}
+	advanceTo(start.Add(-29 * time.Minute))
+	if r := reconcile(); r.Outcome != engine.Moved || !strings.Contains(r.Reason, "AWS Health") {
+		t.Fatalf("29 min before the start: %s (%s)", r.Outcome, r.Reason)
+	}
+	if h := e.holder(); h != sim.Standby {
+		t.Fatalf("holder %s, want %s", h, sim.Standby)
+	}
+	// A failover meanwhile does not choose the named member again.
+	e.region.EC2.StopInstance(sim.Standby)
+	if _, err := e.fo.Handle(e.region.Context(time.Minute), events.MustSample("ec2-state-stopping.json", sim.Primary, sim.Standby)); err != nil {
+		t.Fatal(err)
+	}
+	if h := e.holder(); h != sim.Second {
+		t.Fatalf("after the standby failed: holder %s, want %s (the primary is named by the change)", h, sim.Second)
 	}
 }

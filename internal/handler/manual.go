@@ -182,9 +182,9 @@ func (h *Manual) statusOf(g model.Group) *Response {
 			resp.Journal[k] = v
 		}
 	}
-	home, _ := g.Home()
-	resp.Home = home.InstanceID
 	pol := h.Engine.Policy()
+	home, _ := engine.Home(g, pol)
+	resp.Home = home.InstanceID
 	for _, m := range g.Members {
 		ms := MemberStatus{InstanceID: m.InstanceID, State: m.State, Health: m.Health, AZ: m.AZ,
 			Holder: m.InstanceID == eni.InstanceID, Home: m.InstanceID == home.InstanceID}
@@ -192,9 +192,12 @@ func (h *Manual) statusOf(g model.Group) *Response {
 			p := m.Priority
 			ms.Priority = &p
 		}
-		if !ms.Holder {
+		switch {
+		case !ms.Holder:
 			ms.WhyNot = engine.Unusable(m, eni, pol)
 			ms.CanTakeENI = ms.WhyNot == ""
+		case !pol.Allows(m.InstanceID):
+			ms.WhyNot = engine.NotAllowed
 		}
 		resp.Members = append(resp.Members, ms)
 	}

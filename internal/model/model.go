@@ -50,6 +50,10 @@ func (t Tags) Reason() string { return t.key("reason") }
 // (its request_id), so that a repeat of it is answered, not acted on.
 func (t Tags) Request() string { return t.key("request") }
 
+// Scheduled is the journal key for pending AWS Health changes that name
+// members (see HealthNotice).
+func (t Tags) Scheduled() string { return t.key("scheduled") }
+
 // Failed is the journal key listing recently failed holders, for anti-flap.
 func (t Tags) Failed() string { return t.key("failed") }
 
@@ -137,15 +141,6 @@ func (g Group) Member(id string) (Member, bool) {
 		}
 	}
 	return Member{}, false
-}
-
-// Home is the preferred member: lowest priority, ties by instance id. It is
-// the target of a failback.
-func (g Group) Home() (Member, bool) {
-	if len(g.Members) == 0 {
-		return Member{}, false
-	}
-	return g.Members[0], true
 }
 
 // SortMembers orders members by preference: priority (untagged last), then

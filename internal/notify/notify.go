@@ -36,9 +36,9 @@ func Worth(r *engine.Report, notifyOnly bool) bool {
 		return false
 	}
 	if notifyOnly {
-		return r.Outcome == engine.Planned
+		return r.Outcome == engine.Planned || r.Outcome == engine.Deferred
 	}
-	return !r.DryRun && (r.Outcome.Changed() || r.Outcome == engine.Failed)
+	return !r.DryRun && (r.Outcome.Changed() || r.Outcome == engine.Failed || r.Outcome == engine.Deferred)
 }
 
 // Subject is a readable one-line summary (SNS allows 100 characters).
@@ -47,6 +47,8 @@ func Subject(r *engine.Report, notifyOnly bool) string {
 	switch {
 	case notifyOnly:
 		s = fmt.Sprintf("eni-failover %s: %s holds the license ENI and is affected (%s)", r.Group, r.HolderBefore, r.Trigger)
+	case r.Outcome == engine.Deferred:
+		s = fmt.Sprintf("eni-failover %s: AWS Health change scheduled for holder %s", r.Group, r.HolderBefore)
 	case r.Outcome == engine.Failed:
 		s = fmt.Sprintf("eni-failover %s: FAILED to move %s off %s", r.Group, r.ENIID, orNone(r.HolderBefore))
 	case r.Outcome == engine.ReturnedToFormer:

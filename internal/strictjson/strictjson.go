@@ -20,6 +20,16 @@ import (
 // duplicate and unknown key is reported at once; a syntax error stops the
 // check where it is.
 func Decode(data []byte, v any) error {
+	if err := Check(data, v); err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+// Check reports what Decode would refuse before unmarshalling: syntax,
+// data after the value, and every duplicate or unknown key. It leaves v
+// alone.
+func Check(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	c := checker{dec: dec}
@@ -29,10 +39,7 @@ func Decode(data []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("data after the JSON value")
 	}
-	if len(c.problems) > 0 {
-		return errors.Join(c.problems...)
-	}
-	return json.Unmarshal(data, v)
+	return errors.Join(c.problems...)
 }
 
 type checker struct {

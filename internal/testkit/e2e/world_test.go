@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -95,9 +96,16 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// sample loads a sample event pointed at this world's instances.
+// sample loads a sample event pointed at this world's instances, with the
+// AWS Health samples' times moved to the wall clock the functions read:
+// the near change starts in 10 minutes, the far one in 4 days.
 func (w *world) sample(name string) []byte {
-	return events.MustSample(name, events.HolderPlaceholder, w.primary, events.StandbyPlaceholder, w.second, `"`+events.GroupPlaceholder+`"`, `"`+w.group+`"`)
+	now := time.Now().UTC()
+	rfc1123 := func(d time.Duration) string { return now.Add(d).Format(time.RFC1123) }
+	return events.MustSample(name, events.HolderPlaceholder, w.primary, events.StandbyPlaceholder, w.second,
+		"i-0bbbbbbbbbbbbbbb2", w.standby, `"`+events.GroupPlaceholder+`"`, `"`+w.group+`"`,
+		"Thu, 26 Nov 2026 09:20:00 GMT", rfc1123(10*time.Minute), "Thu, 26 Nov 2026 11:20:00 GMT", rfc1123(2*time.Hour+10*time.Minute),
+		"Wed, 02 Dec 2026 12:00:00 GMT", rfc1123(96*time.Hour), "Wed, 02 Dec 2026 14:00:00 GMT", rfc1123(98*time.Hour))
 }
 
 func (w *world) eniState() types.NetworkInterface {
