@@ -191,7 +191,8 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 			ReasonData string `json:"reasonData"`
 		} `json:"state"`
 		Configuration struct {
-			Metrics []alarmMetric `json:"metrics"`
+			Metrics   []alarmMetric `json:"metrics"`
+			AlarmRule string        `json:"alarmRule"`
 		} `json:"configuration"`
 	}
 	if err := detailObject(env, &d); err != nil {
@@ -205,6 +206,19 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	}
 	if t := ParseTime(d.State.Timestamp); !t.IsZero() {
 		at = t
+	}
+	// Only a metric alarm on one instance's metric says that instance
+	// failed. A composite alarm names other alarms (its rule), and a
+	// metric-math alarm computes over its inputs: the instances behind
+	// them say nothing about which one failed, and our own alarms reach
+	// the function by themselves.
+	if d.Configuration.AlarmRule != "" {
+		return nil, fmt.Sprintf("alarm %q is a composite alarm (%s): no instance to act on", d.AlarmName, clip.Text(d.Configuration.AlarmRule, 80)), nil
+	}
+	for _, m := range d.Configuration.Metrics {
+		if m.Expression != "" {
+			return nil, fmt.Sprintf("alarm %q is a metric-math alarm (%s): no instance to act on", d.AlarmName, clip.Text(m.Expression, 80)), nil
+		}
 	}
 	if group := probeGroup(d.Configuration.Metrics); group != "" {
 		// The license-port probe's alarm: about a group's current holder
@@ -247,6 +261,7 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 }
 
 type alarmMetric struct {
+	Expression string `json:"expression"`
 	MetricStat struct {
 		Metric struct {
 			Namespace  string            `json:"namespace"`

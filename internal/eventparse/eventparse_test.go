@@ -28,6 +28,11 @@ func TestSamples(t *testing.T) {
 		{"rebalance-recommendation.json", engine.Evacuate, ""},
 		{"alarm-status-check.json", engine.Impaired, ""},
 		{"alarm-ok.json", "", "went to OK"},
+		// As the CloudWatch User Guide shows them ("Alarm events and
+		// EventBridge"): the math's inputs name the holder, the composite's
+		// rule names its alarms; neither says the holder failed.
+		{"alarm-metric-math.json", "", "metric-math alarm"},
+		{"alarm-composite.json", "", "composite alarm"},
 		{"alarm-license-probe.json", engine.Impaired, ""},
 		{"health-ec2-scheduled.json", engine.Evacuate, ""},
 		{"health-ec2-arn-now.json", engine.Evacuate, ""},

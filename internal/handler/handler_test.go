@@ -78,6 +78,8 @@ func TestEventKinds(t *testing.T) {
 		{"rebalance-recommendation.json", nil, sim.Standby, true, nil},
 		{"alarm-status-check.json", nil, sim.Standby, true, nil},
 		{"alarm-ok.json", nil, sim.Primary, false, nil},
+		{"alarm-metric-math.json", nil, sim.Primary, false, nil},
+		{"alarm-composite.json", nil, sim.Primary, false, nil},
 		{"alarm-license-probe.json", nil, sim.Standby, true, nil},
 		// AWS Health as documented today: the instance as an ARN, no
 		// resources, a start within the lead time: move now.

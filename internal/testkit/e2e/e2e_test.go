@@ -66,6 +66,8 @@ func TestEventsMoveTheENI(t *testing.T) {
 		{"rebalance-recommendation.json", nil, func(w *world) string { return w.standby }, true, false},
 		{"alarm-status-check.json", nil, func(w *world) string { return w.standby }, true, false},
 		{"alarm-ok.json", nil, func(w *world) string { return w.primary }, false, false},
+		{"alarm-metric-math.json", nil, func(w *world) string { return w.primary }, false, false},
+		{"alarm-composite.json", nil, func(w *world) string { return w.primary }, false, false},
 		{"health-ec2-arn-now.json", nil, func(w *world) string { return w.standby }, true, false},
 		{"health-ec2-several-entities.json", nil, func(w *world) string { return w.second }, true, false},
 		{"health-ec2-closed.json", nil, func(w *world) string { return w.primary }, false, false},
