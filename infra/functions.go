@@ -102,10 +102,13 @@ func (s *EniFailoverStack) logsAndRole(cfg Config, id, name string) (awslogs.Log
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("eni-failover " + name + " function"),
 	})
+	// The log group's Arn attribute ends in ":*", so it also names the
+	// group's streams (PutLogEvents' resource type); a ":log-stream:*"
+	// appended to it would match nothing.
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("WriteOwnLogs"),
 		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-		Resources: jsii.Strings(*logs.LogGroupArn(), *logs.LogGroupArn()+":log-stream:*"),
+		Resources: jsii.Strings(*logs.LogGroupArn()),
 	}))
 	return logs, role
 }

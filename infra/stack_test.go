@@ -211,6 +211,7 @@ func TestAlarmsAndDashboard(t *testing.T) {
 type statement struct {
 	Sid       string
 	Effect    string
+	Principal any
 	Action    any
 	Resource  any
 	Condition map[string]map[string]any
