@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -339,5 +341,48 @@ func TestEveryAlarmActionCanPublish(t *testing.T) {
 				t.Errorf("alarm %s notifies %s, whose policy does not let cloudwatch.amazonaws.com publish", id, literal(act))
 			}
 		}
+	}
+}
+
+// e2eActions is where the end-to-end tier reads the actions each
+// function's role is granted: its users in moto carry exactly these.
+const e2eActions = "../internal/testkit/e2e/testdata/iam-actions.json"
+
+// TestE2EUsersCarryTheStacksActions keeps that file equal to what the stack
+// grants (with activation and notifications, as the e2e functions run).
+// UPDATE_E2E_ACTIONS=1 rewrites it.
+func TestE2EUsersCarryTheStacksActions(t *testing.T) {
+	s := synth(t, fullContext())
+	want := map[string][]string{}
+	for id, p := range s.find(tPolicy, nil) {
+		role, _, _ := strings.Cut(id, "Role")
+		fn := strings.ToLower(role)
+		for _, st := range docStatements(t, p["Properties"].(obj)["PolicyDocument"]) {
+			if st.Effect != "Allow" {
+				continue // denies carry conditions, which moto cannot evaluate
+			}
+			for _, a := range st.actions() {
+				if !slices.Contains(want[fn], a) {
+					want[fn] = append(want[fn], a)
+				}
+			}
+		}
+	}
+	for fn := range want {
+		sort.Strings(want[fn])
+	}
+	b, err := json.MarshalIndent(want, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, '\n')
+	if os.Getenv("UPDATE_E2E_ACTIONS") != "" {
+		if err := os.WriteFile(e2eActions, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	have, err := os.ReadFile(e2eActions)
+	if err != nil || !bytes.Equal(have, b) {
+		t.Fatalf("%s differs from the stack's grants (err %v); run UPDATE_E2E_ACTIONS=1 go test -run TestE2EUsersCarryTheStacksActions ./infra/\nwant:\n%s", e2eActions, err, b)
 	}
 }

@@ -24,15 +24,25 @@ type failoverResult struct {
 
 func (w *world) failover(name string) failoverResult {
 	w.t.Helper()
-	body, ferr := functions["failover"].invoke(w.t, w.sample(name))
+	res, ferr := w.failoverMayFail(name)
 	if ferr != nil {
 		w.t.Fatalf("failover %s: %s: %s", name, ferr.Type, ferr.Message)
+	}
+	return res
+}
+
+// failoverMayFail returns the function's error instead of failing the test.
+func (w *world) failoverMayFail(name string) (failoverResult, *lambdaError) {
+	w.t.Helper()
+	body, ferr := functions["failover"].invoke(w.t, w.sample(name))
+	if ferr != nil {
+		return failoverResult{}, ferr
 	}
 	var res failoverResult
 	if err := json.Unmarshal(body, &res); err != nil {
 		w.t.Fatalf("failover %s: result %s: %v", name, body, err)
 	}
-	return res
+	return res, nil
 }
 
 func (w *world) manual(payload string) (handler.Response, *lambdaError) {

@@ -1,7 +1,11 @@
 // Package e2e runs the real bootstrap binaries under the Lambda Runtime
-// Interface Emulator (aws-lambda-rie) against moto_server. .ci/run installs
-// the emulator and starts moto_server; on a machine without them the tests
-// skip with a message, and under CI (CI set) they fail instead.
+// Interface Emulator (aws-lambda-rie) against moto_server, through a strict
+// EC2 proxy (internal/testkit/strictec2) that enforces what EC2 does and
+// moto does not, with moto enforcing IAM: each function's calls carry the
+// credentials of a user with exactly the actions its role is granted.
+// .ci/run installs the emulator and starts moto_server; on a machine
+// without them the tests skip with a message, and under CI (CI set) they
+// fail instead.
 package e2e
 
 import (
@@ -20,6 +24,7 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/testkit/localproc"
+	"github.com/eni-failover/eni-failover/internal/testkit/strictec2"
 )
 
 var (
@@ -27,7 +32,12 @@ var (
 	motoURL    string
 	skipReason string
 	functions  = map[string]*function{}
+	strict     *strictec2.Proxy
 )
+
+// ec2Pace is EC2's pace in the strict proxy, shortened (EC2 takes seconds)
+// so that the tier stays quick while every transition is still seen.
+var ec2Pace = strictec2.Timings{Detach: 800 * time.Millisecond, ForceDetach: 300 * time.Millisecond, Attach: 400 * time.Millisecond}
 
 const (
 	region   = "us-east-1"
@@ -58,6 +68,16 @@ func setUp(m *testing.M) int {
 	}
 	if stopMoto != nil {
 		defer stopMoto()
+	}
+	if skipReason == "" {
+		var err error
+		if strict, err = strictec2.New(motoURL, region, ec2Pace); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+		defer strict.Close()
+		// Leave moto as found: serving without IAM checks.
+		defer func() { _ = motoAuth("inf") }()
 	}
 	if skipReason == "" {
 		dir, err := os.MkdirTemp("", "eni-failover-e2e-")
@@ -156,7 +176,7 @@ func startFunction(rie, dir, name string) (*function, error) {
 		bin)
 	f.cmd.Dir = filepath.Dir(bin)
 	f.cmd.Env = append(cleanEnv(),
-		"AWS_ENDPOINT_URL="+motoURL, "AWS_REGION="+region, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_ENDPOINT_URL="+strict.URL(), "AWS_REGION="+region, "AWS_ACCESS_KEY_ID="+functionKey(name), "AWS_SECRET_ACCESS_KEY="+placeholder,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_LOG_FORMAT=JSON",
 		"NOTIFY_TOPIC_ARN="+topicARN, "POLL_INTERVAL=50ms", "POLL_MAX=200ms",
 		"ACTIVATION_COMMANDS=systemctl restart lmgrd\nss -ltn",

@@ -31,7 +31,10 @@ type world struct {
 	primary, standby, second, outsider string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWithout(t, "") }
+
+// newWorldWithout is a world whose function users lack one granted action.
+func newWorldWithout(t *testing.T, action string) *world {
 	t.Helper()
 	need(t)
 	ctx := context.Background()
@@ -41,14 +44,19 @@ func newWorld(t *testing.T) *world {
 	} else {
 		resp.Body.Close()
 	}
-	creds := credentials.NewStaticCredentialsProvider("testing", "testing", "")
+	strict.Reset()
+	if err := enforceIAM(action); err != nil {
+		t.Fatalf("IAM users: %v", err)
+	}
+	// The harness, too, goes through the strict proxy, as the admin.
+	creds := credentials.NewStaticCredentialsProvider(adminKey, placeholder, "")
 	w := &world{
 		t:     t,
 		group: "mosek",
-		ec2:   ec2.New(ec2.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(motoURL)}),
-		sqs:   sqs.New(sqs.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(motoURL)}),
+		ec2:   ec2.New(ec2.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(strict.URL())}),
+		sqs:   sqs.New(sqs.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(strict.URL())}),
 	}
-	snsc := sns.New(sns.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(motoURL)})
+	snsc := sns.New(sns.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(strict.URL())})
 
 	vpc := must(w.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")}))
 	subnet := must(w.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.0.1.0/24"), AvailabilityZone: aws.String("us-east-1a")}))
@@ -86,6 +94,7 @@ func newWorld(t *testing.T) *world {
 	w.queueURL = aws.ToString(q.QueueUrl)
 	attrs := must(w.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}}))
 	must(snsc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(attrs.Attributes["QueueArn"])}))
+	strict.Settle()
 	return w
 }
 
@@ -152,6 +161,7 @@ func (w *world) terminate(id string) {
 func (w *world) detach() {
 	n := w.eniState()
 	must(w.ec2.DetachNetworkInterface(context.Background(), &ec2.DetachNetworkInterfaceInput{AttachmentId: n.Attachment.AttachmentId}))
+	strict.Settle() // orphaned: available, not still detaching
 }
 
 // notifications drains the SNS->SQS queue and returns the subjects.
