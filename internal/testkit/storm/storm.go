@@ -1,9 +1,14 @@
 // Package storm plays random histories against the real handlers on the
 // simulated EC2: every trigger kind, manual actions, instances stopping,
-// starting and dying, throttling, 5xx, stuck detaches, refused attaches,
+// starting and dying, throttling, 5xx, stuck detaches, refused attaches
+// (IAM's UnauthorizedOperation on a member included), refused detaches,
 // invocations killed mid-move, several at once. After every step it checks
-// the invariants an operator relies on; a failing history prints its seed
-// and a readable trace.
+// the invariants an operator relies on (one attachment, never outside the
+// group or its AZ, no detach from a healthy holder without cause, no
+// ping-pong); after runs that ended without an error, that the ENI is not
+// left unattached while a member could take it; over the history, that no
+// operation is called more than 10 times in a second. A failing history
+// prints its seed and a readable trace.
 package storm
 
 import (
@@ -75,6 +80,17 @@ type invocation struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	run     func(ctx context.Context) string
+	// failed: the handler returned an error (Lambda would retry it).
+	failed bool
+	// touches: the run reads and may act on the group's ENI.
+	touches bool
+}
+
+// callRecord is one EC2 call as the storm saw it.
+type callRecord struct {
+	op  string
+	at  time.Time
+	inv int
 }
 
 type storm struct {
@@ -95,6 +111,13 @@ type storm struct {
 	// same instance is no move).
 	lastHolder string
 	moves      int
+	// denied are members IAM refuses every attach to, until faults clear.
+	denied map[string]bool
+	// notices: AWS Health said the instance changes from 10 minutes after
+	// the event until this time; starting it again does not undo that.
+	notices map[string]time.Time
+	// calls is every EC2 call, for the rate invariant.
+	calls []callRecord
 	// failoverSandbox is the failover function's one sandbox (reserved
 	// concurrency 1): events share its engine, and what it remembers,
 	// until an invocation in it is killed and Lambda starts a new one.
@@ -109,6 +132,8 @@ func Run(src Source, steps int) Result {
 		res:        &Result{Exercised: map[string]int{}},
 		alarmed:    map[string]bool{},
 		evacuating: map[string]bool{},
+		denied:     map[string]bool{},
+		notices:    map[string]time.Time{},
 	}
 	s.sched = newScheduler(src)
 	jitterRand := rand.New(rand.NewSource(int64(src.Intn(1 << 30))))
@@ -144,6 +169,7 @@ func Run(src Source, steps int) Result {
 	if !s.res.Failed() {
 		s.converge()
 	}
+	s.checkCallRate()
 	return *s.res
 }
 
@@ -239,11 +265,33 @@ func (s *storm) step(i int) {
 		}},
 		{4, "refuse-attach", func() {
 			id, n := s.member(), 1+s.pick(3)
-			code := []string{"IncorrectState", "InvalidParameterValue", "IncorrectInstanceState"}[s.pick(3)]
+			code := []string{"IncorrectState", "InvalidParameterValue", "IncorrectInstanceState", "UnauthorizedOperation", "OperationNotPermitted"}[s.pick(5)]
 			f.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: code, Times: n, Match: func(in any) bool {
 				return aws.ToString(in.(ec2.AttachNetworkInterfaceInput).InstanceId) == id
 			}})
 			s.tracef("step %d: the next %d attaches to %s fail with %s", i, n, id, code)
+		}},
+		{3, "deny-member", func() {
+			// IAM refuses every attach to this member (one outside an
+			// allowed list, say) until the faults clear.
+			id := s.member()
+			s.denied[id] = true
+			f.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: "UnauthorizedOperation", HTTPStatus: 403,
+				Message: "You are not authorized to perform this operation.", Match: func(in any) bool {
+					return aws.ToString(in.(ec2.AttachNetworkInterfaceInput).InstanceId) == id
+				}})
+			s.tracef("step %d: IAM denies every attach to %s", i, id)
+		}},
+		{3, "refuse-detach", func() {
+			// A few refusals, or every detach until the faults clear.
+			n := s.pick(7)
+			f.AddFault(fakeec2.Fault{Op: fakeec2.OpDetachNetworkInterface, Code: "OperationNotPermitted", Times: n,
+				Message: "The attachment cannot be detached."})
+			if n == 0 {
+				s.tracef("step %d: every detach fails with OperationNotPermitted", i)
+				return
+			}
+			s.tracef("step %d: the next %d detaches fail with OperationNotPermitted", i, n)
 		}},
 		{3, "stuck-detach", func() {
 			f.SetStuckDetaching(eniID, true)
@@ -252,6 +300,7 @@ func (s *storm) step(i int) {
 		{5, "calm", func() {
 			f.ClearFaults()
 			f.SetStuckDetaching(eniID, false)
+			s.denied = map[string]bool{}
 			s.tracef("step %d: faults cleared", i)
 		}},
 		{8, "wait", func() {
@@ -312,7 +361,7 @@ func (s *storm) batch() {
 		switch inv.kind {
 		case "alarm", "probe-alarm":
 			s.alarmed[inv.about] = true
-		case "spot", "rebalance", "health":
+		case "spot", "rebalance", "health", "health-now":
 			s.evacuating[inv.about] = true
 		}
 		if inv.manual {
@@ -332,14 +381,69 @@ func (s *storm) batch() {
 		}(k, inv)
 	}
 	wg.Wait()
+	clean, touched := true, false
 	for k, inv := range invs {
 		killed := ""
 		if inv.killAt > 0 && inv.calls >= inv.killAt {
 			killed = fmt.Sprintf(" [killed after %d calls]", inv.killAt)
+			clean = false
 		}
 		s.tracef("  #%d %s%s -> %s", inv.id, inv.label, killed, results[k])
 		if killed != "" && inv.event {
 			s.failoverSandbox = nil
+		}
+		clean = clean && !inv.failed
+		touched = touched || inv.touches
+	}
+	if clean && touched {
+		s.checkNotOrphaned()
+	}
+}
+
+// checkNotOrphaned: after runs that ended without an error (none killed,
+// none that Lambda would retry), the ENI is not left unattached while a
+// running member in its AZ that IAM does not refuse could take it.
+func (s *storm) checkNotOrphaned() {
+	f := s.region.EC2
+	if st := f.ENI(eniID); !st.Exists || st.AttachmentStatus != "" {
+		return
+	}
+	for _, m := range members {
+		if m.AZ == "" && !s.denied[m.ID] && f.InstanceState(m.ID) == "running" && f.Status(m.ID) != "impaired" {
+			s.violate("runs ended without an error and left %s unattached, though %s could take it", eniID, m.ID)
+			return
+		}
+	}
+}
+
+// maxCallsPerSecond bounds any one EC2 operation in any second of
+// simulated time: a refusal or a fault must never turn into a burst of
+// calls. Mutating operations are counted across every invocation. Reads
+// are counted per invocation: concurrent sandboxes cannot share their
+// polling, and a burst of events each reads the group once (EC2 meters
+// Describe calls in a bucket of its own, far above this).
+const maxCallsPerSecond = 10
+
+func (s *storm) checkCallRate() {
+	byOp := map[string][]callRecord{}
+	for _, c := range s.calls {
+		key := c.op
+		if strings.HasPrefix(c.op, "Describe") {
+			key = fmt.Sprintf("%s of invocation %d", c.op, c.inv)
+		}
+		byOp[key] = append(byOp[key], c)
+	}
+	for op, cs := range byOp {
+		j := 0
+		for i := range cs {
+			for cs[i].at.Sub(cs[j].at) >= time.Second {
+				j++
+			}
+			if n := i - j + 1; n > maxCallsPerSecond {
+				s.violate("%d %s calls within one second from %s (invocations %d..%d)", n, op,
+					cs[j].at.Sub(sim.Start).Round(time.Millisecond), cs[j].inv, cs[i].inv)
+				return
+			}
 		}
 	}
 }
@@ -367,12 +471,17 @@ func (s *storm) newInvocation(manualOnly bool) *invocation {
 		raw := events.MustSample(name, append([]string{events.HolderPlaceholder, about}, replace...)...)
 		inv.run = func(ctx context.Context) string {
 			res, err := fo.Handle(ctx, raw)
+			inv.failed = err != nil
 			return summarize(res, err)
 		}
 	}
 	operator := func(payload string) {
 		inv.label = "manual " + payload
-		inv.run = func(ctx context.Context) string { return manualSummary(mv.Handle(ctx, json.RawMessage(payload))) }
+		inv.run = func(ctx context.Context) string {
+			resp, err := mv.Handle(ctx, json.RawMessage(payload))
+			inv.failed = err != nil || resp.Error != ""
+			return manualSummary(resp, err)
+		}
 	}
 	x := s.member()
 	states := []string{"pending", "running", "stopping", "stopped", "shutting-down", "terminated"}
@@ -406,7 +515,15 @@ func (s *storm) newInvocation(manualOnly bool) *invocation {
 			inv.label = "probe alarm (holder " + h + ")"
 			event("alarm-license-probe.json", h, "2026-11-26T12:00:00.000+0000", since)
 		}},
-		{3, "health", func() { inv.label = "health " + x; event("health-ec2-scheduled.json", x) }},
+		{3, "health", func() { inv.label = "health days ahead " + x; event("health-ec2-scheduled.json", x) }},
+		{2, "health-now", func() {
+			// As AWS sends it today (an instance ARN), starting in 10 minutes.
+			now := s.region.Clock.Now().UTC()
+			s.notices[x] = now.Add(2 * time.Hour)
+			inv.label = "health now " + x
+			event("health-ec2-arn-now.json", x, "Thu, 26 Nov 2026 09:20:00 GMT", now.Add(10*time.Minute).Format(time.RFC1123),
+				"Thu, 26 Nov 2026 11:20:00 GMT", now.Add(2*time.Hour).Format(time.RFC1123))
+		}},
 		{15, "reconcile", func() { inv.label = "reconcile"; event("scheduled-reconcile.json", "") }},
 		{2, "malformed", func() { inv.label = "malformed event"; event("malformed/alarm-without-instance.json", "") }},
 		{8, "move", func() {
@@ -444,6 +561,11 @@ func (s *storm) newInvocation(manualOnly bool) *invocation {
 		}
 		r -= k.weight
 	}
+	switch inv.kind {
+	case "malformed", "plan", "status":
+	default:
+		inv.touches = true
+	}
 	s.res.Exercised["trigger:"+inv.kind]++
 	return inv
 }
@@ -479,6 +601,11 @@ func manualSummary(resp *handler.Response, err error) string {
 // a planned move, or a holder that is down, impaired or alarmed.
 func (s *storm) afterCall(op string, err error) {
 	inv := s.sched.running()
+	rec := callRecord{op: op, at: s.region.Clock.Now()}
+	if inv != nil {
+		rec.inv = inv.id
+	}
+	s.calls = append(s.calls, rec)
 	if op == fakeec2.OpAttachNetworkInterface && err == nil {
 		if to := s.region.EC2.ENI(eniID).InstanceID; to != s.lastHolder {
 			s.moves++
@@ -491,8 +618,13 @@ func (s *storm) afterCall(op string, err error) {
 		// the event is handled may justify one move (the holder may have
 		// changed since the event was sent).
 		if err == nil && !inv.counted && pre.AttachmentStatus != "detaching" && pre.InstanceID == inv.about &&
-			(inv.kind == "alarm" || inv.kind == "probe-alarm" || inv.kind == "spot" || inv.kind == "rebalance" || inv.kind == "health") {
+			(inv.kind == "alarm" || inv.kind == "probe-alarm" || inv.kind == "spot" || inv.kind == "rebalance" || inv.kind == "health" || inv.kind == "health-now") {
 			inv.counted = true
+			s.budget++
+		}
+		if err == nil && pre.AttachmentStatus != "detaching" && s.noticed(pre.InstanceID) {
+			// Each move off a holder that a pending Health change names
+			// is one the notice justifies (the reconcile makes it).
 			s.budget++
 		}
 		if err == nil && pre.AttachmentStatus != "detaching" && !s.justified(inv, pre.InstanceID) {
@@ -503,12 +635,15 @@ func (s *storm) afterCall(op string, err error) {
 
 // justified: the holder may lose the ENI.
 func (s *storm) justified(inv *invocation, holder string) bool {
-	if inv.manual || s.alarmed[holder] || s.evacuating[holder] {
+	if inv.manual || s.alarmed[holder] || s.evacuating[holder] || s.noticed(holder) {
 		return true
 	}
 	f := s.region.EC2
 	return f.InstanceState(holder) != "running" || f.Status(holder) == "impaired"
 }
+
+// noticed: a pending AWS Health change names the instance.
+func (s *storm) noticed(id string) bool { return s.region.Clock.Now().Before(s.notices[id]) }
 
 // check verifies the invariants that hold after every step.
 func (s *storm) check(when string) {

@@ -46,7 +46,8 @@ func TestStorms(t *testing.T) {
 		t.Logf("  %-24s %d", k, exercised[k])
 	}
 	for _, want := range []string{"invoke", "stop", "start", "terminate", "impair", "throttle", "5xx", "refuse-attach", "stuck-detach",
-		"console-detach", "console-dot", "killed-invocation", "concurrent-batch", "trigger:state", "trigger:alarm", "trigger:probe-alarm", "trigger:spot", "trigger:health", "trigger:reconcile",
+		"console-detach", "console-dot", "killed-invocation", "concurrent-batch", "trigger:state", "trigger:alarm", "trigger:probe-alarm", "trigger:spot", "trigger:health", "trigger:health-now", "trigger:reconcile",
+		"deny-member", "refuse-detach",
 		"trigger:move", "trigger:failback"} {
 		if exercised[want] == 0 {
 			t.Errorf("no history exercised %s", want)
