@@ -496,11 +496,11 @@ func (p *Proxy) after(_ context.Context, form url.Values, out []byte) []byte {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		return attachmentBlock.ReplaceAllFunc(out, func(block []byte) []byte {
-			m := attachmentID.FindSubmatch(block)
+			m := attachmentID.FindStringSubmatch(string(block))
 			if m == nil {
 				return block
 			}
-			att := string(m[1])
+			att := m[1]
 			if _, ok := p.detaches[att]; ok {
 				block = attachStatus.ReplaceAll(block, []byte("<status>detaching</status>"))
 			} else if until, ok := p.attaches[att]; ok && time.Now().Before(until) {
