@@ -309,6 +309,7 @@ func healthOf(s types.InstanceStatus) model.Health {
 func (d *Discoverer) toMember(i types.Instance) model.Member {
 	m := model.Member{
 		InstanceID: aws.ToString(i.InstanceId),
+		Name:       tagValue(i.Tags, "Name"),
 		VPCID:      aws.ToString(i.VpcId),
 		Health:     model.HealthUnknown,
 	}

@@ -163,6 +163,9 @@ func New(api awsapi.EC2, clk clock.Clock, log *slog.Logger, opts Options) *Engin
 	}
 }
 
+// Now is the engine's clock.
+func (e *Engine) Now() time.Time { return e.clk.Now() }
+
 // Tags returns the tag keys the engine reads and writes.
 func (e *Engine) Tags() model.Tags { return e.tags }
 
@@ -352,6 +355,8 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	// the run's outcome says so even when it also mended the attachment.
 	deferred := t.Scheduled != nil && err == nil && g.ENI.Attached() && g.ENI.InstanceID == t.InstanceID &&
 		(plan.Action == ActNone || plan.Action == ActRepair)
+	pause, paused := model.ParsePause(g.ENI.Tags[e.tags.Paused()])
+	paused = paused && pause.Active(e.clk.Now())
 	finish := func(o Outcome, err error) (*Report, error) {
 		if deferred && err == nil && (o == NothingToDo || o == Repaired) {
 			o = Deferred
@@ -364,6 +369,7 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 			r.Error = err.Error()
 		}
 		r.DurationMS = e.clk.Now().Sub(start).Milliseconds()
+		r.Names = names(g, r.HolderBefore, r.HolderAfter)
 		level := slog.LevelInfo
 		attrs := []slog.Attr{slog.String("outcome", string(o)), slog.String("action", string(plan.Action)), slog.String("reason", plan.Reason),
 			slog.String("holder_before", r.HolderBefore), slog.String("holder_after", r.HolderAfter), slog.Int64("duration_ms", r.DurationMS)}
@@ -385,6 +391,15 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 			r.Reason += fmt.Sprintf("; it may still be running: the ENI is %s on %q", cmp.Or(g.ENI.AttachmentStatus, "available"), g.ENI.InstanceID)
 		}
 		return finish(Repeated, nil)
+	}
+	if paused && !t.Kind.Manual() && (plan.Action == ActMove || plan.Action == ActAttach || plan.Action == ActNone && errors.As(err, new(*NoTargetError))) {
+		// Maintenance: an operator may be working on the holder on
+		// purpose. Mending DeleteOnTermination or the journal still runs.
+		r.Reason = fmt.Sprintf("group paused until %s%s (%s); would have: %s",
+			pause.Until.Format(time.RFC3339), byWhom(pause.By), pause.Reason, plan.Reason)
+		r.Action, r.HolderAfter = ActNone, g.ENI.InstanceID
+		log.InfoContext(ctx, "skipped: group paused", "until", pause.Until.Format(time.RFC3339), "by", pause.By, "would_have", string(plan.Action))
+		return finish(Paused, nil)
 	}
 	switch {
 	case err != nil && plan.Action == ActRepair && !dryRun:
@@ -467,4 +482,70 @@ func (e *Engine) recordNotice(ctx context.Context, g model.Group, n model.Health
 	}
 	r.Steps = append(r.Steps, step)
 	return g
+}
+
+func byWhom(by string) string {
+	if by == "" {
+		return ""
+	}
+	return " by " + by
+}
+
+// SetPause starts (p.Until in the future) or ends (p.Until now) a group's
+// maintenance mode: one tag write on the ENI, seen by every sandbox at
+// once. An empty group name means the only group.
+func (e *Engine) SetPause(ctx context.Context, group string, p model.Pause) (*Report, error) {
+	name, err := e.ResolveGroup(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	start := e.clk.Now()
+	unlock, err := e.lock(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	g, err := e.ReadGroup(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	r := e.newReport(g, Trigger{Kind: Move})
+	r.Trigger, r.StartedAt, r.HolderAfter = "", start, g.ENI.InstanceID
+	r.Outcome, r.Reason = Paused, fmt.Sprintf("paused until %s%s: %s", p.Until.UTC().Format(time.RFC3339), byWhom(p.By), p.Reason)
+	if !p.Active(start) {
+		r.Outcome, r.Reason = Resumed, "automatic moves resumed"+byWhom(p.By)
+	}
+	p.Reason = tagSafe(p.Reason)
+	stepStart := e.clk.Now()
+	err = e.retry(ctx, func(ctx context.Context) error {
+		_, err := e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{g.ENI.ID},
+			Tags: []types.Tag{{Key: aws.String(e.tags.Paused()), Value: aws.String(p.String())}}})
+		return err
+	})
+	step := Step{Name: "journal", Detail: e.tags.Paused() + "=" + p.String(), DurationMS: e.clk.Now().Sub(stepStart).Milliseconds()}
+	if err != nil {
+		step.Error = err.Error()
+		r.Outcome, r.Error = Failed, fmt.Sprintf("writing %s on %s: %v", e.tags.Paused(), g.ENI.ID, err)
+	}
+	r.Steps = append(r.Steps, step)
+	r.DurationMS = e.clk.Now().Sub(start).Milliseconds()
+	e.log.InfoContext(ctx, "maintenance mode", "group", name, "eni_id", g.ENI.ID, "outcome", string(r.Outcome), "until", p.Until.UTC().Format(time.RFC3339), "by", p.By)
+	if err != nil {
+		return r, fmt.Errorf("group %q: %s", name, r.Error)
+	}
+	return r, nil
+}
+
+// names maps the given members to their Name tags (those that have one).
+func names(g model.Group, ids ...string) map[string]string {
+	var out map[string]string
+	for _, id := range ids {
+		if m, ok := g.Member(id); ok && m.Name != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[id] = m.Name
+		}
+	}
+	return out
 }

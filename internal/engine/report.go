@@ -29,6 +29,11 @@ const (
 	// than the lead time; it is recorded, and the reconcile moves the
 	// ENI when it is due.
 	Deferred Outcome = "scheduled"
+	// Paused: the group is in maintenance mode, so an automatic trigger
+	// changed nothing (also the outcome of the pause action itself).
+	Paused Outcome = "paused"
+	// Resumed: the resume action ended a pause.
+	Resumed Outcome = "resumed"
 	// Repeated: the request (its request_id) was already carried out;
 	// answered from the journal, nothing done.
 	Repeated Outcome = "repeat"
@@ -58,15 +63,18 @@ type Report struct {
 	Trigger      Kind      `json:"trigger,omitempty"`
 	Action       Action    `json:"action,omitempty"`
 	Reason       string    `json:"reason"`
-	HolderBefore string    `json:"holder_before"`
-	HolderAfter  string    `json:"holder_after"`
+	HolderBefore string    `json:"holder_before,omitempty"`
+	HolderAfter  string    `json:"holder_after,omitempty"`
 	Outcome      Outcome   `json:"outcome"`
 	DryRun       bool      `json:"dry_run,omitempty"`
 	Plan         *Plan     `json:"plan,omitempty"`
-	Steps        []Step    `json:"steps"`
+	Steps        []Step    `json:"steps,omitempty"`
 	StartedAt    time.Time `json:"started_at,omitzero"`
-	DurationMS   int64     `json:"duration_ms"`
+	DurationMS   int64     `json:"duration_ms,omitempty"`
 	Error        string    `json:"error,omitempty"`
+	// Names are the Name tags of the holders before and after, for
+	// people.
+	Names map[string]string `json:"names,omitempty"`
 	// Activation is the result of (re)starting the token server on the
 	// new holder, when activation is configured.
 	Activation *Activation `json:"activation,omitempty"`

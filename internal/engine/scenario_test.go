@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
@@ -793,5 +794,69 @@ func TestPinnedMembership(t *testing.T) {
 			t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
 		}
 		w.assertMutations(0)
+	})
+}
+
+// TestMaintenanceMode: while a group is paused no automatic trigger moves
+// its ENI (each is reported as skipped), manual actions still work, and
+// the pause ends with resume or by itself.
+func TestMaintenanceMode(t *testing.T) {
+	pause := func(w *world, d time.Duration) {
+		w.t.Helper()
+		if _, err := w.eng.SetPause(w.ctx(), group, model.Pause{Until: w.clk.Now().Add(d), By: "arn:aws:iam::123456789012:user/ops", Reason: "patching i-a"}); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	t.Run("a stop is skipped, a manual move is not", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		pause(w, time.Hour)
+		w.ec2.StopInstance("i-a")
+		w.ec2.ResetCalls()
+		r := w.mustRun(down("i-a"))
+		if r.Outcome != engine.Paused || !strings.Contains(r.Reason, "patching i-a") || !strings.Contains(r.Reason, "user/ops") {
+			t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
+		}
+		w.assertMutations(0)
+		if r := w.mustRun(engine.Trigger{Kind: engine.Reconcile}); r.Outcome != engine.Paused {
+			t.Fatalf("reconcile: %s", r.Outcome)
+		}
+		w.mustRun(engine.Trigger{Kind: engine.Move, Group: group, Target: "i-c"})
+		w.assertHolder("i-c")
+	})
+	t.Run("resume", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		pause(w, time.Hour)
+		r, err := w.eng.SetPause(w.ctx(), group, model.Pause{Until: w.clk.Now(), By: "ops"})
+		if err != nil || r.Outcome != engine.Resumed {
+			t.Fatalf("resume: %+v %v", r, err)
+		}
+		w.ec2.StopInstance("i-a")
+		w.mustRun(down("i-a"))
+		w.assertHolder("i-b")
+	})
+	t.Run("expiry", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		pause(w, 10*time.Minute)
+		w.ec2.StopInstance("i-a")
+		if r := w.mustRun(down("i-a")); r.Outcome != engine.Paused {
+			t.Fatalf("during the pause: %s", r.Outcome)
+		}
+		w.clk.Advance(11 * time.Minute)
+		if r := w.mustRun(engine.Trigger{Kind: engine.Reconcile}); r.Outcome != engine.Moved {
+			t.Fatalf("after the pause expired: %s (%s)", r.Outcome, r.Reason)
+		}
+		w.assertHolder("i-b")
+	})
+	t.Run("an unattached ENI is left alone, DeleteOnTermination is still mended", func(t *testing.T) {
+		w := newWorld(t, engine.Options{})
+		w.ec2.SetDeleteOnTermination(eniID, true)
+		pause(w, time.Hour)
+		if r := w.mustRun(engine.Trigger{Kind: engine.Reconcile}); r.Outcome != engine.Repaired {
+			t.Fatalf("repair while paused: %s", r.Outcome)
+		}
+		w.ec2.DetachNow(eniID)
+		if r := w.mustRun(engine.Trigger{Kind: engine.Reconcile}); r.Outcome != engine.Paused || w.ec2.ENI(eniID).InstanceID != "" {
+			t.Fatalf("an operator's detach during maintenance was undone: %s", r.Outcome)
+		}
 	})
 }

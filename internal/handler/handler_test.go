@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -120,11 +121,19 @@ func TestEventKinds(t *testing.T) {
 				if !strings.Contains(subj, "mosek") || !strings.Contains(subj, tc.holder) || len(subj) > 100 {
 					t.Fatalf("subject %q", subj)
 				}
+				// SNS's per-protocol structure: text for people, JSON for
+				// machines.
+				var byProtocol map[string]string
 				var m struct {
 					Report engine.Report `json:"report"`
 				}
-				if err := json.Unmarshal([]byte(aws.ToString(msgs[0].Message)), &m); err != nil || m.Report.HolderAfter != tc.holder {
-					t.Fatalf("message %s (%v)", aws.ToString(msgs[0].Message), err)
+				if aws.ToString(msgs[0].MessageStructure) != "json" || json.Unmarshal([]byte(aws.ToString(msgs[0].Message)), &byProtocol) != nil ||
+					json.Unmarshal([]byte(byProtocol["sqs"]), &m) != nil || m.Report.HolderAfter != tc.holder {
+					t.Fatalf("message for machines: %.300s", aws.ToString(msgs[0].Message))
+				}
+				text := byProtocol["email"]
+				if text != byProtocol["default"] || !strings.Contains(text, "To:") || !strings.Contains(text, tc.holder+" (mosek-") || strings.Contains(text, "{") {
+					t.Fatalf("message for people:\n%s", text)
 				}
 				if !strings.Contains(e.metrics.String(), `"Moves":1`) || !strings.Contains(e.metrics.String(), `"CloudWatchMetrics"`) {
 					t.Fatalf("metrics %s", e.metrics.String())
@@ -214,9 +223,20 @@ func TestManualActions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.MAC != "0a:1b:2c:3d:4e:5f" || resp.PrivateIP != "10.0.1.27" || resp.HolderAfter != sim.Primary || resp.Home != sim.Primary ||
-			len(resp.Members) != 3 || !resp.Members[1].CanTakeENI || resp.DeleteOnTermination == nil || *resp.DeleteOnTermination {
+		if resp.MAC != "0a:1b:2c:3d:4e:5f" || resp.PrivateIP != "10.0.1.27" || resp.Holder != sim.Primary || resp.Home != sim.Primary ||
+			len(resp.Members) != 3 || !resp.Members[1].CanTakeENI || resp.DeleteOnTermination == nil || *resp.DeleteOnTermination ||
+			resp.Members[1].Name != "mosek-bbb2" {
 			t.Fatalf("status %+v", resp)
+		}
+		// Nothing ran: no steps, no duration, no before/after to read.
+		b, _ := json.Marshal(resp)
+		for _, absent := range []string{`"steps"`, `"duration_ms"`, `"holder_before"`, `"holder_after"`} {
+			if strings.Contains(string(b), absent) {
+				t.Errorf("status JSON has %s: %s", absent, b)
+			}
+		}
+		if !strings.Contains(string(b), `"holder":"`+sim.Primary+`"`) {
+			t.Errorf("status JSON lacks the holder: %s", b)
 		}
 		if e.region.EC2.MutatingCalls() != 0 {
 			t.Fatal("status mutated")
@@ -442,7 +462,7 @@ func TestGroupNamesAreAnyTagValue(t *testing.T) {
 	for _, name := range []string{"R&D (prod) #1", "dup*"} {
 		payload, _ := json.Marshal(map[string]string{"action": "status", "group": name})
 		resp, err := e.invoke(string(payload))
-		if err != nil || resp.Group != name || resp.HolderAfter == "" {
+		if err != nil || resp.Group != name || resp.Holder == "" {
 			t.Fatalf("status of %q: %+v %v", name, resp, err)
 		}
 	}
@@ -560,5 +580,43 @@ func TestHealthChangeDaysAhead(t *testing.T) {
 	}
 	if h := e.holder(); h != sim.Second {
 		t.Fatalf("after the standby failed: holder %s, want %s (the primary is named by the change)", h, sim.Second)
+	}
+}
+
+// TestPauseAndResume: a paused group ignores a stop event (reported as
+// skipped), status shows who paused it, why and until when; after resume
+// the next event moves the ENI.
+func TestPauseAndResume(t *testing.T) {
+	e := newEnv(t)
+	ctx := lambdacontext.NewContext(e.region.Context(time.Minute), &lambdacontext.LambdaContext{
+		ClientContext: lambdacontext.ClientContext{Custom: map[string]string{"operator": "arn:aws:sts::123456789012:assumed-role/LicenseAdmin/jo"}}})
+	resp, err := e.manual.Handle(ctx, json.RawMessage(`{"action":"pause","reason":"patching the primary","minutes":90}`))
+	if err != nil || resp.Outcome != engine.Paused || resp.Pause == nil {
+		t.Fatalf("pause: %+v %v", resp, err)
+	}
+	until := sim.Start.Add(90 * time.Minute)
+	if d := resp.Pause.Until.Sub(until); d < 0 || d > time.Minute {
+		t.Fatalf("paused until %s, want about %s", resp.Pause.Until, until)
+	}
+	status, err := e.invoke(`{"action":"status"}`)
+	if err != nil || status.Pause == nil || status.Pause.Reason != "patching the primary" || !strings.Contains(status.Pause.By, "LicenseAdmin") {
+		t.Fatalf("status while paused: %+v %v", status, err)
+	}
+	e.region.EC2.StopInstance(sim.Primary)
+	res, err := e.event("ec2-state-stopping.json")
+	if err != nil || len(res.Reports) != 1 || res.Reports[0].Outcome != engine.Paused || e.holder() != sim.Primary {
+		t.Fatalf("stop while paused: %+v %v (holder %s)", res, err, e.holder())
+	}
+	if n := len(e.region.SNS.Messages()); n != 0 {
+		t.Fatalf("%d notifications for a skipped event", n)
+	}
+	if resp, err := e.invoke(`{"action":"resume"}`); err != nil || resp.Outcome != engine.Resumed {
+		t.Fatalf("resume: %+v %v", resp, err)
+	}
+	if status, _ := e.invoke(`{"action":"status"}`); status.Pause != nil {
+		t.Fatalf("status after resume still paused: %+v", status.Pause)
+	}
+	if _, err := e.event("ec2-state-stopped.json"); err != nil || e.holder() != sim.Standby {
+		t.Fatalf("after resume: holder %s, %v", e.holder(), err)
 	}
 }

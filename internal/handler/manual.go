@@ -2,11 +2,16 @@ package handler
 
 import (
 	"context"
+	"time"
+
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/strictjson"
@@ -18,7 +23,12 @@ const (
 	ActionPlan     = "plan"
 	ActionMove     = "move"
 	ActionFailback = "failback"
+	ActionPause    = "pause"
+	ActionResume   = "resume"
 )
+
+// actions is the list error messages give.
+const actions = "status, plan, move, failback, pause or resume"
 
 // Request is the manual payload.
 type Request struct {
@@ -26,6 +36,8 @@ type Request struct {
 	Group  string `json:"group,omitempty"`
 	Target string `json:"target,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Minutes a pause lasts (default 240, at most 10080: 7 days).
+	Minutes int `json:"minutes,omitempty"`
 	// RequestID makes a mutating action safe to send twice: a repeat of
 	// a request already carried out answers from the journal instead of
 	// acting again.
@@ -45,6 +57,7 @@ func badRequest(format string, args ...any) error {
 // MemberStatus describes a member in a status response.
 type MemberStatus struct {
 	InstanceID string       `json:"instance_id"`
+	Name       string       `json:"name,omitempty"`
 	State      string       `json:"state"`
 	Health     model.Health `json:"health"`
 	AZ         string       `json:"availability_zone"`
@@ -63,11 +76,23 @@ type Response struct {
 	// plan.action).
 	Action string `json:"action"`
 	engine.Report
+	// Holder is, for status, the instance that holds the ENI ("" when
+	// it is unattached).
+	Holder              string            `json:"holder,omitempty"`
 	AttachmentState     string            `json:"attachment_state,omitempty"`
 	DeleteOnTermination *bool             `json:"delete_on_termination,omitempty"`
 	Home                string            `json:"home,omitempty"`
 	Members             []MemberStatus    `json:"members,omitempty"`
 	Journal             map[string]string `json:"journal,omitempty"`
+	// Pause is the group's maintenance mode while it holds.
+	Pause *PauseStatus `json:"paused,omitempty"`
+}
+
+// PauseStatus says who paused a group, why and until when.
+type PauseStatus struct {
+	Until  time.Time `json:"until"`
+	By     string    `json:"by,omitempty"`
+	Reason string    `json:"reason"`
 }
 
 // Manual handles operator invocations.
@@ -81,11 +106,22 @@ func ParseRequest(raw []byte) (Request, error) {
 		return req, badRequest("payload is not one object of \"action\", \"group\", \"target\", \"reason\", \"request_id\": %s", oneLine(err))
 	}
 	switch req.Action {
-	case ActionStatus, ActionPlan, ActionMove, ActionFailback:
+	case ActionStatus, ActionPlan, ActionMove, ActionFailback, ActionResume:
+	case ActionPause:
+		if strings.TrimSpace(req.Reason) == "" {
+			return req, badRequest(`pause needs a "reason" (it is shown in status and in every skipped event)`)
+		}
+		if req.Minutes < 0 || time.Duration(req.Minutes)*time.Minute > model.MaxPause {
+			return req, badRequest("minutes %d: from 1 to %d (a pause expires by itself; 0 or none means %d)",
+				req.Minutes, int(model.MaxPause.Minutes()), int(model.DefaultPause.Minutes()))
+		}
 	case "":
-		return req, badRequest(`"action" is required: status, plan, move or failback`)
+		return req, badRequest(`"action" is required: %s`, actions)
 	default:
-		return req, badRequest("unknown action %q: use status, plan, move or failback", req.Action)
+		return req, badRequest("unknown action %q: use %s", req.Action, actions)
+	}
+	if req.Minutes != 0 && req.Action != ActionPause {
+		return req, badRequest("minutes applies to pause, not %s", req.Action)
 	}
 	if req.Group != "" && !model.ValidGroupName(req.Group) {
 		return req, badRequest("group %q is not a valid tag value (1-256 characters of UTF-8)", req.Group)
@@ -119,8 +155,11 @@ func (h *Manual) Handle(ctx context.Context, raw json.RawMessage) (*Response, er
 		h.logger().WarnContext(ctx, "manual request refused", "error", err.Error())
 		return nil, err
 	}
-	if req.Action == ActionStatus {
+	switch req.Action {
+	case ActionStatus:
 		return h.status(ctx, req)
+	case ActionPause, ActionResume:
+		return h.pause(ctx, req)
 	}
 	t := engine.Trigger{Kind: engine.Move, Group: req.Group, Target: req.Target, Reason: req.Reason, RequestID: req.RequestID}
 	if req.Action == ActionFailback {
@@ -142,6 +181,43 @@ func (h *Manual) Handle(ctx context.Context, raw json.RawMessage) (*Response, er
 		resp.Error = err.Error()
 	}
 	return resp, nil
+}
+
+// pause starts or ends a group's maintenance mode.
+func (h *Manual) pause(ctx context.Context, req Request) (*Response, error) {
+	now := h.Engine.Now()
+	p := model.Pause{Until: now, By: operator(ctx), Reason: req.Reason}
+	if req.Action == ActionPause {
+		d := time.Duration(req.Minutes) * time.Minute
+		if d == 0 {
+			d = model.DefaultPause
+		}
+		p.Until = now.Add(d)
+	}
+	r, err := h.Engine.SetPause(ctx, req.Group, p)
+	if errors.Is(err, engine.ErrBadRequest) {
+		return nil, badRequest("%v", err)
+	}
+	if r == nil {
+		return nil, fmt.Errorf("%s: %w", req.Action, err)
+	}
+	resp := fromReport(req.Action, r)
+	if req.Action == ActionPause && err == nil {
+		resp.Pause = &PauseStatus{Until: p.Until.UTC(), By: p.By, Reason: p.Reason}
+	}
+	return resp, nil
+}
+
+// operator is who invoked, as the invocation's client context says
+// (custom.operator, which the eni-failover command line sets to the
+// caller's IAM identity); Lambda itself does not pass the caller.
+func operator(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		if who := lc.ClientContext.Custom["operator"]; who != "" {
+			return clip.Text(who, 120)
+		}
+	}
+	return ""
 }
 
 func fromReport(action string, r *engine.Report) *Response {
@@ -167,8 +243,8 @@ func (h *Manual) statusOf(g model.Group) *Response {
 	resp := &Response{
 		Action: ActionStatus,
 		Report: engine.Report{Group: g.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,
-			HolderBefore: eni.InstanceID, HolderAfter: eni.InstanceID, Outcome: "status", Steps: []engine.Step{}},
-		AttachmentState: eni.AttachmentStatus, Journal: map[string]string{},
+			Outcome: "status", StartedAt: h.Engine.Now().UTC()},
+		Holder: eni.InstanceID, AttachmentState: eni.AttachmentStatus, Journal: map[string]string{},
 	}
 	if eni.Attached() {
 		dot := eni.DeleteOnTermination
@@ -185,8 +261,11 @@ func (h *Manual) statusOf(g model.Group) *Response {
 	pol := h.Engine.Policy()
 	home, _ := engine.Home(g, pol)
 	resp.Home = home.InstanceID
+	if p, ok := model.ParsePause(eni.Tags[h.Engine.Tags().Paused()]); ok && p.Active(pol.Now) {
+		resp.Pause = &PauseStatus{Until: p.Until, By: p.By, Reason: p.Reason}
+	}
 	for _, m := range g.Members {
-		ms := MemberStatus{InstanceID: m.InstanceID, State: m.State, Health: m.Health, AZ: m.AZ,
+		ms := MemberStatus{InstanceID: m.InstanceID, Name: m.Name, State: m.State, Health: m.Health, AZ: m.AZ,
 			Holder: m.InstanceID == eni.InstanceID, Home: m.InstanceID == home.InstanceID}
 		if m.HasPriority {
 			p := m.Priority

@@ -54,6 +54,9 @@ func (t Tags) Request() string { return t.key("request") }
 // members (see HealthNotice).
 func (t Tags) Scheduled() string { return t.key("scheduled") }
 
+// Paused is the journal key of the group's maintenance mode (see Pause).
+func (t Tags) Paused() string { return t.key("paused") }
+
 // Failed is the journal key listing recently failed holders, for anti-flap.
 func (t Tags) Failed() string { return t.key("failed") }
 
@@ -79,7 +82,9 @@ const (
 
 // Member is an instance that may hold a group's ENI.
 type Member struct {
-	InstanceID  string
+	InstanceID string
+	// Name is the instance's Name tag, for people.
+	Name        string
 	State       string
 	AZ          string
 	VPCID       string

@@ -67,14 +67,25 @@ func (n *Notifier) Publish(ctx context.Context, r *engine.Report, event string, 
 		return nil
 	}
 	msg := Message{Subject: Subject(r, notifyOnly), Event: event, Report: r}
-	body, err := json.MarshalIndent(msg, "", "  ")
+	machine, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("encoding notification for group %s: %w", r.Group, err)
+	}
+	// SNS's per-protocol message structure: text for people (e-mail, SMS
+	// and the default), JSON for machines (queues, functions, HTTPS).
+	text := Text(r, event, notifyOnly)
+	structure, err := json.Marshal(map[string]string{
+		"default": text, "email": text, "sms": msg.Subject,
+		"email-json": string(machine), "sqs": string(machine), "lambda": string(machine), "https": string(machine),
+	})
 	if err != nil {
 		return fmt.Errorf("encoding notification for group %s: %w", r.Group, err)
 	}
 	_, err = n.SNS.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(n.TopicARN),
-		Subject:  aws.String(msg.Subject),
-		Message:  aws.String(string(body)),
+		TopicArn:         aws.String(n.TopicARN),
+		Subject:          aws.String(msg.Subject),
+		Message:          aws.String(string(structure)),
+		MessageStructure: aws.String("json"),
 		MessageAttributes: map[string]types.MessageAttributeValue{
 			"group":   {DataType: aws.String("String"), StringValue: aws.String(r.Group)},
 			"outcome": {DataType: aws.String("String"), StringValue: aws.String(string(r.Outcome))},

@@ -130,7 +130,7 @@ func TestManualActions(t *testing.T) {
 	if ferr != nil {
 		t.Fatalf("status: %+v", ferr)
 	}
-	if status.ENIID != w.eni || !strings.EqualFold(status.MAC, w.mac) || status.HolderAfter != w.primary || status.Home != w.primary || len(status.Members) != 3 || status.PrivateIP == "" {
+	if status.ENIID != w.eni || !strings.EqualFold(status.MAC, w.mac) || status.Holder != w.primary || status.Home != w.primary || len(status.Members) != 3 || status.PrivateIP == "" {
 		t.Fatalf("status %+v", status)
 	}
 
@@ -216,5 +216,30 @@ func TestProbe(t *testing.T) {
 	out, ok := functions["probe"].out.WaitFor(10*time.Second, `"LicensePortReachable":0`, `"LicensePortReachable":1`)
 	if !ok {
 		t.Fatalf("no metric lines in the probe's output:\n%s", tail(out, 2000))
+	}
+}
+
+// TestPauseIgnoresAStopUntilResume: the real bootstraps share the pause
+// through the ENI's journal: paused through the move function, the
+// failover function skips a stop; after resume it moves the ENI.
+func TestPauseIgnoresAStopUntilResume(t *testing.T) {
+	w := newWorld(t)
+	if resp, ferr := w.manual(`{"action":"pause","reason":"e2e maintenance","minutes":30}`); ferr != nil || resp.Outcome != "paused" {
+		t.Fatalf("pause: %+v %v", resp, ferr)
+	}
+	if status, ferr := w.manual(`{"action":"status"}`); ferr != nil || status.Pause == nil || status.Pause.Reason != "e2e maintenance" {
+		t.Fatalf("status: %+v %v", status, ferr)
+	}
+	w.stop(w.primary)
+	res := w.failover("ec2-state-stopped.json")
+	if len(res.Reports) != 1 || res.Reports[0].Outcome != "paused" || w.holder() != w.primary {
+		t.Fatalf("stop while paused: %+v, ENI on %s", res, w.holder())
+	}
+	if resp, ferr := w.manual(`{"action":"resume"}`); ferr != nil || resp.Outcome != "resumed" {
+		t.Fatalf("resume: %+v %v", resp, ferr)
+	}
+	w.failover("ec2-state-stopped.json")
+	if got := w.holder(); got != w.standby {
+		t.Fatalf("after resume: ENI on %s, want %s", got, w.standby)
 	}
 }

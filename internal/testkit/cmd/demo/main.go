@@ -195,7 +195,7 @@ func (s *story) status() error {
 	if err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
-	s.say("status: %s (MAC %s) is %s on %s, DeleteOnTermination=%v, home %s", resp.ENIID, resp.MAC, resp.AttachmentState, resp.HolderAfter, *resp.DeleteOnTermination, resp.Home)
+	s.say("status: %s (MAC %s) is %s on %s, DeleteOnTermination=%v, home %s", resp.ENIID, resp.MAC, resp.AttachmentState, resp.Holder, *resp.DeleteOnTermination, resp.Home)
 	for _, m := range resp.Members {
 		role := "standby"
 		switch {
