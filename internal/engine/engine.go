@@ -429,7 +429,49 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	if o.Changed() && e.opts.Activator != nil {
 		e.activate(ctx, r, log)
 	}
+	if o.Changed() || (o == Failed && x.mutated) {
+		// After the ENI is attached (and the token server started): the
+		// history costs the license nothing.
+		e.recordMove(ctx, x.eni, model.Move{At: start.UTC(), From: r.HolderBefore, To: cmp.Or(r.HolderAfter, x.eni.InstanceID),
+			Trigger: string(t.Kind), Outcome: string(o), DurationMS: e.clk.Now().Sub(start).Milliseconds()}, r, log)
+	}
 	return finish(o, err)
+}
+
+// recordMove adds a move to the history in the ENI's journal. A history
+// that cannot be written is logged, never an error: the ENI is in place.
+func (e *Engine) recordMove(ctx context.Context, eni model.Interface, m model.Move, r *Report, log *slog.Logger) {
+	set := e.tags.WithMove(eni.Tags, m)
+	tags := make([]types.Tag, 0, len(set))
+	for i := range model.HistoryKeys {
+		if v, ok := set[e.tags.HistoryKey(i)]; ok {
+			tags = append(tags, types.Tag{Key: aws.String(e.tags.HistoryKey(i)), Value: aws.String(v)})
+		}
+	}
+	start := e.clk.Now()
+	err := e.retry(ctx, func(ctx context.Context) error {
+		_, err := e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{eni.ID}, Tags: tags})
+		return err
+	})
+	step := Step{Name: "history", DurationMS: e.clk.Now().Sub(start).Milliseconds()}
+	if err != nil {
+		step.Error = err.Error()
+		log.WarnContext(ctx, "history not written", "error", err.Error())
+	}
+	r.Steps = append(r.Steps, step)
+}
+
+// History returns a group's last moves, newest first.
+func (e *Engine) History(ctx context.Context, group string) (model.Group, []model.Move, error) {
+	name, err := e.ResolveGroup(ctx, group)
+	if err != nil {
+		return model.Group{}, nil, err
+	}
+	g, err := e.ReadGroup(ctx, name)
+	if err != nil {
+		return g, nil, err
+	}
+	return g, e.tags.History(g.ENI.Tags), nil
 }
 
 // ReadGroup reads a group, retrying throttling and 5xx; an unknown group

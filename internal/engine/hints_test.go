@@ -48,7 +48,7 @@ func TestEventAfterReconcileSkipsTheGroupLookup(t *testing.T) {
 		t.Fatalf("warm sandbox: %d lookups of i-a, want 0: %v", n, opsOf(warm.ec2.Calls()))
 	}
 	warm.assertHolder("i-b")
-	warm.assertMutations(3)
+	warm.assertMutations(4)
 }
 
 // An operator moved i-c into another group after the reconcile that

@@ -24,11 +24,12 @@ func TestHolderGoesDown(t *testing.T) {
 		mutations int
 		detaches  int
 	}{
-		{"holder stopping", func(w *world) { w.ec2.StopInstance("i-a") }, 3, 1},
-		{"holder stopped", func(w *world) { w.ec2.StopInstance("i-a"); w.settle() }, 3, 1},
-		{"holder shutting-down", func(w *world) { w.ec2.TerminateInstance("i-a") }, 3, 1},
+		// detach, journal, attach, history
+		{"holder stopping", func(w *world) { w.ec2.StopInstance("i-a") }, 4, 1},
+		{"holder stopped", func(w *world) { w.ec2.StopInstance("i-a"); w.settle() }, 4, 1},
+		{"holder shutting-down", func(w *world) { w.ec2.TerminateInstance("i-a") }, 4, 1},
 		// Termination releases a DeleteOnTermination=false ENI by itself.
-		{"holder terminated", func(w *world) { w.ec2.TerminateInstance("i-a"); w.settle() }, 2, 0},
+		{"holder terminated", func(w *world) { w.ec2.TerminateInstance("i-a"); w.settle() }, 3, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +78,7 @@ func TestNothingToDo(t *testing.T) {
 		first := w.mustRun(down("i-a"))
 		second := w.mustRun(down("i-a"))
 		w.assertHolder("i-b")
-		w.assertMutations(3)
+		w.assertMutations(4)
 		if first.Outcome != engine.Moved || second.Outcome != engine.NothingToDo {
 			t.Fatalf("outcomes %s, %s", first.Outcome, second.Outcome)
 		}
@@ -190,7 +191,7 @@ func TestStoppedStandby(t *testing.T) {
 		if w.ec2.CallCount(fakeec2.OpStartInstances) != 1 || r.Steps[1].Name != "start-instance" || r.Steps[1].InstanceID != "i-b" {
 			t.Fatalf("start calls %d, steps %+v", w.ec2.CallCount(fakeec2.OpStartInstances), r.Steps)
 		}
-		w.assertMutations(4) // start, force detach, journal, attach
+		w.assertMutations(5) // start, force detach, journal, attach, history
 		var order []string
 		for _, c := range w.ec2.Calls() {
 			if fakeec2.MutatingOps[c.Op] {
@@ -261,7 +262,7 @@ func TestStuckDetachingEscalatesToForce(t *testing.T) {
 	if r.StepMS("wait-available") < (8 * time.Second).Milliseconds() {
 		t.Fatalf("escalated before the graceful wait: %+v", r.Steps)
 	}
-	w.assertMutations(4)
+	w.assertMutations(5)
 }
 
 func TestImpairedHolderIsForceDetachedAtOnce(t *testing.T) {
@@ -277,7 +278,7 @@ func TestImpairedHolderIsForceDetachedAtOnce(t *testing.T) {
 			break
 		}
 	}
-	w.assertMutations(3)
+	w.assertMutations(4)
 }
 
 func TestAttachRefusedNextStandbyWins(t *testing.T) {
@@ -359,7 +360,7 @@ func TestAvailableENI(t *testing.T) {
 		if r.Outcome != engine.Attached || w.ec2.CallCount(fakeec2.OpDetachNetworkInterface) != 0 {
 			t.Fatalf("outcome %s", r.Outcome)
 		}
-		w.assertMutations(2)
+		w.assertMutations(3)
 	})
 	t.Run("attached elsewhere by someone else meanwhile", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
@@ -435,7 +436,7 @@ func TestAntiFlap(t *testing.T) {
 		w.ec2.StopInstance("i-a")
 		r := w.mustRun(down("i-a"))
 		w.assertHolder("i-c")
-		w.assertMutations(3)
+		w.assertMutations(4)
 		if !r.Plan.Candidates[len(r.Plan.Candidates)-1].Cooldown {
 			t.Fatalf("cooled-down member not last: %+v", r.Plan.Candidates)
 		}
@@ -447,7 +448,7 @@ func TestAntiFlap(t *testing.T) {
 		w.ec2.StopInstance("i-a")
 		w.mustRun(down("i-a"))
 		w.assertHolder("i-b")
-		w.assertMutations(3)
+		w.assertMutations(4)
 	})
 	t.Run("after the cooldown it is preferred again", func(t *testing.T) {
 		w := newWorld(t, engine.Options{Cooldown: time.Minute})
@@ -455,14 +456,14 @@ func TestAntiFlap(t *testing.T) {
 		w.ec2.StopInstance("i-a")
 		w.mustRun(down("i-a"))
 		w.assertHolder("i-b")
-		w.assertMutations(3)
+		w.assertMutations(4)
 	})
 	t.Run("an operator may choose it", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
 		recent(w)
 		w.mustRun(engine.Trigger{Kind: engine.Move, Target: "i-b"})
 		w.assertHolder("i-b")
-		w.assertMutations(3)
+		w.assertMutations(4)
 	})
 	t.Run("a failed holder's return does not pull the ENI back", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
@@ -487,7 +488,7 @@ func TestPlannedAndManualMoves(t *testing.T) {
 		if r.Plan.Force || !r.Plan.Planned || w.ec2.CallCount(fakeec2.OpDetachNetworkInterface) != 1 {
 			t.Fatalf("plan %+v", r.Plan)
 		}
-		w.assertMutations(3)
+		w.assertMutations(4)
 	})
 	t.Run("evacuation notice for a standby", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
@@ -510,7 +511,7 @@ func TestPlannedAndManualMoves(t *testing.T) {
 		w := newWorld(t, engine.Options{})
 		w.mustRun(engine.Trigger{Kind: engine.Move, Target: "i-c", Group: group})
 		w.assertHolder("i-c")
-		w.assertMutations(3)
+		w.assertMutations(4)
 	})
 	t.Run("manual move to the holder", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
@@ -594,10 +595,14 @@ func TestDeadline(t *testing.T) {
 		t.Fatalf("outcome %s, stopped at %s", reps[0].Outcome, w.clk.Now().Sub(t0))
 	}
 	// The retry (Lambda's async retry) finishes the move: graceful
-	// detach, then force detach, attach and journal.
+	// detach and journal, the first run's history (failed), then force
+	// detach, attach and the move's history.
 	w.mustRun(down("i-a"))
 	w.assertHolder("i-b")
-	w.assertMutations(4)
+	w.assertMutations(6)
+	if _, h, err := w.eng.History(w.ctx(), group); err != nil || len(h) != 2 || h[0].Outcome != "moved" || h[1].Outcome != "failed" || h[0].To != "i-b" {
+		t.Fatalf("history %+v (%v), want the move and, before it, the failed run", h, err)
+	}
 }
 
 func TestTwoGroups(t *testing.T) {
@@ -612,7 +617,7 @@ func TestTwoGroups(t *testing.T) {
 		t.Fatalf("reports %d err %v", len(reps), err)
 	}
 	w.assertHolder("i-b")
-	w.assertMutations(3)
+	w.assertMutations(4)
 	if st := w.ec2.ENI("eni-other"); st.InstanceID != "i-x" {
 		t.Fatalf("other group's ENI moved to %s", st.InstanceID)
 	}

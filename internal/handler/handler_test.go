@@ -403,7 +403,8 @@ func TestActivation(t *testing.T) {
 		if r.Outcome != engine.Moved || !r.Activation.OK() || r.Activation.InstanceID != sim.Standby || len(ssmFake.Sent) != 1 {
 			t.Fatalf("report %+v activation %+v", r, r.Activation)
 		}
-		if r.Steps[len(r.Steps)-1].Name != "activate" || !strings.Contains(e.metrics.String(), `"ActivationFailures":0`) {
+		// The activation, then the history: the move's last two steps.
+		if n := len(r.Steps); n < 2 || r.Steps[n-2].Name != "activate" || r.Steps[n-1].Name != "history" || !strings.Contains(e.metrics.String(), `"ActivationFailures":0`) {
 			t.Fatalf("steps %+v metrics %s", r.Steps, e.metrics.String())
 		}
 	})
@@ -618,5 +619,42 @@ func TestPauseAndResume(t *testing.T) {
 	}
 	if _, err := e.event("ec2-state-stopped.json"); err != nil || e.holder() != sim.Standby {
 		t.Fatalf("after resume: holder %s, %v", e.holder(), err)
+	}
+}
+
+// TestHistory: the last moves, newest first, with their trigger, outcome
+// and duration; status shows the last few.
+func TestHistory(t *testing.T) {
+	e := newEnv(t)
+	if resp, err := e.invoke(`{"action":"history"}`); err != nil || len(resp.History) != 0 {
+		t.Fatalf("history of a group that never moved: %+v %v", resp, err)
+	}
+	e.region.EC2.StopInstance(sim.Primary)
+	if _, err := e.event("ec2-state-stopping.json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.invoke(`{"action":"move","target":"` + sim.Second + `","reason":"test"}`); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.invoke(`{"action":"history","limit":5}`)
+	if err != nil || len(resp.History) != 2 {
+		t.Fatalf("history: %+v %v", resp, err)
+	}
+	newest, first := resp.History[0], resp.History[1]
+	if newest.From != sim.Standby || newest.To != sim.Second || newest.Trigger != string(engine.Move) || newest.Outcome != "moved" ||
+		first.From != sim.Primary || first.To != sim.Standby || first.Trigger != string(engine.InstanceDown) || first.DurationMS <= 0 ||
+		!newest.At.After(first.At) {
+		t.Fatalf("history %+v", resp.History)
+	}
+	if one, _ := e.invoke(`{"action":"history","limit":1}`); len(one.History) != 1 {
+		t.Fatalf("limit 1: %+v", one.History)
+	}
+	if status, _ := e.invoke(`{"action":"status"}`); len(status.History) != 2 {
+		t.Fatalf("status history %+v", status.History)
+	}
+	for _, bad := range []string{`{"action":"history","limit":51}`, `{"action":"status","limit":3}`} {
+		if _, err := e.invoke(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
 	}
 }

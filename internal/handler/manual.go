@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -25,10 +26,17 @@ const (
 	ActionFailback = "failback"
 	ActionPause    = "pause"
 	ActionResume   = "resume"
+	ActionHistory  = "history"
 )
 
 // actions is the list error messages give.
-const actions = "status, plan, move, failback, pause or resume"
+const actions = "status, plan, move, failback, pause, resume or history"
+
+// History limits.
+const (
+	defaultHistory = 10
+	maxHistory     = 50
+)
 
 // Request is the manual payload.
 type Request struct {
@@ -38,6 +46,8 @@ type Request struct {
 	Reason string `json:"reason,omitempty"`
 	// Minutes a pause lasts (default 240, at most 10080: 7 days).
 	Minutes int `json:"minutes,omitempty"`
+	// Limit of history entries (default 10, at most 50).
+	Limit int `json:"limit,omitempty"`
 	// RequestID makes a mutating action safe to send twice: a repeat of
 	// a request already carried out answers from the journal instead of
 	// acting again.
@@ -86,6 +96,9 @@ type Response struct {
 	Journal             map[string]string `json:"journal,omitempty"`
 	// Pause is the group's maintenance mode while it holds.
 	Pause *PauseStatus `json:"paused,omitempty"`
+	// History is the group's last moves, newest first (history, and the
+	// last few in status).
+	History []model.Move `json:"history,omitempty"`
 }
 
 // PauseStatus says who paused a group, why and until when.
@@ -107,6 +120,10 @@ func ParseRequest(raw []byte) (Request, error) {
 	}
 	switch req.Action {
 	case ActionStatus, ActionPlan, ActionMove, ActionFailback, ActionResume:
+	case ActionHistory:
+		if req.Limit < 0 || req.Limit > maxHistory {
+			return req, badRequest("limit %d: from 1 to %d (0 or none means %d)", req.Limit, maxHistory, defaultHistory)
+		}
 	case ActionPause:
 		if strings.TrimSpace(req.Reason) == "" {
 			return req, badRequest(`pause needs a "reason" (it is shown in status and in every skipped event)`)
@@ -122,6 +139,9 @@ func ParseRequest(raw []byte) (Request, error) {
 	}
 	if req.Minutes != 0 && req.Action != ActionPause {
 		return req, badRequest("minutes applies to pause, not %s", req.Action)
+	}
+	if req.Limit != 0 && req.Action != ActionHistory {
+		return req, badRequest("limit applies to history, not %s", req.Action)
 	}
 	if req.Group != "" && !model.ValidGroupName(req.Group) {
 		return req, badRequest("group %q is not a valid tag value (1-256 characters of UTF-8)", req.Group)
@@ -160,6 +180,8 @@ func (h *Manual) Handle(ctx context.Context, raw json.RawMessage) (*Response, er
 		return h.status(ctx, req)
 	case ActionPause, ActionResume:
 		return h.pause(ctx, req)
+	case ActionHistory:
+		return h.history(ctx, req)
 	}
 	t := engine.Trigger{Kind: engine.Move, Group: req.Group, Target: req.Target, Reason: req.Reason, RequestID: req.RequestID}
 	if req.Action == ActionFailback {
@@ -206,6 +228,23 @@ func (h *Manual) pause(ctx context.Context, req Request) (*Response, error) {
 		resp.Pause = &PauseStatus{Until: p.Until.UTC(), By: p.By, Reason: p.Reason}
 	}
 	return resp, nil
+}
+
+// history answers the group's last moves, newest first, from the journal.
+func (h *Manual) history(ctx context.Context, req Request) (*Response, error) {
+	g, moves, err := h.Engine.History(ctx, req.Group)
+	if errors.Is(err, engine.ErrBadRequest) {
+		return nil, badRequest("%v", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	limit := cmp.Or(req.Limit, defaultHistory)
+	if len(moves) > limit {
+		moves = moves[:limit]
+	}
+	return &Response{Action: ActionHistory, Holder: g.ENI.InstanceID, History: moves,
+		Report: engine.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: "history"}}, nil
 }
 
 // operator is who invoked, as the invocation's client context says
@@ -261,6 +300,9 @@ func (h *Manual) statusOf(g model.Group) *Response {
 	pol := h.Engine.Policy()
 	home, _ := engine.Home(g, pol)
 	resp.Home = home.InstanceID
+	if moves := h.Engine.Tags().History(eni.Tags); len(moves) > 0 {
+		resp.History = moves[:min(3, len(moves))]
+	}
 	if p, ok := model.ParsePause(eni.Tags[h.Engine.Tags().Paused()]); ok && p.Active(pol.Now) {
 		resp.Pause = &PauseStatus{Until: p.Until, By: p.By, Reason: p.Reason}
 	}
