@@ -150,6 +150,8 @@ func startMoto(bin string) (string, func(), error) {
 type function struct {
 	name string
 	url  string
+	// base is the emulator's Lambda endpoint (the SDK's BaseEndpoint).
+	base string
 	cmd  *exec.Cmd
 	out  *localproc.Buffer
 }
@@ -169,7 +171,8 @@ func startFunction(rie, dir, name string) (*function, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &function{name: name, url: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port), out: &localproc.Buffer{}}
+	f := &function{name: name, url: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port),
+		base: fmt.Sprintf("http://127.0.0.1:%d", port), out: &localproc.Buffer{}}
 	f.cmd = exec.Command(rie,
 		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort),

@@ -1,0 +1,95 @@
+// Command eni-failover is the operator's command line: it invokes the
+// deployed move function (status, plan, move, failback, pause, resume,
+// history) and prints tables, or JSON with --json. Install it with
+// go install github.com/eni-failover/eni-failover/cmd/eni-failover@latest.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/eni-failover/eni-failover/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Run(context.Background(), os.Args[1:], resolve, os.Stdout, os.Stderr))
+}
+
+// resolve builds the Lambda client from the standard AWS configuration
+// (profiles, SSO, environment) and finds the move function.
+func resolve(ctx context.Context, f cli.Flags, mutating bool) (cli.Target, error) {
+	var opts []func(*config.LoadOptions) error
+	if f.Region != "" {
+		opts = append(opts, config.WithRegion(f.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cli.Target{}, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	client := lambda.NewFromConfig(cfg, func(o *lambda.Options) {
+		if f.Endpoint != "" {
+			o.BaseEndpoint = aws.String(f.Endpoint)
+		}
+		if mutating {
+			// One attempt: a repeat is answered from the journal anyway
+			// (request_id), but a second run is never started by us.
+			o.Retryer = aws.NopRetryer{}
+		}
+	})
+	t := cli.Target{Invoker: client, Function: f.Function, Operator: operator(ctx, cfg, f.Endpoint != "")}
+	if t.Function == "" {
+		t.Function = os.Getenv("ENI_FAILOVER_FUNCTION")
+	}
+	if t.Function == "" && f.Endpoint != "" {
+		t.Function = "function" // aws-lambda-rie serves one function by this name
+	}
+	if t.Function == "" {
+		if t.Function, err = fromStack(ctx, cfg, f.Stack); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// fromStack reads the stack's output MoveFunctionName.
+func fromStack(ctx context.Context, cfg aws.Config, stack string) (string, error) {
+	out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		return "", fmt.Errorf("reading the outputs of stack %s: %w (%w)", stack, err, cli.ErrNoFunction)
+	}
+	for _, s := range out.Stacks {
+		for _, o := range s.Outputs {
+			if aws.ToString(o.OutputKey) == "MoveFunctionName" {
+				return aws.ToString(o.OutputValue), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("stack %s: %w", stack, cli.ErrNoFunction)
+}
+
+// operator names the caller for the journal: the IAM identity when AWS
+// answers quickly, else the local user.
+func operator(ctx context.Context, cfg aws.Config, local bool) string {
+	if !local {
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err == nil {
+			return aws.ToString(id.Arn)
+		}
+	}
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}

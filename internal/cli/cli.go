@@ -1,0 +1,222 @@
+// Package cli is the operator's command line (cmd/eni-failover): it invokes
+// the deployed move function and prints what a person reads at a glance,
+// or JSON for scripts. It never ships in a function.
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/eni-failover/eni-failover/internal/handler"
+)
+
+// Exit codes scripts can use.
+const (
+	ExitOK         = 0 // done, or nothing to do; status: the ENI is on a healthy member
+	ExitFailed     = 1 // the action ran and failed (outcome failed, a function error)
+	ExitUsage      = 2 // bad command line, or the function refused the request
+	ExitUnreached  = 3 // the function could not be invoked
+	ExitDegraded   = 4 // status: the ENI is unattached, or on a member that is not healthy
+	defaultTimeout = 16 * time.Minute
+)
+
+// Invoker is the one Lambda call the command line makes.
+type Invoker interface {
+	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+}
+
+// Target says how to reach the move function.
+type Target struct {
+	Invoker  Invoker
+	Function string
+	// Operator is who runs the command, passed in the client context so
+	// that a pause records it.
+	Operator string
+}
+
+// Resolve turns the common flags into a Target (the AWS wiring lives in
+// cmd/eni-failover); mutating says whether the action changes anything,
+// so that the client makes one attempt only.
+type Resolve func(ctx context.Context, f Flags, mutating bool) (Target, error)
+
+// Flags are the options every command takes.
+type Flags struct {
+	Function, Stack, Region, Endpoint, Group string
+	JSON                                     bool
+	Timeout                                  time.Duration
+}
+
+var commands = map[string]string{
+	"status":   "where the ENI is, each member and whether it could take it, the pause, the last moves",
+	"plan":     "what a move would do (changes nothing)",
+	"move":     "move the ENI to the best standby, or to --target",
+	"failback": "move the ENI back to the group's home",
+	"pause":    "maintenance mode: no automatic move until resume or --minutes pass (--reason required)",
+	"resume":   "end maintenance mode",
+	"history":  "the last moves, newest first",
+}
+
+var order = []string{"status", "plan", "move", "failback", "pause", "resume", "history"}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: eni-failover COMMAND [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range order {
+		fmt.Fprintf(w, "  %-9s %s\n", c, commands[c])
+	}
+	fmt.Fprintln(w, "\nflags (all commands): --group G --function NAME --stack NAME --region R --endpoint-url URL --json --timeout D")
+	fmt.Fprintln(w, "move/plan: --target i-... --reason TEXT; failback/resume: --reason TEXT; pause: --reason TEXT --minutes N; history: --limit N")
+	fmt.Fprintln(w, "\nexit codes: 0 done (status: ENI on a healthy member), 1 failed, 2 usage or refused, 3 function unreachable, 4 status degraded")
+}
+
+// Run executes one command line and returns the exit code.
+func Run(ctx context.Context, args []string, resolve Resolve, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	cmd := args[0]
+	if _, ok := commands[cmd]; !ok {
+		fmt.Fprintf(stderr, "eni-failover: unknown command %q\n", cmd)
+		usage(stderr)
+		return ExitUsage
+	}
+	fs := flag.NewFlagSet("eni-failover "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f Flags
+	fs.StringVar(&f.Group, "group", "", "group name (optional when only one exists)")
+	fs.StringVar(&f.Function, "function", "", "move function name or ARN (default: the stack's output MoveFunctionName)")
+	fs.StringVar(&f.Stack, "stack", "EniFailover", "CloudFormation stack whose outputs name the function")
+	fs.StringVar(&f.Region, "region", "", "AWS Region (default: the SDK's configuration)")
+	fs.StringVar(&f.Endpoint, "endpoint-url", "", "Lambda endpoint (aws-lambda-rie or another emulator)")
+	fs.BoolVar(&f.JSON, "json", false, "print the function's JSON response")
+	fs.DurationVar(&f.Timeout, "timeout", defaultTimeout, "how long to wait for the answer (above the function's timeout)")
+	target := fs.String("target", "", "instance to move to (move, plan)")
+	reason := fs.String("reason", "", "why (recorded in the journal and the notification)")
+	minutes := fs.Int("minutes", 0, "pause length in minutes (default 240, at most 10080)")
+	limit := fs.Int("limit", 0, "history entries (default 10, at most 50)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "eni-failover %s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return ExitUsage
+	}
+	req := handler.Request{Action: cmd, Group: f.Group, Target: *target, Reason: *reason, Minutes: *minutes, Limit: *limit}
+	mutating := cmd == "move" || cmd == "failback" || cmd == "pause" || cmd == "resume"
+	if cmd == "move" || cmd == "failback" {
+		// A repeat of this invocation is answered, never carried out again.
+		req.RequestID = newRequestID()
+	}
+	if _, err := handler.ParseRequest(mustJSON(req)); err != nil {
+		fmt.Fprintf(stderr, "eni-failover %s: %v\n", cmd, err)
+		return ExitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	defer cancel()
+	t, err := resolve(ctx, f, mutating)
+	if err != nil {
+		fmt.Fprintf(stderr, "eni-failover %s: %v\n", cmd, err)
+		return ExitUnreached
+	}
+	in := &lambda.InvokeInput{FunctionName: aws.String(t.Function), Payload: mustJSON(req)}
+	if t.Operator != "" {
+		cc := mustJSON(map[string]any{"custom": map[string]string{"operator": t.Operator}})
+		in.ClientContext = aws.String(base64.StdEncoding.EncodeToString(cc))
+	}
+	out, err := t.Invoker.Invoke(ctx, in)
+	if err != nil {
+		fmt.Fprintf(stderr, "eni-failover %s: invoking %s: %v\n", cmd, t.Function, err)
+		return ExitUnreached
+	}
+	var fe struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}
+	// Lambda flags a function error in a header; some emulators only in
+	// the body's shape.
+	if json.Unmarshal(out.Payload, &fe) == nil && fe.Type != "" || out.FunctionError != nil {
+		fmt.Fprintf(stderr, "eni-failover %s: %s: %s\n", cmd, fe.Type, fe.Message)
+		if fe.Type == "BadRequestError" {
+			return ExitUsage
+		}
+		return ExitFailed
+	}
+	var resp handler.Response
+	if err := json.Unmarshal(out.Payload, &resp); err != nil {
+		fmt.Fprintf(stderr, "eni-failover %s: reading the answer %.200s: %v\n", cmd, out.Payload, err)
+		return ExitFailed
+	}
+	if f.JSON {
+		fmt.Fprintf(stdout, "%s\n", out.Payload)
+	} else {
+		render(stdout, &resp)
+	}
+	return exitCode(&resp)
+}
+
+func exitCode(r *handler.Response) int {
+	switch {
+	case r.Outcome == "failed" || r.Error != "":
+		return ExitFailed
+	case r.Action == "status" && !healthy(r):
+		return ExitDegraded
+	}
+	return ExitOK
+}
+
+// healthy: the ENI is attached to a running member whose checks pass.
+func healthy(r *handler.Response) bool {
+	if r.Holder == "" || r.AttachmentState != "attached" {
+		return false
+	}
+	for _, m := range r.Members {
+		if m.InstanceID == r.Holder {
+			return m.State == "running" && m.Health == "ok"
+		}
+	}
+	return false
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return fmt.Sprintf("cli-%d", time.Now().UnixNano())
+	}
+	return "cli-" + hex.EncodeToString(b)
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs and maps are marshalled here
+	}
+	return b
+}
+
+// ErrNoFunction says how to name the function when the stack has none.
+var ErrNoFunction = errors.New("no move function: pass --function, set ENI_FAILOVER_FUNCTION, or deploy the stack (--stack) whose output MoveFunctionName names it")
+
+// short keeps a line readable.
+func short(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
