@@ -52,6 +52,8 @@ type Config struct {
 	LicenseENI *LicenseENI `json:"licenseEni"`
 	// ActivationCommands run through SSM on each new holder.
 	ActivationCommands []string `json:"activationCommands"`
+	// ActivationCommandsWindows run with PowerShell on a Windows holder.
+	ActivationCommandsWindows []string `json:"activationCommandsWindows"`
 	// ActivationTimeoutSeconds bounds one activation.
 	ActivationTimeoutSeconds int `json:"activationTimeoutSeconds"`
 	// Probe optionally deploys the license-port probe in the VPC.
@@ -262,6 +264,11 @@ func (c *Config) defaults() {
 	}
 }
 
+// activates: activation commands are configured for some platform.
+func (c Config) activates() bool {
+	return len(c.ActivationCommands)+len(c.ActivationCommandsWindows) > 0
+}
+
 // created is the license ENI the stack creates, or nil.
 func (c Config) created() *CreateENI {
 	if c.LicenseENI == nil {
@@ -313,6 +320,11 @@ func (c Config) validate() error {
 	for _, cmd := range c.ActivationCommands {
 		if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
 			bad("activationCommands: %q: one non-empty command per entry", cmd)
+		}
+	}
+	for _, cmd := range c.ActivationCommandsWindows {
+		if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
+			bad("activationCommandsWindows: %q: one non-empty command per entry", cmd)
 		}
 	}
 	if c.ActivationTimeoutSeconds < 5 || c.ActivationTimeoutSeconds > 600 {

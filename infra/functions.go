@@ -53,8 +53,13 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		env[config.EnvInstanceIDs] = jsii.String(strings.Join(cfg.InstanceIDs, ","))
 	}
 	timeout := 60
-	if len(cfg.ActivationCommands) > 0 {
-		env[config.EnvActivationCommands] = jsii.String(strings.Join(cfg.ActivationCommands, "\n"))
+	if cfg.activates() {
+		if len(cfg.ActivationCommands) > 0 {
+			env[config.EnvActivationCommands] = jsii.String(strings.Join(cfg.ActivationCommands, "\n"))
+		}
+		if len(cfg.ActivationCommandsWindows) > 0 {
+			env[config.EnvWindowsActivation] = jsii.String(strings.Join(cfg.ActivationCommandsWindows, "\n"))
+		}
 		env[config.EnvActivationTimeout] = jsii.String(fmt.Sprintf("%ds", cfg.ActivationTimeoutSeconds))
 		// The move, then the activation, within one invocation.
 		timeout += cfg.ActivationTimeoutSeconds

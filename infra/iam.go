@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -71,9 +72,17 @@ func ec2Statements(stack awscdk.Stack, cfg Config, eniRef *string) []awsiam.Poli
 // ssmStatements let the functions run the activation document on the
 // group's instances only, and read its result.
 func ssmStatements(stack awscdk.Stack, cfg Config) []awsiam.PolicyStatement {
-	if len(cfg.ActivationCommands) == 0 {
+	if !cfg.activates() {
 		return nil
 	}
+	// Only the documents the configured commands need.
+	var documents []string
+	for doc, cmds := range map[string][]string{activation.Document: cfg.ActivationCommands, activation.WindowsDocument: cfg.ActivationCommandsWindows} {
+		if len(cmds) > 0 {
+			documents = append(documents, fmt.Sprintf("arn:%s:ssm:%s::document/%s", *stack.Partition(), *stack.Region(), doc))
+		}
+	}
+	sort.Strings(documents)
 	instances := []string{fmt.Sprintf("arn:%s:ec2:%s:%s:instance/*", *stack.Partition(), *stack.Region(), *stack.Account())}
 	if len(cfg.InstanceIDs) > 0 {
 		instances = nil
@@ -85,7 +94,7 @@ func ssmStatements(stack awscdk.Stack, cfg Config) []awsiam.PolicyStatement {
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("RunActivationDocument"),
 			Actions:   jsii.Strings("ssm:SendCommand"),
-			Resources: jsii.Strings(fmt.Sprintf("arn:%s:ssm:%s::document/%s", *stack.Partition(), *stack.Region(), activation.Document)),
+			Resources: jsii.Strings(documents...),
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("RunActivationOnMembers"),

@@ -490,3 +490,25 @@ func TestProbeAlarmIdsAreStable(t *testing.T) {
 		t.Errorf("ids %q and %q", a, b)
 	}
 }
+
+// TestWindowsActivation: Windows commands reach the functions and IAM
+// allows the PowerShell document beside the shell one.
+func TestWindowsActivation(t *testing.T) {
+	ctx := fullContext()
+	ctx["activationCommandsWindows"] = []any{"Restart-Service -Name 'FlexNet License Server - mosek'"}
+	s := synth(t, ctx)
+	s.count(t, tFunction, obj{"Environment": obj{"Variables": like(obj{
+		config.EnvWindowsActivation: "Restart-Service -Name 'FlexNet License Server - mosek'",
+	})}}, 2)
+	for _, st := range s.statements(t, "FailoverRole") {
+		if st.Sid != "RunActivationDocument" {
+			continue
+		}
+		res := strings.Join(st.resources(), " ")
+		if !strings.Contains(res, ":document/"+activation.Document) || !strings.Contains(res, ":document/"+activation.WindowsDocument) {
+			t.Errorf("documents %s", res)
+		}
+		return
+	}
+	t.Error("no RunActivationDocument statement")
+}

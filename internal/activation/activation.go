@@ -23,13 +23,20 @@ import (
 	"github.com/eni-failover/eni-failover/internal/engine"
 )
 
-// Document is the SSM document run on the holder.
-const Document = "AWS-RunShellScript"
+// The SSM documents run on the holder: shell on Linux, PowerShell on
+// Windows.
+const (
+	Document        = "AWS-RunShellScript"
+	WindowsDocument = "AWS-RunPowerShellScript"
+)
 
 // Activator runs the configured commands on a new holder.
 type Activator struct {
 	SSM      awsapi.SSM
 	Commands []string
+	// WindowsCommands run on a Windows holder; none: a Windows holder is
+	// reported as not activated.
+	WindowsCommands []string
 	// Timeout bounds the whole activation (send, run, result).
 	Timeout time.Duration
 	// Poll is the interval between result checks (default 500 ms).
@@ -48,7 +55,7 @@ var terminal = map[types.CommandInvocationStatus]bool{
 }
 
 // Activate sends the commands to instanceID and waits for their result.
-func (a *Activator) Activate(ctx context.Context, instanceID string) (res engine.Activation) {
+func (a *Activator) Activate(ctx context.Context, instanceID string, windows bool) (res engine.Activation) {
 	clk := cmp.Or[clock.Clock](a.Clock, clock.Real{})
 	start := clk.Now()
 	res.InstanceID = instanceID
@@ -63,18 +70,26 @@ func (a *Activator) Activate(ctx context.Context, instanceID string) (res engine
 		res.Status, res.Error = "Error", "no time left before the deadline to run the activation"
 		return res
 	}
+	doc, commands, setting := Document, a.Commands, "ACTIVATION_COMMANDS"
+	if windows {
+		doc, commands, setting = WindowsDocument, a.WindowsCommands, "ACTIVATION_COMMANDS_WINDOWS"
+	}
+	if len(commands) == 0 {
+		res.Status, res.Error = "Error", fmt.Sprintf("no activation commands for %s's platform (%s is empty)", instanceID, setting)
+		return res
+	}
 	out, err := a.SSM.SendCommand(ctx, &ssm.SendCommandInput{
-		DocumentName: aws.String(Document),
+		DocumentName: aws.String(doc),
 		InstanceIds:  []string{instanceID},
 		Comment:      aws.String("eni-failover: activate the token server on the new license ENI holder"),
 		Parameters: map[string][]string{
-			"commands":         a.Commands,
+			"commands":         commands,
 			"executionTimeout": {strconv.Itoa(int(budget.Seconds()))},
 		},
 		TimeoutSeconds: aws.Int32(int32(max(30, budget.Seconds()))),
 	})
 	if err != nil {
-		res.Status, res.Error = "Error", fmt.Sprintf("sending %s to %s: %v", Document, instanceID, err)
+		res.Status, res.Error = "Error", fmt.Sprintf("sending %s to %s: %v", doc, instanceID, err)
 		return res
 	}
 	res.CommandID = aws.ToString(out.Command.CommandId)

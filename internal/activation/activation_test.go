@@ -29,7 +29,7 @@ func setup(o *fakessm.Outcome) (*activation.Activator, *fakessm.Fake, context.Co
 
 func TestSuccess(t *testing.T) {
 	a, f, ctx := setup(nil)
-	res := a.Activate(ctx, "i-b")
+	res := a.Activate(ctx, "i-b", false)
 	if !res.OK() || res.CommandID == "" || !strings.Contains(res.Output, "lmgrd") || res.DurationMS < 2000 {
 		t.Fatalf("result %+v", res)
 	}
@@ -41,7 +41,7 @@ func TestSuccess(t *testing.T) {
 
 func TestFailure(t *testing.T) {
 	a, _, ctx := setup(&fakessm.Outcome{Status: types.CommandInvocationStatusFailed, After: time.Second, Output: "Job for lmgrd.service failed", Code: 1})
-	res := a.Activate(ctx, "i-b")
+	res := a.Activate(ctx, "i-b", false)
 	if res.OK() || res.Status != "Failed" || !strings.Contains(res.Error, "exit code 1") || !strings.Contains(res.Output, "lmgrd.service") {
 		t.Fatalf("result %+v", res)
 	}
@@ -49,7 +49,7 @@ func TestFailure(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	a, _, ctx := setup(&fakessm.Outcome{}) // never ends
-	res := a.Activate(ctx, "i-b")
+	res := a.Activate(ctx, "i-b", false)
 	if res.OK() || res.Status != "TimedOut" || res.DurationMS > 30000 {
 		t.Fatalf("result %+v", res)
 	}
@@ -58,11 +58,11 @@ func TestTimeout(t *testing.T) {
 func TestBoundedByTheDeadline(t *testing.T) {
 	a, _, _ := setup(&fakessm.Outcome{})
 	ctx := simclock.WithDeadline(context.Background(), t0.Add(5*time.Second))
-	if res := a.Activate(ctx, "i-b"); res.Status != "TimedOut" || res.DurationMS > 5000 {
+	if res := a.Activate(ctx, "i-b", false); res.Status != "TimedOut" || res.DurationMS > 5000 {
 		t.Fatalf("result %+v", res)
 	}
 	ctx = simclock.WithDeadline(context.Background(), t0.Add(time.Second))
-	if res := a.Activate(ctx, "i-b"); res.Status != "Error" || !strings.Contains(res.Error, "no time left") {
+	if res := a.Activate(ctx, "i-b", false); res.Status != "Error" || !strings.Contains(res.Error, "no time left") {
 		t.Fatalf("result %+v", res)
 	}
 }
@@ -70,7 +70,22 @@ func TestBoundedByTheDeadline(t *testing.T) {
 func TestSendError(t *testing.T) {
 	a, f, ctx := setup(nil)
 	f.SendErr = errors.New("AccessDeniedException: not authorized to perform ssm:SendCommand")
-	if res := a.Activate(ctx, "i-b"); res.Status != "Error" || !strings.Contains(res.Error, "ssm:SendCommand") {
+	if res := a.Activate(ctx, "i-b", false); res.Status != "Error" || !strings.Contains(res.Error, "ssm:SendCommand") {
 		t.Fatalf("result %+v", res)
+	}
+}
+
+// TestWindowsHolder: a Windows holder gets PowerShell (AWS-RunPowerShellScript)
+// with its own commands; without them it is reported, not sent shell.
+func TestWindowsHolder(t *testing.T) {
+	a, f, ctx := setup(nil)
+	if res := a.Activate(ctx, "i-b", true); res.Status != "Error" || !strings.Contains(res.Error, "ACTIVATION_COMMANDS_WINDOWS") || len(f.Sent) != 0 {
+		t.Fatalf("no Windows commands: %+v, %d sent", res, len(f.Sent))
+	}
+	a.WindowsCommands = []string{"Restart-Service -Name 'FlexNet License Server - mosek'"}
+	res := a.Activate(ctx, "i-b", true)
+	if !res.OK() || len(f.Sent) != 1 || aws.ToString(f.Sent[0].DocumentName) != activation.WindowsDocument ||
+		f.Sent[0].Parameters["commands"][0] != a.WindowsCommands[0] {
+		t.Fatalf("result %+v, sent %+v", res, f.Sent)
 	}
 }

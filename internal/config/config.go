@@ -58,6 +58,9 @@ type Config struct {
 	// ActivationCommands run on a new holder through SSM
 	// (ACTIVATION_COMMANDS, one per line); none disables activation.
 	ActivationCommands []string
+	// WindowsActivationCommands run on a Windows holder with PowerShell
+	// (ACTIVATION_COMMANDS_WINDOWS, one per line).
+	WindowsActivationCommands []string
 	// ActivationTimeout bounds an activation (ACTIVATION_TIMEOUT).
 	ActivationTimeout time.Duration
 	// InstanceIDs pins membership (ENI_FAILOVER_INSTANCE_IDS, comma
@@ -81,6 +84,7 @@ const (
 	EnvHealthLeadTime     = "HEALTH_LEAD_TIME"
 	EnvNotifyTopicARN     = "NOTIFY_TOPIC_ARN"
 	EnvActivationCommands = "ACTIVATION_COMMANDS"
+	EnvWindowsActivation  = "ACTIVATION_COMMANDS_WINDOWS"
 	EnvActivationTimeout  = "ACTIVATION_TIMEOUT"
 	EnvInstanceIDs        = "ENI_FAILOVER_INSTANCE_IDS"
 )
@@ -101,6 +105,7 @@ var Vars = []envvar.Var{
 	{Name: EnvNotifyTopicARN, Default: "", Meaning: "SNS topic for one message per move or failed move; empty: no notifications"},
 	emf.NamespaceVar,
 	{Name: EnvActivationCommands, Default: "", Meaning: "shell commands, one per line, run with SSM (AWS-RunShellScript) on the new holder after each move, e.g. `systemctl restart lmgrd`; empty: no activation"},
+	{Name: EnvWindowsActivation, Default: "", Meaning: "PowerShell commands, one per line, run with SSM (AWS-RunPowerShellScript) instead when the new holder runs Windows, e.g. `Restart-Service -Name 'FlexNet License Server - mosek'`; empty: a Windows holder is reported as not activated"},
 	{Name: EnvActivationTimeout, Default: "60s", Meaning: "bound on an activation (sending, running, reading the result); within the Lambda deadline"},
 	{Name: EnvInstanceIDs, Default: "", Meaning: "the token servers, comma separated (the CDK app sets it from `instanceIds`): no other instance is ever given the ENI, whatever its tags say; empty: every instance tagged with the group is a member"},
 }
@@ -163,6 +168,11 @@ func Load(getenv func(string) string) (Config, error) {
 	for _, line := range strings.Split(getenv(EnvActivationCommands), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
 			c.ActivationCommands = append(c.ActivationCommands, line)
+		}
+	}
+	for _, line := range strings.Split(getenv(EnvWindowsActivation), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			c.WindowsActivationCommands = append(c.WindowsActivationCommands, line)
 		}
 	}
 	for _, id := range strings.Split(getenv(EnvInstanceIDs), ",") {

@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"context"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"log/slog"
 )
 
@@ -23,15 +24,18 @@ func (a *Activation) OK() bool { return a != nil && a.Status == "Success" }
 
 // Activator (re)starts the token server on a new holder.
 type Activator interface {
-	Activate(ctx context.Context, instanceID string) Activation
+	// windows: the holder runs Windows (EC2's platform "windows"), whose
+	// commands and SSM document differ.
+	Activate(ctx context.Context, instanceID string, windows bool) Activation
 }
 
 // activate runs the activation on the new holder and records it. A failed
 // activation is logged as an error and reported, and changes nothing else:
 // moving again would not start a token server that will not start.
-func (e *Engine) activate(ctx context.Context, r *Report, log *slog.Logger) {
+func (e *Engine) activate(ctx context.Context, g model.Group, r *Report, log *slog.Logger) {
 	start := e.clk.Now()
-	a := e.opts.Activator.Activate(ctx, r.HolderAfter)
+	m, _ := g.Member(r.HolderAfter)
+	a := e.opts.Activator.Activate(ctx, r.HolderAfter, m.Windows)
 	r.Activation = &a
 	step := Step{Name: "activate", InstanceID: r.HolderAfter, Detail: a.Status, DurationMS: e.clk.Now().Sub(start).Milliseconds()}
 	if !a.OK() {

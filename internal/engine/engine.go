@@ -427,7 +427,7 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		r.HolderAfter = x.eni.InstanceID
 	}
 	if o.Changed() && e.opts.Activator != nil {
-		e.activate(ctx, r, log)
+		e.activate(ctx, g, r, log)
 	}
 	if o.Changed() || (o == Failed && x.mutated) {
 		// After the ENI is attached (and the token server started): the

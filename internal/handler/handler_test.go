@@ -658,3 +658,23 @@ func TestHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowsStandbyIsActivatedWithPowerShell: the activation follows the
+// new holder's platform.
+func TestWindowsStandbyIsActivatedWithPowerShell(t *testing.T) {
+	r := sim.NewRegion(fakeec2.RealisticTimings(), 1)
+	g := sim.Mosek()
+	g.Members[1].Windows = true // the standby
+	r.AddGroup(g)
+	ssmFake := fakessm.New(r.Clock)
+	deps := r.Deps(engine.Options{Activator: &activation.Activator{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"},
+		WindowsCommands: []string{"Restart-Service -Name 'FlexNet License Server - mosek'"}, Timeout: 30 * time.Second, Clock: r.Clock}}, nil, nil)
+	r.EC2.StopInstance(sim.Primary)
+	res, err := (&handler.Failover{Deps: deps}).Handle(r.Context(time.Minute), events.MustSample("ec2-state-stopping.json"))
+	if err != nil || res.Reports[0].Outcome != engine.Moved || !res.Reports[0].Activation.OK() {
+		t.Fatalf("result %+v %v", res, err)
+	}
+	if len(ssmFake.Sent) != 1 || aws.ToString(ssmFake.Sent[0].DocumentName) != activation.WindowsDocument {
+		t.Fatalf("sent %+v", ssmFake.Sent)
+	}
+}

@@ -84,7 +84,10 @@ const (
 type Member struct {
 	InstanceID string
 	// Name is the instance's Name tag, for people.
-	Name        string
+	Name string
+	// Windows: EC2 reports the platform "windows" (activation runs
+	// PowerShell there).
+	Windows     bool
 	State       string
 	AZ          string
 	VPCID       string

@@ -35,11 +35,12 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 	}
 	ec2Client := newEC2(env)
 	opts := cfg.EngineOptions()
-	if len(cfg.ActivationCommands) > 0 {
+	if len(cfg.ActivationCommands)+len(cfg.WindowsActivationCommands) > 0 {
 		opts.Activator = &activation.Activator{
-			SSM:      ssm.NewFromConfig(env.Config, func(o *ssm.Options) { o.BaseEndpoint = env.Endpoint("SSM") }),
-			Commands: cfg.ActivationCommands,
-			Timeout:  cfg.ActivationTimeout,
+			SSM:             ssm.NewFromConfig(env.Config, func(o *ssm.Options) { o.BaseEndpoint = env.Endpoint("SSM") }),
+			Commands:        cfg.ActivationCommands,
+			WindowsCommands: cfg.WindowsActivationCommands,
+			Timeout:         cfg.ActivationTimeout,
 		}
 	}
 	deps := handler.Deps{

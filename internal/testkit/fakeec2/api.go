@@ -248,6 +248,9 @@ func (f *Fake) sdkInstance(i *instance) types.Instance {
 		LaunchTime:   aws.Time(i.launched),
 		InstanceType: types.InstanceTypeT4gMedium,
 	}
+	if i.windows {
+		out.Platform = types.PlatformValuesWindows
+	}
 	if i.state == "terminated" {
 		return out
 	}

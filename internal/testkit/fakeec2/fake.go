@@ -158,6 +158,7 @@ type instance struct {
 	systemStatus        string
 	instanceStatus      string
 	launched            time.Time
+	windows             bool
 }
 
 type attachment struct {
@@ -200,6 +201,8 @@ type InstanceSpec struct {
 	Tags   map[string]string
 	// Status is the status-check result (ok, impaired, initializing); default ok.
 	Status string
+	// Windows: EC2 reports the platform "windows".
+	Windows bool
 }
 
 // AddInstance adds an instance with its primary interface at index 0.
@@ -221,7 +224,7 @@ func (f *Fake) AddInstance(s InstanceSpec) {
 	f.instances[s.ID] = &instance{
 		id: s.ID, az: s.AZ, subnet: s.Subnet, vpc: s.VPC, state: s.State,
 		tags: copyTags(s.Tags), systemStatus: s.Status, instanceStatus: s.Status,
-		launched: f.clk.Now(),
+		launched: f.clk.Now(), windows: s.Windows,
 	}
 }
 

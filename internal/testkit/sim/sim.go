@@ -63,6 +63,8 @@ type MemberSpec struct {
 	Priority int // 0: no priority tag
 	AZ       string
 	State    string
+	// Windows: the instance runs Windows.
+	Windows bool
 }
 
 // GroupSpec is a group to create; the ENI starts on Holder (or unattached).
@@ -97,7 +99,7 @@ func (r *Region) AddGroup(g GroupSpec) {
 		if m.Priority != 0 {
 			tags["eni-failover:priority"] = fmt.Sprint(m.Priority)
 		}
-		r.EC2.AddInstance(fakeec2.InstanceSpec{ID: m.ID, AZ: cmp.Or(m.AZ, g.AZ), State: m.State, Tags: tags})
+		r.EC2.AddInstance(fakeec2.InstanceSpec{ID: m.ID, AZ: cmp.Or(m.AZ, g.AZ), State: m.State, Tags: tags, Windows: m.Windows})
 	}
 	tags := map[string]string{"eni-failover:group": g.Name, "Name": g.Name + "-license"}
 	if g.Holder != "" {
