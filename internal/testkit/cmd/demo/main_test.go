@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-
-	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
 
 func TestStory(t *testing.T) {
@@ -15,19 +13,33 @@ func TestStory(t *testing.T) {
 	}
 	s := out.String()
 	want := []string{
-		"Holders of " + sim.ENIID + ": " + strings.Join([]string{sim.Primary, sim.Standby, sim.Second, sim.Primary}, " -> "),
-		"SNS notifications: 3.",
+		"primary -> standby -> second -> primary -> standby -> second -> primary",
+		"SNS notifications: 7.",
 		"does not hold", // the duplicate and late events
 		"already home",
 		"plan: move",
 		"activate",
+		"alarm on holder",                // lmgrd killed: the probe alarm
+		"ACTIVATION FAILED",              // a token server that will not start
+		"lmgrd NOT started",              // and the timeline says so
+		"paused: group paused until",     // a stop skipped during maintenance
+		"What to do: no member can take", // no viable standby
+		"ENI away 5.3s (T+0.140s - T+5.400s), served at T+7.400s", // a step's start and end on the clock
 	}
 	for _, w := range want {
 		if !strings.Contains(s, w) {
 			t.Errorf("demo output lacks %q", w)
 		}
 	}
-	if strings.Count(s, "MOVED:") != 3 {
-		t.Errorf("demo shows %d moves, want 3:\n%s", strings.Count(s, "MOVED:"), s)
+	if n := strings.Count(s, "MOVED:"); n != 6 {
+		t.Errorf("demo shows %d moves, want 6:\n%s", n, s)
+	}
+	for i, line := range strings.Split(s, "\n") {
+		if len(line) > 100 {
+			t.Errorf("line %d has %d columns: %q", i+1, len(line), line)
+		}
+		if strings.Contains(line, "\033[") {
+			t.Errorf("line %d has a terminal colour code outside a terminal", i+1)
+		}
 	}
 }
