@@ -66,9 +66,10 @@ var commands = map[string]string{
 	"pause":    "maintenance mode: no automatic move until resume or --minutes pass (--reason required)",
 	"resume":   "end maintenance mode",
 	"history":  "the last moves, newest first",
+	"drill":    "a failover exercise: a planned move to the best standby and back, each timed",
 }
 
-var order = []string{"status", "plan", "move", "failback", "pause", "resume", "history"}
+var order = []string{"status", "plan", "move", "failback", "pause", "resume", "history", "drill"}
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: eni-failover COMMAND [flags]")
@@ -77,7 +78,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", c, commands[c])
 	}
 	fmt.Fprintln(w, "\nflags (all commands): --group G --function NAME --stack NAME --region R --endpoint-url URL --json --timeout D")
-	fmt.Fprintln(w, "move/plan: --target i-... --reason TEXT; failback/resume: --reason TEXT; pause: --reason TEXT --minutes N; history: --limit N")
+	fmt.Fprintln(w, "move/plan: --target i-... --reason TEXT; failback/resume/drill: --reason TEXT; pause: --reason TEXT --minutes N; history: --limit N")
 	fmt.Fprintln(w, "\nexit codes: 0 done (status: ENI on a healthy member), 1 failed, 2 usage or refused, 3 function unreachable, 4 status degraded")
 }
 
@@ -118,8 +119,8 @@ func Run(ctx context.Context, args []string, resolve Resolve, stdout, stderr io.
 		return ExitUsage
 	}
 	req := handler.Request{Action: cmd, Group: f.Group, Target: *target, Reason: *reason, Minutes: *minutes, Limit: *limit}
-	mutating := cmd == "move" || cmd == "failback" || cmd == "pause" || cmd == "resume"
-	if cmd == "move" || cmd == "failback" {
+	mutating := cmd == "move" || cmd == "failback" || cmd == "pause" || cmd == "resume" || cmd == "drill"
+	if cmd == "move" || cmd == "failback" || cmd == "drill" {
 		// A repeat of this invocation is answered, never carried out again.
 		req.RequestID = newRequestID()
 	}

@@ -111,7 +111,7 @@ func printRun(w io.Writer, r *handler.Response) {
 			fmt.Fprintf(w, "  skipped %s\n", short(s, 100))
 		}
 	}
-	if len(r.Steps) > 0 {
+	if len(r.Steps) > 0 && len(r.Drill) == 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "STEP\tINSTANCE\tTOOK\tDETAIL")
 		for _, s := range r.Steps {
@@ -123,8 +123,17 @@ func printRun(w io.Writer, r *handler.Response) {
 		}
 		tw.Flush()
 	}
-	if a := r.Activation; a != nil {
+	if a := r.Activation; a != nil && len(r.Drill) == 0 {
 		fmt.Fprintf(w, "activation on %s: %s\n", a.InstanceID, a.Status)
+	}
+	if len(r.Drill) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "DRILL MOVE\tOUTCOME\tTOOK\tENI AWAY\tACTIVATION")
+		for _, d := range r.Drill {
+			fmt.Fprintf(tw, "%s -> %s\t%s\t%s\t%s\t%s\n", d.From, d.To, d.Outcome, time.Duration(d.DurationMS)*time.Millisecond,
+				time.Duration(d.ENIAwayMS)*time.Millisecond, orDash(d.Activation))
+		}
+		tw.Flush()
 	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", short(r.Error, 300))

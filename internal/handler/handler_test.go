@@ -678,3 +678,29 @@ func TestWindowsStandbyIsActivatedWithPowerShell(t *testing.T) {
 		t.Fatalf("sent %+v", ssmFake.Sent)
 	}
 }
+
+// TestDrill: a planned move to the best standby and back, each timed, with
+// how long the ENI was away; both moves are in the history.
+func TestDrill(t *testing.T) {
+	e := newEnv(t)
+	resp, err := e.invoke(`{"action":"drill","reason":"game day","request_id":"drill-1"}`)
+	if err != nil || resp.Error != "" || len(resp.Drill) != 2 {
+		t.Fatalf("drill: %+v %v", resp, err)
+	}
+	there, back := resp.Drill[0], resp.Drill[1]
+	if there.From != sim.Primary || there.To != sim.Standby || back.From != sim.Standby || back.To != sim.Primary ||
+		there.Outcome != "moved" || back.Outcome != "moved" || there.ENIAwayMS <= 0 || there.ENIAwayMS >= there.DurationMS {
+		t.Fatalf("drill moves %+v", resp.Drill)
+	}
+	if e.holder() != sim.Primary {
+		t.Fatalf("after the drill the ENI is on %s", e.holder())
+	}
+	if h, _ := e.invoke(`{"action":"history"}`); len(h.History) != 2 {
+		t.Fatalf("history after a drill: %+v", h.History)
+	}
+	e.region.EC2.ResetCalls()
+	if again, err := e.invoke(`{"action":"drill","reason":"game day","request_id":"drill-1"}`); err != nil || e.region.EC2.MutatingCalls() != 0 ||
+		again.Outcome != engine.Repeated {
+		t.Fatalf("a repeated drill: %+v %v, %d mutating calls", again, err, e.region.EC2.MutatingCalls())
+	}
+}

@@ -27,10 +27,11 @@ const (
 	ActionPause    = "pause"
 	ActionResume   = "resume"
 	ActionHistory  = "history"
+	ActionDrill    = "drill"
 )
 
 // actions is the list error messages give.
-const actions = "status, plan, move, failback, pause, resume or history"
+const actions = "status, plan, move, failback, pause, resume, history or drill"
 
 // History limits.
 const (
@@ -99,6 +100,21 @@ type Response struct {
 	// History is the group's last moves, newest first (history, and the
 	// last few in status).
 	History []model.Move `json:"history,omitempty"`
+	// Drill is the exercise's two moves, there and back.
+	Drill []DrillMove `json:"drill,omitempty"`
+}
+
+// DrillMove is one move of a drill: how long it took, and how long the ENI
+// was away from any instance (the longest the clients can have been
+// without a license; the probe measures what they saw).
+type DrillMove struct {
+	From       string `json:"from"`
+	To         string `json:"to"`
+	Outcome    string `json:"outcome"`
+	DurationMS int64  `json:"duration_ms"`
+	ENIAwayMS  int64  `json:"eni_away_ms"`
+	Activation string `json:"activation,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 // PauseStatus says who paused a group, why and until when.
@@ -119,7 +135,7 @@ func ParseRequest(raw []byte) (Request, error) {
 		return req, badRequest("payload is not one object of \"action\", \"group\", \"target\", \"reason\", \"request_id\": %s", oneLine(err))
 	}
 	switch req.Action {
-	case ActionStatus, ActionPlan, ActionMove, ActionFailback, ActionResume:
+	case ActionStatus, ActionPlan, ActionMove, ActionFailback, ActionResume, ActionDrill:
 	case ActionHistory:
 		if req.Limit < 0 || req.Limit > maxHistory {
 			return req, badRequest("limit %d: from 1 to %d (0 or none means %d)", req.Limit, maxHistory, defaultHistory)
@@ -182,6 +198,8 @@ func (h *Manual) Handle(ctx context.Context, raw json.RawMessage) (*Response, er
 		return h.pause(ctx, req)
 	case ActionHistory:
 		return h.history(ctx, req)
+	case ActionDrill:
+		return h.drill(ctx, req)
 	}
 	t := engine.Trigger{Kind: engine.Move, Group: req.Group, Target: req.Target, Reason: req.Reason, RequestID: req.RequestID}
 	if req.Action == ActionFailback {
@@ -245,6 +263,85 @@ func (h *Manual) history(ctx context.Context, req Request) (*Response, error) {
 	}
 	return &Response{Action: ActionHistory, Holder: g.ENI.InstanceID, History: moves,
 		Report: engine.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: "history"}}, nil
+}
+
+// drill is a planned failover exercise for a maintenance window: a planned
+// move to the best standby, then back to the holder it left, each timed.
+// It stops after the first move when that one did not succeed.
+func (h *Manual) drill(ctx context.Context, req Request) (*Response, error) {
+	reason := strings.TrimSpace("drill " + req.Reason)
+	if req.RequestID != "" {
+		// The journal keeps the last request id: a repeat of a finished
+		// drill finds its "-back" and is answered, not run again.
+		name, err := h.Engine.ResolveGroup(ctx, req.Group)
+		if err == nil {
+			var g model.Group
+			if g, err = h.Engine.ReadGroup(ctx, name); err == nil && g.ENI.Tags[h.Engine.Tags().Request()] == req.RequestID+"-back" {
+				return &Response{Action: ActionDrill, Holder: g.ENI.InstanceID,
+					Report: engine.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: engine.Repeated,
+						Reason: fmt.Sprintf("drill %s was already carried out; not repeated", req.RequestID)}}, nil
+			}
+		}
+		if errors.Is(err, engine.ErrBadRequest) {
+			return nil, badRequest("%v", err)
+		}
+	}
+	there := engine.Trigger{Kind: engine.Move, Group: req.Group, Reason: reason, RequestID: req.RequestID}
+	reports, err := h.Engine.Run(ctx, there, false)
+	if errors.Is(err, engine.ErrBadRequest) {
+		return nil, badRequest("%v", err)
+	}
+	if len(reports) == 0 {
+		return nil, fmt.Errorf("drill: %w", err)
+	}
+	first := reports[0]
+	h.record(ctx, first, "manual drill", false)
+	resp := &Response{Action: ActionDrill, Report: *first, Drill: []DrillMove{drillMove(first)}}
+	if err != nil || (first.Outcome != engine.Moved && first.Outcome != engine.Repeated) {
+		if err != nil {
+			resp.Error = err.Error()
+		}
+		return resp, nil
+	}
+	back := engine.Trigger{Kind: engine.Move, Group: first.Group, Target: first.HolderBefore, Reason: reason + " (back)"}
+	if req.RequestID != "" {
+		back.RequestID = req.RequestID + "-back"
+	}
+	reports, err = h.Engine.Run(ctx, back, false)
+	if len(reports) == 0 {
+		resp.Error = fmt.Sprintf("drill: moving back to %s: %v", first.HolderBefore, err)
+		resp.Outcome = engine.Failed
+		return resp, nil
+	}
+	second := reports[0]
+	h.record(ctx, second, "manual drill", false)
+	resp.Report = *second
+	resp.HolderBefore = first.HolderBefore
+	resp.Drill = append(resp.Drill, drillMove(second))
+	if err != nil {
+		resp.Error = err.Error()
+	}
+	return resp, nil
+}
+
+func drillMove(r *engine.Report) DrillMove {
+	d := DrillMove{From: r.HolderBefore, To: r.HolderAfter, Outcome: string(r.Outcome), DurationMS: r.DurationMS, Error: r.Error}
+	away := false
+	for _, s := range r.Steps {
+		switch {
+		case s.Name == "detach" || s.Name == "force-detach":
+			away = true
+		case s.Name == "activate" || s.Name == "history":
+			away = false
+		}
+		if away {
+			d.ENIAwayMS += s.DurationMS
+		}
+	}
+	if r.Activation != nil {
+		d.Activation = r.Activation.Status
+	}
+	return d
 }
 
 // operator is who invoked, as the invocation's client context says

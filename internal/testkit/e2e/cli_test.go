@@ -57,6 +57,9 @@ func TestCommandLine(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &h); err != nil || len(h.History) != 1 || h.History[0].To != w.second || h.History[0].Outcome != "moved" {
 		t.Fatalf("history --json: %v\n%s", err, out)
 	}
+	if code, out = cli("drill", "--reason", "game day"); code != 0 || !strings.Contains(out, "DRILL MOVE") || w.holder() != w.second {
+		t.Fatalf("drill: exit %d, ENI on %s\n%s", code, w.holder(), out)
+	}
 	if code, out = cli("move", "--target", "web-1"); code != 2 {
 		t.Fatalf("a bad target: exit %d, want 2\n%s", code, out)
 	}
