@@ -4,6 +4,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawslogs"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/eni-failover/eni-failover/internal/emf"
@@ -78,4 +80,22 @@ func (s *EniFailoverStack) observability() {
 	alarm("MoveErrors", "The manual move function returned errors", s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	alarm("FailedEventsQueued", "Events the failover function could not handle after its retries are waiting in the queue", queueDepth)
 	alarm("FailedMoves", "A license ENI move failed (see the notification and the failover logs)", metric(metrics.Failures, "Sum", "failed moves"))
+}
+
+// movesQuery saves, in the CloudWatch Logs Insights console, the query of
+// every run that moved the ENI or failed: the full record behind the
+// history action (which keeps about a dozen moves), for as long as the
+// logs are kept.
+func (s *EniFailoverStack) movesQuery() {
+	awslogs.NewQueryDefinition(s.Stack, jsii.String("MovesQuery"), &awslogs.QueryDefinitionProps{
+		QueryDefinitionName: jsii.String(*awscdk.Aws_STACK_NAME() + "/moves"),
+		LogGroups:           &[]interfacesawslogs.ILogGroupRef{s.Failover.LogGroup(), s.Move.LogGroup()},
+		QueryString: awslogs.NewQueryString(&awslogs.QueryStringProps{
+			Fields: jsii.Strings("@timestamp", "group", "trigger", "outcome", "holder_before", "holder_after", "duration_ms", "reason", "error"),
+			FilterStatements: jsii.Strings(`message = "run finished"`,
+				`outcome not in ["nothing-to-do", "planned", "scheduled", "paused", "repeat"]`),
+			Sort:  jsii.String("@timestamp desc"),
+			Limit: jsii.Number(200),
+		}),
+	})
 }

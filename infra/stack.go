@@ -81,6 +81,7 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 		s.probe(cfg)
 	}
 	s.observability()
+	s.movesQuery()
 	s.outputs()
 	return s
 }

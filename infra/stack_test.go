@@ -512,3 +512,18 @@ func TestWindowsActivation(t *testing.T) {
 	}
 	t.Error("no RunActivationDocument statement")
 }
+
+// TestMovesQueryIsSaved: the Logs Insights console has the query of every
+// move over both functions' logs.
+func TestMovesQueryIsSaved(t *testing.T) {
+	s := synth(t, nil)
+	s.count(t, "AWS::Logs::QueryDefinition", nil, 1)
+	for _, q := range s.find("AWS::Logs::QueryDefinition", nil) {
+		props := q["Properties"].(obj)
+		query := literal(props["QueryString"])
+		groups, _ := props["LogGroupNames"].([]any)
+		if !strings.Contains(query, `filter message = "run finished"`) || !strings.Contains(query, "holder_after") || len(groups) != 2 {
+			t.Errorf("query %q over %v", query, groups)
+		}
+	}
+}
