@@ -52,8 +52,11 @@ func (s *EniFailoverStack) licenseENI(cfg Config) *string {
 			{Key: jsii.String("Name"), Value: jsii.String(cr.Group + "-license")},
 		},
 	})
-	// A deleted ENI is a lost MAC, and with it the license.
+	// A deleted ENI is a lost MAC, and with it the license. Its security
+	// group stays with it: deleting a group an interface still uses fails,
+	// and would leave the stack's deletion failed.
 	eni.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
+	sg.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
 	if cr.ElasticIP {
 		eip := awsec2.NewCfnEIP(s.Stack, jsii.String("LicenseEIP"), &awsec2.CfnEIPProps{Domain: jsii.String("vpc"),
 			Tags: &[]*awscdk.CfnTag{{Key: jsii.String("Name"), Value: jsii.String(cr.Group + "-license")}}})

@@ -352,6 +352,9 @@ func TestLicenseENIRecipe(t *testing.T) {
 		"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
 		"Properties": obj{"SubnetId": "subnet-0123456789abcdef0", "Tags": with(obj{"Key": groupTag, "Value": "mosek"})},
 	})
+	// The retained ENI keeps using its security group: deleting that group
+	// would fail the stack's deletion.
+	s.hasResource(t, tSG, obj{"DeletionPolicy": "Retain", "Properties": obj{"GroupDescription": matches("^Token server ports")}})
 	s.count(t, "AWS::EC2::EIP", nil, 1)
 	s.has(t, "AWS::EC2::EIPAssociation", obj{"AllocationId": getAtt("LicenseEIP", "AllocationId"), "NetworkInterfaceId": ref("LicenseENI")})
 	s.has(t, tSG, obj{"GroupDescription": matches("^Token server ports"), "SecurityGroupIngress": with(
