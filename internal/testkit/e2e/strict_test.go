@@ -52,7 +52,9 @@ func TestStrictEC2RefusesWhatEC2Refuses(t *testing.T) {
 		t.Errorf("attach at a device index in use: %v", err)
 	}
 	// A detach takes time: the attachment is detaching, and a new attach
-	// of the interface meanwhile is refused.
+	// of the interface meanwhile is refused (held, so that a slow machine
+	// cannot let it finish before we look).
+	strict.HoldDetaches(true)
 	must(w.ec2.DetachNetworkInterface(ctx, &ec2.DetachNetworkInterfaceInput{AttachmentId: n.Attachment.AttachmentId}))
 	if st := w.eniState().Attachment; st == nil || st.Status != types.AttachmentStatusDetaching {
 		t.Errorf("right after the detach: %+v, want detaching", st)
@@ -60,6 +62,7 @@ func TestStrictEC2RefusesWhatEC2Refuses(t *testing.T) {
 	if err := attach(w.eni, w.standby, 1); apiCode(err) != "InvalidNetworkInterface.InUse" {
 		t.Errorf("attach while detaching: %v", err)
 	}
+	strict.HoldDetaches(false)
 	strict.Settle()
 	if w.holder() != "" {
 		t.Errorf("after the detach: on %s", w.holder())

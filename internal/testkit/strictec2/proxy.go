@@ -81,6 +81,7 @@ type Proxy struct {
 	attaches map[string]time.Time
 	dot      map[string]bool // attachment id -> DeleteOnTermination
 	calls    map[string]int  // EC2 action -> calls seen
+	hold     bool            // detaches stay pending until released
 	inflight sync.WaitGroup
 }
 
@@ -124,6 +125,7 @@ func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = nil
+	p.hold = false
 	p.detaches = map[string]*pending{}
 	p.attaches = map[string]time.Time{}
 	p.dot = map[string]bool{}
@@ -150,6 +152,15 @@ func (p *Proxy) SetAdmin(creds aws.Credentials) {
 func (p *Proxy) AddFault(f Fault) {
 	p.mu.Lock()
 	p.faults = append(p.faults, &f)
+	p.mu.Unlock()
+}
+
+// HoldDetaches keeps every detach in progress (the attachment reads
+// "detaching") until released, so that a test can look at that state
+// however slow the machine is.
+func (p *Proxy) HoldDetaches(hold bool) {
+	p.mu.Lock()
+	p.hold = hold
 	p.mu.Unlock()
 }
 
@@ -417,6 +428,9 @@ func (p *Proxy) completeDetach(attID string, pd *pending) {
 	for {
 		p.mu.Lock()
 		wait := time.Until(pd.until)
+		if p.hold {
+			wait = 20 * time.Millisecond
+		}
 		p.mu.Unlock()
 		if wait <= 0 {
 			break
