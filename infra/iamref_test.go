@@ -205,11 +205,6 @@ func (s synthesized) arnType(r string) string {
 	case service == "logs" && strings.HasPrefix(res, "log-group:") && strings.HasSuffix(res, ":*"):
 		// A log group's streams: the pattern names log-stream ARNs.
 		return "logs:log-stream"
-	case service == "ssm" && strings.HasPrefix(res, "document/"):
-		return "ssm:document"
-	case service == "ec2" && strings.HasPrefix(res, "instance/"):
-		// As a SendCommand target an EC2 instance is SSM's "instance".
-		return "ec2:instance"
 	}
 	typ, _, _ := strings.Cut(res, "/")
 	typ, _, _ = strings.Cut(typ, ":")
@@ -259,7 +254,6 @@ func ssmInstances(sts []statement) []statement {
 	out := make([]statement, 0, len(sts))
 	for _, st := range sts {
 		if slices.Equal(st.actions(), []string{"ssm:SendCommand"}) {
-			st.Resource = st.resources()
 			var rs []any
 			for _, r := range st.resources() {
 				rs = append(rs, strings.Replace(r, ":ec2:", ":ssm:", 1))
