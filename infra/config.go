@@ -317,14 +317,14 @@ func (c Config) validate() error {
 	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
 		bad("logRetentionDays %d: one of CloudWatch Logs' values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)", c.LogRetentionDays)
 	}
-	for _, cmd := range c.ActivationCommands {
-		if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
-			bad("activationCommands: %q: one non-empty command per entry", cmd)
-		}
-	}
-	for _, cmd := range c.ActivationCommandsWindows {
-		if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
-			bad("activationCommandsWindows: %q: one non-empty command per entry", cmd)
+	for _, list := range []struct {
+		key  string
+		cmds []string
+	}{{"activationCommands", c.ActivationCommands}, {"activationCommandsWindows", c.ActivationCommandsWindows}} {
+		for _, cmd := range list.cmds {
+			if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
+				bad("%s: %q: one non-empty command per entry", list.key, cmd)
+			}
 		}
 	}
 	if c.ActivationTimeoutSeconds < 5 || c.ActivationTimeoutSeconds > 600 {

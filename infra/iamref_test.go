@@ -309,7 +309,9 @@ func TestPolicyCheckFindsStatementsThatNeverMatch(t *testing.T) {
 
 // TestEveryAlarmActionCanPublish: CloudFormation replaces SNS's default
 // topic policy, so each topic an alarm notifies must allow CloudWatch to
-// publish, or every alarm action fails.
+// publish, or every alarm action fails (Amazon SNS Developer Guide, "Enable
+// compatibility between event sources from AWS services and encrypted
+// topics").
 func TestEveryAlarmActionCanPublish(t *testing.T) {
 	s := synth(t, fullContext())
 	allowed := map[string]bool{}

@@ -147,11 +147,13 @@ func TestRulePatternsFitTheirQuota(t *testing.T) {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("i-0a%015x", i)
 	}
+	patterns := 0
 	for id, r := range synth(t, map[string]any{"instanceIds": ids}).find(tRule, nil) {
 		pattern, ok := r["Properties"].(obj)["EventPattern"]
 		if !ok {
 			continue
 		}
+		patterns++
 		b, err := json.Marshal(pattern)
 		if err != nil {
 			t.Fatal(err)
@@ -159,6 +161,9 @@ func TestRulePatternsFitTheirQuota(t *testing.T) {
 		if len(b) > 2048 {
 			t.Errorf("rule %s: event pattern of %d characters with 50 instances; the quota is 2048", id, len(b))
 		}
+	}
+	if patterns != 4 { // state change, Spot and rebalance, Health, alarms
+		t.Fatalf("checked %d event patterns, want 4", patterns)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/handler"
 )
 
@@ -213,11 +214,5 @@ func mustJSON(v any) []byte {
 // ErrNoFunction says how to name the function when the stack has none.
 var ErrNoFunction = errors.New("no move function: pass --function, set ENI_FAILOVER_FUNCTION, or deploy the stack (--stack) whose output MoveFunctionName names it")
 
-// short keeps a line readable.
-func short(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
-}
+// short keeps a line readable: one line, clipped.
+func short(s string, n int) string { return clip.Text(strings.Join(strings.Fields(s), " "), n) }

@@ -165,16 +165,8 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.MetricsNamespace == "" || len(c.MetricsNamespace) > 255 || strings.HasPrefix(c.MetricsNamespace, "AWS/") {
 		bad(emf.EnvNamespace, c.MetricsNamespace, "1-255 characters, not starting with AWS/")
 	}
-	for _, line := range strings.Split(getenv(EnvActivationCommands), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			c.ActivationCommands = append(c.ActivationCommands, line)
-		}
-	}
-	for _, line := range strings.Split(getenv(EnvWindowsActivation), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			c.WindowsActivationCommands = append(c.WindowsActivationCommands, line)
-		}
-	}
+	c.ActivationCommands = lines(getenv(EnvActivationCommands))
+	c.WindowsActivationCommands = lines(getenv(EnvWindowsActivation))
 	for _, id := range strings.Split(getenv(EnvInstanceIDs), ",") {
 		switch id = strings.TrimSpace(id); {
 		case id == "":
@@ -207,4 +199,15 @@ func (c Config) EngineOptions() engine.Options {
 		Allowed:            c.InstanceIDs,
 		HealthLead:         c.HealthLead,
 	}
+}
+
+// lines are the non-empty lines of v, trimmed.
+func lines(v string) []string {
+	var out []string
+	for _, line := range strings.Split(v, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
 }

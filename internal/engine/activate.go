@@ -3,8 +3,9 @@ package engine
 import (
 	"cmp"
 	"context"
-	"github.com/eni-failover/eni-failover/internal/model"
 	"log/slog"
+
+	"github.com/eni-failover/eni-failover/internal/model"
 )
 
 // Activation is what the activation command on the new holder did.

@@ -183,7 +183,7 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 		return plan, nil
 	}
 	plan.FailedHolder = holder.InstanceID
-	plan.Planned = (t.Kind == Evacuate && t.InstanceID == holder.InstanceID || scheduledDue(holder, eni, p)) && holder.Up() && holder.Health != model.HealthImpaired
+	plan.Planned = (t.Kind == Evacuate && t.InstanceID == holder.InstanceID || due(holder, eni, p)) && holder.Up() && holder.Health != model.HealthImpaired
 	plan.Force = holder.State == model.StateStopped || holder.Health == model.HealthImpaired
 	moved, err := withCandidates(g, p, plan, ActMove, holder.InstanceID, why, false)
 	if err != nil && eni.DeleteOnTermination && eni.AttachmentStatus == "attached" {
@@ -197,8 +197,7 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 // holderFailing decides whether the observed holder must be left.
 func holderFailing(h model.Member, eni model.Interface, t Trigger, p Policy) (bool, string) {
 	about := t.InstanceID == h.InstanceID
-	if scheduledDue(h, eni, p) {
-		n, _ := model.PendingNotice(eni.Tags[p.Tags.Scheduled()], h.InstanceID, p.Now)
+	if n, due := dueNotice(h, eni, p); due {
 		return true, fmt.Sprintf("holder %s is named by an AWS Health change starting %s", h.InstanceID, n.Start.Format(time.RFC3339))
 	}
 	switch {
@@ -216,11 +215,16 @@ func holderFailing(h model.Member, eni model.Interface, t Trigger, p Policy) (bo
 	return false, ""
 }
 
-// scheduledDue reports whether a pending AWS Health change in the journal
+// dueNotice returns the pending AWS Health change in the journal that
 // names the holder and starts within the lead time.
-func scheduledDue(h model.Member, eni model.Interface, p Policy) bool {
+func dueNotice(h model.Member, eni model.Interface, p Policy) (model.HealthNotice, bool) {
 	n, ok := model.PendingNotice(eni.Tags[p.Tags.Scheduled()], h.InstanceID, p.Now)
-	return ok && !p.Now.Before(n.Start.Add(-p.HealthLead))
+	return n, ok && !p.Now.Before(n.Start.Add(-p.HealthLead))
+}
+
+func due(h model.Member, eni model.Interface, p Policy) bool {
+	_, ok := dueNotice(h, eni, p)
+	return ok
 }
 
 func repairReason(eni model.Interface, h model.Member, p Policy) string {

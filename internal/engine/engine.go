@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -441,19 +442,8 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 // recordMove adds a move to the history in the ENI's journal. A history
 // that cannot be written is logged, never an error: the ENI is in place.
 func (e *Engine) recordMove(ctx context.Context, eni model.Interface, m model.Move, r *Report, log *slog.Logger) {
-	set := e.tags.WithMove(eni.Tags, m)
-	tags := make([]types.Tag, 0, len(set))
-	for i := range model.HistoryKeys {
-		if v, ok := set[e.tags.HistoryKey(i)]; ok {
-			tags = append(tags, types.Tag{Key: aws.String(e.tags.HistoryKey(i)), Value: aws.String(v)})
-		}
-	}
-	start := e.clk.Now()
-	err := e.retry(ctx, func(ctx context.Context) error {
-		_, err := e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{eni.ID}, Tags: tags})
-		return err
-	})
-	step := Step{Name: "history", DurationMS: e.clk.Now().Sub(start).Milliseconds()}
+	took, err := e.tagENI(ctx, eni.ID, e.tags.WithMove(eni.Tags, m))
+	step := Step{Name: "history", DurationMS: took.Milliseconds()}
 	if err != nil {
 		step.Error = err.Error()
 		log.WarnContext(ctx, "history not written", "error", err.Error())
@@ -511,13 +501,8 @@ func (e *Engine) recordNotice(ctx context.Context, g model.Group, n model.Health
 	if dryRun {
 		return g
 	}
-	start := e.clk.Now()
-	err := e.retry(ctx, func(ctx context.Context) error {
-		_, err := e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{g.ENI.ID},
-			Tags: []types.Tag{{Key: aws.String(key), Value: aws.String(value)}}})
-		return err
-	})
-	step := Step{Name: "record-health", Detail: n.String(), DurationMS: e.clk.Now().Sub(start).Milliseconds()}
+	took, err := e.tagENI(ctx, g.ENI.ID, map[string]string{key: value})
+	step := Step{Name: "record-health", Detail: n.String(), DurationMS: took.Milliseconds()}
 	if err != nil {
 		step.Error = err.Error()
 		e.log.WarnContext(ctx, "AWS Health change not recorded", "group", g.Name, "eni_id", g.ENI.ID, "error", err.Error())
@@ -558,13 +543,8 @@ func (e *Engine) SetPause(ctx context.Context, group string, p model.Pause) (*Re
 		r.Outcome, r.Reason = Resumed, "automatic moves resumed"+byWhom(p.By)
 	}
 	p.Reason = tagSafe(p.Reason)
-	stepStart := e.clk.Now()
-	err = e.retry(ctx, func(ctx context.Context) error {
-		_, err := e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{g.ENI.ID},
-			Tags: []types.Tag{{Key: aws.String(e.tags.Paused()), Value: aws.String(p.String())}}})
-		return err
-	})
-	step := Step{Name: "journal", Detail: e.tags.Paused() + "=" + p.String(), DurationMS: e.clk.Now().Sub(stepStart).Milliseconds()}
+	took, err := e.tagENI(ctx, g.ENI.ID, map[string]string{e.tags.Paused(): p.String()})
+	step := Step{Name: "journal", Detail: e.tags.Paused() + "=" + p.String(), DurationMS: took.Milliseconds()}
 	if err != nil {
 		step.Error = err.Error()
 		r.Outcome, r.Error = Failed, fmt.Sprintf("writing %s on %s: %v", e.tags.Paused(), g.ENI.ID, err)
@@ -590,4 +570,19 @@ func names(g model.Group, ids ...string) map[string]string {
 		}
 	}
 	return out
+}
+
+// tagENI writes journal tags on the ENI (retrying throttling and 5xx) and
+// says how long it took. Every journal write goes through it.
+func (e *Engine) tagENI(ctx context.Context, eniID string, set map[string]string) (time.Duration, error) {
+	tags := make([]types.Tag, 0, len(set))
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(set[k])})
+	}
+	start := e.clk.Now()
+	err := e.retry(ctx, func(ctx context.Context) error {
+		_, err := e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{eniID}, Tags: tags})
+		return err
+	})
+	return e.clk.Now().Sub(start), err
 }

@@ -390,18 +390,8 @@ func (x *execution) writeJournal(ctx context.Context, holder string, moved bool)
 		failed[x.plan.FailedHolder] = now
 		set[tg.Failed()] = model.FormatFailed(failed, now, x.e.opts.Cooldown, 5)
 	}
-	tags := make([]types.Tag, 0, len(set))
-	for _, k := range []string{tg.Holder(), tg.PreviousHolder(), tg.MovedAt(), tg.Reason(), tg.Request(), tg.Failed()} {
-		if v, ok := set[k]; ok {
-			tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
-		}
-	}
-	start := x.now()
-	err := x.e.retry(ctx, func(ctx context.Context) error {
-		_, err := x.e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{x.eni.ID}, Tags: tags})
-		return err
-	})
-	x.step("journal", holder, x.now().Sub(start), "", err)
+	took, err := x.e.tagENI(ctx, x.eni.ID, set)
+	x.step("journal", holder, took, "", err)
 	if err != nil {
 		x.log.WarnContext(ctx, "journal not written", "eni_id", x.eni.ID, "instance_id", holder, "error", err.Error())
 		return

@@ -70,7 +70,9 @@ func TestStrictEC2RefusesWhatEC2Refuses(t *testing.T) {
 }
 
 // TestDeleteOnTerminationIsKept: EC2 deletes an interface attached with
-// DeleteOnTermination true when its instance terminates (moto keeps it).
+// DeleteOnTermination true when its instance terminates (Amazon EC2 User
+// Guide, "Network interface attributes": delete on termination); moto keeps
+// it, the strict layer does not.
 // The reconcile clears the flag; without that the licensed MAC is lost.
 func TestDeleteOnTerminationIsKept(t *testing.T) {
 	for _, repaired := range []bool{true, false} {

@@ -266,9 +266,7 @@ func (s *storm) step(i int) {
 		{4, "refuse-attach", func() {
 			id, n := s.member(), 1+s.pick(3)
 			code := []string{"IncorrectState", "InvalidParameterValue", "IncorrectInstanceState", "UnauthorizedOperation", "OperationNotPermitted"}[s.pick(5)]
-			f.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: code, Times: n, Match: func(in any) bool {
-				return aws.ToString(in.(ec2.AttachNetworkInterfaceInput).InstanceId) == id
-			}})
+			f.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: code, Times: n, Match: attachesTo(id)})
 			s.tracef("step %d: the next %d attaches to %s fail with %s", i, n, id, code)
 		}},
 		{3, "deny-member", func() {
@@ -277,9 +275,7 @@ func (s *storm) step(i int) {
 			id := s.member()
 			s.denied[id] = true
 			f.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: "UnauthorizedOperation", HTTPStatus: 403,
-				Message: "You are not authorized to perform this operation.", Match: func(in any) bool {
-					return aws.ToString(in.(ec2.AttachNetworkInterfaceInput).InstanceId) == id
-				}})
+				Message: "You are not authorized to perform this operation.", Match: attachesTo(id)})
 			s.tracef("step %d: IAM denies every attach to %s", i, id)
 		}},
 		{3, "refuse-detach", func() {
@@ -336,6 +332,11 @@ func (s *storm) step(i int) {
 		}
 		r -= a.weight
 	}
+}
+
+// attachesTo matches an attach to the instance.
+func attachesTo(id string) func(any) bool {
+	return func(in any) bool { return aws.ToString(in.(ec2.AttachNetworkInterfaceInput).InstanceId) == id }
 }
 
 // batch runs one to three invocations at once, each perhaps killed after a

@@ -18,6 +18,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/activation"
+	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
@@ -148,7 +149,7 @@ func run(out io.Writer, verbose bool) error {
 		region.EC2.TotalCalls(), region.EC2.MutatingCalls(), acc[fakeec2.OpDetachNetworkInterface]+0,
 		acc[fakeec2.OpAttachNetworkInterface], acc[fakeec2.OpCreateTags], len(region.SNS.Messages()))
 	for _, m := range region.SNS.Messages() {
-		s.say("  notification: %s", clip(aws.ToString(m.Subject), 70))
+		s.say("  notification: %s", clip.Text(aws.ToString(m.Subject), 67))
 	}
 	s.say("Simulated time elapsed: %s.", region.Clock.Now().Sub(sim.Start).Round(time.Millisecond))
 	return nil
@@ -172,7 +173,7 @@ func (s *story) fearedScenes() error {
 		return err
 	}
 	if msgs := r.SNS.Messages(); len(msgs) > 0 {
-		s.say("  notification: %s", clip(aws.ToString(msgs[len(msgs)-1].Subject), 70))
+		s.say("  notification: %s", clip.Text(aws.ToString(msgs[len(msgs)-1].Subject), 67))
 	}
 	delete(s.ssm.Outcomes, sim.Second)
 	if err := s.invoke(`{"action":"failback","reason":"back home"}`); err != nil {
@@ -225,15 +226,6 @@ func notificationText(msg *string) string {
 		return ""
 	}
 	return byProtocol["email"]
-}
-
-func clipLine(s string) string { return clip(s, 80) }
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n-3] + "..."
-	}
-	return s
 }
 
 // label names the demo's instances by their role, for short lines.
@@ -299,7 +291,7 @@ func (s *story) eventRaw(name string, raw []byte) error {
 
 func (s *story) invoke(payload string) error {
 	payload = strings.TrimSpace(payload)
-	s.say("invoke move function: %s", clip(strings.Join(strings.Fields(payload), " "), 64))
+	s.say("invoke move function: %s", clip.Text(strings.Join(strings.Fields(payload), " "), 61))
 	resp, err := s.manual.Handle(s.ctx(), json.RawMessage(payload))
 	if err != nil {
 		return fmt.Errorf("invoke %s: %w", payload, err)
@@ -353,11 +345,11 @@ func (s *story) report(r *engine.Report) {
 		if st.InstanceID != "" {
 			who = label(st.InstanceID)
 		}
-		s.say("    %-15s %s - %s  %s", st.Name, offset(at), offset(end), clip(strings.TrimSpace(who+" "+st.Detail), 38))
+		s.say("    %-15s %s - %s  %s", st.Name, offset(at), offset(end), clip.Text(strings.TrimSpace(who+" "+st.Detail), 35))
 		at = end
 	}
 	if r.Activation != nil && !r.Activation.OK() {
-		s.say("    %sACTIVATION %s%s: %s", bold, strings.ToUpper(r.Activation.Status), reset, clipLine(r.Activation.Output))
+		s.say("    %sACTIVATION %s%s: %s", bold, strings.ToUpper(r.Activation.Status), reset, clip.Text(r.Activation.Output, 77))
 	}
 	if !away.IsZero() && !back.IsZero() {
 		served := back
