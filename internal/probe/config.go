@@ -17,8 +17,26 @@ import (
 const (
 	EnvTargets = "PROBE_TARGETS"
 	EnvPorts   = "PROBE_PORTS"
-	EnvTimeout = "PROBE_TIMEOUT"
+	EnvTimeout       = "PROBE_TIMEOUT"
+	EnvInterval      = "PROBE_INTERVAL"
+	EnvWatch         = "PROBE_WATCH"
+	EnvConfirmations = "PROBE_CONFIRMATIONS"
+	EnvWitnesses     = "PROBE_WITNESSES"
+	EnvCheck         = "PROBE_CHECK"
 )
+
+// Check modes (PROBE_CHECK).
+const (
+	// CheckConnect: a port passes when it accepts a connection.
+	CheckConnect = "connect"
+	// CheckAnswer: lmgrd's port must also answer a request (a hung lmgrd
+	// whose socket the kernel still accepts on fails); the others connect.
+	CheckAnswer = "answer"
+)
+
+// DefaultWitness is the Amazon DNS server's link-local address: every VPC
+// has it, and security groups do not filter it.
+const DefaultWitness = "169.254.169.253:53"
 
 // DefaultPorts are FlexNet's: lmgrd, and the vendor daemon on the port the
 // license file pins for it (MOSEK's recipe).
@@ -32,6 +50,19 @@ type Config struct {
 	Ports []int
 	// Timeout of one connection attempt (PROBE_TIMEOUT).
 	Timeout time.Duration
+	// Interval between rounds of checks (PROBE_INTERVAL).
+	Interval time.Duration
+	// Watch is how long one invocation watches (PROBE_WATCH): the
+	// schedule's period, so that the invocations follow each other.
+	Watch time.Duration
+	// Confirmations: consecutive failed checks that confirm a failure
+	// (PROBE_CONFIRMATIONS).
+	Confirmations int
+	// Witnesses: host:port addresses whose answer shows that the probe's
+	// own network works (PROBE_WITNESSES).
+	Witnesses []string
+	// Answer: PROBE_CHECK=answer.
+	Answer bool
 	// MetricsNamespace (METRICS_NAMESPACE).
 	MetricsNamespace string
 }
@@ -40,7 +71,12 @@ type Config struct {
 var Vars = []envvar.Var{
 	{Name: EnvTargets, Default: "", Meaning: "`group=private-ip` pairs, comma-separated: the license ENIs to probe (required)"},
 	{Name: EnvPorts, Default: joinPorts(DefaultPorts), Meaning: "TCP ports checked on each: lmgrd and the vendor daemon"},
-	{Name: EnvTimeout, Default: "2s", Meaning: "timeout of one connection attempt"},
+	{Name: EnvTimeout, Default: "2s", Meaning: "timeout of one check (the connection and, with `answer`, the reply); at most half of `PROBE_INTERVAL`"},
+	{Name: EnvInterval, Default: "5s", Meaning: "time between rounds of checks, from 1s; equal to `PROBE_WATCH` or more, one round per invocation"},
+	{Name: EnvWatch, Default: "60s", Meaning: "how long one invocation watches: the schedule's period (the function's timeout is 15 s longer)"},
+	{Name: EnvConfirmations, Default: "3", Meaning: "consecutive failed checks that confirm a failure, 1 to 10"},
+	{Name: EnvWitnesses, Default: DefaultWitness, Meaning: "`ip:port` addresses, comma-separated, that show the probe's own network works (accepted or refused both count); `none` for no witness"},
+	{Name: EnvCheck, Default: CheckConnect, Meaning: "`connect`, or `answer`: lmgrd's port must also answer a request, which a hung lmgrd cannot"},
 	emf.NamespaceVar,
 }
 
@@ -85,6 +121,40 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("PROBE_TIMEOUT=%q: a duration from 10ms to 30s", get(EnvTimeout)))
 	}
 	p.Timeout = d
+	p.Interval, err = time.ParseDuration(get(EnvInterval))
+	if err != nil || p.Interval < time.Second || p.Interval > 15*time.Minute {
+		errs = append(errs, fmt.Errorf("PROBE_INTERVAL=%q: a duration from 1s to 15m", get(EnvInterval)))
+	}
+	p.Watch, err = time.ParseDuration(get(EnvWatch))
+	if err != nil || p.Watch < time.Second || p.Watch > 14*time.Minute {
+		errs = append(errs, fmt.Errorf("PROBE_WATCH=%q: a duration from 1s to 14m (the function's timeout is 15 s longer, at most 15m)", get(EnvWatch)))
+	}
+	if p.Interval >= time.Second && 2*d > p.Interval {
+		// A round is the checks at once, then the witness: two timeouts.
+		errs = append(errs, fmt.Errorf("PROBE_TIMEOUT=%s is more than half of PROBE_INTERVAL=%s: a round (the checks, then the witness) would outlast the interval", d, p.Interval))
+	}
+	p.Confirmations, err = strconv.Atoi(get(EnvConfirmations))
+	if err != nil || p.Confirmations < 1 || p.Confirmations > 10 {
+		errs = append(errs, fmt.Errorf("PROBE_CONFIRMATIONS=%q: a number from 1 to 10", get(EnvConfirmations)))
+	}
+	if w := get(EnvWitnesses); w != "none" {
+		for _, hp := range strings.Split(w, ",") {
+			hp = strings.TrimSpace(hp)
+			host, port, err := net.SplitHostPort(hp)
+			if n, perr := strconv.Atoi(port); err != nil || net.ParseIP(host) == nil || perr != nil || n < 1 || n > 65535 {
+				errs = append(errs, fmt.Errorf("PROBE_WITNESSES: %q is not ip:port", hp))
+				continue
+			}
+			p.Witnesses = append(p.Witnesses, hp)
+		}
+	}
+	switch get(EnvCheck) {
+	case CheckConnect:
+	case CheckAnswer:
+		p.Answer = true
+	default:
+		errs = append(errs, fmt.Errorf("PROBE_CHECK=%q: %q or %q", get(EnvCheck), CheckConnect, CheckAnswer))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid probe configuration: %w", err)
 	}

@@ -23,3 +23,22 @@ func TestProbeConfig(t *testing.T) {
 		t.Errorf("empty targets: %v", err)
 	}
 }
+
+func TestWatchConfig(t *testing.T) {
+	p, err := LoadConfig(env(map[string]string{"PROBE_TARGETS": "mosek=10.0.1.27"}))
+	if err != nil || p.Interval != 5*time.Second || p.Watch != time.Minute || p.Confirmations != 3 || p.Answer ||
+		len(p.Witnesses) != 1 || p.Witnesses[0] != DefaultWitness {
+		t.Fatalf("defaults %+v %v", p, err)
+	}
+	p, err = LoadConfig(env(map[string]string{"PROBE_TARGETS": "mosek=10.0.1.27", "PROBE_CHECK": "answer", "PROBE_WITNESSES": "none"}))
+	if err != nil || !p.Answer || len(p.Witnesses) != 0 {
+		t.Fatalf("answer, no witness: %+v %v", p, err)
+	}
+	_, err = LoadConfig(env(map[string]string{"PROBE_TARGETS": "mosek=10.0.1.27", "PROBE_INTERVAL": "3s", "PROBE_CONFIRMATIONS": "0",
+		"PROBE_WITNESSES": "10.0.0.2,dns:53", "PROBE_CHECK": "deep", "PROBE_WATCH": "20m"}))
+	for _, want := range []string{"more than half of PROBE_INTERVAL=3s", "PROBE_CONFIRMATIONS=\"0\"", `"10.0.0.2" is not ip:port`, `"dns:53"`, `PROBE_CHECK="deep"`, `PROBE_WATCH="20m"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s: %v", want, err)
+		}
+	}
+}

@@ -1,0 +1,123 @@
+package probe
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Detector turns rounds of checks into findings. A group's failure is
+// confirmed after Confirmations consecutive failed checks that the witness
+// vouched for; while it lasts it is sent again every Retrigger (with the
+// latest failures as evidence, so that a new holder that fails too is
+// moved on); the first check that passes after it reports the outage.
+type Detector struct {
+	Confirmations int
+	Retrigger     time.Duration
+	episodes      map[string]*Episode
+}
+
+// DefaultRetrigger is how long a confirmed failure waits before it is sent
+// again: longer than a move and the token server's start on the new holder.
+const DefaultRetrigger = 2 * time.Minute
+
+func (d *Detector) episode(group string) *Episode {
+	if d.episodes == nil {
+		d.episodes = map[string]*Episode{}
+	}
+	ep := d.episodes[group]
+	if ep == nil {
+		ep = &Episode{Group: group}
+		d.episodes[group] = ep
+	}
+	return ep
+}
+
+// Observe feeds one group's check at time at. witnessOK false means the
+// probe's own network failed too: a failed check then counts for nothing.
+func (d *Detector) Observe(r Result, at time.Time, witnessOK bool) (*Trigger, *Restored) {
+	ep := d.episode(r.Group)
+	if r.Reachable {
+		var restored *Restored
+		if !ep.DownSince.IsZero() {
+			restored = &Restored{Group: r.Group, Address: r.Address, DownSince: ep.DownSince, AnsweredAt: at,
+				OutageMS: at.Sub(ep.DownSince).Milliseconds()}
+		}
+		delete(d.episodes, r.Group)
+		return nil, restored
+	}
+	if !witnessOK {
+		return nil, nil
+	}
+	k := max(d.Confirmations, 1)
+	ep.Count++
+	ep.Failures = append(ep.Failures, at)
+	if len(ep.Failures) > k {
+		ep.Failures = ep.Failures[len(ep.Failures)-k:]
+	}
+	if ep.Count < k {
+		return nil, nil
+	}
+	retrigger := d.Retrigger
+	if retrigger <= 0 {
+		retrigger = DefaultRetrigger
+	}
+	if !ep.TriggeredAt.IsZero() && at.Sub(ep.TriggeredAt) < retrigger {
+		return nil, nil
+	}
+	since := ep.Failures[0]
+	if ep.DownSince.IsZero() {
+		ep.DownSince = since
+	}
+	ep.TriggeredAt = at
+	return &Trigger{Group: r.Group, Address: r.Address, FailingSince: since, ConfirmedAt: at, Checks: ep.Count,
+		Reason: reason(r, ep.Count), RequestID: RequestID(r.Group, since)}, nil
+}
+
+func reason(r Result, checks int) string {
+	var failed []string
+	for _, p := range r.Ports {
+		if !p.OK {
+			failed = append(failed, p.Error)
+		}
+	}
+	// The same error on every port reads once.
+	sort.Strings(failed)
+	uniq := failed[:0]
+	for i, f := range failed {
+		if i == 0 || f != failed[i-1] {
+			uniq = append(uniq, f)
+		}
+	}
+	var ports []string
+	for _, p := range r.Ports {
+		if !p.OK {
+			ports = append(ports, strconv.Itoa(p.Port))
+		}
+	}
+	return "license port " + strings.Join(ports, ",") + " of " + r.Address + " failed " + strconv.Itoa(checks) + " checks in a row: " + strings.Join(uniq, "; ")
+}
+
+// State returns the episodes, by group, for a resumed invocation.
+func (d *Detector) State() []Episode {
+	out := make([]Episode, 0, len(d.episodes))
+	for _, ep := range d.episodes {
+		out = append(out, *ep)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
+	return out
+}
+
+// Restore adopts episodes from a previous invocation for groups this
+// detector knows nothing of (a resumed invocation in another sandbox).
+func (d *Detector) Restore(eps []Episode) {
+	for _, ep := range eps {
+		if _, known := d.episodes[ep.Group]; known || ep.Group == "" {
+			continue
+		}
+		cp := ep
+		d.episode(ep.Group)
+		d.episodes[ep.Group] = &cp
+	}
+}

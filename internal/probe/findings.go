@@ -1,0 +1,85 @@
+package probe
+
+import (
+	"fmt"
+	"time"
+)
+
+// FindingsKind marks a probe invocation's result. The probe's Lambda
+// destination puts every result on EventBridge; the stack's rule passes
+// the ones with findings to the failover function (the whole event) and
+// back to the probe (the result alone, to watch on at once).
+const FindingsKind = "eni-failover-probe"
+
+// Finding names, in Findings.Findings: what the event rule matches.
+const (
+	FindingTrigger  = "trigger"
+	FindingRestored = "restored"
+)
+
+// Findings is a probe invocation's result.
+type Findings struct {
+	Kind string `json:"kind"`
+	// Findings lists the kinds present ("trigger", "restored"), empty when
+	// the watch ended with nothing to report.
+	Findings []string `json:"findings,omitempty"`
+	// Triggers are confirmed failures: each moves the group's ENI unless
+	// the holder changed since the failures began.
+	Triggers []Trigger `json:"triggers,omitempty"`
+	// Restored are groups whose license answers again after a confirmed
+	// failure, with the clients' outage.
+	Restored []Restored `json:"restored,omitempty"`
+	// WatchUntil is when this round of watching ends: a resumed invocation
+	// watches until then, so that it does not overlap the next scheduled one.
+	WatchUntil time.Time `json:"watch_until"`
+	// Checks is how many rounds of checks the invocation ran.
+	Checks int `json:"checks"`
+	// State carries the detector's episodes to the resumed invocation,
+	// should it land in another sandbox.
+	State []Episode `json:"state,omitempty"`
+	// Results are the last round's checks.
+	Results []Result `json:"results"`
+}
+
+// Trigger is a confirmed failure of one group's license ports.
+type Trigger struct {
+	Group   string `json:"group"`
+	Address string `json:"address"`
+	// FailingSince is the first of the failed checks that confirmed it:
+	// the engine moves the ENI only if its holder held it then.
+	FailingSince time.Time `json:"failing_since"`
+	ConfirmedAt  time.Time `json:"confirmed_at"`
+	Checks       int       `json:"checks"`
+	Reason       string    `json:"reason"`
+	// RequestID is the same for every probe that saw the same checks fail
+	// (checks run on a grid of the wall clock): the engine acts on it once.
+	RequestID string `json:"request_id"`
+}
+
+// Restored is a group's license answering again.
+type Restored struct {
+	Group      string    `json:"group"`
+	Address    string    `json:"address"`
+	DownSince  time.Time `json:"down_since"`
+	AnsweredAt time.Time `json:"answered_at"`
+	OutageMS   int64     `json:"outage_ms"`
+}
+
+// Episode is what the detector remembers of a group that is failing or
+// whose failure triggered a move and has not yet answered again.
+type Episode struct {
+	Group string `json:"group"`
+	// Failures are the times of the current run of failed checks (the
+	// last Confirmations of them).
+	Failures []time.Time `json:"failures,omitempty"`
+	Count    int         `json:"count"`
+	// DownSince is the first failed check of a confirmed failure;
+	// TriggeredAt the last trigger sent for it.
+	DownSince   time.Time `json:"down_since,omitzero"`
+	TriggeredAt time.Time `json:"triggered_at,omitzero"`
+}
+
+// RequestID names the trigger of a failure of group that began at since.
+func RequestID(group string, since time.Time) string {
+	return fmt.Sprintf("probe:%d:%s", since.Unix(), group)
+}
