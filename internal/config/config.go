@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -49,6 +50,9 @@ type Config struct {
 	// HealthLead: a holder named by a scheduled AWS Health change leaves
 	// this long before it starts (HEALTH_LEAD_TIME).
 	HealthLead time.Duration
+	// MaxAutomaticMoves caps automatic moves off a healthy holder per
+	// group and hour (MAX_AUTOMATIC_MOVES; 0: no cap).
+	MaxAutomaticMoves int
 	// NotifyTopicARN receives a message per move or failed move
 	// (NOTIFY_TOPIC_ARN); empty disables notifications.
 	NotifyTopicARN string
@@ -82,6 +86,7 @@ const (
 	EnvDeadlineMargin     = "DEADLINE_MARGIN"
 	EnvHealthEventAction  = "HEALTH_EVENT_ACTION"
 	EnvHealthLeadTime     = "HEALTH_LEAD_TIME"
+	EnvMaxAutomaticMoves  = "MAX_AUTOMATIC_MOVES"
 	EnvNotifyTopicARN     = "NOTIFY_TOPIC_ARN"
 	EnvActivationCommands = "ACTIVATION_COMMANDS"
 	EnvWindowsActivation  = "ACTIVATION_COMMANDS_WINDOWS"
@@ -101,6 +106,7 @@ var Vars = []envvar.Var{
 	{Name: EnvPollMax, Default: "2s", Meaning: "longest poll interval"},
 	{Name: EnvDeadlineMargin, Default: "1500ms", Meaning: "time kept free before the Lambda deadline to stop cleanly"},
 	{Name: EnvHealthEventAction, Default: "move", Meaning: "`move` the ENI off a holder named by an AWS Health event, or only `notify`"},
+	{Name: EnvMaxAutomaticMoves, Default: "3", Meaning: "automatic moves off a holder EC2 finds healthy (the token server failed there), per group and hour; beyond them the automation only notifies (outcome `capped`) until an operator moves, fails back, drills, pauses or resumes; 0 for no cap, at most 10"},
 	{Name: EnvHealthLeadTime, Default: "30m", Meaning: "a holder named by a scheduled AWS Health change is moved off this long before the change starts (by the reconcile; at once when the event arrives later than that)"},
 	{Name: EnvNotifyTopicARN, Default: "", Meaning: "SNS topic for one message per move or failed move; empty: no notifications"},
 	emf.NamespaceVar,
@@ -150,6 +156,10 @@ func Load(getenv func(string) string) (Config, error) {
 		bad(EnvDeviceIndex, get(EnvDeviceIndex), "an integer from 1 to 31 (0 is the primary interface, which cannot move)")
 	}
 	c.DeviceIndex = int32(idx)
+	if c.MaxAutomaticMoves, err = strconv.Atoi(get(EnvMaxAutomaticMoves)); err != nil || c.MaxAutomaticMoves < 0 || c.MaxAutomaticMoves > 10 {
+		// The history journal keeps about a dozen moves: the cap counts them.
+		bad(EnvMaxAutomaticMoves, get(EnvMaxAutomaticMoves), "an integer from 0 (no cap) to 10")
+	}
 	if c.AllowStartStopped, err = strconv.ParseBool(get(EnvAllowStartStopped)); err != nil {
 		bad(EnvAllowStartStopped, get(EnvAllowStartStopped), "true or false")
 	}
@@ -198,6 +208,7 @@ func (c Config) EngineOptions() engine.Options {
 		DeadlineMargin:     c.DeadlineMargin,
 		Allowed:            c.InstanceIDs,
 		HealthLead:         c.HealthLead,
+		MaxAutomaticMoves:  cmp.Or(c.MaxAutomaticMoves, -1),
 	}
 }
 

@@ -48,6 +48,10 @@ type Options struct {
 	// ENI leaves a holder it names (default 30 min): the reconcile moves
 	// it from then on; an event whose start is nearer moves it at once.
 	HealthLead time.Duration
+	// MaxAutomaticMoves caps the automatic moves off a holder per group
+	// and hour (default 3; negative: no cap). Beyond it the automation
+	// only notifies until an operator acts (model.AutomaticMovesCapped).
+	MaxAutomaticMoves int
 	// GracefulDetachWait is how long a graceful detach may stay in
 	// detaching before a force detach (default 8 s).
 	GracefulDetachWait time.Duration
@@ -92,6 +96,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DeviceIndex <= 0 {
 		o.DeviceIndex = 1
+	}
+	if o.MaxAutomaticMoves == 0 {
+		o.MaxAutomaticMoves = 3
 	}
 	def(&o.Cooldown, 15*time.Minute)
 	def(&o.GracefulDetachWait, 8*time.Second)
@@ -184,6 +191,9 @@ func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*Report, er
 		return []*Report{r}, err
 	case t.Kind == Reconcile:
 		return e.reconcile(ctx, t, dryRun)
+	case t.Kind == LicenseRestored:
+		r, err := e.confirm(ctx, t, dryRun)
+		return []*Report{r}, err
 	case t.InstanceID == "" && t.Group != "":
 		// An alarm about a whole group (the license-port probe).
 		r, err := e.runGroup(ctx, t.Group, t, dryRun)
@@ -402,6 +412,25 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		log.InfoContext(ctx, "skipped: group paused", "until", pause.Until.Format(time.RFC3339), "by", pause.By, "would_have", string(plan.Action))
 		return finish(Paused, nil)
 	}
+	if holder, ok := g.Member(g.ENI.InstanceID); ok && !t.Kind.Manual() && plan.Action == ActMove && holder.Up() && holder.Health != model.HealthImpaired {
+		// Only moves off a holder EC2 finds healthy are capped: the token
+		// server failing there may fail everywhere, whereas moving off a
+		// stopped or impaired instance always helps.
+		until := pause.Until
+		if !paused {
+			until = time.Time{}
+			if p, ok := model.ParsePause(g.ENI.Tags[e.tags.Paused()]); ok {
+				until = p.Until
+			}
+		}
+		if capped, moves := model.AutomaticMovesCapped(e.tags.History(g.ENI.Tags), until, e.opts.MaxAutomaticMoves); capped {
+			r.Reason = fmt.Sprintf("%d automatic moves within an hour (the last at %s), and no operator has acted since: not moving again until one does (move, failback, drill, pause or resume); would have: %s",
+				len(moves), moves[0].At.UTC().Format(time.RFC3339), plan.Reason)
+			r.Action, r.HolderAfter = ActNone, g.ENI.InstanceID
+			log.WarnContext(ctx, "skipped: automatic moves capped", "moves", len(moves), "would_have", string(plan.Action))
+			return finish(Capped, nil)
+		}
+	}
 	switch {
 	case err != nil && plan.Action == ActRepair && !dryRun:
 		// No move is possible, but the attachment still needs mending.
@@ -437,6 +466,47 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 			Trigger: string(t.Kind), Outcome: string(o), DurationMS: e.clk.Now().Sub(start).Milliseconds()}, r, log)
 	}
 	return finish(o, err)
+}
+
+// confirm handles the license answering again: it reports the clients'
+// outage, with the holder that serves now, and records it on the history's
+// move when one was made during the outage.
+func (e *Engine) confirm(ctx context.Context, t Trigger, dryRun bool) (*Report, error) {
+	start := e.clk.Now()
+	unlock, err := e.lock(ctx, t.Group)
+	if err != nil {
+		return &Report{Group: t.Group, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, err
+	}
+	defer unlock()
+	g, err := e.ReadGroup(ctx, t.Group)
+	if err != nil {
+		return &Report{Group: t.Group, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, err
+	}
+	r := e.newReport(g, t)
+	r.StartedAt, r.HolderAfter, r.Outcome = start, g.ENI.InstanceID, Confirmed
+	r.OutageMS = t.At.Sub(t.Since).Milliseconds()
+	outage := (time.Duration(r.OutageMS) * time.Millisecond).Round(100 * time.Millisecond)
+	r.Reason = fmt.Sprintf("the license answers again on %s (%s): clients saw an outage of %s, from %s", g.ENI.PrivateIP, cmp.Or(g.ENI.InstanceID, "no holder"),
+		outage, t.Since.UTC().Format(time.RFC3339))
+	r.Names = names(g, r.HolderAfter)
+	log := e.log.With("group", g.Name, "eni_id", g.ENI.ID, "trigger", string(t.Kind))
+	if set, m, ok := e.tags.WithOutage(g.ENI.Tags, t.Since, t.At); ok {
+		r.Reason += fmt.Sprintf("; the move at %s (%s>%s) took %s of it", m.At.Format(time.RFC3339), m.From, m.To, time.Duration(m.DurationMS)*time.Millisecond)
+		if !dryRun {
+			took, err := e.tagENI(ctx, g.ENI.ID, set)
+			step := Step{Name: "history", DurationMS: took.Milliseconds()}
+			if err != nil {
+				step.Error = err.Error()
+				log.WarnContext(ctx, "outage not added to the history", "error", err.Error())
+			}
+			r.Steps = append(r.Steps, step)
+		}
+	} else {
+		r.Reason += "; no move was made during it"
+	}
+	r.DurationMS = e.clk.Now().Sub(start).Milliseconds()
+	log.InfoContext(ctx, "license confirmed", "outcome", string(r.Outcome), "instance_id", g.ENI.InstanceID, "outage_ms", r.OutageMS)
+	return r, nil
 }
 
 // recordMove adds a move to the history in the ENI's journal. A history

@@ -37,6 +37,13 @@ const (
 	// Repeated: the request (its request_id) was already carried out;
 	// answered from the journal, nothing done.
 	Repeated Outcome = "repeat"
+	// Capped: the automation has made its automatic moves for the hour
+	// (Options.MaxAutomaticMoves) and no operator acted since; it only
+	// notifies until one does.
+	Capped Outcome = "capped"
+	// Confirmed: the license answers again after a failure (the probe saw
+	// it); OutageMS is what the clients saw.
+	Confirmed Outcome = "license-confirmed"
 	// Failed: the run did not reach its goal; see Error.
 	Failed Outcome = "failed"
 )
@@ -78,6 +85,9 @@ type Report struct {
 	// Activation is the result of (re)starting the token server on the
 	// new holder, when activation is configured.
 	Activation *Activation `json:"activation,omitempty"`
+	// OutageMS is the clients' outage the probe measured (license
+	// confirmed reports).
+	OutageMS int64 `json:"outage_ms,omitempty"`
 }
 
 // StepMS sums the durations of the named steps.

@@ -22,6 +22,10 @@ const (
 	// Evacuate: the instance is about to go away (Spot interruption,
 	// rebalance recommendation, scheduled Health event): move off now.
 	Evacuate Kind = "evacuate"
+	// LicenseRestored: the probe saw a group's license answer again after
+	// a confirmed failure (Since: the first failed check; At: the answer).
+	// Nothing moves: the outage is reported and added to the history.
+	LicenseRestored Kind = "license-restored"
 	// Reconcile: the scheduled level-triggered check of every group.
 	Reconcile Kind = "reconcile"
 	// Move: an operator moves the ENI, to Target or to the best standby.

@@ -25,6 +25,9 @@ const (
 	SourceCloudWatch = "aws.cloudwatch"
 	SourceHealth     = "aws.health"
 	SourceEvents     = "aws.events"
+	// SourceLambda puts a Lambda destination's invocation records on an
+	// event bus: the probe's findings arrive that way.
+	SourceLambda = "lambda"
 
 	DetailStateChange = "EC2 Instance State-change Notification"
 	DetailSpot        = "EC2 Spot Instance Interruption Warning"
@@ -32,6 +35,9 @@ const (
 	DetailAlarm       = "CloudWatch Alarm State Change"
 	DetailHealth      = "AWS Health Event"
 	DetailScheduled   = "Scheduled Event"
+	// DetailInvocationSuccess is an asynchronous invocation's record on
+	// success, sent by its destination.
+	DetailInvocationSuccess = "Lambda Function Invocation Result - Success"
 )
 
 // Values inside event details that the parsers and the CDK app's event
@@ -100,6 +106,8 @@ func Parse(raw []byte, opts Options) Parsed {
 	case env.Source == SourceHealth && env.DetailType == DetailHealth:
 		parse = health
 		p.NotifyOnly = opts.HealthNotifyOnly
+	case env.Source == SourceLambda && env.DetailType == DetailInvocationSuccess:
+		parse = probeFindings
 	case env.Source == SourceEvents && env.DetailType == DetailScheduled:
 		p.Triggers = []engine.Trigger{{Kind: engine.Reconcile, Reason: "scheduled reconcile", At: at}}
 		return p
@@ -279,6 +287,42 @@ func probeGroup(ms []alarmMetric) string {
 		}
 	}
 	return ""
+}
+
+// probeFindings reads the probe's result out of its destination's record:
+// each confirmed failure becomes a failover trigger about the group (moving
+// only a holder that held the ENI when the failures began), each license
+// answering again a confirmation.
+func probeFindings(env envelope, _ time.Time) ([]engine.Trigger, string, error) {
+	var d struct {
+		ResponsePayload json.RawMessage `json:"responsePayload"`
+	}
+	if err := detailObject(env, &d); err != nil {
+		return nil, "", err
+	}
+	var f probe.Findings
+	if len(d.ResponsePayload) == 0 || d.ResponsePayload[0] != '{' || json.Unmarshal(d.ResponsePayload, &f) != nil || f.Kind != probe.FindingsKind {
+		return nil, "an invocation result that is not the probe's findings", nil
+	}
+	var ts []engine.Trigger
+	for i, t := range f.Triggers {
+		if t.Group == "" || t.FailingSince.IsZero() || t.ConfirmedAt.Before(t.FailingSince) {
+			return nil, "", fmt.Errorf("probe trigger %d: needs a group and failing_since no later than confirmed_at", i)
+		}
+		ts = append(ts, engine.Trigger{Kind: engine.Impaired, Group: t.Group, Since: t.FailingSince, At: t.ConfirmedAt,
+			RequestID: t.RequestID, Reason: fmt.Sprintf("probe: %s", t.Reason)})
+	}
+	for i, r := range f.Restored {
+		if r.Group == "" || r.DownSince.IsZero() || r.AnsweredAt.Before(r.DownSince) {
+			return nil, "", fmt.Errorf("probe restoration %d: needs a group and down_since no later than answered_at", i)
+		}
+		ts = append(ts, engine.Trigger{Kind: engine.LicenseRestored, Group: r.Group, Since: r.DownSince, At: r.AnsweredAt,
+			Reason: "probe: the license answers again"})
+	}
+	if len(ts) == 0 {
+		return nil, "the probe's watch ended with nothing to report", nil
+	}
+	return ts, "", nil
 }
 
 func health(env envelope, at time.Time) ([]engine.Trigger, string, error) {

@@ -38,6 +38,10 @@ func TestSamples(t *testing.T) {
 		{"health-ec2-arn-now.json", engine.Evacuate, ""},
 		{"health-ec2-closed.json", "", "closed"},
 		{"scheduled-reconcile.json", engine.Reconcile, ""},
+		// The probe's findings, as its Lambda destination puts them on
+		// EventBridge (the invocation record as the detail).
+		{"probe-trigger.json", engine.Impaired, ""},
+		{"probe-restored.json", engine.LicenseRestored, ""},
 		{"other-s3-event.json", "", "not handled"},
 	}
 	for _, tc := range cases {
@@ -173,5 +177,27 @@ func TestHealthEntities(t *testing.T) {
 		if got := instanceOf(v); got != want {
 			t.Errorf("instanceOf(%q) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// Another function's invocation record is not the probe's; a probe finding
+// without its times is malformed and moves nothing.
+func TestProbeFindings(t *testing.T) {
+	other := events.MustSample("probe-trigger.json", `"kind": "eni-failover-probe"`, `"kind": "something-else"`)
+	if p := Parse(other, Options{}); len(p.Triggers) != 0 || p.Malformed || !strings.Contains(p.Ignored, "not the probe's findings") {
+		t.Fatalf("other function: %+v", p)
+	}
+	noSince := events.MustSample("probe-trigger.json", `"failing_since": "2026-11-26T12:00:15Z",`, ``)
+	if p := Parse(noSince, Options{}); len(p.Triggers) != 0 || !p.Malformed || !strings.Contains(p.Ignored, "failing_since") {
+		t.Fatalf("no failing_since: %+v", p)
+	}
+	p := Parse(events.MustSample("probe-trigger.json"), Options{})
+	tr := p.Triggers[0]
+	if tr.Group != "mosek" || tr.InstanceID != "" || !tr.Since.Equal(time.Date(2026, 11, 26, 12, 0, 15, 0, time.UTC)) || tr.RequestID != "probe:1795694415:mosek" {
+		t.Fatalf("trigger %+v", tr)
+	}
+	r := Parse(events.MustSample("probe-restored.json"), Options{}).Triggers[0]
+	if r.Kind != engine.LicenseRestored || r.At.Sub(r.Since) != 25*time.Second {
+		t.Fatalf("restored %+v", r)
 	}
 }

@@ -93,6 +93,10 @@ func TestEventKinds(t *testing.T) {
 		// reconcile moves the ENI when it is due (TestHealthChangeDaysAhead).
 		{"health-ec2-scheduled.json", nil, sim.Primary, false, ptr(1)},
 		{"scheduled-reconcile.json", nil, sim.Primary, false, nil},
+		// The probe's confirmed failure moves the ENI; its "answers again"
+		// moves nothing and tells the outage.
+		{"probe-trigger.json", nil, sim.Standby, true, nil},
+		{"probe-restored.json", nil, sim.Primary, false, ptr(1)},
 		{"other-s3-event.json", nil, sim.Primary, false, nil},
 	}
 	for _, tc := range cases {

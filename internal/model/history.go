@@ -17,6 +17,9 @@ type Move struct {
 	Trigger    string    `json:"trigger"`
 	Outcome    string    `json:"outcome"`
 	DurationMS int64     `json:"duration_ms"`
+	// OutageMS is the clients' outage the probe measured: from the first
+	// failed check to the license answering again (0: not measured).
+	OutageMS int64 `json:"outage_ms,omitempty"`
 }
 
 // HistoryKeys is how many journal tags hold the history: EC2 allows 50
@@ -33,11 +36,24 @@ func (m Move) String() string {
 		}
 		return s
 	}
-	return fmt.Sprintf("%d %s>%s %s %s %d", m.At.Unix(), dash(m.From), dash(m.To), dash(m.Trigger), m.Outcome, m.DurationMS)
+	s := fmt.Sprintf("%d %s>%s %s %s %d", m.At.Unix(), dash(m.From), dash(m.To), dash(m.Trigger), m.Outcome, m.DurationMS)
+	if m.OutageMS > 0 {
+		s += fmt.Sprintf(" %d", m.OutageMS)
+	}
+	return s
 }
 
 func parseMove(s string) (Move, bool) {
 	f := strings.Fields(s)
+	var outage int64
+	if len(f) == 6 {
+		// The outage, added once the probe saw the license answer.
+		var err error
+		if outage, err = strconv.ParseInt(f[5], 10, 64); err != nil {
+			return Move{}, false
+		}
+		f = f[:5]
+	}
 	if len(f) != 5 {
 		return Move{}, false
 	}
@@ -53,7 +69,7 @@ func parseMove(s string) (Move, bool) {
 		}
 		return s
 	}
-	return Move{At: time.Unix(unix, 0).UTC(), From: undash(from), To: undash(to), Trigger: undash(f[2]), Outcome: f[3], DurationMS: ms}, true
+	return Move{At: time.Unix(unix, 0).UTC(), From: undash(from), To: undash(to), Trigger: undash(f[2]), Outcome: f[3], DurationMS: ms, OutageMS: outage}, true
 }
 
 // History reads the moves from the journal tags, newest first.
@@ -69,11 +85,60 @@ func (t Tags) History(tags map[string]string) []Move {
 	return out
 }
 
+// WithOutage returns the history tags with the clients' outage recorded
+// on the newest entry, when that entry is a move made during the outage
+// (after the failures began, before the license answered again).
+func (t Tags) WithOutage(tags map[string]string, downSince, answeredAt time.Time) (map[string]string, Move, bool) {
+	moves := t.History(tags)
+	if len(moves) == 0 || moves[0].OutageMS > 0 || moves[0].At.Before(downSince.Truncate(time.Second)) || moves[0].At.After(answeredAt) {
+		return nil, Move{}, false
+	}
+	moves[0].OutageMS = max(answeredAt.Sub(downSince).Milliseconds(), 1)
+	return t.pack(tags, moves), moves[0], true
+}
+
+// AutomaticMovesCapped reports whether the automation has used up its
+// moves: n automatic moves off a holder within one hour, none made or
+// followed by an operator's action (a manual move or failback, drills
+// included, in the history, or a pause or resume ending after the last of them). It
+// stays so until an operator acts: a token server that dies on every host
+// must not bounce the license around.
+func AutomaticMovesCapped(moves []Move, operatorUntil time.Time, n int) (bool, []Move) {
+	if n <= 0 {
+		return false, nil
+	}
+	var auto []Move
+	for _, m := range moves {
+		if m.Manual() {
+			break
+		}
+		if m.Outcome == "moved" && m.From != "" {
+			auto = append(auto, m)
+		}
+	}
+	for i := 0; i+n <= len(auto); i++ {
+		newest, oldest := auto[i], auto[i+n-1]
+		if newest.At.Sub(oldest.At) <= time.Hour && !operatorUntil.After(auto[0].At) {
+			return true, auto[i : i+n]
+		}
+	}
+	return false, nil
+}
+
+// Manual reports whether an operator asked for this move.
+func (m Move) Manual() bool {
+	return m.Trigger == "move" || m.Trigger == "failback"
+}
+
 // WithMove returns the history tags with m added as the newest entry,
 // packed newest first into HistoryKeys values of at most 256 characters;
 // the oldest entries fall off.
 func (t Tags) WithMove(tags map[string]string, m Move) map[string]string {
-	moves := append([]Move{m}, t.History(tags)...)
+	return t.pack(tags, append([]Move{m}, t.History(tags)...))
+}
+
+// pack writes moves, newest first, into the history tags.
+func (t Tags) pack(tags map[string]string, moves []Move) map[string]string {
 	out := map[string]string{}
 	k := 0
 	for _, mv := range moves {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -38,7 +39,8 @@ func Worth(r *engine.Report, notifyOnly bool) bool {
 	if notifyOnly {
 		return r.Outcome == engine.Planned || r.Outcome == engine.Deferred
 	}
-	return !r.DryRun && (r.Outcome.Changed() || r.Outcome == engine.Failed || r.Outcome == engine.Deferred)
+	return !r.DryRun && (r.Outcome.Changed() || r.Outcome == engine.Failed || r.Outcome == engine.Deferred ||
+		r.Outcome == engine.Capped || r.Outcome == engine.Confirmed)
 }
 
 // Subject is a readable one-line summary (SNS allows 100 characters).
@@ -51,6 +53,11 @@ func Subject(r *engine.Report, notifyOnly bool) string {
 		s = fmt.Sprintf("eni-failover %s: AWS Health change scheduled for holder %s", r.Group, r.HolderBefore)
 	case r.Outcome == engine.Failed:
 		s = fmt.Sprintf("eni-failover %s: FAILED to move %s off %s", r.Group, r.ENIID, orNone(r.HolderBefore))
+	case r.Outcome == engine.Capped:
+		s = fmt.Sprintf("eni-failover %s: license down on %s, NOT moved (automatic moves used up)", r.Group, orNone(r.HolderBefore))
+	case r.Outcome == engine.Confirmed:
+		s = fmt.Sprintf("eni-failover %s: license answers again on %s after %s", r.Group, orNone(r.HolderAfter),
+			(time.Duration(r.OutageMS) * time.Millisecond).Round(100*time.Millisecond))
 	case r.Outcome == engine.ReturnedToFormer:
 		s = fmt.Sprintf("eni-failover %s: no standby took %s; back on %s", r.Group, r.ENIID, r.HolderAfter)
 	case r.Activation != nil && !r.Activation.OK():

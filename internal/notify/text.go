@@ -40,6 +40,9 @@ func Text(r *engine.Report, event string, notifyOnly bool) string {
 		}
 		line("Steps", "%s", strings.Join(steps, ", "))
 	}
+	if r.OutageMS > 0 {
+		line("Outage", "%s seen by clients (the probe: first failed check to the license answering)", ms(r.OutageMS))
+	}
 	if a := r.Activation; a != nil {
 		line("Activation", "%s on %s in %s%s", a.Status, a.InstanceID, ms(a.DurationMS), suffix(a.Error))
 	}
@@ -78,6 +81,8 @@ func whatToDo(r *engine.Report, notifyOnly bool) string {
 		return "HEALTH_EVENT_ACTION is notify: move the ENI yourself with the move action before the change starts, or let it be."
 	case r.Outcome == engine.Deferred:
 		return "nothing yet: the reconcile moves the ENI before the change starts (HEALTH_LEAD_TIME). Move it earlier with the move action if you prefer."
+	case r.Outcome == engine.Capped:
+		return "the token server failed on each holder it was moved to: find out why (license file, lmgrd's log, the vendor daemon) and start it; then move the ENI yourself, or run resume to let the automation move it again."
 	case r.Outcome == engine.ReturnedToFormer:
 		return "every standby refused the ENI (see Why): check their IAM permissions, state and device index, then move again."
 	case r.Activation != nil && !r.Activation.OK():

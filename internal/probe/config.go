@@ -15,8 +15,8 @@ import (
 // The probe function's environment variables; the CDK app sets them by
 // these names.
 const (
-	EnvTargets = "PROBE_TARGETS"
-	EnvPorts   = "PROBE_PORTS"
+	EnvTargets       = "PROBE_TARGETS"
+	EnvPorts         = "PROBE_PORTS"
 	EnvTimeout       = "PROBE_TIMEOUT"
 	EnvInterval      = "PROBE_INTERVAL"
 	EnvWatch         = "PROBE_WATCH"

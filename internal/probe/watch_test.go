@@ -25,7 +25,7 @@ type fakeNet struct {
 	fail map[string]failure
 	// witnessDown from this time on (zero: never).
 	witnessDown, witnessUp time.Time
-	checks             int
+	checks                 int
 }
 
 type failure struct {

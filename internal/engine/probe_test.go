@@ -1,0 +1,133 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/model"
+)
+
+// probeTrigger is what the probe's finding becomes: the group, when its
+// failures began, and the request id every probe that saw them shares.
+func probeTrigger(since time.Time) engine.Trigger {
+	return engine.Trigger{Kind: engine.Impaired, Group: group, Since: since, At: since.Add(10 * time.Second),
+		RequestID: "probe:" + itoa(since.Unix()) + ":" + group, Reason: "probe: license port 27007 refused 3 checks in a row"}
+}
+
+// A trigger whose failures began before the holder got the ENI is about an
+// earlier holder: it moves nothing. One that began while the holder held
+// it moves it, once, however often it arrives.
+func TestProbeTriggerMovesOnlyTheHolderItSaw(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	w.clk.Advance(time.Minute)
+	since := w.clk.Now()
+	tr := probeTrigger(since)
+	if r := w.mustRun(tr); r.Outcome != engine.Moved || r.HolderAfter != "i-b" {
+		t.Fatalf("first: %+v", r)
+	}
+	mutations := w.ec2.MutatingCalls()
+	// The same finding again (two probes, or a retried delivery): answered
+	// from the journal.
+	if r := w.mustRun(tr); r.Outcome != engine.Repeated {
+		t.Fatalf("repeat: %s %s", r.Outcome, r.Reason)
+	}
+	// Another probe's finding about the same failures (its own request
+	// id): i-b got the ENI after they began.
+	stale := tr
+	stale.RequestID = "probe:other"
+	if r := w.mustRun(stale); r.Outcome == engine.Moved || r.HolderAfter != "i-b" {
+		t.Fatalf("stale: %s %s", r.Outcome, r.Reason)
+	}
+	if got := w.ec2.MutatingCalls(); got != mutations {
+		t.Fatalf("%d mutating calls after the move, want none", got-mutations)
+	}
+	w.assertHolder("i-b")
+	// Failures that began after i-b got it move it on.
+	w.clk.Advance(2 * time.Minute)
+	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Moved || r.HolderBefore != "i-b" {
+		t.Fatalf("new failure: %+v", r)
+	}
+}
+
+// Three automatic moves off healthy holders within an hour use up the
+// automation: the fourth only notifies (outcome capped) until an operator
+// acts. A holder that stops is still moved off.
+func TestAutomaticMovesAreCapped(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	holders := []string{"i-a"}
+	for i := 0; i < 3; i++ {
+		w.clk.Advance(10 * time.Minute)
+		r := w.mustRun(probeTrigger(w.clk.Now()))
+		if r.Outcome != engine.Moved {
+			t.Fatalf("move %d: %s %s", i+1, r.Outcome, r.Reason)
+		}
+		holders = append(holders, r.HolderAfter)
+	}
+	w.clk.Advance(10 * time.Minute)
+	before := w.ec2.MutatingCalls()
+	r := w.mustRun(probeTrigger(w.clk.Now()))
+	if r.Outcome != engine.Capped || !strings.Contains(r.Reason, "3 automatic moves within an hour") || r.HolderAfter != holders[3] {
+		t.Fatalf("fourth: %s %s", r.Outcome, r.Reason)
+	}
+	if got := w.ec2.MutatingCalls(); got != before {
+		t.Fatalf("capped run made %d mutating calls", got-before)
+	}
+	// Hours later it is still capped: only an operator lifts it.
+	w.clk.Advance(5 * time.Hour)
+	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Capped {
+		t.Fatalf("hours later: %s", r.Outcome)
+	}
+	// A holder that stops is moved off all the same.
+	w.ec2.StopInstance(holders[3])
+	if r := w.mustRun(down(holders[3])); r.Outcome != engine.Moved {
+		t.Fatalf("stopped holder: %s %s", r.Outcome, r.Reason)
+	}
+	w.ec2.StartInstance(holders[3])
+	w.settle()
+	// An operator resumes: the automation moves again.
+	if _, err := w.eng.SetPause(w.ctx(), group, model.Pause{Until: w.clk.Now(), By: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Advance(time.Minute)
+	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Moved {
+		t.Fatalf("after resume: %s %s", r.Outcome, r.Reason)
+	}
+	// A cap of -1 never caps.
+	w = newWorld(t, engine.Options{MaxAutomaticMoves: -1})
+	for i := 0; i < 5; i++ {
+		w.clk.Advance(5 * time.Minute)
+		if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Moved {
+			t.Fatalf("uncapped move %d: %s", i+1, r.Outcome)
+		}
+	}
+}
+
+// The probe's "license answers again" reports the clients' outage and adds
+// it to the history's move made during it.
+func TestLicenseConfirmedRecordsTheOutage(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	w.clk.Advance(time.Minute)
+	since := w.clk.Now().Add(-15 * time.Second)
+	if r := w.mustRun(probeTrigger(since)); r.Outcome != engine.Moved {
+		t.Fatalf("move: %+v", r)
+	}
+	answered := w.clk.Now().Add(4 * time.Second)
+	r := w.mustRun(engine.Trigger{Kind: engine.LicenseRestored, Group: group, Since: since, At: answered})
+	want := answered.Sub(since).Milliseconds()
+	if r.Outcome != engine.Confirmed || r.OutageMS != want || r.HolderAfter != "i-b" || !strings.Contains(r.Reason, "took") {
+		t.Fatalf("confirmed: %+v", r)
+	}
+	_, moves, err := w.eng.History(w.ctx(), group)
+	if err != nil || len(moves) != 1 || moves[0].OutageMS != want {
+		t.Fatalf("history %+v %v", moves, err)
+	}
+	// A daemon that came back by itself: reported, no history to mend.
+	w.clk.Advance(time.Hour)
+	since = w.clk.Now().Add(-20 * time.Second)
+	r = w.mustRun(engine.Trigger{Kind: engine.LicenseRestored, Group: group, Since: since, At: w.clk.Now()})
+	if r.Outcome != engine.Confirmed || r.OutageMS != 20000 || !strings.Contains(r.Reason, "no move was made") || len(r.Steps) != 0 {
+		t.Fatalf("no move: %+v", r)
+	}
+}
