@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -44,6 +45,9 @@ type Config struct {
 	HealthLeadMinutes int `json:"healthLeadMinutes"`
 	// CooldownMinutes is the anti-flap window.
 	CooldownMinutes int `json:"cooldownMinutes"`
+	// MaxAutomaticMovesPerHour caps automatic moves off healthy holders
+	// (MAX_AUTOMATIC_MOVES; 0: no cap; unset: 3).
+	MaxAutomaticMovesPerHour *int `json:"maxAutomaticMovesPerHour"`
 	// LogRetentionDays of the functions' log groups.
 	LogRetentionDays int `json:"logRetentionDays"`
 	// AssetDir holds <function>/bootstrap from `make build`.
@@ -73,12 +77,21 @@ type Probe struct {
 	// ENI is added under its group.
 	Targets map[string]string `json:"targets"`
 	Ports   []int             `json:"ports"`
-	// ScheduleMinutes between checks; an alarm fires after
-	// DatapointsToAlarm failed checks out of EvaluationPeriods.
+	// ScheduleMinutes between invocations, each watching for that long;
+	// the backstop alarm fires after DatapointsToAlarm failed periods out
+	// of EvaluationPeriods.
 	ScheduleMinutes   int `json:"scheduleMinutes"`
 	EvaluationPeriods int `json:"evaluationPeriods"`
 	DatapointsToAlarm int `json:"datapointsToAlarm"`
 	TimeoutMillis     int `json:"timeoutMillis"`
+	// IntervalSeconds between rounds of checks (PROBE_INTERVAL).
+	IntervalSeconds int `json:"intervalSeconds"`
+	// Confirmations: consecutive failed checks that confirm a failure.
+	Confirmations int `json:"confirmations"`
+	// Witnesses ("ip:port") show the probe's own network works.
+	Witnesses []string `json:"witnesses"`
+	// Check is "connect" or "answer" (PROBE_CHECK).
+	Check string `json:"check"`
 }
 
 // LicenseENI is MOSEK's EC2 recipe: a license ENI, an Elastic IP on it and
@@ -217,6 +230,10 @@ func (c *Config) defaults() {
 	if c.HealthLeadMinutes == 0 {
 		c.HealthLeadMinutes = 30
 	}
+	if c.MaxAutomaticMovesPerHour == nil {
+		three := 3
+		c.MaxAutomaticMovesPerHour = &three
+	}
 	if c.CooldownMinutes == 0 {
 		c.CooldownMinutes = 15
 	}
@@ -254,6 +271,18 @@ func (c *Config) defaults() {
 		}
 		if p.EvaluationPeriods == 0 {
 			p.EvaluationPeriods = 3
+		}
+		if p.IntervalSeconds == 0 {
+			p.IntervalSeconds = 5
+		}
+		if p.Confirmations == 0 {
+			p.Confirmations = 3
+		}
+		if p.Witnesses == nil {
+			p.Witnesses = []string{probe.DefaultWitness}
+		}
+		if p.Check == "" {
+			p.Check = probe.CheckConnect
 		}
 		if p.DatapointsToAlarm == 0 {
 			p.DatapointsToAlarm = 2
@@ -303,6 +332,9 @@ func (c Config) validate() error {
 	}
 	if c.ReconcileMinutes < 1 || c.ReconcileMinutes > 60 {
 		bad("reconcileMinutes %d: from 1 to 60", c.ReconcileMinutes)
+	}
+	if n := *c.MaxAutomaticMovesPerHour; n < 0 || n > 10 {
+		bad("maxAutomaticMovesPerHour %d: from 0 (no cap) to 10", n)
 	}
 	if c.CooldownMinutes < 1 || c.CooldownMinutes > 1440 {
 		bad("cooldownMinutes %d: from 1 to 1440", c.CooldownMinutes)
@@ -446,8 +478,28 @@ func (p Probe) validate(l *LicenseENI) []error {
 			bad("probe.ports: %d is not a port", port)
 		}
 	}
-	if p.ScheduleMinutes < 1 || p.ScheduleMinutes > 60 {
-		bad("probe.scheduleMinutes %d: from 1 to 60", p.ScheduleMinutes)
+	if p.ScheduleMinutes < 1 || p.ScheduleMinutes > 14 {
+		// Each invocation watches for the whole period, within Lambda's
+		// 15-minute timeout.
+		bad("probe.scheduleMinutes %d: from 1 to 14 (each invocation watches for the whole period)", p.ScheduleMinutes)
+	}
+	if p.IntervalSeconds < 1 || p.IntervalSeconds > 60*p.ScheduleMinutes {
+		bad("probe.intervalSeconds %d: from 1 to the schedule's period (%d s)", p.IntervalSeconds, 60*p.ScheduleMinutes)
+	} else if 2*p.TimeoutMillis > 1000*p.IntervalSeconds {
+		bad("probe.timeoutMillis %d is more than half of intervalSeconds %d: a round (the checks, then the witness) would outlast the interval", p.TimeoutMillis, p.IntervalSeconds)
+	}
+	if p.Confirmations < 1 || p.Confirmations > 10 {
+		bad("probe.confirmations %d: from 1 to 10", p.Confirmations)
+	}
+	for _, w := range p.Witnesses {
+		host, port, err := net.SplitHostPort(w)
+		n, perr := strconv.Atoi(port)
+		if ip := net.ParseIP(host); err != nil || ip == nil || ip.To4() == nil || perr != nil || n < 1 || n > 65535 {
+			bad("probe.witnesses: %q is not an IPv4 ip:port", w)
+		}
+	}
+	if p.Check != probe.CheckConnect && p.Check != probe.CheckAnswer {
+		bad("probe.check %q: %q or %q", p.Check, probe.CheckConnect, probe.CheckAnswer)
 	}
 	if p.DatapointsToAlarm < 1 || p.DatapointsToAlarm > p.EvaluationPeriods || p.EvaluationPeriods > 10 {
 		bad("probe: datapointsToAlarm %d out of evaluationPeriods %d: 1 <= N <= M <= 10", p.DatapointsToAlarm, p.EvaluationPeriods)

@@ -57,6 +57,19 @@ func TestProbeConfigValidation(t *testing.T) {
 	if _, err := ParseConfig(map[string]any{"activationCommands": []any{"a\nb"}}); err == nil {
 		t.Error("multi-line activation command accepted")
 	}
+	_, err = ParseConfig(map[string]any{"maxAutomaticMovesPerHour": 11.0, "probe": map[string]any{"vpcId": "vpc-0123456789abcdef0",
+		"subnetIds": []any{"subnet-0123456789abcdef0"}, "targets": map[string]any{"g": "10.0.1.9"}, "scheduleMinutes": 15.0,
+		"intervalSeconds": 3.0, "timeoutMillis": 2000.0, "confirmations": -1.0, "witnesses": []any{"10.0.0.2"}, "check": "deep"}})
+	for _, want := range []string{"maxAutomaticMovesPerHour 11", "scheduleMinutes 15", "timeoutMillis 2000 is more than half of intervalSeconds 3",
+		"confirmations -1", `"10.0.0.2" is not an IPv4 ip:port`, `check "deep"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s: %v", want, err)
+		}
+	}
+	c, err := ParseConfig(map[string]any{"maxAutomaticMovesPerHour": 0.0})
+	if err != nil || *c.MaxAutomaticMovesPerHour != 0 {
+		t.Errorf("no cap: %v %v", c.MaxAutomaticMovesPerHour, err)
+	}
 }
 
 // TestProbedGroupNamesFitProbeTargets: any tag value may name a group, but

@@ -45,6 +45,7 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		config.EnvHealthEventAction: jsii.String(cfg.HealthEventAction),
 		config.EnvCooldown:          jsii.String(fmt.Sprintf("%dm", cfg.CooldownMinutes)),
 		config.EnvHealthLeadTime:    jsii.String(fmt.Sprintf("%dm", cfg.HealthLeadMinutes)),
+		config.EnvMaxAutomaticMoves: jsii.String(fmt.Sprint(*cfg.MaxAutomaticMovesPerHour)),
 		config.EnvNotifyTopicARN:    s.Topic.TopicArn(),
 		emf.EnvNamespace:            jsii.String(emf.DefaultNamespace),
 	}

@@ -18,7 +18,7 @@ import (
 // the stack grants against this table, taken from the Service
 // Authorization Reference ("Actions, resources, and condition keys for
 // Amazon EC2 / AWS Systems Manager / Amazon SNS / AWS KMS / Amazon
-// CloudWatch Logs / Amazon SQS"). An action the stack starts to grant must
+// CloudWatch Logs / Amazon SQS / Amazon EventBridge"). An action the stack starts to grant must
 // be added here, with what the reference says of it.
 
 // actionRef is one row of an action table: the resource types it takes
@@ -48,6 +48,7 @@ var resourceKeys = map[string][]string{
 	"logs:log-group":       {"aws:ResourceTag/${TagKey}"},
 	"logs:log-stream":      nil,
 	"ssm:managed-instance": {"aws:ResourceTag/${TagKey}", "ssm:resourceTag/${TagKey}"},
+	"events:event-bus":     {"aws:ResourceTag/${TagKey}"},
 }
 
 var serviceAuthorizationReference = map[string]actionRef{
@@ -77,6 +78,8 @@ var serviceAuthorizationReference = map[string]actionRef{
 	"kms:GenerateDataKey*":           {required: []string{"kms:key"}, keys: []string{"kms:CallerAccount", "kms:EncryptionContext:${TagKey}", "kms:EncryptionContextKeys", "kms:ViaService"}},
 	"logs:CreateLogStream":           {required: []string{"logs:log-group"}},
 	"logs:PutLogEvents":              {required: []string{"logs:log-stream"}},
+	// The probe's on-success destination puts its findings on the bus.
+	"events:PutEvents": {required: []string{"events:event-bus"}, keys: []string{"events:detail-type", "events:source", "events:eventBusInvocation"}},
 }
 
 // globalKeys are the condition keys every action supports.

@@ -3,9 +3,12 @@ package main
 import (
 	"crypto/sha256"
 	"fmt"
+	"net"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -16,10 +19,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/eni-failover/eni-failover/internal/emf"
+	"github.com/eni-failover/eni-failover/internal/eventparse"
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/probe"
 )
@@ -44,6 +49,18 @@ func (s *EniFailoverStack) probe(cfg Config) {
 	sgID := jsii.String(p.SecurityGroupID)
 	if p.SecurityGroupID == "" {
 		var egress []interface{}
+		for _, w := range p.Witnesses {
+			// Security groups never filter the Amazon DNS server.
+			if w == probe.DefaultWitness {
+				continue
+			}
+			host, port, _ := net.SplitHostPort(w)
+			n, _ := strconv.Atoi(port)
+			egress = append(egress, &awsec2.CfnSecurityGroup_EgressProperty{
+				IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(n), ToPort: jsii.Number(n),
+				CidrIp: jsii.String(host + "/32"), Description: jsii.String("probe witness " + w),
+			})
+		}
 		for _, g := range groups {
 			for _, port := range p.Ports {
 				egress = append(egress, &awsec2.CfnSecurityGroup_EgressProperty{
@@ -103,25 +120,47 @@ func (s *EniFailoverStack) probe(cfg Config) {
 	for i, port := range p.Ports {
 		ports[i] = fmt.Sprint(port)
 	}
+	watch := time.Duration(p.ScheduleMinutes) * time.Minute
+	witnesses := strings.Join(p.Witnesses, ",")
+	if witnesses == "" {
+		witnesses = "none"
+	}
 	env := map[string]*string{
-		probe.EnvTargets: awscdk.Fn_Join(jsii.String(""), &pairs),
-		probe.EnvPorts:   jsii.String(strings.Join(ports, ",")),
-		probe.EnvTimeout: jsii.String(fmt.Sprintf("%dms", p.TimeoutMillis)),
-		emf.EnvNamespace: jsii.String(emf.DefaultNamespace),
+		probe.EnvTargets:       awscdk.Fn_Join(jsii.String(""), &pairs),
+		probe.EnvPorts:         jsii.String(strings.Join(ports, ",")),
+		probe.EnvTimeout:       jsii.String(fmt.Sprintf("%dms", p.TimeoutMillis)),
+		probe.EnvInterval:      jsii.String(fmt.Sprintf("%ds", p.IntervalSeconds)),
+		probe.EnvWatch:         jsii.String(watch.String()),
+		probe.EnvConfirmations: jsii.String(fmt.Sprint(p.Confirmations)),
+		probe.EnvWitnesses:     jsii.String(witnesses),
+		probe.EnvCheck:         jsii.String(p.Check),
+		emf.EnvNamespace:       jsii.String(emf.DefaultNamespace),
 	}
 	fn := awslambda.NewFunction(s.Stack, jsii.String("Probe"), &awslambda.FunctionProps{
-		FunctionName:  jsii.String(*awscdk.Aws_STACK_NAME() + "-probe"),
-		Description:   jsii.String("eni-failover: license-port probe"),
-		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:  awslambda.Architecture_ARM_64(),
-		Handler:       jsii.String("bootstrap"),
-		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, "probe")), nil),
-		MemorySize:    jsii.Number(128),
-		Timeout:       awscdk.Duration_Seconds(jsii.Number(30)),
+		FunctionName: jsii.String(*awscdk.Aws_STACK_NAME() + "-probe"),
+		Description:  jsii.String("eni-failover: license-port probe"),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, "probe")), nil),
+		MemorySize:   jsii.Number(128),
+		// It watches for the schedule's period; the rest is margin.
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(watch.Seconds() + probeTimeoutMargin.Seconds())),
 		Role:          role,
 		LogGroup:      logs,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
 		Environment:   &env,
+		// One watch at a time: the next scheduled invocation waits in
+		// Lambda's queue until the current one ends, so two never check
+		// and trigger side by side.
+		ReservedConcurrentExecutions: jsii.Number(1),
+		// A watch not started within two periods is stale: a newer one
+		// is queued. A failed one is not retried (the next follows).
+		RetryAttempts: jsii.Number(0),
+		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(max(60, 2*watch.Seconds()))),
+		// Its findings leave through the Lambda service, not the VPC: the
+		// subnets need no internet and no endpoints.
+		OnSuccess: awslambdadestinations.NewEventBridgeDestination(nil),
 	})
 	cfnFn := fn.Node().DefaultChild().(awslambda.CfnFunction)
 	cfnFn.SetVpcConfig(&awslambda.CfnFunction_VpcConfigProperty{SubnetIds: jsii.Strings(p.SubnetIDs...), SecurityGroupIds: &[]*string{sgID}})
@@ -135,6 +174,31 @@ func (s *EniFailoverStack) probe(cfg Config) {
 		Description: jsii.String("Check the license ports of every group"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(p.ScheduleMinutes))),
 		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
+	})
+	// Findings go to the failover function (the whole event: it reads the
+	// record) and back to the probe (the findings alone), which watches on
+	// at once rather than waiting for the next period.
+	fnArn := fn.FunctionArn()
+	findings := []interface{}{probe.FindingTrigger, probe.FindingRestored}
+	awsevents.NewRule(s.Stack, jsii.String("ProbeFindings"), &awsevents.RuleProps{
+		Description: jsii.String("The probe's confirmed failures and restorations: fail over, confirm, watch on"),
+		EventPattern: &awsevents.EventPattern{
+			Source: jsii.Strings(eventparse.SourceLambda), DetailType: jsii.Strings(eventparse.DetailInvocationSuccess),
+			Detail: &map[string]interface{}{
+				// The record names the function qualified ($LATEST).
+				"requestContext":  map[string]interface{}{"functionArn": []interface{}{fnArn, map[string]interface{}{"prefix": awscdk.Fn_Join(jsii.String(""), &[]*string{fnArn, jsii.String(":")})}}},
+				"responsePayload": map[string]interface{}{"kind": []string{probe.FindingsKind}, "findings": findings},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{
+			awseventstargets.NewLambdaFunction(s.Failover, &awseventstargets.LambdaFunctionProps{
+				DeadLetterQueue: s.Failed, RetryAttempts: jsii.Number(4), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(15)),
+			}),
+			awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+				Event:         awsevents.RuleTargetInput_FromEventPath(jsii.String("$.detail.responsePayload")),
+				RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(2)),
+			}),
+		},
 	})
 	for _, g := range groups {
 		// The id comes from the group, so adding or removing a group never
@@ -157,6 +221,9 @@ func (s *EniFailoverStack) probe(cfg Config) {
 		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Topic))
 	}
 }
+
+// probeTimeoutMargin is the probe function's timeout beyond its watch.
+const probeTimeoutMargin = 15 * time.Second
 
 // probeAlarmInfix follows the stack name in a probe alarm's name. It
 // differs from the "-probe-" of the numbered alarms of earlier versions, so

@@ -98,7 +98,7 @@ func TestQueueAndTopic(t *testing.T) {
 
 func TestRules(t *testing.T) {
 	s := synth(t, fullContext())
-	s.count(t, tRule, nil, 6) // five to the failover function, the probe's schedule
+	s.count(t, tRule, nil, 7) // five to the failover function, the probe's schedule and findings
 	failoverTarget := obj{"Targets": arr{like(obj{
 		"Arn": getAtt("Failover", "Arn"), "DeadLetterConfig": obj{"Arn": getAtt("FailedEvents", "Arn")},
 		"RetryPolicy": obj{"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 900},
@@ -455,9 +455,42 @@ func TestActivationAndProbe(t *testing.T) {
 			"SecurityGroupIds": arr{getAtt("ProbeSecurityGroup", "GroupId")}},
 		"Environment": obj{"Variables": obj{
 			probe.EnvPorts: "27007,27008", probe.EnvTimeout: "2000ms", emf.EnvNamespace: emf.DefaultNamespace,
-			probe.EnvTargets: obj{"Fn::Join": arr{"", arr{"matlab=10.0.2.40,mosek=", getAtt("LicenseENI", "PrimaryPrivateIpAddress")}}},
+			probe.EnvTargets:  obj{"Fn::Join": arr{"", arr{"matlab=10.0.2.40,mosek=", getAtt("LicenseENI", "PrimaryPrivateIpAddress")}}},
+			probe.EnvInterval: "5s", probe.EnvWatch: "1m0s", probe.EnvConfirmations: "3", probe.EnvWitnesses: probe.DefaultWitness,
+			probe.EnvCheck: probe.CheckConnect,
 		}},
+		// It watches a minute; one watch at a time.
+		"Timeout": 75, "ReservedConcurrentExecutions": 1,
 	})
+	// Its findings leave through its destination (EventBridge's default
+	// bus), never through the VPC; a rule hands them to the failover
+	// function and back to the probe.
+	s.has(t, "AWS::Lambda::EventInvokeConfig", obj{
+		"FunctionName": ref("Probe"), "MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 120,
+		"DestinationConfig": obj{"OnSuccess": obj{"Destination": like(obj{"Fn::Join": arr{"", with(":event-bus/default")}})}},
+	})
+	s.has(t, tRule, obj{
+		"EventPattern": obj{
+			"source": arr{eventparse.SourceLambda}, "detail-type": arr{eventparse.DetailInvocationSuccess},
+			"detail": obj{
+				"requestContext":  obj{"functionArn": arr{getAtt("Probe", "Arn"), obj{"prefix": obj{"Fn::Join": arr{"", arr{getAtt("Probe", "Arn"), ":"}}}}}},
+				"responsePayload": obj{"kind": arr{probe.FindingsKind}, "findings": arr{probe.FindingTrigger, probe.FindingRestored}},
+			},
+		},
+		"Targets": arr{
+			like(obj{"Arn": getAtt("Failover", "Arn"), "RetryPolicy": like(obj{})}),
+			like(obj{"Arn": getAtt("Probe", "Arn"), "InputPath": "$.detail.responsePayload"}),
+		},
+	})
+	putEvents := false
+	for _, st := range s.statements(t, "ProbeRole") {
+		if anyIs(st.actions(), "events:PutEvents") {
+			putEvents = true
+		}
+	}
+	if !putEvents {
+		t.Error("the probe's role may not put its findings on the event bus")
+	}
 	s.has(t, tSG, obj{"GroupDescription": matches("probe"), "SecurityGroupEgress": with(
 		like(obj{"CidrIp": "10.0.2.40/32", "FromPort": 27008, "IpProtocol": "tcp"}),
 	)})
