@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +29,11 @@ import (
 )
 
 var (
+	// license is the token server the probe watches (group mosek on
+	// 127.0.0.1:probePort); a test kills and restarts it.
+	license    *licenseDaemon
 	probePort  int
+	witnesses  string
 	motoURL    string
 	skipReason string
 	functions  = map[string]*function{}
@@ -85,16 +90,22 @@ func setUp(m *testing.M) int {
 			skipReason = err.Error()
 		} else {
 			defer os.RemoveAll(dir)
-			// The probe checks a listener of this test (group mosek) and an
-			// address where nothing listens (group matlab).
-			l, err := net.Listen("tcp", "127.0.0.1:0")
+			// The probe checks a listener of this test (group mosek), and
+			// a second one as its witness.
+			if license, err = startLicenseDaemon(); err != nil {
+				fmt.Fprintln(os.Stderr, "e2e:", err)
+				return 1
+			}
+			defer license.kill()
+			probePort = license.port
+			w, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "e2e:", err)
 				return 1
 			}
-			defer l.Close()
-			go localproc.AcceptAndClose(l)
-			probePort = l.Addr().(*net.TCPAddr).Port
+			defer w.Close()
+			go localproc.AcceptAndClose(w)
+			witnesses = w.Addr().String()
 			for _, name := range []string{"failover", "move", "probe"} {
 				f, err := startFunction(rie, dir, name)
 				if err != nil {
@@ -146,6 +157,44 @@ func startMoto(bin string) (string, func(), error) {
 	return "http://" + addr, stop, nil
 }
 
+// licenseDaemon stands for lmgrd: a loopback listener that accepts and
+// closes, which kill stops (the port then refuses) and start reopens on
+// the same port.
+type licenseDaemon struct {
+	port int
+	mu   sync.Mutex
+	l    net.Listener
+}
+
+func startLicenseDaemon() (*licenseDaemon, error) {
+	d := &licenseDaemon{}
+	return d, d.start()
+}
+
+func (d *licenseDaemon) start() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.l != nil {
+		return nil
+	}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", d.port))
+	if err != nil {
+		return fmt.Errorf("starting the stand-in license daemon: %w", err)
+	}
+	d.l, d.port = l, l.Addr().(*net.TCPAddr).Port
+	go localproc.AcceptAndClose(l)
+	return nil
+}
+
+func (d *licenseDaemon) kill() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.l != nil {
+		d.l.Close()
+		d.l = nil
+	}
+}
+
 // function is one bootstrap binary served by its own emulator.
 type function struct {
 	name string
@@ -183,7 +232,9 @@ func startFunction(rie, dir, name string) (*function, error) {
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_LOG_FORMAT=JSON",
 		"NOTIFY_TOPIC_ARN="+topicARN, "POLL_INTERVAL=50ms", "POLL_MAX=200ms",
 		"ACTIVATION_COMMANDS=systemctl restart lmgrd\nss -ltn",
-		"PROBE_TARGETS=mosek=127.0.0.1,matlab=127.0.0.2", fmt.Sprintf("PROBE_PORTS=%d", probePort), "PROBE_TIMEOUT=500ms")
+		// The probe watches 8 s per invocation, a round a second.
+		"PROBE_TARGETS=mosek=127.0.0.1", fmt.Sprintf("PROBE_PORTS=%d", probePort), "PROBE_TIMEOUT=400ms",
+		"PROBE_INTERVAL=1s", "PROBE_WATCH=8s", "PROBE_CONFIRMATIONS=3", "PROBE_WITNESSES="+witnesses)
 	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
 	if err := f.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting aws-lambda-rie for %s: %w", name, err)

@@ -1,0 +1,150 @@
+package e2e
+
+import (
+	"encoding/json"
+
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/eni-failover/eni-failover/internal/eventparse"
+	"github.com/eni-failover/eni-failover/internal/probe"
+)
+
+// probeFunctionARN is the probe as an invocation record names it:
+// qualified, as the stack's findings rule expects.
+const probeFunctionARN = "arn:aws:lambda:us-east-1:123456789012:function:eni-failover-probe:$LATEST"
+
+// destinationEvent wraps a probe invocation's result the way Lambda's
+// on-success destination puts it on EventBridge (the invocation record as
+// the detail, source "lambda") and the bus hands it to a rule's target.
+func destinationEvent(t *testing.T, request, response []byte) []byte {
+	t.Helper()
+	now := time.Now().UTC()
+	event := map[string]any{
+		"version": "0", "id": fmt.Sprintf("e2e-%d", now.UnixNano()),
+		"detail-type": eventparse.DetailInvocationSuccess, "source": eventparse.SourceLambda,
+		"account": "123456789012", "time": now.Format(time.RFC3339), "region": region,
+		"resources": []string{"arn:aws:events:us-east-1:123456789012:event-bus/default", probeFunctionARN},
+		"detail": map[string]any{
+			"version": "1.0", "timestamp": now.Format(time.RFC3339Nano),
+			"requestContext": map[string]any{"requestId": fmt.Sprintf("req-%d", now.UnixNano()), "functionArn": probeFunctionARN,
+				"condition": "Success", "approximateInvokeCount": 1},
+			"requestPayload":  json.RawMessage(request),
+			"responseContext": map[string]any{"statusCode": 200, "executedVersion": "$LATEST"},
+			"responsePayload": json.RawMessage(response),
+		},
+	}
+	b, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the stack's findings rule matches on.
+	var got struct {
+		Source string `json:"source"`
+		Detail struct {
+			RequestContext struct {
+				FunctionArn string `json:"functionArn"`
+			} `json:"requestContext"`
+			ResponsePayload probe.Findings `json:"responsePayload"`
+		} `json:"detail"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil || got.Detail.ResponsePayload.Kind != probe.FindingsKind || len(got.Detail.ResponsePayload.Findings) == 0 {
+		t.Fatalf("the findings rule would not match %s (%v)", b, err)
+	}
+	return b
+}
+
+// TestProbeTriggersTheFailover: the probe bootstrap watches a loopback
+// listener that the test then closes (lmgrd killed); its result, delivered
+// as Lambda's destination and the rule would, reaches the failover
+// bootstrap, and the ENI moves in moto. The resumed probe (the rule's
+// second target: the findings alone) sees the license answer again; the
+// failover function reports the outage and writes it in the history.
+func TestProbeTriggersTheFailover(t *testing.T) {
+	w := newWorld(t)
+	// The failures the probe reports must begin after the holder got the
+	// ENI, or the engine rightly takes them for an earlier holder's.
+	if wait := time.Until(aws.ToTime(w.eniState().Attachment.AttachTime).Add(1500 * time.Millisecond)); wait > 0 {
+		time.Sleep(wait)
+	}
+	defer func() {
+		if err := license.start(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	scheduled := []byte(fmt.Sprintf(`{"version":"0","id":"e2e","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":%q,"region":%q,"resources":[],"detail":{}}`,
+		time.Now().UTC().Format(time.RFC3339), region))
+	type result struct {
+		body []byte
+		err  *lambdaError
+	}
+	done := make(chan result, 1)
+	go func() {
+		body, ferr := functions["probe"].invoke(t, scheduled)
+		done <- result{body, ferr}
+	}()
+	// Whether the probe has run a round yet or not, from now on lmgrd's
+	// port refuses: three refused rounds confirm it.
+	time.Sleep(300 * time.Millisecond)
+	license.kill()
+	killed := time.Now()
+	res := <-done
+	if res.err != nil {
+		t.Fatalf("probe: %+v", res.err)
+	}
+	var f probe.Findings
+	if err := json.Unmarshal(res.body, &f); err != nil || len(f.Triggers) != 1 || f.Triggers[0].Group != w.group || f.Triggers[0].Checks != 3 {
+		t.Fatalf("probe findings %s (%v)", res.body, err)
+	}
+	if since := f.Triggers[0].FailingSince; since.Before(killed.Add(-time.Second)) {
+		t.Fatalf("failing since %s, before the daemon was killed at %s", since, killed)
+	}
+
+	out := w.failoverEvent(destinationEvent(t, scheduled, res.body))
+	if len(out.Reports) != 1 || out.Reports[0].Outcome != "moved" || w.holder() != w.standby {
+		t.Fatalf("failover on the probe's trigger: %+v, ENI on %s", out, w.holder())
+	}
+
+	// lmgrd starts on the new holder; the rule resumes the probe with its
+	// findings.
+	if err := license.start(); err != nil {
+		t.Fatal(err)
+	}
+	body, ferr := functions["probe"].invoke(t, res.body)
+	if ferr != nil {
+		t.Fatalf("resumed probe: %+v", ferr)
+	}
+	var resumed probe.Findings
+	if err := json.Unmarshal(body, &resumed); err != nil || len(resumed.Restored) != 1 || resumed.Restored[0].OutageMS <= 0 {
+		t.Fatalf("resumed findings %s (%v)", body, err)
+	}
+	w.notifications() // the move's
+	out = w.failoverEvent(destinationEvent(t, res.body, body))
+	if len(out.Reports) != 1 || out.Reports[0].Outcome != "license-confirmed" || w.holder() != w.standby {
+		t.Fatalf("confirmation: %+v", out)
+	}
+	if subjects := w.notifications(); len(subjects) != 1 || !strings.Contains(subjects[0], "license answers again on "+w.standby) {
+		t.Fatalf("notifications %q", subjects)
+	}
+	if h := w.journal()["eni-failover:history"]; !strings.HasSuffix(h, fmt.Sprint(" ", resumed.Restored[0].OutageMS)) {
+		t.Fatalf("history %q lacks the outage %d ms", h, resumed.Restored[0].OutageMS)
+	}
+}
+
+// failoverEvent sends a raw event to the failover bootstrap.
+func (w *world) failoverEvent(event []byte) failoverResult {
+	w.t.Helper()
+	body, ferr := functions["failover"].invoke(w.t, event)
+	if ferr != nil {
+		w.t.Fatalf("failover: %s: %s", ferr.Type, ferr.Message)
+	}
+	var res failoverResult
+	if err := json.Unmarshal(body, &res); err != nil {
+		w.t.Fatalf("failover: result %s: %v", body, err)
+	}
+	return res
+}
