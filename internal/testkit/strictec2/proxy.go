@@ -49,6 +49,9 @@ import (
 // Timings are how long EC2's transitions take here.
 type Timings struct {
 	Detach, ForceDetach, Attach time.Duration
+	// RoundTrip is the least time a call takes (EC2's in-region round
+	// trip); moto's own time counts toward it.
+	RoundTrip time.Duration
 }
 
 // Fault makes matching EC2 calls fail.
@@ -189,6 +192,10 @@ func (p *Proxy) Settle() {
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rt := p.timings.RoundTrip; rt > 0 {
+		start := time.Now()
+		defer func() { time.Sleep(rt - time.Since(start)) }()
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)

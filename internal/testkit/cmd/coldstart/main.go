@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,7 +29,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/events"
+	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/testkit/localproc"
+	"github.com/eni-failover/eni-failover/internal/testkit/strictec2"
 )
 
 const runs = 5
@@ -97,6 +100,55 @@ func run() error {
 		fmt.Printf("  %-9s %-10s %12s %12s %14s\n", fn.name, fn.payload, stats(inits), stats(invokes), stats(rss))
 	}
 	fmt.Println("  (median [min-max]; init is the emulator's INIT REPORT; invoke includes moto's own latency)")
+	return paced(rie, filepath.Join(dir, "failover", "bootstrap"), motoURL)
+}
+
+// pace is EC2's, given to moto by the strict proxy: a graceful detach in
+// 3 s, a force detach or an attach in 2 s, 20 ms round trips.
+var pace = strictec2.Timings{Detach: 3 * time.Second, ForceDetach: 2 * time.Second, Attach: 2 * time.Second, RoundTrip: 20 * time.Millisecond}
+
+const pacedRuns = 9
+
+// paced runs the failover bootstrap against moto behind the strict proxy,
+// which gives EC2 its pace, and reports the move's overhead: the run's
+// time until the ENI is in place, less EC2's own (the accepted detach and
+// attach calls and the transitions they start).
+func paced(rie, bin, motoURL string) error {
+	proxy, err := strictec2.New(motoURL, "us-east-1", pace)
+	if err != nil {
+		return err
+	}
+	defer proxy.Close()
+	fmt.Printf("\nfailover of a stopped holder against moto_server behind a proxy with EC2's pace (detach %s, force detach %s, attach %s, round trip %s), %d runs\n",
+		pace.Detach, pace.ForceDetach, pace.Attach, pace.RoundTrip, pacedRuns)
+	var overheads, totals []float64
+	for i := 0; i < pacedRuns; i++ {
+		w, err := seed(motoURL)
+		if err != nil {
+			return err
+		}
+		proxy.Reset()
+		m, err := measure(rie, bin, proxy.URL(), events.MustSample("ec2-state-stopped.json", events.HolderPlaceholder, w.primary))
+		if err != nil {
+			return fmt.Errorf("paced run %d: %w", i+1, err)
+		}
+		var res struct {
+			Reports []engine.Report `json:"reports"`
+		}
+		if err := json.Unmarshal(m.body, &res); err != nil || len(res.Reports) != 1 || res.Reports[0].Outcome != engine.Moved {
+			return fmt.Errorf("paced run %d did not move the ENI: %s", i+1, m.body)
+		}
+		r := res.Reports[0]
+		inPlace := float64(r.DurationMS - r.StepMS("history"))
+		ec2Own := float64(r.StepMS("detach") + r.StepMS("force-detach") + r.StepMS("attach") + pace.Attach.Milliseconds())
+		if r.StepMS("force-detach") > 0 || r.StepMS("detach") == 0 {
+			ec2Own += float64(pace.ForceDetach.Milliseconds())
+		} else {
+			ec2Own += float64(pace.Detach.Milliseconds())
+		}
+		totals, overheads = append(totals, inPlace), append(overheads, inPlace-ec2Own)
+	}
+	fmt.Printf("  ENI in place after %s ms; overhead %s ms (median [min-max])\n", stats(totals), stats(overheads))
 	return nil
 }
 

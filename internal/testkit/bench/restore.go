@@ -1,0 +1,387 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"sync"
+	"time"
+
+	"github.com/eni-failover/eni-failover/events"
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/eventparse"
+	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/sim"
+	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
+)
+
+// Latencies outside EC2 that a failover's end-to-end time depends on. AWS
+// documents none of them as a figure; these are what is commonly seen
+// in-region, and docs/benchmarks.md says how the result moves when each
+// doubles (BENCH_DELIVERY_SCALE).
+type Latencies struct {
+	// ProbeDelivery: a probe invocation's result through its Lambda
+	// destination, EventBridge's rule and an asynchronous invoke of the
+	// failover function.
+	ProbeDelivery time.Duration
+	// EventDelivery: an EC2 event (state change, Spot warning) from the
+	// instance's change to the failover function.
+	EventDelivery time.Duration
+	// SSMDelivery: SendCommand until the SSM agent on the new holder runs
+	// the activation commands.
+	SSMDelivery time.Duration
+	// DaemonStart: lmgrd (and its vendor daemon) from start to answering.
+	DaemonStart time.Duration
+	// CheckRTT: one probe check that gets an answer (accept or refusal).
+	CheckRTT time.Duration
+}
+
+// RealisticLatencies are the latencies the restore benchmarks assume.
+func RealisticLatencies() Latencies {
+	return Latencies{ProbeDelivery: time.Second, EventDelivery: 2 * time.Second, SSMDelivery: time.Second,
+		DaemonStart: 3 * time.Second, CheckRTT: time.Millisecond}
+}
+
+// Scaled multiplies the deliveries (probe, events, SSM) by f.
+func (l Latencies) Scaled(f float64) Latencies {
+	sc := func(d time.Duration) time.Duration { return time.Duration(float64(d) * f) }
+	l.ProbeDelivery, l.EventDelivery, l.SSMDelivery = sc(l.ProbeDelivery), sc(l.EventDelivery), sc(l.SSMDelivery)
+	return l
+}
+
+// Failure is what goes wrong on the holder.
+type Failure string
+
+// The failures of the restore scenarios.
+const (
+	// DaemonKilled: lmgrd dies; its port refuses connections.
+	DaemonKilled Failure = "daemon-killed"
+	// DaemonHung: lmgrd hangs; the kernel still accepts on its socket,
+	// only the answer check (PROBE_CHECK=answer) sees it.
+	DaemonHung Failure = "daemon-hung"
+	// Unreachable: the holder stops answering on the network (a kernel
+	// hang): EC2 still says running and its status checks pass for minutes;
+	// a graceful detach hangs until forced.
+	Unreachable Failure = "instance-unreachable"
+	// Stopped: the holder is stopped; EC2's state-change event arrives.
+	Stopped Failure = "instance-stopped"
+	// SpotNotice: a Spot interruption warning for the holder; it runs two
+	// more minutes, so the license moves before it goes.
+	SpotNotice Failure = "spot-notice"
+	// ProbeNetworkDown: the probe's own network fails (the license ENI and
+	// the witness both time out); the token server is fine.
+	ProbeNetworkDown Failure = "probe-network-down"
+)
+
+// Failures lists the scenarios in the order docs/benchmarks.md shows them.
+var Failures = []Failure{DaemonKilled, DaemonHung, Unreachable, Stopped, SpotNotice, ProbeNetworkDown}
+
+// Restore is one played failure: its times from the failure on.
+type Restore struct {
+	Failure Failure
+	// Restored: the license answered again (false: it never stopped, or
+	// never came back within the run).
+	Restored bool
+	// LicenseRestored: failure to the license answering again on the
+	// ENI's holder; Outage: the part of it the clients saw (from the
+	// failure, or for a Spot notice from the detach).
+	LicenseRestored, Outage time.Duration
+	// Detected: failure to the trigger leaving (the probe's finding, or
+	// the EC2 event); Delivered: to the failover function starting on it;
+	// Attached: to the ENI attached to the new holder.
+	Detected, Delivered, Attached time.Duration
+	// Moves: automatic moves made.
+	Moves int
+}
+
+// licenseWorld is one group on the discrete-event clock: the simulated
+// EC2, a token server per instance, the probe watching the ENI's address,
+// and the failover function handling one event at a time.
+type licenseWorld struct {
+	clk    *simclock.Sim
+	region *sim.Region
+	lat    Latencies
+	rng    *rand.Rand
+
+	mu          sync.Mutex
+	daemons     map[string]daemon // by instance
+	unreachable map[string]bool
+	netDown     bool
+	queue       []queued
+	firstEvent  time.Time // first trigger leaving for the function
+	firstRun    time.Time // the function starting on a trigger
+	done        bool
+}
+
+type daemon struct {
+	state   string // serving, killed, hung
+	serveAt time.Time
+}
+
+type queued struct {
+	at    time.Time
+	event []byte
+}
+
+const (
+	serving = "serving"
+	killed  = "killed"
+	hung    = "hung"
+)
+
+// answering reports whether the license answers clients: the ENI is
+// attached to a reachable, running holder whose daemon serves.
+func (w *licenseWorld) answering() bool {
+	st := w.region.EC2.ENI(sim.ENIID)
+	if st.InstanceID == "" || st.AttachmentStatus != "attached" || w.region.EC2.InstanceState(st.InstanceID) != "running" {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	d := w.daemons[st.InstanceID]
+	return !w.unreachable[st.InstanceID] && d.state == serving && !w.clk.Now().Before(d.serveAt)
+}
+
+// Check is the probe's view of the license address (probe.Checker).
+func (w *licenseWorld) Check(ctx context.Context, _ string, _ int, answer bool) error {
+	timeout := func(err error) error {
+		_ = w.clk.Sleep(ctx, probeTimeout)
+		return err
+	}
+	w.mu.Lock()
+	netDown := w.netDown
+	w.mu.Unlock()
+	if netDown {
+		return timeout(probe.ErrTimeout)
+	}
+	st := w.region.EC2.ENI(sim.ENIID)
+	if st.InstanceID == "" || st.AttachmentStatus != "attached" || w.region.EC2.InstanceState(st.InstanceID) != "running" {
+		return timeout(probe.ErrTimeout)
+	}
+	w.mu.Lock()
+	d, gone := w.daemons[st.InstanceID], w.unreachable[st.InstanceID]
+	w.mu.Unlock()
+	switch {
+	case gone:
+		return timeout(probe.ErrTimeout)
+	case d.state == hung && answer:
+		return timeout(probe.ErrNoAnswer)
+	case d.state == killed, d.state == serving && w.clk.Now().Before(d.serveAt):
+		_ = w.clk.Sleep(ctx, w.lat.CheckRTT)
+		return probe.ErrRefused
+	}
+	_ = w.clk.Sleep(ctx, w.lat.CheckRTT)
+	return nil
+}
+
+// Reach is the witness (the VPC's DNS server).
+func (w *licenseWorld) Reach(ctx context.Context, _ string) bool {
+	w.mu.Lock()
+	down := w.netDown
+	w.mu.Unlock()
+	if down {
+		_ = w.clk.Sleep(ctx, probeTimeout)
+		return false
+	}
+	_ = w.clk.Sleep(ctx, w.lat.CheckRTT)
+	return true
+}
+
+// Activate is SSM Run Command on the new holder (engine.Activator):
+// delivery to the agent, then `systemctl restart lmgrd`.
+func (w *licenseWorld) Activate(ctx context.Context, instanceID string, _ bool) engine.Activation {
+	start := w.clk.Now()
+	if err := w.clk.Sleep(ctx, w.lat.SSMDelivery); err != nil {
+		return engine.Activation{InstanceID: instanceID, Status: "Error", Error: err.Error()}
+	}
+	w.mu.Lock()
+	w.daemons[instanceID] = daemon{state: serving, serveAt: w.clk.Now().Add(w.lat.DaemonStart)}
+	w.mu.Unlock()
+	// The command checks the port before it reports success.
+	_ = w.clk.Sleep(ctx, w.lat.DaemonStart+500*time.Millisecond)
+	return engine.Activation{InstanceID: instanceID, CommandID: "sim", Status: "Success", DurationMS: w.clk.Now().Sub(start).Milliseconds()}
+}
+
+// probeTimeout is the probe's PROBE_TIMEOUT.
+const probeTimeout = 2 * time.Second
+
+func (w *licenseWorld) send(at time.Time, event []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.firstEvent.IsZero() {
+		w.firstEvent = w.clk.Now()
+	}
+	w.queue = append(w.queue, queued{at: at, event: event})
+}
+
+// failoverFunction handles queued events one at a time (reserved
+// concurrency 1), each once it has been delivered.
+func (w *licenseWorld) failoverFunction(h *handler.Failover) {
+	ctx := context.Background()
+	for {
+		w.mu.Lock()
+		var next []byte
+		if len(w.queue) > 0 && !w.clk.Now().Before(w.queue[0].at) {
+			next, w.queue = w.queue[0].event, w.queue[1:]
+			if w.firstRun.IsZero() {
+				w.firstRun = w.clk.Now()
+			}
+		}
+		done := w.done && len(w.queue) == 0
+		w.mu.Unlock()
+		if done {
+			return
+		}
+		if next == nil {
+			_ = w.clk.Sleep(ctx, 20*time.Millisecond)
+			continue
+		}
+		_, _ = h.Handle(simclock.WithDeadline(ctx, w.clk.Now().Add(60*time.Second)), next)
+	}
+}
+
+// probeFunction is the probe's invocations: one per minute, each watching
+// the minute; findings go to the failover function and resume the watch
+// at once, as the stack's rule makes them.
+func (w *licenseWorld) probeFunction(ctx context.Context, h *probe.Handler, start time.Time) {
+	in, _ := json.Marshal(map[string]string{"source": eventparse.SourceEvents, "detail-type": eventparse.DetailScheduled, "time": start.Format(time.RFC3339)})
+	due := start
+	for ctx.Err() == nil {
+		out, err := h.Handle(simclock.WithDeadline(ctx, w.clk.Now().Add(75*time.Second)), in)
+		if err != nil || ctx.Err() != nil {
+			return
+		}
+		if len(out.Findings) == 0 {
+			due = due.Add(time.Minute)
+			in, _ = json.Marshal(map[string]string{"source": eventparse.SourceEvents, "detail-type": eventparse.DetailScheduled, "time": due.Format(time.RFC3339)})
+			if err := w.clk.Sleep(ctx, due.Sub(w.clk.Now())); err != nil {
+				return
+			}
+			continue
+		}
+		findings, _ := json.Marshal(out)
+		record, _ := json.Marshal(map[string]any{
+			"version": "0", "source": eventparse.SourceLambda, "detail-type": eventparse.DetailInvocationSuccess,
+			"time":   w.clk.Now().Format(time.RFC3339),
+			"detail": map[string]any{"version": "1.0", "responsePayload": json.RawMessage(findings)},
+		})
+		w.send(w.clk.Now().Add(w.lat.ProbeDelivery), record)
+		in = findings
+		if err := w.clk.Sleep(ctx, w.lat.ProbeDelivery); err != nil {
+			return
+		}
+	}
+}
+
+// PlayRestore plays one failure of the demo group on the discrete-event
+// clock and measures it. seed varies EC2's latencies and when in the
+// probe's round the failure falls.
+func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Restore {
+	clk := simclock.NewSim(sim.Start)
+	tm.Spread = 0.2
+	w := &licenseWorld{clk: clk, region: sim.NewRegionOn(clk, tm, seed), lat: lat, rng: rand.New(rand.NewSource(seed)),
+		daemons: map[string]daemon{}, unreachable: map[string]bool{}}
+	w.region.AddGroup(sim.Mosek())
+	for _, id := range []string{sim.Primary, sim.Standby, sim.Second} {
+		// lmgrd runs on the holder only; a standby's starts with activation.
+		w.daemons[id] = daemon{state: killed}
+	}
+	w.daemons[sim.Primary] = daemon{state: serving}
+	deps := w.region.Deps(engine.Options{Activator: w}, io.Discard, nil)
+	fo := &handler.Failover{Deps: deps}
+	ph := &probe.Handler{
+		Prober:  &probe.Prober{Ports: probe.DefaultPorts, Answer: f == DaemonHung, Checker: w, Clock: clk},
+		Targets: []probe.Target{{Group: events.GroupPlaceholder, Address: "10.0.1.27"}}, Witnesses: []string{probe.DefaultWitness},
+		Interval: 5 * time.Second, Watch: time.Minute, StopBefore: 3 * time.Second,
+		Detector: &probe.Detector{Confirmations: 3}, Metrics: io.Discard, Namespace: "sim", Clock: clk,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := clk.Now()
+	waitProbe := clk.Go(func() { w.probeFunction(ctx, ph, start) })
+	waitFailover := clk.Go(func() { w.failoverFunction(fo) })
+
+	// The failure falls anywhere in the second minute of watching.
+	_ = clk.Sleep(ctx, time.Minute+time.Duration(w.rng.Int63n(int64(time.Minute))))
+	failedAt := clk.Now()
+	event := func(name string) []byte {
+		return events.MustSample(name, "2026-11-26T12:00:00Z", failedAt.Format(time.RFC3339))
+	}
+	switch f {
+	case DaemonKilled:
+		w.setDaemon(sim.Primary, killed)
+	case DaemonHung:
+		w.setDaemon(sim.Primary, hung)
+	case Unreachable:
+		w.mu.Lock()
+		w.unreachable[sim.Primary] = true
+		w.mu.Unlock()
+		w.region.EC2.SetStuckDetaching(sim.ENIID, true)
+	case Stopped:
+		w.region.EC2.StopInstance(sim.Primary)
+		w.send(failedAt.Add(lat.EventDelivery), event("ec2-state-stopping.json"))
+	case SpotNotice:
+		w.send(failedAt.Add(lat.EventDelivery), event("spot-interruption.json"))
+	case ProbeNetworkDown:
+		w.mu.Lock()
+		w.netDown = true
+		w.mu.Unlock()
+	}
+	res := Restore{Failure: f}
+	var outageFrom time.Time
+	if f != SpotNotice {
+		outageFrom = failedAt
+	}
+	// Watch the license until it answers again (or three minutes pass).
+	for clk.Now().Sub(failedAt) < 3*time.Minute {
+		up := w.answering()
+		st := w.region.EC2.ENI(sim.ENIID)
+		if outageFrom.IsZero() && !up {
+			outageFrom = clk.Now()
+		}
+		if res.Attached == 0 && st.InstanceID != "" && st.InstanceID != sim.Primary && st.AttachmentStatus == "attached" {
+			res.Attached = clk.Now().Sub(failedAt)
+		}
+		if up && !outageFrom.IsZero() && st.InstanceID != sim.Primary {
+			res.Restored, res.LicenseRestored, res.Outage = true, clk.Now().Sub(failedAt), clk.Now().Sub(outageFrom)
+			break
+		}
+		_ = clk.Sleep(ctx, 10*time.Millisecond)
+	}
+	// Let the run that moved it finish (activation, history), then stop.
+	_ = clk.Sleep(ctx, 30*time.Second)
+	cancel()
+	w.mu.Lock()
+	w.done = true
+	if !w.firstEvent.IsZero() {
+		res.Detected = w.firstEvent.Sub(failedAt)
+	}
+	if !w.firstRun.IsZero() {
+		res.Delivered = w.firstRun.Sub(failedAt)
+	}
+	w.mu.Unlock()
+	waitProbe()
+	waitFailover()
+	for _, m := range w.region.EC2.Calls() {
+		if m.Op == fakeec2.OpAttachNetworkInterface && m.Err == nil {
+			res.Moves++
+		}
+	}
+	return res
+}
+
+func (w *licenseWorld) setDaemon(id, state string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.daemons[id] = daemon{state: state}
+}
+
+// String is one line for logs.
+func (r Restore) String() string {
+	return fmt.Sprintf("%s: restored=%v in %.1fs (outage %.1fs; detected %.1fs, delivered %.1fs, attached %.1fs), %d moves",
+		r.Failure, r.Restored, r.LicenseRestored.Seconds(), r.Outage.Seconds(), r.Detected.Seconds(), r.Delivered.Seconds(), r.Attached.Seconds(), r.Moves)
+}

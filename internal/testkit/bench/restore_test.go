@@ -1,0 +1,79 @@
+package bench
+
+import (
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
+)
+
+// latencies are RealisticLatencies, with the deliveries scaled by
+// BENCH_DELIVERY_SCALE.
+func latencies() Latencies {
+	l := RealisticLatencies()
+	if v, err := strconv.ParseFloat(os.Getenv("BENCH_DELIVERY_SCALE"), 64); err == nil && v > 0 {
+		l = l.Scaled(v)
+	}
+	return l
+}
+
+// TestRestoreScenarios plays each failure once: the license comes back
+// with one move, and the probe's own network trouble moves nothing.
+func TestRestoreScenarios(t *testing.T) {
+	for _, f := range Failures {
+		t.Run(string(f), func(t *testing.T) {
+			r := PlayRestore(f, fakeec2.RealisticTimings(), RealisticLatencies(), 1)
+			t.Log(r)
+			if f == ProbeNetworkDown {
+				if r.Moves != 0 || r.Detected != 0 {
+					t.Fatalf("the probe's own trouble moved the license: %s", r)
+				}
+				return
+			}
+			if !r.Restored || r.Moves != 1 {
+				t.Fatalf("%s", r)
+			}
+		})
+	}
+}
+
+// BenchmarkLicenseRestored plays each failure on the discrete-event clock
+// and reports the time from the failure to the license answering again
+// (docs/benchmarks.md): detection, delivery to the failover function, the
+// move, SSM activation and lmgrd's start.
+func BenchmarkLicenseRestored(b *testing.B) {
+	tm, lat := timings(b), latencies()
+	for _, f := range Failures {
+		b.Run(string(f), func(b *testing.B) {
+			var restored, outage, detected, delivered, attached float64
+			var moves, n int
+			for i := 0; i < b.N; i++ {
+				r := PlayRestore(f, tm, lat, int64(i+1))
+				moves += r.Moves
+				if f == ProbeNetworkDown {
+					continue
+				}
+				if !r.Restored {
+					b.Fatalf("iteration %d: %s", i, r)
+				}
+				n++
+				restored += r.LicenseRestored.Seconds()
+				outage += r.Outage.Seconds()
+				detected += r.Detected.Seconds()
+				delivered += r.Delivered.Seconds()
+				attached += r.Attached.Seconds()
+			}
+			b.ReportMetric(float64(moves)/float64(b.N), "moves/op")
+			if n == 0 {
+				return
+			}
+			k := float64(n)
+			b.ReportMetric(restored/k, "license-restored-s")
+			b.ReportMetric(outage/k, "outage-s")
+			b.ReportMetric(detected/k, "detected-s")
+			b.ReportMetric(delivered/k, "delivered-s")
+			b.ReportMetric(attached/k, "attached-s")
+		})
+	}
+}
