@@ -88,7 +88,13 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*Findings, e
 	// Rounds run on a grid of the wall clock, so that two probes watching
 	// at once see the same failures begin at the same instant and send the
 	// same request id.
-	for tick := ceil(start, h.Interval); ; {
+	first := ceil(start, h.Interval)
+	if h.Interval >= h.Watch {
+		// One round per invocation: at once, not after a wait billed
+		// by the millisecond.
+		first = start
+	}
+	for tick := first; ; {
 		if out.Checks > 0 && !tick.Before(until) {
 			// The next invocation's round.
 			break

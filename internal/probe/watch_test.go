@@ -264,13 +264,14 @@ func TestOneRoundPerInvocation(t *testing.T) {
 	w.net.fail["10.0.1.27"] = failure{from: t0, err: ErrRefused}
 	h := w.handler(2)
 	h.Interval = time.Minute
+	w.clk.Advance(1500 * time.Millisecond) // the schedule's delivery
 	first := w.invoke(t, h, scheduled(t0))
-	if first.Checks != 1 || len(first.Findings) != 0 {
-		t.Fatalf("first: %+v", first)
+	if first.Checks != 1 || len(first.Findings) != 0 || w.clk.Now().After(t0.Add(2*time.Second)) {
+		t.Fatalf("first: %+v, ended at %s (it must check at once, not wait for a round)", first, w.clk.Now())
 	}
-	w.clk.Advance(59 * time.Second)
+	w.clk.Advance(time.Minute - w.clk.Now().Sub(t0))
 	second := w.invoke(t, h, scheduled(t0.Add(time.Minute)))
-	if second.Checks != 1 || len(second.Triggers) != 1 || !second.Triggers[0].FailingSince.Equal(t0) {
+	if second.Checks != 1 || len(second.Triggers) != 1 || !second.Triggers[0].FailingSince.Equal(t0.Add(1500*time.Millisecond)) {
 		t.Fatalf("second: %+v", second)
 	}
 }
