@@ -158,12 +158,8 @@ func run(out io.Writer, verbose bool) error {
 // fearedScenes plays what an operator fears most.
 func (s *story) fearedScenes() error {
 	r := s.region
-	s.title("7. lmgrd dies on the holder: the license-port probe's alarm")
-	died := r.Clock.Now()
-	r.Settle(2 * time.Minute)
-	s.say("lmgrd died on %s 2 minutes ago; the probe's alarm goes to ALARM.", label(sim.Primary))
-	since := died.UTC().Format("2006-01-02T15:04:05.000-0700")
-	if err := s.eventRaw("alarm-license-probe.json", events.MustSample("alarm-license-probe.json", "2026-11-26T12:00:00.000+0000", since)); err != nil {
+	s.title("7. lmgrd is killed on the holder: the probe catches it")
+	if err := s.probeScene(); err != nil {
 		return err
 	}
 

@@ -14,16 +14,19 @@ func TestStory(t *testing.T) {
 	s := out.String()
 	want := []string{
 		"primary -> standby -> second -> primary -> standby -> second -> primary",
-		"SNS notifications: 7.",
+		"SNS notifications: 8.",
 		"does not hold", // the duplicate and late events
 		"already home",
 		"plan: move",
 		"activate",
-		"alarm on holder",                // lmgrd killed: the probe alarm
-		"ACTIVATION FAILED",              // a token server that will not start
-		"lmgrd NOT started",              // and the timeline says so
-		"paused: group paused until",     // a stop skipped during maintenance
-		"What to do: no member can take", // no viable standby
+		"3 rounds refused",                  // lmgrd killed: the probe confirms it
+		"daemon is not",                     // and the move says why
+		"clients were without it for 20.0s", // the outage the probe measured
+		"license answers again on i-0bbbbbbbbbbbbbbb2",
+		"ACTIVATION FAILED",                                       // a token server that will not start
+		"lmgrd NOT started",                                       // and the timeline says so
+		"paused: group paused until",                              // a stop skipped during maintenance
+		"What to do: no member can take",                          // no viable standby
 		"ENI away 5.3s (T+0.140s - T+5.400s), served at T+7.400s", // a step's start and end on the clock
 	}
 	for _, w := range want {
