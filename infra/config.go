@@ -60,6 +60,11 @@ type Config struct {
 	ActivationCommandsWindows []string `json:"activationCommandsWindows"`
 	// ActivationTimeoutSeconds bounds one activation.
 	ActivationTimeoutSeconds int `json:"activationTimeoutSeconds"`
+	// DeepCheckCommands (and the Windows ones) run on each healthy holder
+	// at every reconcile: the vendor's status command.
+	DeepCheckCommands        []string `json:"deepCheckCommands"`
+	DeepCheckCommandsWindows []string `json:"deepCheckCommandsWindows"`
+	DeepCheckTimeoutSeconds  int      `json:"deepCheckTimeoutSeconds"`
 	// Probe optionally deploys the license-port probe in the VPC.
 	Probe *Probe `json:"probe"`
 }
@@ -243,6 +248,9 @@ func (c *Config) defaults() {
 	if c.AssetDir == "" {
 		c.AssetDir = "build"
 	}
+	if c.DeepCheckTimeoutSeconds == 0 {
+		c.DeepCheckTimeoutSeconds = 30
+	}
 	if c.ActivationTimeoutSeconds == 0 {
 		c.ActivationTimeoutSeconds = 60
 	}
@@ -298,6 +306,14 @@ func (c Config) activates() bool {
 	return len(c.ActivationCommands)+len(c.ActivationCommandsWindows) > 0
 }
 
+// deepChecks reports whether the reconcile runs the deep check.
+func (c Config) deepChecks() bool {
+	return len(c.DeepCheckCommands)+len(c.DeepCheckCommandsWindows) > 0
+}
+
+// runsCommands reports whether the functions send SSM commands.
+func (c Config) runsCommands() bool { return c.activates() || c.deepChecks() }
+
 // created is the license ENI the stack creates, or nil.
 func (c Config) created() *CreateENI {
 	if c.LicenseENI == nil {
@@ -352,7 +368,8 @@ func (c Config) validate() error {
 	for _, list := range []struct {
 		key  string
 		cmds []string
-	}{{"activationCommands", c.ActivationCommands}, {"activationCommandsWindows", c.ActivationCommandsWindows}} {
+	}{{"activationCommands", c.ActivationCommands}, {"activationCommandsWindows", c.ActivationCommandsWindows},
+		{"deepCheckCommands", c.DeepCheckCommands}, {"deepCheckCommandsWindows", c.DeepCheckCommandsWindows}} {
 		for _, cmd := range list.cmds {
 			if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
 				bad("%s: %q: one non-empty command per entry", list.key, cmd)
@@ -361,6 +378,12 @@ func (c Config) validate() error {
 	}
 	if c.ActivationTimeoutSeconds < 5 || c.ActivationTimeoutSeconds > 600 {
 		bad("activationTimeoutSeconds %d: from 5 to 600", c.ActivationTimeoutSeconds)
+	}
+	if c.DeepCheckTimeoutSeconds < 5 || c.DeepCheckTimeoutSeconds > 120 {
+		bad("deepCheckTimeoutSeconds %d: from 5 to 120", c.DeepCheckTimeoutSeconds)
+	} else if c.activates() && c.deepChecks() && 60+c.ActivationTimeoutSeconds+2*c.DeepCheckTimeoutSeconds+5 > 900 {
+		bad("activationTimeoutSeconds %d and deepCheckTimeoutSeconds %d: a reconcile (two deep checks, a move, an activation) would outlast Lambda's 15 minutes",
+			c.ActivationTimeoutSeconds, c.DeepCheckTimeoutSeconds)
 	}
 	if p := c.Probe; p != nil {
 		errs = append(errs, p.validate(c.LicenseENI)...)

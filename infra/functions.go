@@ -65,6 +65,17 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		// The move, then the activation, within one invocation.
 		timeout += cfg.ActivationTimeoutSeconds
 	}
+	if cfg.deepChecks() {
+		if len(cfg.DeepCheckCommands) > 0 {
+			env[config.EnvDeepCheckCommands] = jsii.String(strings.Join(cfg.DeepCheckCommands, "\n"))
+		}
+		if len(cfg.DeepCheckCommandsWindows) > 0 {
+			env[config.EnvWindowsDeepCheck] = jsii.String(strings.Join(cfg.DeepCheckCommandsWindows, "\n"))
+		}
+		env[config.EnvDeepCheckTimeout] = jsii.String(fmt.Sprintf("%ds", cfg.DeepCheckTimeoutSeconds))
+		// The reconcile's deep check (twice, 5 s apart), then a move.
+		timeout += 2*cfg.DeepCheckTimeoutSeconds + 5
+	}
 	props := &awslambda.FunctionProps{
 		FunctionName:          jsii.String(*awscdk.Aws_STACK_NAME() + "-" + spec.name),
 		Description:           jsii.String("eni-failover: " + spec.name),

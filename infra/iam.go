@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -72,12 +73,15 @@ func ec2Statements(stack awscdk.Stack, cfg Config, eniRef *string) []awsiam.Poli
 // ssmStatements let the functions run the activation document on the
 // group's instances only, and read its result.
 func ssmStatements(stack awscdk.Stack, cfg Config) []awsiam.PolicyStatement {
-	if !cfg.activates() {
+	if !cfg.runsCommands() {
 		return nil
 	}
 	// Only the documents the configured commands need.
 	var documents []string
-	for doc, cmds := range map[string][]string{activation.Document: cfg.ActivationCommands, activation.WindowsDocument: cfg.ActivationCommandsWindows} {
+	for doc, cmds := range map[string][]string{
+		activation.Document:        append(slices.Clone(cfg.ActivationCommands), cfg.DeepCheckCommands...),
+		activation.WindowsDocument: append(slices.Clone(cfg.ActivationCommandsWindows), cfg.DeepCheckCommandsWindows...),
+	} {
 		if len(cmds) > 0 {
 			documents = append(documents, fmt.Sprintf("arn:%s:ssm:%s::document/%s", *stack.Partition(), *stack.Region(), doc))
 		}

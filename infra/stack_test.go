@@ -568,3 +568,25 @@ func TestMovesQueryIsSaved(t *testing.T) {
 		}
 	}
 }
+
+// TestDeepCheck: the deep check alone (no activation) grants SSM on the
+// shell document and the members, sets its commands, and leaves the
+// failover function time for two checks and a move.
+func TestDeepCheck(t *testing.T) {
+	s := synth(t, map[string]any{"deepCheckCommands": []any{"timeout 15 /opt/mosek/bin/lmutil lmstat -c 27007@localhost"}})
+	s.count(t, tFunction, obj{"Timeout": 60 + 2*30 + 5, "Environment": obj{"Variables": like(obj{
+		config.EnvDeepCheckCommands: "timeout 15 /opt/mosek/bin/lmutil lmstat -c 27007@localhost",
+		config.EnvDeepCheckTimeout:  "30s",
+	})}}, 2)
+	bySid := map[string]statement{}
+	for _, st := range s.statements(t, "FailoverRole") {
+		bySid[st.Sid] = st
+	}
+	if res := bySid["RunActivationDocument"].resources(); len(res) != 1 || !strings.HasSuffix(res[0], ":document/"+activation.Document) {
+		t.Errorf("deep check document %v", res)
+	}
+	if _, err := ParseConfig(map[string]any{"activationCommands": []any{"x"}, "activationTimeoutSeconds": 600.0,
+		"deepCheckCommands": []any{"y"}, "deepCheckTimeoutSeconds": 120.0}); err == nil || !strings.Contains(err.Error(), "outlast Lambda's 15 minutes") {
+		t.Errorf("too long a reconcile accepted: %v", err)
+	}
+}

@@ -42,6 +42,12 @@ type Activator struct {
 	// Poll is the interval between result checks (default 500 ms).
 	Poll  time.Duration
 	Clock clock.Clock
+	// Purpose is the command's comment in SSM (default: activating the
+	// token server); the deep check runs through an Activator too.
+	Purpose string
+	// Setting names the configuration the commands come from, for errors
+	// (default ACTIVATION_COMMANDS; with "_WINDOWS" for Windows).
+	Setting string
 }
 
 var _ engine.Activator = (*Activator)(nil)
@@ -70,9 +76,9 @@ func (a *Activator) Activate(ctx context.Context, instanceID string, windows boo
 		res.Status, res.Error = "Error", "no time left before the deadline to run the activation"
 		return res
 	}
-	doc, commands, setting := Document, a.Commands, "ACTIVATION_COMMANDS"
+	doc, commands, setting := Document, a.Commands, cmp.Or(a.Setting, "ACTIVATION_COMMANDS")
 	if windows {
-		doc, commands, setting = WindowsDocument, a.WindowsCommands, "ACTIVATION_COMMANDS_WINDOWS"
+		doc, commands, setting = WindowsDocument, a.WindowsCommands, setting+"_WINDOWS"
 	}
 	if len(commands) == 0 {
 		res.Status, res.Error = "Error", fmt.Sprintf("no activation commands for %s's platform (%s is empty)", instanceID, setting)
@@ -81,7 +87,7 @@ func (a *Activator) Activate(ctx context.Context, instanceID string, windows boo
 	out, err := a.SSM.SendCommand(ctx, &ssm.SendCommandInput{
 		DocumentName: aws.String(doc),
 		InstanceIds:  []string{instanceID},
-		Comment:      aws.String("eni-failover: activate the token server on the new license ENI holder"),
+		Comment:      aws.String("eni-failover: " + cmp.Or(a.Purpose, "activate the token server on the new license ENI holder")),
 		Parameters: map[string][]string{
 			"commands":         commands,
 			"executionTimeout": {strconv.Itoa(int(budget.Seconds()))},

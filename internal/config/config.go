@@ -67,6 +67,11 @@ type Config struct {
 	WindowsActivationCommands []string
 	// ActivationTimeout bounds an activation (ACTIVATION_TIMEOUT).
 	ActivationTimeout time.Duration
+	// DeepCheckCommands run on each healthy holder at every scheduled
+	// reconcile (DEEP_CHECK_COMMANDS, and _WINDOWS); DeepCheckTimeout
+	// bounds one run.
+	DeepCheckCommands, WindowsDeepCheckCommands []string
+	DeepCheckTimeout                            time.Duration
 	// InstanceIDs pins membership (ENI_FAILOVER_INSTANCE_IDS, comma
 	// separated): when set, no other instance is ever chosen, whatever
 	// its tags say. Empty: every tagged instance is a member.
@@ -91,6 +96,9 @@ const (
 	EnvActivationCommands = "ACTIVATION_COMMANDS"
 	EnvWindowsActivation  = "ACTIVATION_COMMANDS_WINDOWS"
 	EnvActivationTimeout  = "ACTIVATION_TIMEOUT"
+	EnvDeepCheckCommands  = "DEEP_CHECK_COMMANDS"
+	EnvWindowsDeepCheck   = "DEEP_CHECK_COMMANDS_WINDOWS"
+	EnvDeepCheckTimeout   = "DEEP_CHECK_TIMEOUT"
 	EnvInstanceIDs        = "ENI_FAILOVER_INSTANCE_IDS"
 )
 
@@ -113,6 +121,9 @@ var Vars = []envvar.Var{
 	{Name: EnvActivationCommands, Default: "", Meaning: "shell commands, one per line, run with SSM (AWS-RunShellScript) on the new holder after each move, e.g. `systemctl restart lmgrd`; empty: no activation"},
 	{Name: EnvWindowsActivation, Default: "", Meaning: "PowerShell commands, one per line, run with SSM (AWS-RunPowerShellScript) instead when the new holder runs Windows, e.g. `Restart-Service -Name 'FlexNet License Server - mosek'`; empty: a Windows holder is reported as not activated"},
 	{Name: EnvActivationTimeout, Default: "60s", Meaning: "bound on an activation (sending, running, reading the result); within the Lambda deadline"},
+	{Name: EnvDeepCheckCommands, Default: "", Meaning: "shell commands, one per line, run with SSM on each healthy holder at every scheduled reconcile, e.g. `timeout 15 /opt/mosek/bin/lmutil lmstat -c 27007@localhost`: a non-zero exit, twice 5 s apart, fails the holder over; empty: no deep check"},
+	{Name: EnvWindowsDeepCheck, Default: "", Meaning: "PowerShell commands for the deep check of a Windows holder"},
+	{Name: EnvDeepCheckTimeout, Default: "30s", Meaning: "bound on one deep check (sending, running, reading the result); one that does not end in time moves nothing"},
 	{Name: EnvInstanceIDs, Default: "", Meaning: "the token servers, comma separated (the CDK app sets it from `instanceIds`): no other instance is ever given the ENI, whatever its tags say; empty: every instance tagged with the group is a member"},
 }
 
@@ -146,6 +157,7 @@ func Load(getenv func(string) string) (Config, error) {
 		HealthLead:         dur(EnvHealthLeadTime, time.Minute, 7*24*time.Hour),
 		NotifyTopicARN:     get(EnvNotifyTopicARN),
 		ActivationTimeout:  dur(EnvActivationTimeout, 5*time.Second, 15*time.Minute),
+		DeepCheckTimeout:   dur(EnvDeepCheckTimeout, 5*time.Second, 2*time.Minute),
 		MetricsNamespace:   get(emf.EnvNamespace),
 	}
 	if !model.ValidTagPrefix(c.TagPrefix) {
@@ -177,6 +189,8 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.ActivationCommands = lines(getenv(EnvActivationCommands))
 	c.WindowsActivationCommands = lines(getenv(EnvWindowsActivation))
+	c.DeepCheckCommands = lines(getenv(EnvDeepCheckCommands))
+	c.WindowsDeepCheckCommands = lines(getenv(EnvWindowsDeepCheck))
 	for _, id := range strings.Split(getenv(EnvInstanceIDs), ",") {
 		switch id = strings.TrimSpace(id); {
 		case id == "":

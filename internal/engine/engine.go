@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/internal/awsapi"
+	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/discovery"
 	"github.com/eni-failover/eni-failover/internal/model"
@@ -83,6 +85,13 @@ type Options struct {
 	// after each move; its failure is reported, never answered by another
 	// move.
 	Activator Activator
+	// DeepCheck, when set, runs the vendor's status command (lmutil lmstat)
+	// on each healthy holder during the scheduled reconcile: an exit code
+	// other than 0, twice DeepCheckRetry apart, fails the holder over as a
+	// probe finding would. Anything else (the agent unreachable, SSM
+	// timing out) is logged and moves nothing.
+	DeepCheck      Activator
+	DeepCheckRetry time.Duration
 	// Jitter spreads a retry delay (default: uniformly over [d/2, d)); a
 	// seeded one makes simulated histories repeatable.
 	Jitter func(time.Duration) time.Duration
@@ -101,6 +110,7 @@ func (o Options) withDefaults() Options {
 		o.MaxAutomaticMoves = 3
 	}
 	def(&o.Cooldown, 15*time.Minute)
+	def(&o.DeepCheckRetry, 5*time.Second)
 	def(&o.GracefulDetachWait, 8*time.Second)
 	def(&o.HealthLead, 30*time.Minute)
 	def(&o.PollInitial, 100*time.Millisecond)
@@ -267,11 +277,15 @@ func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Repo
 	}
 	var reports []*Report
 	errs := []error{readErr}
+	var healthy []int // reports of groups whose holder the deep check looks at
 	for _, g := range groups {
 		plan, err := Decide(g, t, e.Policy())
 		if err == nil && plan.Action == ActNone {
 			r := e.newReport(g, t)
 			r.Action, r.Reason, r.Outcome, r.HolderAfter = ActNone, plan.Reason, NothingToDo, g.ENI.InstanceID
+			if m, ok := g.Member(g.ENI.InstanceID); ok && g.ENI.AttachmentStatus == "attached" && m.State == model.StateRunning {
+				healthy = append(healthy, len(reports))
+			}
 			reports = append(reports, r)
 			continue
 		}
@@ -279,7 +293,85 @@ func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Repo
 		reports = append(reports, r)
 		errs = append(errs, err)
 	}
+	if e.opts.DeepCheck != nil && !dryRun {
+		errs = append(errs, e.deepChecks(ctx, groups, reports, healthy))
+	}
 	return reports, errors.Join(errs...)
+}
+
+// deepChecks runs the deep check on the healthy holders, eight at once,
+// and fails over the groups whose token server failed it twice; their
+// reports replace the reconcile's.
+func (e *Engine) deepChecks(ctx context.Context, groups []model.Group, reports []*Report, healthy []int) error {
+	byName := make(map[string]model.Group, len(groups))
+	for _, g := range groups {
+		byName[g.Name] = g
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	// Eight at a time, in batches: waiting on the clock alone keeps
+	// simulated time moving.
+	for len(healthy) > 0 {
+		batch := healthy[:min(8, len(healthy))]
+		healthy = healthy[len(batch):]
+		var waits []func()
+		for _, i := range batch {
+			g := byName[reports[i].Group]
+			waits = append(waits, e.clk.Go(func() {
+				r, err := e.deepCheck(ctx, g)
+				mu.Lock()
+				defer mu.Unlock()
+				if r != nil {
+					reports[i] = r
+				}
+				errs = append(errs, err)
+			}))
+		}
+		for _, wait := range waits {
+			wait()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// deepCheck runs the check on g's holder; a second failure, DeepCheckRetry
+// after the first, fails the holder over (nil report: it passed, or could
+// not tell).
+func (e *Engine) deepCheck(ctx context.Context, g model.Group) (*Report, error) {
+	holder := g.ENI.InstanceID
+	m, _ := g.Member(holder)
+	log := e.log.With("group", g.Name, "eni_id", g.ENI.ID, "instance_id", holder)
+	first := e.clk.Now()
+	var a Activation
+	for try := 1; try <= 2; try++ {
+		if try == 2 {
+			if err := e.clk.Sleep(ctx, e.opts.DeepCheckRetry); err != nil {
+				return nil, nil
+			}
+		}
+		a = e.opts.DeepCheck.Activate(ctx, holder, m.Windows)
+		switch a.Status {
+		case "Success":
+			if try == 2 {
+				log.WarnContext(ctx, "deep check failed once, then passed: no move", "command_id", a.CommandID)
+			}
+			return nil, nil
+		case "Failed":
+			log.WarnContext(ctx, "deep check failed", "try", try, "command_id", a.CommandID, "error", a.Error, "output", a.Output)
+		default:
+			// The command did not run to an exit code: nothing is known
+			// about the token server.
+			log.WarnContext(ctx, "deep check inconclusive: no move", "status", a.Status, "command_id", a.CommandID, "error", a.Error)
+			return nil, nil
+		}
+	}
+	reason := "deep check: " + strings.TrimSpace(cmp.Or(a.Error, a.Status))
+	if out := strings.TrimSpace(a.Output); out != "" {
+		reason += ": " + clip.Text(strings.Join(strings.Fields(out), " "), 200)
+	}
+	return e.runGroup(ctx, g.Name, Trigger{Kind: Impaired, Group: g.Name, Since: first, At: e.clk.Now(), Reason: reason}, false)
 }
 
 // Policy is the decision policy at this moment.

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -129,5 +130,72 @@ func TestLicenseConfirmedRecordsTheOutage(t *testing.T) {
 	r = w.mustRun(engine.Trigger{Kind: engine.LicenseRestored, Group: group, Since: since, At: w.clk.Now()})
 	if r.Outcome != engine.Confirmed || r.OutageMS != 20000 || !strings.Contains(r.Reason, "no move was made") || len(r.Steps) != 0 {
 		t.Fatalf("no move: %+v", r)
+	}
+}
+
+// scriptedCheck answers the deep check from a script of SSM statuses.
+type scriptedCheck struct {
+	statuses []string
+	ran      []string // instances, in order
+}
+
+func (c *scriptedCheck) Activate(_ context.Context, instanceID string, _ bool) engine.Activation {
+	status := "Success"
+	if len(c.statuses) > 0 {
+		status, c.statuses = c.statuses[0], c.statuses[1:]
+	}
+	c.ran = append(c.ran, instanceID)
+	a := engine.Activation{InstanceID: instanceID, Status: status, CommandID: "cmd-" + itoa(int64(len(c.ran)))}
+	if status == "Failed" {
+		a.Error, a.Output = "command ended Failed, exit code 1", "lmgrd is not running: Cannot connect to license server system."
+	}
+	return a
+}
+
+// The deep check (lmutil lmstat on the holder through SSM) fails the holder
+// over only when its command ran and failed twice; a command that could
+// not run, or that passes the second time, moves nothing.
+func TestDeepCheck(t *testing.T) {
+	cases := []struct {
+		name     string
+		statuses []string
+		moved    bool
+		runs     int
+	}{
+		{"passes", []string{"Success"}, false, 1},
+		{"fails twice", []string{"Failed", "Failed"}, true, 2},
+		{"fails once", []string{"Failed", "Success"}, false, 2},
+		{"agent unreachable", []string{"Undeliverable"}, false, 1},
+		{"SSM timed out", []string{"Failed", "TimedOut"}, false, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			check := &scriptedCheck{statuses: tc.statuses}
+			w := newWorld(t, engine.Options{DeepCheck: check})
+			w.clk.Advance(time.Minute)
+			reps, err := w.run(engine.Trigger{Kind: engine.Reconcile})
+			if err != nil || len(reps) != 1 {
+				t.Fatalf("reconcile: %v %v", reps, err)
+			}
+			r := reps[0]
+			if len(check.ran) != tc.runs || check.ran[0] != "i-a" {
+				t.Fatalf("deep check ran on %v, want %d runs on i-a", check.ran, tc.runs)
+			}
+			if moved := r.Outcome == engine.Moved; moved != tc.moved {
+				t.Fatalf("outcome %s (%s), moved want %v", r.Outcome, r.Reason, tc.moved)
+			}
+			if tc.moved && (!strings.Contains(r.Reason, "deep check: command ended Failed") || !strings.Contains(r.Reason, "Cannot connect") || r.HolderAfter != "i-b") {
+				t.Fatalf("move: %+v", r)
+			}
+		})
+	}
+	// A holder that is not running is the reconcile's to move, not the
+	// deep check's to look at.
+	check := &scriptedCheck{}
+	w := newWorld(t, engine.Options{DeepCheck: check})
+	w.ec2.StopInstance("i-a")
+	w.settle()
+	if reps, err := w.run(engine.Trigger{Kind: engine.Reconcile}); err != nil || reps[0].Outcome != engine.Moved || len(check.ran) != 0 {
+		t.Fatalf("stopped holder: %v %v, deep check ran on %v", reps, err, check.ran)
 	}
 }

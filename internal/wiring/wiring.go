@@ -35,12 +35,29 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 	}
 	ec2Client := newEC2(env)
 	opts := cfg.EngineOptions()
+	var ssmClient *ssm.Client
+	ssmOnce := func() *ssm.Client {
+		if ssmClient == nil {
+			ssmClient = ssm.NewFromConfig(env.Config, func(o *ssm.Options) { o.BaseEndpoint = env.Endpoint("SSM") })
+		}
+		return ssmClient
+	}
 	if len(cfg.ActivationCommands)+len(cfg.WindowsActivationCommands) > 0 {
 		opts.Activator = &activation.Activator{
-			SSM:             ssm.NewFromConfig(env.Config, func(o *ssm.Options) { o.BaseEndpoint = env.Endpoint("SSM") }),
+			SSM:             ssmOnce(),
 			Commands:        cfg.ActivationCommands,
 			WindowsCommands: cfg.WindowsActivationCommands,
 			Timeout:         cfg.ActivationTimeout,
+		}
+	}
+	if len(cfg.DeepCheckCommands)+len(cfg.WindowsDeepCheckCommands) > 0 {
+		opts.DeepCheck = &activation.Activator{
+			SSM:             ssmOnce(),
+			Commands:        cfg.DeepCheckCommands,
+			WindowsCommands: cfg.WindowsDeepCheckCommands,
+			Timeout:         cfg.DeepCheckTimeout,
+			Purpose:         "deep check of the token server on the license ENI holder",
+			Setting:         config.EnvDeepCheckCommands,
 		}
 	}
 	deps := handler.Deps{
