@@ -57,8 +57,8 @@ demo: ## play a failover story on the embedded simulated EC2 (no AWS account)
 clean: ## remove build outputs
 	rm -rf build cdk.out
 
-synth: build ## synthesize the stack into cdk.out/ (offline: no AWS credentials needed)
-	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_VERSION_CHECK=1 $(CDK) synth $(CDK_FLAGS) --quiet
+synth: build ## synthesize the stack into cdk.out/ (offline; CONTEXT='{"fisDrills":{}}' merges over cdk.json)
+	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_VERSION_CHECK=1 $(CDK) synth $(CDK_FLAGS) --quiet $(if $(CONTEXT),-c eniFailover='$(CONTEXT)')
 	@ls cdk.out/*.template.json
 
 diff: build ## show what a deploy would change (needs AWS credentials)

@@ -68,18 +68,19 @@ func (s *EniFailoverStack) observability() {
 			},
 		},
 	})
-	alarm := func(id, desc string, m awscloudwatch.IMetric) {
+	alarm := func(id, desc string, m awscloudwatch.IMetric) awscloudwatch.Alarm {
 		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
 			AlarmDescription: jsii.String(desc), Metric: m, Threshold: jsii.Number(1), EvaluationPeriods: jsii.Number(1),
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		})
 		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Topic))
+		return a
 	}
 	alarm("FailoverErrors", "The failover function returned errors (it retries; see its logs)", s.Failover.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	alarm("MoveErrors", "The manual move function returned errors", s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	alarm("FailedEventsQueued", "Events the failover function could not handle after its retries are waiting in the queue", queueDepth)
-	alarm("FailedMoves", "A license ENI move failed (see the notification and the failover logs)", metric(metrics.Failures, "Sum", "failed moves"))
+	s.failedMoves = alarm("FailedMoves", "A license ENI move failed (see the notification and the failover logs)", metric(metrics.Failures, "Sum", "failed moves"))
 }
 
 // movesQuery saves, in the CloudWatch Logs Insights console, the query of

@@ -67,6 +67,23 @@ type Config struct {
 	DeepCheckTimeoutSeconds  int      `json:"deepCheckTimeoutSeconds"`
 	// Probe optionally deploys the license-port probe in the VPC.
 	Probe *Probe `json:"probe"`
+	// FISDrills optionally creates AWS FIS experiment templates for game
+	// days, and has the engine keep the license-holder tag they target.
+	FISDrills *FISDrills `json:"fisDrills"`
+}
+
+// FISDrills configures the game-day experiment templates.
+type FISDrills struct {
+	// Group whose holder the experiments target (default: the created
+	// license ENI's group).
+	Group string `json:"group"`
+	// KillCommands stop lmgrd on the holder (through SSM).
+	KillCommands []string `json:"killCommands"`
+	// RestartAfterMinutes: FIS starts the stopped holder again after.
+	RestartAfterMinutes int `json:"restartAfterMinutes"`
+	// ThrottlePercent of the failover function's EC2 calls that FIS
+	// throttles while the holder stops.
+	ThrottlePercent int `json:"throttlePercent"`
 }
 
 // Probe configures the license-port probe and its alarms.
@@ -208,6 +225,11 @@ func MergeOverCDKJSON(raw any, cdkJSON []byte) (merged any, note string, err err
 // mergePatch applies patch to target (RFC 7386, section 2).
 func mergePatch(target, patch map[string]any) map[string]any {
 	out := maps.Clone(target)
+	if out == nil {
+		// RFC 7386: a patch object over a missing or non-object value
+		// starts from an empty object, so {} sets an empty object.
+		out = map[string]any{}
+	}
 	for k, v := range patch {
 		switch pv := v.(type) {
 		case nil:
@@ -234,6 +256,20 @@ func (c *Config) defaults() {
 	}
 	if c.HealthLeadMinutes == 0 {
 		c.HealthLeadMinutes = 30
+	}
+	if d := c.FISDrills; d != nil {
+		if d.Group == "" && c.created() != nil {
+			d.Group = c.created().Group
+		}
+		if len(d.KillCommands) == 0 {
+			d.KillCommands = []string{"pkill -KILL -x lmgrd"}
+		}
+		if d.RestartAfterMinutes == 0 {
+			d.RestartAfterMinutes = 10
+		}
+		if d.ThrottlePercent == 0 {
+			d.ThrottlePercent = 50
+		}
 	}
 	if c.MaxAutomaticMovesPerHour == nil {
 		three := 3
@@ -387,6 +423,22 @@ func (c Config) validate() error {
 	}
 	if p := c.Probe; p != nil {
 		errs = append(errs, p.validate(c.LicenseENI)...)
+	}
+	if d := c.FISDrills; d != nil {
+		if !model.ValidGroupName(d.Group) {
+			bad("fisDrills.group %q: name the group whose holder the experiments target (it defaults to a created license ENI's group)", d.Group)
+		}
+		for _, cmd := range d.KillCommands {
+			if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
+				bad("fisDrills.killCommands: %q: one non-empty command per entry", cmd)
+			}
+		}
+		if d.RestartAfterMinutes < 1 || d.RestartAfterMinutes > 720 {
+			bad("fisDrills.restartAfterMinutes %d: from 1 to 720", d.RestartAfterMinutes)
+		}
+		if d.ThrottlePercent < 1 || d.ThrottlePercent > 100 {
+			bad("fisDrills.throttlePercent %d: from 1 to 100", d.ThrottlePercent)
+		}
 	}
 	if l := c.LicenseENI; l != nil {
 		switch {

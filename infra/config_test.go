@@ -119,6 +119,12 @@ func TestCommandLineContextMergesOverCDKJSON(t *testing.T) {
 	if !strings.Contains(note, "instanceIds") || !strings.Contains(note, "cdk.json") {
 		t.Errorf("note %q does not say what was merged", note)
 	}
+	// An empty object is a value: {"fisDrills":{}} turns the drills on
+	// (RFC 7386 merges it over nothing as an empty object, not null).
+	raw, _, err = MergeOverCDKJSON(`{"fisDrills":{}}`, cdkJSON)
+	if c, perr := ParseConfig(raw); err != nil || perr != nil || c.FISDrills == nil || c.FISDrills.Group != "mosek" {
+		t.Errorf("fisDrills {} merged to %+v (%v, %v)", c.FISDrills, err, perr)
+	}
 	for _, bad := range []string{`{"instanceIds":[],"instanceIds":["i-0aaaaaaaaaaaaaaa1"]}`, `["i-0aaaaaaaaaaaaaaa1"]`, `{"x":1}}`} {
 		if _, _, err := MergeOverCDKJSON(bad, cdkJSON); err == nil {
 			t.Errorf("-c %s accepted", bad)

@@ -49,6 +49,10 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		config.EnvNotifyTopicARN:    s.Topic.TopicArn(),
 		emf.EnvNamespace:            jsii.String(emf.DefaultNamespace),
 	}
+	if cfg.FISDrills != nil {
+		// FIS finds the holder by its tag.
+		env[config.EnvHolderTag] = jsii.String("true")
+	}
 	if len(cfg.InstanceIDs) > 0 {
 		// Pinned membership: a tagged stranger never gets the ENI.
 		env[config.EnvInstanceIDs] = jsii.String(strings.Join(cfg.InstanceIDs, ","))

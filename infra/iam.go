@@ -59,6 +59,18 @@ func ec2Statements(stack awscdk.Stack, cfg Config, eniRef *string) []awsiam.Poli
 			},
 		}),
 	}
+	if cfg.FISDrills != nil {
+		// The license-holder tag, and no other, on members only.
+		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("MarkLicenseHolder"),
+			Actions:   jsii.Strings("ec2:CreateTags", "ec2:DeleteTags"),
+			Resources: jsii.Strings(instances...),
+			Conditions: &map[string]interface{}{
+				"StringLike":                tagged["StringLike"],
+				"ForAllValues:StringEquals": map[string]interface{}{"aws:TagKeys": []string{tags.LicenseHolder()}},
+			},
+		}))
+	}
 	if cfg.AllowStartStopped {
 		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("StartTaggedStandby"),

@@ -18,7 +18,7 @@ import (
 // the stack grants against this table, taken from the Service
 // Authorization Reference ("Actions, resources, and condition keys for
 // Amazon EC2 / AWS Systems Manager / Amazon SNS / AWS KMS / Amazon
-// CloudWatch Logs / Amazon SQS / Amazon EventBridge"). An action the stack starts to grant must
+// CloudWatch Logs / Amazon SQS / Amazon EventBridge / AWS Fault Injection Service"). An action the stack starts to grant must
 // be added here, with what the reference says of it.
 
 // actionRef is one row of an action table: the resource types it takes
@@ -49,6 +49,7 @@ var resourceKeys = map[string][]string{
 	"logs:log-stream":      nil,
 	"ssm:managed-instance": {"aws:ResourceTag/${TagKey}", "ssm:resourceTag/${TagKey}"},
 	"events:event-bus":     {"aws:ResourceTag/${TagKey}"},
+	"fis:experiment":       {"aws:ResourceTag/${TagKey}"},
 }
 
 var serviceAuthorizationReference = map[string]actionRef{
@@ -63,7 +64,14 @@ var serviceAuthorizationReference = map[string]actionRef{
 		optional: []string{"ec2:instance", "ec2:security-group", "ec2:vpc"}},
 	"ec2:CreateTags": {optional: []string{"ec2:instance", "ec2:network-interface", "ec2:security-group", "ec2:subnet", "ec2:vpc"},
 		keys: []string{"aws:RequestTag/${TagKey}", "aws:TagKeys", "ec2:CreateAction"}},
-	"ec2:StartInstances":             {required: []string{"ec2:instance"}},
+	"ec2:StartInstances": {required: []string{"ec2:instance"}},
+	"ec2:StopInstances":  {required: []string{"ec2:instance"}},
+	"ec2:DeleteTags": {optional: []string{"ec2:instance", "ec2:network-interface", "ec2:security-group", "ec2:subnet", "ec2:vpc"},
+		keys: []string{"aws:RequestTag/${TagKey}", "aws:TagKeys"}},
+	// The FIS drill role's (the send-command action follows its command).
+	"ssm:ListCommands":               {},
+	"ssm:CancelCommand":              {},
+	"fis:InjectApiThrottleError":     {required: []string{"fis:experiment"}, keys: []string{"fis:Operations", "fis:Percentage", "fis:Service", "fis:Targets"}},
 	"ec2:CreateNetworkInterface":     {required: []string{"ec2:network-interface", "ec2:subnet"}, optional: []string{"ec2:security-group"}},
 	"ec2:DeleteNetworkInterface":     {required: []string{"ec2:network-interface"}},
 	"ec2:AssignPrivateIpAddresses":   {required: []string{"ec2:network-interface"}},

@@ -25,6 +25,7 @@ func fullContext() map[string]any {
 			"elasticIp": true, "allowedCidrs": []any{"10.0.0.0/16", "192.168.10.0/24"},
 		}},
 		"activationCommands": []any{"systemctl restart lmgrd", "sleep 3; ss -ltn | grep -q ':27007 '"},
+		"fisDrills":          map[string]any{},
 		"probe": map[string]any{
 			"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},
 			"targets": map[string]any{"matlab": "10.0.2.40"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
@@ -32,6 +33,8 @@ type EniFailoverStack struct {
 	// and address (nil when the ENI is imported or managed elsewhere).
 	licenseSG awsec2.CfnSecurityGroup
 	licenseIP *string
+	// failedMoves is the alarm that stops a FIS experiment.
+	failedMoves awscloudwatch.Alarm
 }
 
 // NewEniFailoverStack builds the stack. Props may be nil (all defaults).
@@ -81,6 +84,9 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 		s.probe(cfg)
 	}
 	s.observability()
+	if cfg.FISDrills != nil {
+		s.fisDrills(cfg)
+	}
 	s.movesQuery()
 	s.outputs()
 	return s

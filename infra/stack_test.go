@@ -290,6 +290,16 @@ func TestLeastPrivilege(t *testing.T) {
 					sids[st.Sid] = true
 					acts := strings.Join(st.actions(), " ")
 					res := st.resources()
+					if st.Sid == "MarkLicenseHolder" {
+						// The FIS drills' holder tag: that one key, on
+						// members only.
+						keys, _ := st.Condition["ForAllValues:StringEquals"]["aws:TagKeys"].([]any)
+						if len(keys) != 1 || keys[0] != model.DefaultTagPrefix+":license-holder" || anyIs(res, "*") || !anyContains(res, tc.instanceArn) ||
+							st.Condition["StringLike"]["ec2:ResourceTag/"+groupTag] != "?*" {
+							t.Errorf("%s: %s on %v with %v", role, acts, res, st.Condition)
+						}
+						continue
+					}
 					mutating := strings.Contains(acts, "Attach") || strings.Contains(acts, "Detach") ||
 						strings.Contains(acts, "Modify") || strings.Contains(acts, "CreateTags") || strings.Contains(acts, "StartInstances")
 					if strings.Contains(acts, "ec2:Describe") && (len(res) != 1 || res[0] != "*") {
@@ -588,5 +598,34 @@ func TestDeepCheck(t *testing.T) {
 	if _, err := ParseConfig(map[string]any{"activationCommands": []any{"x"}, "activationTimeoutSeconds": 600.0,
 		"deepCheckCommands": []any{"y"}, "deepCheckTimeoutSeconds": 120.0}); err == nil || !strings.Contains(err.Error(), "outlast Lambda's 15 minutes") {
 		t.Errorf("too long a reconcile accepted: %v", err)
+	}
+}
+
+// TestFISDrills: opt-in game-day templates, each stopped by the
+// failed-move alarm, finding the holder by the tag the engine keeps.
+func TestFISDrills(t *testing.T) {
+	if s := synth(t, nil); len(s.find("AWS::FIS::ExperimentTemplate", nil)) != 0 {
+		t.Fatal("FIS templates without fisDrills")
+	}
+	s := synth(t, fullContext())
+	holder := obj{"Holder": obj{"ResourceType": "aws:ec2:instance", "SelectionMode": "ALL",
+		"ResourceTags": obj{model.DefaultTagPrefix + ":license-holder": "mosek"}}}
+	stop := arr{obj{"Source": "aws:cloudwatch:alarm", "Value": getAtt("FailedMoves", "Arn")}}
+	s.has(t, "AWS::FIS::ExperimentTemplate", obj{"StopConditions": stop, "Targets": holder, "RoleArn": getAtt("FISDrillRole", "Arn"),
+		"Actions": obj{"StopHolder": obj{"ActionId": "aws:ec2:stop-instances", "Parameters": obj{"startInstancesAfterDuration": "PT10M"},
+			"Targets": obj{"Instances": "Holder"}, "Description": anyValue()}}})
+	s.has(t, "AWS::FIS::ExperimentTemplate", obj{"StopConditions": stop, "Targets": holder,
+		"Actions": obj{"KillLmgrd": like(obj{"ActionId": "aws:ssm:send-command",
+			"Parameters": like(obj{"documentParameters": `{"commands":["pkill -KILL -x lmgrd"]}`})})}})
+	s.has(t, "AWS::FIS::ExperimentTemplate", obj{"StopConditions": stop,
+		"Targets": like(obj{"FailoverRole": obj{"ResourceType": "aws:iam:role", "SelectionMode": "ALL", "ResourceArns": arr{getAtt("FailoverRole", "Arn")}}}),
+		"Actions": like(obj{"ThrottleEC2": like(obj{"ActionId": "aws:fis:inject-api-throttle-error",
+			"Parameters": like(obj{"service": "ec2", "percentage": "50"}), "Targets": obj{"Roles": "FailoverRole"}})})})
+	s.count(t, "AWS::FIS::ExperimentTemplate", nil, 3)
+	// The functions keep the tag FIS looks for.
+	s.count(t, tFunction, obj{"Environment": obj{"Variables": like(obj{config.EnvHolderTag: "true"})}}, 2)
+	// Without a created ENI the group must be named.
+	if _, err := ParseConfig(map[string]any{"fisDrills": map[string]any{}}); err == nil || !strings.Contains(err.Error(), "fisDrills.group") {
+		t.Errorf("fisDrills without a group: %v", err)
 	}
 }

@@ -50,6 +50,8 @@ type Config struct {
 	// HealthLead: a holder named by a scheduled AWS Health change leaves
 	// this long before it starts (HEALTH_LEAD_TIME).
 	HealthLead time.Duration
+	// HolderTag keeps the license-holder tag on the holder (HOLDER_TAG).
+	HolderTag bool
 	// MaxAutomaticMoves caps automatic moves off a healthy holder per
 	// group and hour (MAX_AUTOMATIC_MOVES; 0: no cap).
 	MaxAutomaticMoves int
@@ -92,6 +94,7 @@ const (
 	EnvHealthEventAction  = "HEALTH_EVENT_ACTION"
 	EnvHealthLeadTime     = "HEALTH_LEAD_TIME"
 	EnvMaxAutomaticMoves  = "MAX_AUTOMATIC_MOVES"
+	EnvHolderTag          = "HOLDER_TAG"
 	EnvNotifyTopicARN     = "NOTIFY_TOPIC_ARN"
 	EnvActivationCommands = "ACTIVATION_COMMANDS"
 	EnvWindowsActivation  = "ACTIVATION_COMMANDS_WINDOWS"
@@ -115,6 +118,7 @@ var Vars = []envvar.Var{
 	{Name: EnvDeadlineMargin, Default: "1500ms", Meaning: "time kept free before the Lambda deadline to stop cleanly"},
 	{Name: EnvHealthEventAction, Default: "move", Meaning: "`move` the ENI off a holder named by an AWS Health event, or only `notify`"},
 	{Name: EnvMaxAutomaticMoves, Default: "3", Meaning: "automatic moves off a holder EC2 finds healthy (the token server failed there), per group and hour; beyond them the automation only notifies (outcome `capped`) until an operator moves, fails back, drills, pauses or resumes; 0 for no cap, at most 10"},
+	{Name: EnvHolderTag, Default: "false", Meaning: "keep the tag `eni-failover:license-holder` (value: the group) on whichever member holds the ENI, and off the others (AWS FIS experiments find the holder by it); costs one or two more tag calls per move, after the ENI is in place"},
 	{Name: EnvHealthLeadTime, Default: "30m", Meaning: "a holder named by a scheduled AWS Health change is moved off this long before the change starts (by the reconcile; at once when the event arrives later than that)"},
 	{Name: EnvNotifyTopicARN, Default: "", Meaning: "SNS topic for one message per move or failed move; empty: no notifications"},
 	emf.NamespaceVar,
@@ -172,6 +176,9 @@ func Load(getenv func(string) string) (Config, error) {
 		// The history journal keeps about a dozen moves: the cap counts them.
 		bad(EnvMaxAutomaticMoves, get(EnvMaxAutomaticMoves), "an integer from 0 (no cap) to 10")
 	}
+	if c.HolderTag, err = strconv.ParseBool(get(EnvHolderTag)); err != nil {
+		bad(EnvHolderTag, get(EnvHolderTag), "true or false")
+	}
 	if c.AllowStartStopped, err = strconv.ParseBool(get(EnvAllowStartStopped)); err != nil {
 		bad(EnvAllowStartStopped, get(EnvAllowStartStopped), "true or false")
 	}
@@ -223,6 +230,7 @@ func (c Config) EngineOptions() engine.Options {
 		Allowed:            c.InstanceIDs,
 		HealthLead:         c.HealthLead,
 		MaxAutomaticMoves:  cmp.Or(c.MaxAutomaticMoves, -1),
+		HolderTag:          c.HolderTag,
 	}
 }
 

@@ -310,6 +310,7 @@ func (d *Discoverer) toMember(i types.Instance) model.Member {
 	m := model.Member{
 		InstanceID: aws.ToString(i.InstanceId),
 		Name:       tagValue(i.Tags, "Name"),
+		HolderMark: tagValue(i.Tags, d.Tags.LicenseHolder()),
 		Windows:    i.Platform == types.PlatformValuesWindows,
 		VPCID:      aws.ToString(i.VpcId),
 		Health:     model.HealthUnknown,

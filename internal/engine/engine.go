@@ -85,6 +85,12 @@ type Options struct {
 	// after each move; its failure is reported, never answered by another
 	// move.
 	Activator Activator
+	// HolderTag keeps the license-holder tag (model.Tags.LicenseHolder) on
+	// whichever member holds the group's ENI, and off the others: written
+	// after the ENI is in place, and mended by the reconcile. FIS
+	// experiments find the holder by it. Off by default: it costs one or
+	// two more mutating calls per move.
+	HolderTag bool
 	// DeepCheck, when set, runs the vendor's status command (lmutil lmstat)
 	// on each healthy holder during the scheduled reconcile: an exit code
 	// other than 0, twice DeepCheckRetry apart, fails the holder over as a
@@ -285,6 +291,15 @@ func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Repo
 			r.Action, r.Reason, r.Outcome, r.HolderAfter = ActNone, plan.Reason, NothingToDo, g.ENI.InstanceID
 			if m, ok := g.Member(g.ENI.InstanceID); ok && g.ENI.AttachmentStatus == "attached" && m.State == model.StateRunning {
 				healthy = append(healthy, len(reports))
+			}
+			if e.opts.HolderTag && !dryRun && g.ENI.AttachmentStatus == "attached" {
+				if unlock, err := e.lock(ctx, g.Name); err == nil {
+					e.markHolder(ctx, g, g.ENI.InstanceID, r)
+					unlock()
+				}
+				if len(r.Steps) > 0 {
+					r.Outcome, r.Reason = Repaired, r.Reason+"; license-holder tag mended"
+				}
 			}
 			reports = append(reports, r)
 			continue
@@ -557,6 +572,9 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		e.recordMove(ctx, x.eni, model.Move{At: start.UTC(), From: r.HolderBefore, To: cmp.Or(r.HolderAfter, x.eni.InstanceID),
 			Trigger: string(t.Kind), Outcome: string(o), DurationMS: e.clk.Now().Sub(start).Milliseconds()}, r, log)
 	}
+	if e.opts.HolderTag && x.mutated && x.eni.AttachmentStatus == "attached" {
+		e.markHolder(ctx, g, x.eni.InstanceID, r)
+	}
 	return finish(o, err)
 }
 
@@ -599,6 +617,55 @@ func (e *Engine) confirm(ctx context.Context, t Trigger, dryRun bool) (*Report, 
 	r.DurationMS = e.clk.Now().Sub(start).Milliseconds()
 	log.InfoContext(ctx, "license confirmed", "outcome", string(r.Outcome), "instance_id", g.ENI.InstanceID, "outage_ms", r.OutageMS)
 	return r, nil
+}
+
+// markHolder puts the license-holder tag on holder and takes it off every
+// other member that carries it for this group. A failure is logged and
+// recorded as a step, never an error: the ENI is where it should be, and
+// the next reconcile mends the tag.
+func (e *Engine) markHolder(ctx context.Context, g model.Group, holder string, r *Report) {
+	key := e.tags.LicenseHolder()
+	var stale []string
+	marked := false
+	for _, m := range g.Members {
+		switch {
+		case m.InstanceID == holder:
+			marked = m.HolderMark == g.Name
+		case m.HolderMark == g.Name:
+			stale = append(stale, m.InstanceID)
+		}
+	}
+	if _, ok := g.Member(holder); !ok {
+		marked = true // not a member: not ours to tag
+	}
+	start := e.clk.Now()
+	var errs []error
+	if !marked {
+		errs = append(errs, e.retry(ctx, func(ctx context.Context) error {
+			_, err := e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{holder}, Tags: []types.Tag{{Key: aws.String(key), Value: aws.String(g.Name)}}})
+			return err
+		}))
+	}
+	if len(stale) > 0 {
+		errs = append(errs, e.retry(ctx, func(ctx context.Context) error {
+			// With the value: a member that holds another group's ENI
+			// keeps that group's tag.
+			_, err := e.ec2.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: stale, Tags: []types.Tag{{Key: aws.String(key), Value: aws.String(g.Name)}}})
+			return err
+		}))
+	}
+	if marked && len(stale) == 0 {
+		return
+	}
+	step := Step{Name: "holder-tag", InstanceID: holder, DurationMS: e.clk.Now().Sub(start).Milliseconds()}
+	if len(stale) > 0 {
+		step.Detail = "removed from " + strings.Join(stale, ",")
+	}
+	if err := errors.Join(errs...); err != nil {
+		step.Error = err.Error()
+		e.log.WarnContext(ctx, "license-holder tag not mended", "group", g.Name, "instance_id", holder, "error", err.Error())
+	}
+	r.Steps = append(r.Steps, step)
 }
 
 // recordMove adds a move to the history in the ENI's journal. A history

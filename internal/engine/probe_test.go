@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
 )
@@ -197,5 +201,42 @@ func TestDeepCheck(t *testing.T) {
 	w.settle()
 	if reps, err := w.run(engine.Trigger{Kind: engine.Reconcile}); err != nil || reps[0].Outcome != engine.Moved || len(check.ran) != 0 {
 		t.Fatalf("stopped holder: %v %v, deep check ran on %v", reps, err, check.ran)
+	}
+}
+
+// With HolderTag, the instance holding the ENI carries the license-holder
+// tag (FIS finds the holder by it) and no other member does; the
+// reconcile mends it; another group's tag on a shared member stays.
+func TestHolderTag(t *testing.T) {
+	const key = "eni-failover:license-holder"
+	w := newWorld(t, engine.Options{HolderTag: true})
+	w.ec2.CreateTags(w.ctx(), &ec2.CreateTagsInput{Resources: []string{"i-c"}, Tags: []types.Tag{{Key: aws.String(key), Value: aws.String("other-group")}}})
+	// The first reconcile marks the holder.
+	reps, err := w.run(engine.Trigger{Kind: engine.Reconcile})
+	if err != nil || reps[0].Outcome != engine.Repaired || w.ec2.Tags("i-a")[key] != group {
+		t.Fatalf("reconcile: %+v %v, i-a tags %v", reps, err, w.ec2.Tags("i-a"))
+	}
+	before := w.ec2.MutatingCalls()
+	if reps, _ := w.run(engine.Trigger{Kind: engine.Reconcile}); reps[0].Outcome != engine.NothingToDo || w.ec2.MutatingCalls() != before {
+		t.Fatalf("second reconcile: %+v, %d mutating calls", reps[0], w.ec2.MutatingCalls()-before)
+	}
+	w.ec2.StopInstance("i-a")
+	r := w.mustRun(down("i-a"))
+	if r.Outcome != engine.Moved || r.StepMS("holder-tag") < 0 || w.ec2.Tags("i-b")[key] != group {
+		t.Fatalf("move: %+v, i-b tags %v", r, w.ec2.Tags("i-b"))
+	}
+	if _, still := w.ec2.Tags("i-a")[key]; still {
+		t.Fatalf("the former holder keeps the tag: %v", w.ec2.Tags("i-a"))
+	}
+	if w.ec2.Tags("i-c")[key] != "other-group" {
+		t.Fatalf("another group's tag was touched: %v", w.ec2.Tags("i-c"))
+	}
+	// Off (the default), no instance is ever tagged.
+	w = newWorld(t, engine.Options{})
+	w.ec2.StopInstance("i-a")
+	w.mustRun(down("i-a"))
+	w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+	if _, ok := w.ec2.Tags("i-b")[key]; ok {
+		t.Fatal("tagged without HolderTag")
 	}
 }

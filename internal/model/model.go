@@ -57,6 +57,11 @@ func (t Tags) Scheduled() string { return t.key("scheduled") }
 // Paused is the journal key of the group's maintenance mode (see Pause).
 func (t Tags) Paused() string { return t.key("paused") }
 
+// LicenseHolder is the tag the engine keeps on the instance that holds a
+// group's ENI (value: the group), when Options.HolderTag is on: FIS
+// experiments select the holder by it, and the console shows it.
+func (t Tags) LicenseHolder() string { return t.key("license-holder") }
+
 // Failed is the journal key listing recently failed holders, for anti-flap.
 func (t Tags) Failed() string { return t.key("failed") }
 
@@ -85,6 +90,8 @@ type Member struct {
 	InstanceID string
 	// Name is the instance's Name tag, for people.
 	Name string
+	// HolderMark is the instance's license-holder tag ("" when absent).
+	HolderMark string
 	// Windows: EC2 reports the platform "windows" (activation runs
 	// PowerShell there).
 	Windows     bool

@@ -471,6 +471,33 @@ func (f *Fake) CreateTags(ctx context.Context, in *ec2.CreateTagsInput, _ ...fun
 	return &ec2.CreateTagsOutput{}, nil
 }
 
+// DeleteTags removes tags from interfaces and instances; a tag given with
+// a value is removed only where it has that value, as in EC2.
+func (f *Fake) DeleteTags(ctx context.Context, in *ec2.DeleteTagsInput, _ ...func(*ec2.Options)) (*ec2.DeleteTagsOutput, error) {
+	err := f.call(ctx, OpDeleteTags, *in, func() error {
+		for _, r := range in.Resources {
+			var tags map[string]string
+			if n := f.enis[r]; n != nil {
+				tags = n.tags
+			} else if i := f.instances[r]; i != nil {
+				tags = i.tags
+			} else {
+				return notFound(OpDeleteTags, "InvalidID", "The ID '%s' is not valid", r)
+			}
+			for _, t := range in.Tags {
+				if v, ok := tags[aws.ToString(t.Key)]; ok && (t.Value == nil || aws.ToString(t.Value) == v) {
+					delete(tags, aws.ToString(t.Key))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ec2.DeleteTagsOutput{}, nil
+}
+
 // StartInstances starts stopped instances (pending -> running).
 func (f *Fake) StartInstances(ctx context.Context, in *ec2.StartInstancesInput, _ ...func(*ec2.Options)) (*ec2.StartInstancesOutput, error) {
 	err := f.call(ctx, OpStartInstances, *in, func() error {

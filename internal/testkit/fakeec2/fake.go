@@ -25,6 +25,7 @@ const (
 	OpAttachNetworkInterface          = "AttachNetworkInterface"
 	OpModifyNetworkInterfaceAttribute = "ModifyNetworkInterfaceAttribute"
 	OpCreateTags                      = "CreateTags"
+	OpDeleteTags                      = "DeleteTags"
 	OpStartInstances                  = "StartInstances"
 )
 
@@ -34,6 +35,7 @@ var MutatingOps = map[string]bool{
 	OpAttachNetworkInterface:          true,
 	OpModifyNetworkInterfaceAttribute: true,
 	OpCreateTags:                      true,
+	OpDeleteTags:                      true,
 	OpStartInstances:                  true,
 }
 
@@ -464,6 +466,16 @@ func (f *Fake) AttachmentsOf(eniID string) int {
 		return 0
 	}
 	return 1
+}
+
+// Tags returns a copy of an instance's tags (nil for an unknown one).
+func (f *Fake) Tags(instanceID string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if i := f.instances[instanceID]; i != nil {
+		return copyTags(i.tags)
+	}
+	return nil
 }
 
 // InstanceState returns an instance's state after due transitions.

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsfis"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/eni-failover/eni-failover/internal/activation"
+	"github.com/eni-failover/eni-failover/internal/model"
+)
+
+// fisDrills creates three AWS FIS experiment templates for game days, each
+// stopped by the stack's failed-move alarm: stop the holder, kill lmgrd on
+// the holder, and throttle the failover function's EC2 calls while the
+// holder stops. They find the holder by its license-holder tag, which the
+// engine keeps (HOLDER_TAG).
+func (s *EniFailoverStack) fisDrills(cfg Config) {
+	d := cfg.FISDrills
+	tags := model.NewTags(cfg.TagPrefix)
+	holderTag := map[string]interface{}{"ec2:ResourceTag/" + tags.LicenseHolder(): d.Group}
+	instances := fmt.Sprintf("arn:%s:ec2:%s:%s:instance/*", *s.Stack.Partition(), *s.Stack.Region(), *s.Stack.Account())
+	role := awsiam.NewRole(s.Stack, jsii.String("FISDrillRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("fis.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": s.Stack.Account()}},
+		}),
+		Description: jsii.String("eni-failover game days: FIS may stop and start the license holder, run the kill command on it, and throttle the failover function's EC2 calls"),
+	})
+	for _, st := range []*awsiam.PolicyStatementProps{
+		{Sid: jsii.String("FindInstances"), Actions: jsii.Strings("ec2:DescribeInstances"), Resources: jsii.Strings("*")},
+		{Sid: jsii.String("StopAndStartTheHolder"), Actions: jsii.Strings("ec2:StopInstances", "ec2:StartInstances"),
+			Resources: jsii.Strings(instances), Conditions: &map[string]interface{}{"StringEquals": holderTag}},
+		{Sid: jsii.String("RunShellDocument"), Actions: jsii.Strings("ssm:SendCommand"),
+			Resources: jsii.Strings(fmt.Sprintf("arn:%s:ssm:%s::document/%s", *s.Stack.Partition(), *s.Stack.Region(), activation.Document))},
+		{Sid: jsii.String("RunOnTheHolder"), Actions: jsii.Strings("ssm:SendCommand"), Resources: jsii.Strings(instances),
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"ssm:resourceTag/" + tags.LicenseHolder(): d.Group}}},
+		{Sid: jsii.String("FollowCommands"), Actions: jsii.Strings("ssm:ListCommands", "ssm:CancelCommand"), Resources: jsii.Strings("*")},
+		{Sid: jsii.String("ThrottleTheFailoverFunction"), Actions: jsii.Strings("fis:InjectApiThrottleError"),
+			Resources: jsii.Strings(fmt.Sprintf("arn:%s:fis:%s:%s:experiment/*", *s.Stack.Partition(), *s.Stack.Region(), *s.Stack.Account())),
+			Conditions: &map[string]interface{}{
+				"ForAllValues:StringEquals": map[string]interface{}{"fis:Targets": []*string{s.Failover.Role().RoleArn()}},
+				"StringEquals":              map[string]interface{}{"fis:Service": "ec2"},
+			}},
+	} {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(st))
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("FIS resolves its targets with DescribeInstances (no resource-level permissions); stopping, starting and commands are " +
+			"limited to the instance carrying the license-holder tag; experiment ARNs are chosen by FIS."),
+	}}, jsii.Bool(true))
+
+	holder := map[string]interface{}{"Holder": &awsfis.CfnExperimentTemplate_ExperimentTemplateTargetProperty{
+		ResourceType: jsii.String("aws:ec2:instance"), SelectionMode: jsii.String("ALL"),
+		ResourceTags: &map[string]*string{tags.LicenseHolder(): jsii.String(d.Group)},
+	}}
+	stopHolder := &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
+		ActionId:    jsii.String("aws:ec2:stop-instances"),
+		Description: jsii.String("stop the license holder; FIS starts it again later"),
+		Parameters:  &map[string]*string{"startInstancesAfterDuration": jsii.String(fmt.Sprintf("PT%dM", d.RestartAfterMinutes))},
+		Targets:     &map[string]*string{"Instances": jsii.String("Holder")},
+	}
+	commands, _ := json.Marshal(map[string][]string{"commands": d.KillCommands})
+	template := func(id, name, desc string, targets map[string]interface{}, actions map[string]interface{}) {
+		awsfis.NewCfnExperimentTemplate(s.Stack, jsii.String(id), &awsfis.CfnExperimentTemplateProps{
+			Description:    jsii.String(desc),
+			RoleArn:        role.RoleArn(),
+			StopConditions: &[]interface{}{&awsfis.CfnExperimentTemplate_ExperimentTemplateStopConditionProperty{Source: jsii.String("aws:cloudwatch:alarm"), Value: s.failedMoves.AlarmArn()}},
+			Targets:        &targets,
+			Actions:        &actions,
+			Tags:           &map[string]*string{"Name": jsii.String(*awscdk.Aws_STACK_NAME() + "-" + name), tags.Group(): jsii.String(d.Group)},
+		})
+	}
+	template("DrillStopHolder", "stop-holder", "eni-failover game day: stop the holder of group "+d.Group+"; the ENI must move within seconds", holder,
+		map[string]interface{}{"StopHolder": stopHolder})
+	template("DrillKillLmgrd", "kill-lmgrd", "eni-failover game day: kill lmgrd on the holder of group "+d.Group+"; the probe must move the ENI", holder,
+		map[string]interface{}{"KillLmgrd": &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
+			ActionId:    jsii.String("aws:ssm:send-command"),
+			Description: jsii.String("run the kill commands on the holder"),
+			Parameters: &map[string]*string{
+				"documentArn":        jsii.String(fmt.Sprintf("arn:%s:ssm:%s::document/%s", *s.Stack.Partition(), *s.Stack.Region(), activation.Document)),
+				"documentParameters": jsii.String(string(commands)),
+				"duration":           jsii.String("PT1M"),
+			},
+			Targets: &map[string]*string{"Instances": jsii.String("Holder")},
+		}})
+	withRole := map[string]interface{}{"Holder": holder["Holder"], "FailoverRole": &awsfis.CfnExperimentTemplate_ExperimentTemplateTargetProperty{
+		ResourceType: jsii.String("aws:iam:role"), SelectionMode: jsii.String("ALL"), ResourceArns: &[]*string{s.Failover.Role().RoleArn()},
+	}}
+	template("DrillThrottledFailover", "throttled-failover",
+		fmt.Sprintf("eni-failover game day: stop the holder of group %s while %d%% of the failover function's EC2 calls are throttled", d.Group, d.ThrottlePercent), withRole,
+		map[string]interface{}{
+			"ThrottleEC2": &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
+				ActionId:    jsii.String("aws:fis:inject-api-throttle-error"),
+				Description: jsii.String("throttle the failover function's EC2 calls"),
+				Parameters: &map[string]*string{
+					"service":    jsii.String("ec2"),
+					"operations": jsii.String("DescribeNetworkInterfaces,DescribeInstances,DescribeInstanceStatus,DetachNetworkInterface,AttachNetworkInterface,CreateTags"),
+					"percentage": jsii.String(fmt.Sprint(d.ThrottlePercent)),
+					"duration":   jsii.String("PT5M"),
+				},
+				Targets: &map[string]*string{"Roles": jsii.String("FailoverRole")},
+			},
+			"StopHolder": stopHolder,
+		})
+}
