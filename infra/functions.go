@@ -49,6 +49,10 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		config.EnvNotifyTopicARN:    s.Topic.TopicArn(),
 		emf.EnvNamespace:            jsii.String(emf.DefaultNamespace),
 	}
+	if cfg.Probe != nil {
+		// A drill waits for the probe's measurement of the outage.
+		env[config.EnvDrillOutageWait] = jsii.String("45s")
+	}
 	if cfg.FISDrills != nil {
 		// FIS finds the holder by its tag.
 		env[config.EnvHolderTag] = jsii.String("true")

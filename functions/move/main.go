@@ -15,12 +15,12 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	deps, _, err := wiring.Build(os.Getenv, os.Stdout, log, "move")
+	deps, cfg, err := wiring.Build(os.Getenv, os.Stdout, log, "move")
 	if err != nil {
 		log.Error("start-up failed", "error", err.Error())
 		lambda.Start(startup.Failing(err))
 		return
 	}
-	h := &handler.Manual{Deps: deps}
+	h := &handler.Manual{Deps: deps, OutageWait: cfg.DrillOutageWait}
 	lambda.Start(h.Handle)
 }

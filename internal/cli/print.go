@@ -80,12 +80,20 @@ func printMoves(w io.Writer, moves []model.Move) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WHEN\tFROM\tTO\tTRIGGER\tOUTCOME\tTOOK")
+	fmt.Fprintln(tw, "WHEN\tFROM\tTO\tTRIGGER\tOUTCOME\tTOOK\tCLIENTS' OUTAGE")
 	for _, m := range moves {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.At.UTC().Format(time.RFC3339), orDash(m.From), orDash(m.To), m.Trigger, m.Outcome,
-			(time.Duration(m.DurationMS) * time.Millisecond).Round(100*time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.At.UTC().Format(time.RFC3339), orDash(m.From), orDash(m.To), m.Trigger, m.Outcome,
+			(time.Duration(m.DurationMS) * time.Millisecond).Round(100*time.Millisecond), outage(m.OutageMS))
 	}
 	tw.Flush()
+}
+
+// outage is the probe's measurement, "-" when it has none.
+func outage(ms int64) string {
+	if ms <= 0 {
+		return "-"
+	}
+	return (time.Duration(ms) * time.Millisecond).Round(100 * time.Millisecond).String()
 }
 
 func printRun(w io.Writer, r *handler.Response) {
@@ -128,10 +136,10 @@ func printRun(w io.Writer, r *handler.Response) {
 	}
 	if len(r.Drill) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "DRILL MOVE\tOUTCOME\tTOOK\tENI AWAY\tACTIVATION")
+		fmt.Fprintln(tw, "DRILL MOVE\tOUTCOME\tTOOK\tENI AWAY\tACTIVATION\tCLIENTS' OUTAGE")
 		for _, d := range r.Drill {
-			fmt.Fprintf(tw, "%s -> %s\t%s\t%s\t%s\t%s\n", d.From, d.To, d.Outcome, time.Duration(d.DurationMS)*time.Millisecond,
-				time.Duration(d.ENIAwayMS)*time.Millisecond, orDash(d.Activation))
+			fmt.Fprintf(tw, "%s -> %s\t%s\t%s\t%s\t%s\t%s\n", d.From, d.To, d.Outcome, time.Duration(d.DurationMS)*time.Millisecond,
+				time.Duration(d.ENIAwayMS)*time.Millisecond, orDash(d.Activation), outage(d.OutageMS))
 		}
 		tw.Flush()
 	}

@@ -50,6 +50,9 @@ type Config struct {
 	// HealthLead: a holder named by a scheduled AWS Health change leaves
 	// this long before it starts (HEALTH_LEAD_TIME).
 	HealthLead time.Duration
+	// DrillOutageWait is how long a drill waits for the probe's outage
+	// measurement (DRILL_OUTAGE_WAIT).
+	DrillOutageWait time.Duration
 	// HolderTag keeps the license-holder tag on the holder (HOLDER_TAG).
 	HolderTag bool
 	// MaxAutomaticMoves caps automatic moves off a healthy holder per
@@ -95,6 +98,7 @@ const (
 	EnvHealthLeadTime     = "HEALTH_LEAD_TIME"
 	EnvMaxAutomaticMoves  = "MAX_AUTOMATIC_MOVES"
 	EnvHolderTag          = "HOLDER_TAG"
+	EnvDrillOutageWait    = "DRILL_OUTAGE_WAIT"
 	EnvNotifyTopicARN     = "NOTIFY_TOPIC_ARN"
 	EnvActivationCommands = "ACTIVATION_COMMANDS"
 	EnvWindowsActivation  = "ACTIVATION_COMMANDS_WINDOWS"
@@ -119,6 +123,7 @@ var Vars = []envvar.Var{
 	{Name: EnvHealthEventAction, Default: "move", Meaning: "`move` the ENI off a holder named by an AWS Health event, or only `notify`"},
 	{Name: EnvMaxAutomaticMoves, Default: "3", Meaning: "automatic moves off a holder EC2 finds healthy (the token server failed there), per group and hour; beyond them the automation only notifies (outcome `capped`) until an operator moves, fails back, drills, pauses or resumes; 0 for no cap, at most 10"},
 	{Name: EnvHolderTag, Default: "false", Meaning: "keep the tag `eni-failover:license-holder` (value: the group) on whichever member holds the ENI, and off the others (AWS FIS experiments find the holder by it); costs one or two more tag calls per move, after the ENI is in place"},
+	{Name: EnvDrillOutageWait, Default: "0s", Meaning: "how long the drill action waits, after its second move, for the probe's measurement of the clients' outage to reach the history (the stack sets 45s when the probe is deployed); 0s: no wait"},
 	{Name: EnvHealthLeadTime, Default: "30m", Meaning: "a holder named by a scheduled AWS Health change is moved off this long before the change starts (by the reconcile; at once when the event arrives later than that)"},
 	{Name: EnvNotifyTopicARN, Default: "", Meaning: "SNS topic for one message per move or failed move; empty: no notifications"},
 	emf.NamespaceVar,
@@ -162,6 +167,7 @@ func Load(getenv func(string) string) (Config, error) {
 		NotifyTopicARN:     get(EnvNotifyTopicARN),
 		ActivationTimeout:  dur(EnvActivationTimeout, 5*time.Second, 15*time.Minute),
 		DeepCheckTimeout:   dur(EnvDeepCheckTimeout, 5*time.Second, 2*time.Minute),
+		DrillOutageWait:    dur(EnvDrillOutageWait, 0, 10*time.Minute),
 		MetricsNamespace:   get(emf.EnvNamespace),
 	}
 	if !model.ValidTagPrefix(c.TagPrefix) {

@@ -190,6 +190,9 @@ func New(api awsapi.EC2, clk clock.Clock, log *slog.Logger, opts Options) *Engin
 // Now is the engine's clock.
 func (e *Engine) Now() time.Time { return e.clk.Now() }
 
+// Clock is the engine's clock (the wall clock in Lambda).
+func (e *Engine) Clock() clock.Clock { return e.clk }
+
 // Tags returns the tag keys the engine reads and writes.
 func (e *Engine) Tags() model.Tags { return e.tags }
 
@@ -611,6 +614,11 @@ func (e *Engine) confirm(ctx context.Context, t Trigger, dryRun bool) (*Report, 
 			}
 			r.Steps = append(r.Steps, step)
 		}
+	} else if t.Brief {
+		// A blip the probe never confirmed, with no move in it: logged,
+		// not announced.
+		r.Outcome = NothingToDo
+		r.Reason = fmt.Sprintf("a brief outage of %s on %s (not confirmed by the probe), with no move during it", outage, g.ENI.PrivateIP)
 	} else {
 		r.Reason += "; no move was made during it"
 	}

@@ -240,3 +240,24 @@ func TestHolderTag(t *testing.T) {
 		t.Fatal("tagged without HolderTag")
 	}
 }
+
+// A brief outage the probe never confirmed is recorded on a move made
+// during it (a planned move's), and otherwise only logged.
+func TestBriefOutage(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	w.clk.Advance(time.Minute)
+	since := w.clk.Now()
+	if r := w.mustRun(engine.Trigger{Kind: engine.Move, Group: group, Reason: "planned"}); r.Outcome != engine.Moved {
+		t.Fatalf("move: %+v", r)
+	}
+	r := w.mustRun(engine.Trigger{Kind: engine.LicenseRestored, Group: group, Since: since, At: w.clk.Now().Add(3 * time.Second), Brief: true})
+	if r.Outcome != engine.Confirmed || r.OutageMS <= 0 {
+		t.Fatalf("brief outage with a move: %+v", r)
+	}
+	w.clk.Advance(time.Hour)
+	before := w.ec2.MutatingCalls()
+	r = w.mustRun(engine.Trigger{Kind: engine.LicenseRestored, Group: group, Since: w.clk.Now().Add(-5 * time.Second), At: w.clk.Now(), Brief: true})
+	if r.Outcome != engine.NothingToDo || !strings.Contains(r.Reason, "brief outage of 5s") || w.ec2.MutatingCalls() != before {
+		t.Fatalf("blip: %+v", r)
+	}
+}

@@ -57,6 +57,10 @@ type Trigger struct {
 	// RequestID names a manual request; the journal keeps the last one
 	// carried out, and a repeat of it is answered without acting.
 	RequestID string
+	// Brief marks a LicenseRestored whose outage the probe never confirmed
+	// (a planned move's, or a blip): it is recorded only when a move was
+	// made during it.
+	Brief bool
 	// Scheduled is the change an AWS Health event announces: the holder
 	// it names leaves shortly before it starts (at once when that is
 	// near), and the members it names are not targets until it ends.

@@ -316,7 +316,7 @@ func probeFindings(env envelope, _ time.Time) ([]engine.Trigger, string, error) 
 		if r.Group == "" || r.DownSince.IsZero() || r.AnsweredAt.Before(r.DownSince) {
 			return nil, "", fmt.Errorf("probe restoration %d: needs a group and down_since no later than answered_at", i)
 		}
-		ts = append(ts, engine.Trigger{Kind: engine.LicenseRestored, Group: r.Group, Since: r.DownSince, At: r.AnsweredAt,
+		ts = append(ts, engine.Trigger{Kind: engine.LicenseRestored, Group: r.Group, Since: r.DownSince, At: r.AnsweredAt, Brief: !r.Confirmed,
 			Reason: "probe: the license answers again"})
 	}
 	if len(ts) == 0 {

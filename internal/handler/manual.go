@@ -113,6 +113,10 @@ type DrillMove struct {
 	Outcome    string `json:"outcome"`
 	DurationMS int64  `json:"duration_ms"`
 	ENIAwayMS  int64  `json:"eni_away_ms"`
+	// OutageMS is the clients' outage the probe measured for this move
+	// (both moves' when the license did not answer in between: then it
+	// is on the second move), once the history has it.
+	OutageMS   int64  `json:"outage_ms,omitempty"`
 	Activation string `json:"activation,omitempty"`
 	Error      string `json:"error,omitempty"`
 }
@@ -125,7 +129,13 @@ type PauseStatus struct {
 }
 
 // Manual handles operator invocations.
-type Manual struct{ Deps }
+type Manual struct {
+	Deps
+	// OutageWait is how long a drill waits, after its second move, for the
+	// probe's measurement of the clients' outage to reach the history
+	// (DRILL_OUTAGE_WAIT; 0: no probe, no wait).
+	OutageWait time.Duration
+}
 
 // ParseRequest decodes and validates a payload strictly: unknown fields, a
 // missing or unknown action, a malformed group or target are errors.
@@ -320,8 +330,47 @@ func (h *Manual) drill(ctx context.Context, req Request) (*Response, error) {
 	resp.Drill = append(resp.Drill, drillMove(second))
 	if err != nil {
 		resp.Error = err.Error()
+		return resp, nil
 	}
+	h.awaitOutage(ctx, resp, first, second)
 	return resp, nil
+}
+
+// awaitOutage waits, up to OutageWait, for the probe's measurement of the
+// clients' outage to be written on the drill's moves in the history, and
+// adds it to the response.
+func (h *Manual) awaitOutage(ctx context.Context, resp *Response, moves ...*engine.Report) {
+	if h.OutageWait <= 0 || len(moves) == 0 {
+		return
+	}
+	clk := h.Engine.Clock()
+	deadline := clk.Now().Add(h.OutageWait)
+	if dl, ok := clk.Deadline(ctx); ok && dl.Add(-2*time.Second).Before(deadline) {
+		deadline = dl.Add(-2 * time.Second)
+	}
+	last := moves[len(moves)-1]
+	for clk.Now().Before(deadline) {
+		if err := clk.Sleep(ctx, 2*time.Second); err != nil {
+			return
+		}
+		_, history, err := h.Engine.History(ctx, last.Group)
+		if err != nil {
+			continue
+		}
+		found := false
+		for i, r := range moves {
+			for _, m := range history {
+				if m.OutageMS > 0 && m.From == r.HolderBefore && m.To == r.HolderAfter && m.At.Equal(r.StartedAt.UTC().Truncate(time.Second)) {
+					resp.Drill[i].OutageMS = m.OutageMS
+					found = found || r == last
+				}
+			}
+		}
+		if found {
+			return
+		}
+	}
+	h.logger().WarnContext(ctx, "drill: no outage measured by the probe in time", "group", last.Group, "waited", h.OutageWait.String())
 }
 
 func drillMove(r *engine.Report) DrillMove {

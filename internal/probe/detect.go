@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"cmp"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,7 +12,10 @@ import (
 // confirmed after Confirmations consecutive failed checks that the witness
 // vouched for; while it lasts it is sent again every Retrigger (with the
 // latest failures as evidence, so that a new holder that fails too is
-// moved on); the first check that passes after it reports the outage.
+// moved on); the first check that passes after a failed one reports the
+// outage, confirmed or brief (a planned move's, or a blip shorter than the
+// confirmations: the failover function records it only when a move was
+// made during it).
 type Detector struct {
 	Confirmations int
 	Retrigger     time.Duration
@@ -40,9 +44,9 @@ func (d *Detector) Observe(r Result, at time.Time, witnessOK bool) (*Trigger, *R
 	ep := d.episode(r.Group)
 	if r.Reachable {
 		var restored *Restored
-		if !ep.DownSince.IsZero() {
-			restored = &Restored{Group: r.Group, Address: r.Address, DownSince: ep.DownSince, AnsweredAt: at,
-				OutageMS: at.Sub(ep.DownSince).Milliseconds()}
+		if since := cmp.Or(ep.DownSince, ep.FirstFailure); !since.IsZero() {
+			restored = &Restored{Group: r.Group, Address: r.Address, DownSince: since, AnsweredAt: at,
+				OutageMS: at.Sub(since).Milliseconds(), Confirmed: !ep.DownSince.IsZero()}
 		}
 		delete(d.episodes, r.Group)
 		return nil, restored
@@ -52,6 +56,9 @@ func (d *Detector) Observe(r Result, at time.Time, witnessOK bool) (*Trigger, *R
 	}
 	k := max(d.Confirmations, 1)
 	ep.Count++
+	if ep.Count == 1 {
+		ep.FirstFailure = at
+	}
 	ep.Failures = append(ep.Failures, at)
 	if len(ep.Failures) > k {
 		ep.Failures = ep.Failures[len(ep.Failures)-k:]

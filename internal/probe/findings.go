@@ -63,6 +63,9 @@ type Restored struct {
 	DownSince  time.Time `json:"down_since"`
 	AnsweredAt time.Time `json:"answered_at"`
 	OutageMS   int64     `json:"outage_ms"`
+	// Confirmed: the failure was confirmed (and triggered a move); else a
+	// brief outage, such as a planned move's.
+	Confirmed bool `json:"confirmed"`
 }
 
 // Episode is what the detector remembers of a group that is failing or
@@ -73,6 +76,8 @@ type Episode struct {
 	// last Confirmations of them).
 	Failures []time.Time `json:"failures,omitempty"`
 	Count    int         `json:"count"`
+	// FirstFailure is the first failed check of the run.
+	FirstFailure time.Time `json:"first_failure,omitzero"`
 	// DownSince is the first failed check of a confirmed failure;
 	// TriggeredAt the last trigger sent for it.
 	DownSince   time.Time `json:"down_since,omitzero"`

@@ -282,3 +282,19 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// A brief outage (shorter than the confirmations: a planned move's, or a
+// blip) triggers nothing but is reported when the license answers again,
+// unconfirmed, so that a move made during it gets its outage recorded.
+func TestBriefOutageIsReportedUnconfirmed(t *testing.T) {
+	w := newWatchWorld(t0)
+	w.net.fail["10.0.1.27"] = failure{from: t0.Add(12 * time.Second), until: t0.Add(22 * time.Second), err: ErrTimeout}
+	out := w.invoke(t, w.handler(3), scheduled(t0))
+	if len(out.Triggers) != 0 || len(out.Restored) != 1 {
+		t.Fatalf("findings %+v", out)
+	}
+	r := out.Restored[0]
+	if r.Confirmed || !r.DownSince.Equal(t0.Add(15*time.Second)) || !r.AnsweredAt.Equal(t0.Add(25*time.Second)) || r.OutageMS != 10000 {
+		t.Fatalf("restored %+v", r)
+	}
+}

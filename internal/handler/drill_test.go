@@ -1,0 +1,63 @@
+package handler_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/sim"
+	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
+)
+
+// A drill waits for the probe's measurement of the clients' outage (the
+// failover function writes it on the history's move when the probe's
+// "license answers again" arrives) and reports it with its moves; without
+// a measurement it gives up after OutageWait.
+func TestDrillReportsTheProbesOutage(t *testing.T) {
+	for _, probeRuns := range []bool{true, false} {
+		clk := simclock.NewSim(sim.Start)
+		r := sim.NewRegionOn(clk, fakeec2.RealisticTimings(), 1)
+		r.AddGroup(sim.Mosek())
+		deps := r.Deps(engine.Options{}, nil, nil)
+		m := &handler.Manual{Deps: deps, OutageWait: 45 * time.Second}
+		ctx := simclock.WithDeadline(context.Background(), clk.Now().Add(2*time.Minute))
+		start := clk.Now()
+		var wait func()
+		if probeRuns {
+			// The probe: once the ENI is back home, the license answers
+			// again, 12 s after the drill began.
+			wait = clk.Go(func() {
+				for {
+					if clk.Sleep(ctx, time.Second) != nil {
+						return
+					}
+					if _, h, err := deps.Engine.History(ctx, ""); err == nil && len(h) == 2 {
+						break
+					}
+				}
+				_ = clk.Sleep(ctx, 3*time.Second)
+				if _, err := deps.Engine.Run(ctx, engine.Trigger{Kind: engine.LicenseRestored, Group: "mosek", Since: start.Add(time.Second), At: clk.Now(), Brief: true}, false); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		resp, err := m.Handle(ctx, json.RawMessage(`{"action":"drill","reason":"game day"}`))
+		if wait != nil {
+			wait()
+		}
+		if err != nil || len(resp.Drill) != 2 || resp.Drill[1].Outcome != string(engine.Moved) {
+			t.Fatalf("probe %v: drill %+v %v", probeRuns, resp, err)
+		}
+		took := clk.Now().Sub(start)
+		if probeRuns && (resp.Drill[1].OutageMS <= 0 || took > 45*time.Second) {
+			t.Fatalf("with the probe: outage %d ms after %s, want it reported as soon as written", resp.Drill[1].OutageMS, took)
+		}
+		if !probeRuns && (resp.Drill[1].OutageMS != 0 || took < 45*time.Second) {
+			t.Fatalf("without the probe: outage %d ms after %s, want none after the whole wait", resp.Drill[1].OutageMS, took)
+		}
+	}
+}
