@@ -232,9 +232,10 @@ func startFunction(rie, dir, name string) (*function, error) {
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_LOG_FORMAT=JSON",
 		"NOTIFY_TOPIC_ARN="+topicARN, "POLL_INTERVAL=50ms", "POLL_MAX=200ms",
 		"ACTIVATION_COMMANDS=systemctl restart lmgrd\nss -ltn",
-		// The probe watches 8 s per invocation, a round a second.
-		"PROBE_TARGETS=mosek=127.0.0.1", fmt.Sprintf("PROBE_PORTS=%d", probePort), "PROBE_TIMEOUT=400ms",
-		"PROBE_INTERVAL=1s", "PROBE_WATCH=8s", "PROBE_CONFIRMATIONS=3", "PROBE_WITNESSES="+witnesses)
+		// The probe watches 12 s per invocation, a round every 2 s (a 1 s
+		// timeout: loopback answers at once, even on a busy machine).
+		"PROBE_TARGETS=mosek=127.0.0.1", fmt.Sprintf("PROBE_PORTS=%d", probePort), "PROBE_TIMEOUT=1s",
+		"PROBE_INTERVAL=2s", "PROBE_WATCH=12s", "PROBE_CONFIRMATIONS=3", "PROBE_WITNESSES="+witnesses)
 	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
 	if err := f.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting aws-lambda-rie for %s: %w", name, err)

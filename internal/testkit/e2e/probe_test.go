@@ -67,8 +67,9 @@ func destinationEvent(t *testing.T, request, response []byte) []byte {
 func TestProbeTriggersTheFailover(t *testing.T) {
 	w := newWorld(t)
 	// The failures the probe reports must begin after the holder got the
-	// ENI, or the engine rightly takes them for an earlier holder's.
-	if wait := time.Until(aws.ToTime(w.eniState().Attachment.AttachTime).Add(1500 * time.Millisecond)); wait > 0 {
+	// ENI, or the engine rightly takes them for an earlier holder's (a
+	// round is labelled with its grid point, up to 2 s before it runs).
+	if wait := time.Until(aws.ToTime(w.eniState().Attachment.AttachTime).Add(2500 * time.Millisecond)); wait > 0 {
 		time.Sleep(wait)
 	}
 	defer func() {
@@ -100,7 +101,7 @@ func TestProbeTriggersTheFailover(t *testing.T) {
 	if err := json.Unmarshal(res.body, &f); err != nil || len(f.Triggers) != 1 || f.Triggers[0].Group != w.group || f.Triggers[0].Checks != 3 {
 		t.Fatalf("probe findings %s (%v)", res.body, err)
 	}
-	if since := f.Triggers[0].FailingSince; since.Before(killed.Add(-time.Second)) {
+	if since := f.Triggers[0].FailingSince; since.Before(killed.Add(-2 * time.Second)) {
 		t.Fatalf("failing since %s, before the daemon was killed at %s", since, killed)
 	}
 
