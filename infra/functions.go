@@ -62,25 +62,24 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		env[config.EnvInstanceIDs] = jsii.String(strings.Join(cfg.InstanceIDs, ","))
 	}
 	timeout := 60
+	// SSM commands: their lines (shell, PowerShell) and their bound.
+	commands := func(linux, windows []string, linuxVar, windowsVar, timeoutVar string, seconds int) {
+		for name, lines := range map[string][]string{linuxVar: linux, windowsVar: windows} {
+			if len(lines) > 0 {
+				env[name] = jsii.String(strings.Join(lines, "\n"))
+			}
+		}
+		env[timeoutVar] = jsii.String(fmt.Sprintf("%ds", seconds))
+	}
 	if cfg.activates() {
-		if len(cfg.ActivationCommands) > 0 {
-			env[config.EnvActivationCommands] = jsii.String(strings.Join(cfg.ActivationCommands, "\n"))
-		}
-		if len(cfg.ActivationCommandsWindows) > 0 {
-			env[config.EnvWindowsActivation] = jsii.String(strings.Join(cfg.ActivationCommandsWindows, "\n"))
-		}
-		env[config.EnvActivationTimeout] = jsii.String(fmt.Sprintf("%ds", cfg.ActivationTimeoutSeconds))
+		commands(cfg.ActivationCommands, cfg.ActivationCommandsWindows, config.EnvActivationCommands, config.EnvWindowsActivation,
+			config.EnvActivationTimeout, cfg.ActivationTimeoutSeconds)
 		// The move, then the activation, within one invocation.
 		timeout += cfg.ActivationTimeoutSeconds
 	}
 	if cfg.deepChecks() {
-		if len(cfg.DeepCheckCommands) > 0 {
-			env[config.EnvDeepCheckCommands] = jsii.String(strings.Join(cfg.DeepCheckCommands, "\n"))
-		}
-		if len(cfg.DeepCheckCommandsWindows) > 0 {
-			env[config.EnvWindowsDeepCheck] = jsii.String(strings.Join(cfg.DeepCheckCommandsWindows, "\n"))
-		}
-		env[config.EnvDeepCheckTimeout] = jsii.String(fmt.Sprintf("%ds", cfg.DeepCheckTimeoutSeconds))
+		commands(cfg.DeepCheckCommands, cfg.DeepCheckCommandsWindows, config.EnvDeepCheckCommands, config.EnvWindowsDeepCheck,
+			config.EnvDeepCheckTimeout, cfg.DeepCheckTimeoutSeconds)
 		// The reconcile's deep check (twice, 5 s apart), then a move.
 		timeout += 2*cfg.DeepCheckTimeoutSeconds + 5
 	}

@@ -7,6 +7,7 @@ package wiring
 import (
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -36,29 +37,22 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 	ec2Client := newEC2(env)
 	opts := cfg.EngineOptions()
 	var ssmClient *ssm.Client
-	ssmOnce := func() *ssm.Client {
+	// runner runs commands on a holder through SSM; nil without commands.
+	runner := func(linux, windows []string, timeout time.Duration, purpose, setting string) *activation.Activator {
+		if len(linux)+len(windows) == 0 {
+			return nil
+		}
 		if ssmClient == nil {
 			ssmClient = ssm.NewFromConfig(env.Config, func(o *ssm.Options) { o.BaseEndpoint = env.Endpoint("SSM") })
 		}
-		return ssmClient
+		return &activation.Activator{SSM: ssmClient, Commands: linux, WindowsCommands: windows, Timeout: timeout, Purpose: purpose, Setting: setting}
 	}
-	if len(cfg.ActivationCommands)+len(cfg.WindowsActivationCommands) > 0 {
-		opts.Activator = &activation.Activator{
-			SSM:             ssmOnce(),
-			Commands:        cfg.ActivationCommands,
-			WindowsCommands: cfg.WindowsActivationCommands,
-			Timeout:         cfg.ActivationTimeout,
-		}
+	if a := runner(cfg.ActivationCommands, cfg.WindowsActivationCommands, cfg.ActivationTimeout, "", ""); a != nil {
+		opts.Activator = a
 	}
-	if len(cfg.DeepCheckCommands)+len(cfg.WindowsDeepCheckCommands) > 0 {
-		opts.DeepCheck = &activation.Activator{
-			SSM:             ssmOnce(),
-			Commands:        cfg.DeepCheckCommands,
-			WindowsCommands: cfg.WindowsDeepCheckCommands,
-			Timeout:         cfg.DeepCheckTimeout,
-			Purpose:         "deep check of the token server on the license ENI holder",
-			Setting:         config.EnvDeepCheckCommands,
-		}
+	if a := runner(cfg.DeepCheckCommands, cfg.WindowsDeepCheckCommands, cfg.DeepCheckTimeout,
+		"deep check of the token server on the license ENI holder", config.EnvDeepCheckCommands); a != nil {
+		opts.DeepCheck = a
 	}
 	deps := handler.Deps{
 		Engine:  engine.New(ec2Client, clock.Real{}, log, opts),

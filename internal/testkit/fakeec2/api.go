@@ -448,13 +448,9 @@ func (f *Fake) ModifyNetworkInterfaceAttribute(ctx context.Context, in *ec2.Modi
 func (f *Fake) CreateTags(ctx context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
 	err := f.call(ctx, OpCreateTags, *in, func() error {
 		for _, r := range in.Resources {
-			var tags map[string]string
-			if n := f.enis[r]; n != nil {
-				tags = n.tags
-			} else if i := f.instances[r]; i != nil {
-				tags = i.tags
-			} else {
-				return notFound(OpCreateTags, "InvalidID", "The ID '%s' is not valid", r)
+			tags, err := f.tagsOf(OpCreateTags, r)
+			if err != nil {
+				return err
 			}
 			for _, t := range in.Tags {
 				if len(aws.ToString(t.Value)) > 256 {
@@ -471,18 +467,25 @@ func (f *Fake) CreateTags(ctx context.Context, in *ec2.CreateTagsInput, _ ...fun
 	return &ec2.CreateTagsOutput{}, nil
 }
 
+// tagsOf is the tag map of an interface or instance; f.mu must be held.
+func (f *Fake) tagsOf(op, id string) (map[string]string, error) {
+	if n := f.enis[id]; n != nil {
+		return n.tags, nil
+	}
+	if i := f.instances[id]; i != nil {
+		return i.tags, nil
+	}
+	return nil, notFound(op, "InvalidID", "The ID '%s' is not valid", id)
+}
+
 // DeleteTags removes tags from interfaces and instances; a tag given with
 // a value is removed only where it has that value, as in EC2.
 func (f *Fake) DeleteTags(ctx context.Context, in *ec2.DeleteTagsInput, _ ...func(*ec2.Options)) (*ec2.DeleteTagsOutput, error) {
 	err := f.call(ctx, OpDeleteTags, *in, func() error {
 		for _, r := range in.Resources {
-			var tags map[string]string
-			if n := f.enis[r]; n != nil {
-				tags = n.tags
-			} else if i := f.instances[r]; i != nil {
-				tags = i.tags
-			} else {
-				return notFound(OpDeleteTags, "InvalidID", "The ID '%s' is not valid", r)
+			tags, err := f.tagsOf(OpDeleteTags, r)
+			if err != nil {
+				return err
 			}
 			for _, t := range in.Tags {
 				if v, ok := tags[aws.ToString(t.Key)]; ok && (t.Value == nil || aws.ToString(t.Value) == v) {
