@@ -32,12 +32,12 @@ lint: ## gofmt, go vet and staticcheck
 fuzz: ## fuzz the storm generator for 60 s (FUZZTIME=10m for longer)
 	$(GO) test -run '^$$' -fuzz=FuzzStorm -fuzztime=$(or $(FUZZTIME),60s) ./internal/testkit/storm/
 
-bench: ## failover benchmarks on the simulated EC2 (BENCH_CALL_SCALE=2 for slower APIs)
+bench: ## failover and license-restored benchmarks on the simulated EC2 (BENCH_CALL_SCALE=2, BENCH_DELIVERY_SCALE=2 for slower)
 	$(GO) test -run '^$$' -bench . -benchtime=$(or $(BENCHTIME),200x) ./internal/testkit/bench/
 
 RIE := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 
-coldstart: build ## bootstrap sizes, and init time and peak memory under aws-lambda-rie against moto_server
+coldstart: build ## bootstrap sizes, init time and memory under aws-lambda-rie, and the overhead behind EC2's pace
 	@ls -l build/*/bootstrap | awk '{printf "  %-28s %d bytes (%.2f MiB), linux/arm64\n", $$9, $$5, $$5/1048576}'
 	@PATH="$$($(GO) env GOPATH)/bin:$$PATH"; command -v aws-lambda-rie >/dev/null || GOFLAGS= $(GO) install $(RIE)
 	$(GO) run ./internal/testkit/cmd/coldstart
