@@ -209,9 +209,12 @@ func (s *EniFailoverStack) probe(cfg Config) {
 			Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 				Namespace: jsii.String(emf.DefaultNamespace), MetricName: jsii.String(probe.MetricReachable),
 				DimensionsMap: &map[string]*string{"Group": jsii.String(g)},
-				Statistic:     jsii.String("Minimum"), Period: awscdk.Duration_Minutes(jsii.Number(p.ScheduleMinutes)),
+				// The share of rounds that passed: a planned move's few
+				// failed rounds keep it above one half, a dead lmgrd
+				// takes it to 0. The probe's own finding is the fast path.
+				Statistic: jsii.String("Average"), Period: awscdk.Duration_Minutes(jsii.Number(p.ScheduleMinutes)),
 			}),
-			Threshold:          jsii.Number(1),
+			Threshold:          jsii.Number(0.5),
 			ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
 			EvaluationPeriods:  jsii.Number(p.EvaluationPeriods),
 			DatapointsToAlarm:  jsii.Number(p.DatapointsToAlarm),

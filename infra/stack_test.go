@@ -510,7 +510,8 @@ func TestActivationAndProbe(t *testing.T) {
 		s.has(t, tAlarm, obj{
 			"Namespace": emf.DefaultNamespace, "MetricName": probe.MetricReachable,
 			"Dimensions": arr{obj{"Name": "Group", "Value": g}}, "AlarmName": stackNameJoin(probeAlarmInfix + g),
-			"ComparisonOperator": "LessThanThreshold", "DatapointsToAlarm": 2, "EvaluationPeriods": 3, "TreatMissingData": "notBreaching",
+			"ComparisonOperator": "LessThanThreshold", "Threshold": 0.5, "Statistic": "Average",
+			"DatapointsToAlarm": 2, "EvaluationPeriods": 3, "TreatMissingData": "notBreaching",
 		})
 	}
 	s.count(t, tAlarm, obj{"MetricName": probe.MetricReachable}, 2)
