@@ -22,6 +22,7 @@ func TestStory(t *testing.T) {
 		"3 rounds refused",                  // lmgrd killed: the probe confirms it
 		"daemon is not",                     // and the move says why
 		"clients were without it for 20.0s", // the outage the probe measured
+		"clients without a license 20.0s, as the probe measured", // and the timeline shows it
 		"license answers again on i-0bbbbbbbbbbbbbbb2",
 		"ACTIVATION FAILED",                                       // a token server that will not start
 		"lmgrd NOT started",                                       // and the timeline says so

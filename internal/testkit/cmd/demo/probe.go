@@ -81,6 +81,10 @@ func (s *story) probeScene() error {
 		return fmt.Errorf("the probe did not see the license answer again: %+v", again)
 	}
 	s.say("probe: the license answers again; clients were without it for %.1fs", float64(again.Restored[0].OutageMS)/1000)
+	if len(s.moves) > 0 {
+		// The timeline's line for this move gets what the clients saw.
+		s.moves = append(s.moves, fmt.Sprintf("  clients without a license %.1fs, as the probe measured", float64(again.Restored[0].OutageMS)/1000))
+	}
 	r.Clock.Advance(time.Second)
 	return s.eventRaw("probe finding (license answers again)", s.findingEvent(mustJSON(out), again))
 }
