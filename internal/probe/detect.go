@@ -70,8 +70,18 @@ func (d *Detector) Observe(r Result, at time.Time, witnessOK bool) (*Trigger, *R
 	if retrigger <= 0 {
 		retrigger = DefaultRetrigger
 	}
+	// Each resend waits twice as long as the one before, up to an hour:
+	// a failure nothing can move (a paused group, the automatic moves
+	// used up) is not announced every two minutes.
+	for range min(ep.Resent, 5) {
+		retrigger *= 2
+	}
+	retrigger = min(retrigger, time.Hour)
 	if !ep.TriggeredAt.IsZero() && at.Sub(ep.TriggeredAt) < retrigger {
 		return nil, nil
+	}
+	if !ep.TriggeredAt.IsZero() {
+		ep.Resent++
 	}
 	since := ep.Failures[0]
 	if ep.DownSince.IsZero() {

@@ -82,6 +82,8 @@ type Episode struct {
 	// TriggeredAt the last trigger sent for it.
 	DownSince   time.Time `json:"down_since,omitzero"`
 	TriggeredAt time.Time `json:"triggered_at,omitzero"`
+	// Resent counts the times it was sent again.
+	Resent int `json:"resent,omitempty"`
 }
 
 // RequestID names the trigger of a failure of group that began at since.

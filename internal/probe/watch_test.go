@@ -213,28 +213,37 @@ func TestResumedWatchReportsTheOutage(t *testing.T) {
 }
 
 // A failure that outlasts the move (the new holder fails too) is sent
-// again after Retrigger, with the latest failures as evidence.
+// again after Retrigger, with the latest failures as evidence, then at
+// doubling intervals: a failure nothing can move is not announced every
+// two minutes.
 func TestAFailureThatLastsIsSentAgain(t *testing.T) {
 	w := newWatchWorld(t0)
 	w.net.fail["10.0.1.27"] = failure{from: t0, err: ErrRefused}
 	h := w.handler(3)
 	first := w.invoke(t, h, scheduled(t0))
-	var again *Trigger
-	for i := 0; i < 5 && again == nil; i++ {
-		out := w.invoke(t, h, first)
-		if len(out.Triggers) > 0 {
-			again = &out.Triggers[0]
+	sent := []Trigger{first.Triggers[0]}
+	in := first
+	for w.clk.Now().Sub(t0) < 20*time.Minute {
+		out := w.invoke(t, h, in)
+		sent = append(sent, out.Triggers...)
+		in = out
+		in.WatchUntil = w.clk.Now().Add(60 * time.Second)
+	}
+	var gaps []time.Duration
+	for i := 1; i < len(sent); i++ {
+		gaps = append(gaps, sent[i].ConfirmedAt.Sub(sent[i-1].ConfirmedAt))
+		if !sent[i].FailingSince.Equal(sent[i].ConfirmedAt.Add(-10*time.Second)) || sent[i].RequestID == sent[i-1].RequestID {
+			t.Fatalf("resend %d: %+v", i, sent[i])
 		}
-		first.WatchUntil = w.clk.Now().Add(60 * time.Second)
 	}
-	if again == nil {
-		t.Fatal("never sent again")
+	want := []time.Duration{2 * time.Minute, 4 * time.Minute, 8 * time.Minute}
+	if len(gaps) < len(want) {
+		t.Fatalf("sent again after %v, want %v", gaps, want)
 	}
-	if got := again.ConfirmedAt.Sub(first.Triggers[0].ConfirmedAt); got != DefaultRetrigger {
-		t.Fatalf("sent again after %s, want %s", got, DefaultRetrigger)
-	}
-	if !again.FailingSince.Equal(again.ConfirmedAt.Add(-10*time.Second)) || again.RequestID == first.Triggers[0].RequestID {
-		t.Fatalf("again: %+v", again)
+	for i, g := range want {
+		if gaps[i] != g {
+			t.Fatalf("sent again after %v, want %v", gaps, want)
+		}
 	}
 }
 
