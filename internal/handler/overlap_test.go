@@ -8,30 +8,12 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/eventparse"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/probe"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
-
-// deadOnPrimary answers the probe as the license address would with
-// lmgrd killed on the primary: refused while the ENI is there.
-type deadOnPrimary struct {
-	r      *sim.Region
-	killed time.Time
-}
-
-func (d deadOnPrimary) Check(ctx context.Context, _ string, _ int, _ bool) error {
-	_ = d.r.Clock.Sleep(ctx, time.Millisecond)
-	if st := d.r.EC2.ENI(sim.ENIID); st.InstanceID == sim.Primary && !d.r.Clock.Now().Before(d.killed) {
-		return probe.ErrRefused
-	}
-	return nil
-}
-
-func (deadOnPrimary) Reach(context.Context, string) bool { return true }
 
 // Two probe invocations that overlap (two sandboxes, each with its own
 // memory, started 1.7 s apart) see the same dead lmgrd; their findings,
@@ -42,9 +24,13 @@ func TestOverlappingProbesMoveOnce(t *testing.T) {
 	r := sim.NewRegionOn(clk, fakeec2.RealisticTimings(), 1)
 	r.AddGroup(sim.Mosek())
 	ctx := simclock.WithDeadline(context.Background(), clk.Now().Add(5*time.Minute))
-	checker := deadOnPrimary{r: r, killed: sim.Start.Add(7 * time.Second)}
+	checker := &sim.TokenServers{Region: r, Timeout: 2 * time.Second, RTT: time.Millisecond}
 	findings := make([][]byte, 2)
-	var waits []func()
+	// lmgrd dies on the holder 7 s in.
+	waits := []func(){clk.Go(func() {
+		_ = clk.Sleep(ctx, 7*time.Second)
+		checker.Set(sim.Primary, sim.Daemon{State: sim.Killed})
+	})}
 	for i, offset := range []time.Duration{300 * time.Millisecond, 2 * time.Second} {
 		h := &probe.Handler{
 			Prober:  &probe.Prober{Ports: probe.DefaultPorts, Checker: checker, Clock: clk},
@@ -59,8 +45,8 @@ func TestOverlappingProbesMoveOnce(t *testing.T) {
 				t.Errorf("probe %d: %+v %v", i, out, err)
 				return
 			}
-			findings[i], _ = json.Marshal(map[string]any{"source": eventparse.SourceLambda, "detail-type": eventparse.DetailInvocationSuccess,
-				"detail": map[string]any{"responsePayload": out}})
+			b, _ := json.Marshal(out)
+			findings[i] = sim.FindingsEvent(clk.Now(), nil, b)
 		}))
 	}
 	for _, wait := range waits {

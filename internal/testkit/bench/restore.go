@@ -102,93 +102,22 @@ type Restore struct {
 // EC2, a token server per instance, the probe watching the ENI's address,
 // and the failover function handling one event at a time.
 type licenseWorld struct {
-	clk    *simclock.Sim
-	region *sim.Region
-	lat    Latencies
-	rng    *rand.Rand
+	clk     *simclock.Sim
+	region  *sim.Region
+	servers *sim.TokenServers
+	lat     Latencies
+	rng     *rand.Rand
 
-	mu          sync.Mutex
-	daemons     map[string]daemon // by instance
-	unreachable map[string]bool
-	netDown     bool
-	queue       []queued
-	firstEvent  time.Time // first trigger leaving for the function
-	firstRun    time.Time // the function starting on a trigger
-	done        bool
-}
-
-type daemon struct {
-	state   string // serving, killed, hung
-	serveAt time.Time
+	mu         sync.Mutex
+	queue      []queued
+	firstEvent time.Time // first trigger leaving for the function
+	firstRun   time.Time // the function starting on a trigger
+	done       bool
 }
 
 type queued struct {
 	at    time.Time
 	event []byte
-}
-
-const (
-	serving = "serving"
-	killed  = "killed"
-	hung    = "hung"
-)
-
-// answering reports whether the license answers clients: the ENI is
-// attached to a reachable, running holder whose daemon serves.
-func (w *licenseWorld) answering() bool {
-	st := w.region.EC2.ENI(sim.ENIID)
-	if st.InstanceID == "" || st.AttachmentStatus != "attached" || w.region.EC2.InstanceState(st.InstanceID) != "running" {
-		return false
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	d := w.daemons[st.InstanceID]
-	return !w.unreachable[st.InstanceID] && d.state == serving && !w.clk.Now().Before(d.serveAt)
-}
-
-// Check is the probe's view of the license address (probe.Checker).
-func (w *licenseWorld) Check(ctx context.Context, _ string, _ int, answer bool) error {
-	timeout := func(err error) error {
-		_ = w.clk.Sleep(ctx, probeTimeout)
-		return err
-	}
-	w.mu.Lock()
-	netDown := w.netDown
-	w.mu.Unlock()
-	if netDown {
-		return timeout(probe.ErrTimeout)
-	}
-	st := w.region.EC2.ENI(sim.ENIID)
-	if st.InstanceID == "" || st.AttachmentStatus != "attached" || w.region.EC2.InstanceState(st.InstanceID) != "running" {
-		return timeout(probe.ErrTimeout)
-	}
-	w.mu.Lock()
-	d, gone := w.daemons[st.InstanceID], w.unreachable[st.InstanceID]
-	w.mu.Unlock()
-	switch {
-	case gone:
-		return timeout(probe.ErrTimeout)
-	case d.state == hung && answer:
-		return timeout(probe.ErrNoAnswer)
-	case d.state == killed, d.state == serving && w.clk.Now().Before(d.serveAt):
-		_ = w.clk.Sleep(ctx, w.lat.CheckRTT)
-		return probe.ErrRefused
-	}
-	_ = w.clk.Sleep(ctx, w.lat.CheckRTT)
-	return nil
-}
-
-// Reach is the witness (the VPC's DNS server).
-func (w *licenseWorld) Reach(ctx context.Context, _ string) bool {
-	w.mu.Lock()
-	down := w.netDown
-	w.mu.Unlock()
-	if down {
-		_ = w.clk.Sleep(ctx, probeTimeout)
-		return false
-	}
-	_ = w.clk.Sleep(ctx, w.lat.CheckRTT)
-	return true
 }
 
 // Activate is SSM Run Command on the new holder (engine.Activator):
@@ -198,9 +127,7 @@ func (w *licenseWorld) Activate(ctx context.Context, instanceID string, _ bool) 
 	if err := w.clk.Sleep(ctx, w.lat.SSMDelivery); err != nil {
 		return engine.Activation{InstanceID: instanceID, Status: "Error", Error: err.Error()}
 	}
-	w.mu.Lock()
-	w.daemons[instanceID] = daemon{state: serving, serveAt: w.clk.Now().Add(w.lat.DaemonStart)}
-	w.mu.Unlock()
+	w.servers.Set(instanceID, sim.Daemon{State: sim.Serving, ServeAt: w.clk.Now().Add(w.lat.DaemonStart)})
 	// The command checks the port before it reports success.
 	_ = w.clk.Sleep(ctx, w.lat.DaemonStart+500*time.Millisecond)
 	return engine.Activation{InstanceID: instanceID, CommandID: "sim", Status: "Success", DurationMS: w.clk.Now().Sub(start).Milliseconds()}
@@ -264,12 +191,7 @@ func (w *licenseWorld) probeFunction(ctx context.Context, h *probe.Handler, star
 			continue
 		}
 		findings, _ := json.Marshal(out)
-		record, _ := json.Marshal(map[string]any{
-			"version": "0", "source": eventparse.SourceLambda, "detail-type": eventparse.DetailInvocationSuccess,
-			"time":   w.clk.Now().Format(time.RFC3339),
-			"detail": map[string]any{"version": "1.0", "responsePayload": json.RawMessage(findings)},
-		})
-		w.send(w.clk.Now().Add(w.lat.ProbeDelivery), record)
+		w.send(w.clk.Now().Add(w.lat.ProbeDelivery), sim.FindingsEvent(w.clk.Now(), in, findings))
 		in = findings
 		if err := w.clk.Sleep(ctx, w.lat.ProbeDelivery); err != nil {
 			return
@@ -283,18 +205,17 @@ func (w *licenseWorld) probeFunction(ctx context.Context, h *probe.Handler, star
 func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Restore {
 	clk := simclock.NewSim(sim.Start)
 	tm.Spread = 0.2
-	w := &licenseWorld{clk: clk, region: sim.NewRegionOn(clk, tm, seed), lat: lat, rng: rand.New(rand.NewSource(seed)),
-		daemons: map[string]daemon{}, unreachable: map[string]bool{}}
+	region := sim.NewRegionOn(clk, tm, seed)
+	w := &licenseWorld{clk: clk, region: region, lat: lat, rng: rand.New(rand.NewSource(seed)),
+		servers: &sim.TokenServers{Region: region, Timeout: probeTimeout, RTT: lat.CheckRTT}}
 	w.region.AddGroup(sim.Mosek())
-	for _, id := range []string{sim.Primary, sim.Standby, sim.Second} {
-		// lmgrd runs on the holder only; a standby's starts with activation.
-		w.daemons[id] = daemon{state: killed}
-	}
-	w.daemons[sim.Primary] = daemon{state: serving}
+	// lmgrd runs on the holder only; a standby's starts with activation.
+	w.servers.Set(sim.Standby, sim.Daemon{State: sim.Killed})
+	w.servers.Set(sim.Second, sim.Daemon{State: sim.Killed})
 	deps := w.region.Deps(engine.Options{Activator: w}, io.Discard, nil)
 	fo := &handler.Failover{Deps: deps}
 	ph := &probe.Handler{
-		Prober:  &probe.Prober{Ports: probe.DefaultPorts, Answer: f == DaemonHung, Checker: w, Clock: clk},
+		Prober:  &probe.Prober{Ports: probe.DefaultPorts, Answer: f == DaemonHung, Checker: w.servers, Clock: clk},
 		Targets: []probe.Target{{Group: events.GroupPlaceholder, Address: "10.0.1.27"}}, Witnesses: []string{probe.DefaultWitness},
 		Interval: 5 * time.Second, Watch: time.Minute, StopBefore: 3 * time.Second,
 		Detector: &probe.Detector{Confirmations: 3}, Metrics: io.Discard, Namespace: "sim", Clock: clk,
@@ -313,13 +234,11 @@ func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Resto
 	}
 	switch f {
 	case DaemonKilled:
-		w.setDaemon(sim.Primary, killed)
+		w.servers.Set(sim.Primary, sim.Daemon{State: sim.Killed})
 	case DaemonHung:
-		w.setDaemon(sim.Primary, hung)
+		w.servers.Set(sim.Primary, sim.Daemon{State: sim.Hung})
 	case Unreachable:
-		w.mu.Lock()
-		w.unreachable[sim.Primary] = true
-		w.mu.Unlock()
+		w.servers.SetUnreachable(sim.Primary)
 		w.region.EC2.SetStuckDetaching(sim.ENIID, true)
 	case Stopped:
 		w.region.EC2.StopInstance(sim.Primary)
@@ -327,9 +246,7 @@ func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Resto
 	case SpotNotice:
 		w.send(failedAt.Add(lat.EventDelivery), event("spot-interruption.json"))
 	case ProbeNetworkDown:
-		w.mu.Lock()
-		w.netDown = true
-		w.mu.Unlock()
+		w.servers.SetProbeNetworkDown()
 	}
 	res := Restore{Failure: f}
 	var outageFrom time.Time
@@ -338,7 +255,7 @@ func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Resto
 	}
 	// Watch the license until it answers again (or three minutes pass).
 	for clk.Now().Sub(failedAt) < 3*time.Minute {
-		up := w.answering()
+		up := w.servers.Answering()
 		st := w.region.EC2.ENI(sim.ENIID)
 		if outageFrom.IsZero() && !up {
 			outageFrom = clk.Now()
@@ -372,12 +289,6 @@ func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Resto
 		}
 	}
 	return res
-}
-
-func (w *licenseWorld) setDaemon(id, state string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.daemons[id] = daemon{state: state}
 }
 
 // String is one line for logs.

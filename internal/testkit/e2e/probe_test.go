@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-
 	"fmt"
 	"strings"
 	"testing"
@@ -12,36 +11,15 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/eventparse"
 	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
 
-// probeFunctionARN is the probe as an invocation record names it:
-// qualified, as the stack's findings rule expects.
-const probeFunctionARN = "arn:aws:lambda:us-east-1:123456789012:function:eni-failover-probe:$LATEST"
-
 // destinationEvent wraps a probe invocation's result the way Lambda's
-// on-success destination puts it on EventBridge (the invocation record as
-// the detail, source "lambda") and the bus hands it to a rule's target.
+// on-success destination puts it on EventBridge and the bus hands it to a
+// rule's target, and checks it carries what the stack's rule matches.
 func destinationEvent(t *testing.T, request, response []byte) []byte {
 	t.Helper()
-	now := time.Now().UTC()
-	event := map[string]any{
-		"version": "0", "id": fmt.Sprintf("e2e-%d", now.UnixNano()),
-		"detail-type": eventparse.DetailInvocationSuccess, "source": eventparse.SourceLambda,
-		"account": "123456789012", "time": now.Format(time.RFC3339), "region": region,
-		"resources": []string{"arn:aws:events:us-east-1:123456789012:event-bus/default", probeFunctionARN},
-		"detail": map[string]any{
-			"version": "1.0", "timestamp": now.Format(time.RFC3339Nano),
-			"requestContext": map[string]any{"requestId": fmt.Sprintf("req-%d", now.UnixNano()), "functionArn": probeFunctionARN,
-				"condition": "Success", "approximateInvokeCount": 1},
-			"requestPayload":  json.RawMessage(request),
-			"responseContext": map[string]any{"statusCode": 200, "executedVersion": "$LATEST"},
-			"responsePayload": json.RawMessage(response),
-		},
-	}
-	b, err := json.Marshal(event)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := sim.FindingsEvent(time.Now(), request, response)
 	// What the stack's findings rule matches on.
 	var got struct {
 		Source string `json:"source"`
@@ -52,7 +30,8 @@ func destinationEvent(t *testing.T, request, response []byte) []byte {
 			ResponsePayload probe.Findings `json:"responsePayload"`
 		} `json:"detail"`
 	}
-	if err := json.Unmarshal(b, &got); err != nil || got.Detail.ResponsePayload.Kind != probe.FindingsKind || len(got.Detail.ResponsePayload.Findings) == 0 {
+	if err := json.Unmarshal(b, &got); err != nil || got.Source != eventparse.SourceLambda || !strings.HasPrefix(got.Detail.RequestContext.FunctionArn, "arn:aws:lambda:") ||
+		got.Detail.ResponsePayload.Kind != probe.FindingsKind || len(got.Detail.ResponsePayload.Findings) == 0 {
 		t.Fatalf("the findings rule would not match %s (%v)", b, err)
 	}
 	return b

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/eventparse"
@@ -13,42 +11,13 @@ import (
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
 
-// tokenServers is what the probe sees at the license address: refused
-// where lmgrd was killed, an answer where it serves.
-type tokenServers struct {
-	region *sim.Region
-	mu     sync.Mutex
-	dead   map[string]bool
-}
-
-func (t *tokenServers) kill(id string) { t.mu.Lock(); t.dead[id] = true; t.mu.Unlock() }
-
-// Check answers as the ENI's holder would (probe.Checker).
-func (t *tokenServers) Check(ctx context.Context, _ string, _ int, _ bool) error {
-	st := t.region.EC2.ENI(sim.ENIID)
-	t.mu.Lock()
-	dead := t.dead[st.InstanceID]
-	t.mu.Unlock()
-	_ = t.region.Clock.Sleep(ctx, time.Millisecond)
-	switch {
-	case st.AttachmentStatus != "attached" || t.region.EC2.InstanceState(st.InstanceID) != "running":
-		return probe.ErrTimeout
-	case dead:
-		return probe.ErrRefused
-	}
-	return nil
-}
-
-// Reach is the witness: the probe's network is fine.
-func (t *tokenServers) Reach(context.Context, string) bool { return true }
-
 // probeScene: lmgrd is killed on the holder; the probe confirms it over
 // three rounds, its finding reaches the failover function, the ENI moves,
 // and the resumed probe sees the license answer again and reports what
 // the clients saw.
 func (s *story) probeScene() error {
 	r := s.region
-	servers := &tokenServers{region: r, dead: map[string]bool{}}
+	servers := &sim.TokenServers{Region: r, Timeout: 2 * time.Second, RTT: time.Millisecond}
 	ph := &probe.Handler{
 		Prober:  &probe.Prober{Ports: probe.DefaultPorts, Checker: servers, Clock: r.Clock},
 		Targets: []probe.Target{{Group: "mosek", Address: "10.0.1.27"}}, Witnesses: []string{probe.DefaultWitness},
@@ -56,7 +25,7 @@ func (s *story) probeScene() error {
 		Detector: &probe.Detector{Confirmations: 3}, Metrics: io.Discard, Namespace: "demo", Clock: r.Clock,
 	}
 	holder := s.region.EC2.ENI(sim.ENIID).InstanceID
-	servers.kill(holder)
+	servers.Set(holder, sim.Daemon{State: sim.Killed})
 	s.say("lmgrd is killed on %s; the instance itself is fine (EC2 sees nothing).", label(holder))
 	scheduled, _ := json.Marshal(map[string]string{"source": eventparse.SourceEvents, "detail-type": eventparse.DetailScheduled})
 	out, err := ph.Handle(r.Context(75*time.Second), scheduled)
@@ -69,7 +38,7 @@ func (s *story) probeScene() error {
 	tr := out.Triggers[0]
 	s.say("probe: %d rounds refused from %s on: failure confirmed", tr.Checks, offset(tr.FailingSince))
 	r.Clock.Advance(time.Second) // Lambda destination, EventBridge rule
-	if err := s.eventRaw("probe finding (Lambda destination -> EventBridge)", s.findingEvent(scheduled, out)); err != nil {
+	if err := s.eventRaw("probe finding (Lambda destination -> EventBridge)", sim.FindingsEvent(r.Clock.Now(), scheduled, mustJSON(out))); err != nil {
 		return err
 	}
 	// The resumed probe watches on: lmgrd serves on the new holder.
@@ -86,17 +55,7 @@ func (s *story) probeScene() error {
 		s.moves = append(s.moves, fmt.Sprintf("  clients without a license %.1fs, as the probe measured", float64(again.Restored[0].OutageMS)/1000))
 	}
 	r.Clock.Advance(time.Second)
-	return s.eventRaw("probe finding (license answers again)", s.findingEvent(mustJSON(out), again))
-}
-
-// findingEvent is a probe result as its destination puts it on EventBridge.
-func (s *story) findingEvent(request []byte, f *probe.Findings) []byte {
-	return mustJSON(map[string]any{
-		"version": "0", "source": eventparse.SourceLambda, "detail-type": eventparse.DetailInvocationSuccess,
-		"time": s.region.Clock.Now().UTC().Format(time.RFC3339),
-		"detail": map[string]any{"version": "1.0", "requestContext": map[string]any{"condition": "Success"},
-			"requestPayload": json.RawMessage(request), "responsePayload": f},
-	})
+	return s.eventRaw("probe finding (license answers again)", sim.FindingsEvent(r.Clock.Now(), mustJSON(out), mustJSON(again)))
 }
 
 func mustJSON(v any) []byte {
