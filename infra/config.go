@@ -9,7 +9,6 @@ import (
 	"net/mail"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -347,6 +346,20 @@ func (c Config) deepChecks() bool {
 	return len(c.DeepCheckCommands)+len(c.DeepCheckCommandsWindows) > 0
 }
 
+// functionTimeoutSeconds is the failover and move functions' timeout: a
+// move (60 s), then the activation, and the reconcile's two deep checks
+// 5 s apart.
+func (c Config) functionTimeoutSeconds() int {
+	t := 60
+	if c.activates() {
+		t += c.ActivationTimeoutSeconds
+	}
+	if c.deepChecks() {
+		t += 2*c.DeepCheckTimeoutSeconds + 5
+	}
+	return t
+}
+
 // runsCommands reports whether the functions send SSM commands.
 func (c Config) runsCommands() bool { return c.activates() || c.deepChecks() }
 
@@ -417,7 +430,7 @@ func (c Config) validate() error {
 	}
 	if c.DeepCheckTimeoutSeconds < 5 || c.DeepCheckTimeoutSeconds > 120 {
 		bad("deepCheckTimeoutSeconds %d: from 5 to 120", c.DeepCheckTimeoutSeconds)
-	} else if c.activates() && c.deepChecks() && 60+c.ActivationTimeoutSeconds+2*c.DeepCheckTimeoutSeconds+5 > 900 {
+	} else if c.functionTimeoutSeconds() > 900 {
 		bad("activationTimeoutSeconds %d and deepCheckTimeoutSeconds %d: a reconcile (two deep checks, a move, an activation) would outlast Lambda's 15 minutes",
 			c.ActivationTimeoutSeconds, c.DeepCheckTimeoutSeconds)
 	}
@@ -567,9 +580,8 @@ func (p Probe) validate(l *LicenseENI) []error {
 		bad("probe.confirmations %d: from 1 to 10", p.Confirmations)
 	}
 	for _, w := range p.Witnesses {
-		host, port, err := net.SplitHostPort(w)
-		n, perr := strconv.Atoi(port)
-		if ip := net.ParseIP(host); err != nil || ip == nil || ip.To4() == nil || perr != nil || n < 1 || n > 65535 {
+		// IPv4: the probe's security group opens a /32 to it.
+		if ip, _, err := probe.ParseWitness(w); err != nil || ip.To4() == nil {
 			bad("probe.witnesses: %q is not an IPv4 ip:port", w)
 		}
 	}

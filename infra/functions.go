@@ -61,7 +61,6 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		// Pinned membership: a tagged stranger never gets the ENI.
 		env[config.EnvInstanceIDs] = jsii.String(strings.Join(cfg.InstanceIDs, ","))
 	}
-	timeout := 60
 	// SSM commands: their lines (shell, PowerShell) and their bound.
 	commands := func(linux, windows []string, linuxVar, windowsVar, timeoutVar string, seconds int) {
 		for name, lines := range map[string][]string{linuxVar: linux, windowsVar: windows} {
@@ -74,14 +73,10 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 	if cfg.activates() {
 		commands(cfg.ActivationCommands, cfg.ActivationCommandsWindows, config.EnvActivationCommands, config.EnvWindowsActivation,
 			config.EnvActivationTimeout, cfg.ActivationTimeoutSeconds)
-		// The move, then the activation, within one invocation.
-		timeout += cfg.ActivationTimeoutSeconds
 	}
 	if cfg.deepChecks() {
 		commands(cfg.DeepCheckCommands, cfg.DeepCheckCommandsWindows, config.EnvDeepCheckCommands, config.EnvWindowsDeepCheck,
 			config.EnvDeepCheckTimeout, cfg.DeepCheckTimeoutSeconds)
-		// The reconcile's deep check (twice, 5 s apart), then a move.
-		timeout += 2*cfg.DeepCheckTimeoutSeconds + 5
 	}
 	props := &awslambda.FunctionProps{
 		FunctionName:          jsii.String(*awscdk.Aws_STACK_NAME() + "-" + spec.name),
@@ -91,7 +86,7 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		Handler:               jsii.String("bootstrap"),
 		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, spec.name)), nil),
 		MemorySize:            jsii.Number(128),
-		Timeout:               awscdk.Duration_Seconds(jsii.Number(timeout)),
+		Timeout:               awscdk.Duration_Seconds(jsii.Number(cfg.functionTimeoutSeconds())),
 		Role:                  role,
 		LogGroup:              logs,
 		LoggingFormat:         awslambda.LoggingFormat_JSON,

@@ -3,10 +3,8 @@ package main
 import (
 	"crypto/sha256"
 	"fmt"
-	"net"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -50,15 +48,16 @@ func (s *EniFailoverStack) probe(cfg Config) {
 	if p.SecurityGroupID == "" {
 		var egress []interface{}
 		for _, w := range p.Witnesses {
-			// Security groups never filter the Amazon DNS server.
+			// Security groups do not filter traffic to the Amazon DNS server
+			// (VPC User Guide, "Security group rules": "Amazon DNS server"
+			// among the traffic they never filter).
 			if w == probe.DefaultWitness {
 				continue
 			}
-			host, port, _ := net.SplitHostPort(w)
-			n, _ := strconv.Atoi(port)
+			ip, port, _ := probe.ParseWitness(w) // validated with the configuration
 			egress = append(egress, &awsec2.CfnSecurityGroup_EgressProperty{
-				IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(n), ToPort: jsii.Number(n),
-				CidrIp: jsii.String(host + "/32"), Description: jsii.String("probe witness " + w),
+				IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port),
+				CidrIp: jsii.String(ip.String() + "/32"), Description: jsii.String("probe witness " + w),
 			})
 		}
 		for _, g := range groups {

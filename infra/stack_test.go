@@ -603,7 +603,10 @@ func TestDeepCheck(t *testing.T) {
 }
 
 // TestFISDrills: opt-in game-day templates, each stopped by the
-// failed-move alarm, finding the holder by the tag the engine keeps.
+// failed-move alarm, finding the holder by the tag the engine keeps. The
+// action ids, their target keys (Instances, Roles) and parameters are the
+// AWS FIS User Guide's ("AWS FIS Actions reference"); cfn-lint checks the
+// resource's schema (TestCfnLint, "everything").
 func TestFISDrills(t *testing.T) {
 	if s := synth(t, nil); len(s.find("AWS::FIS::ExperimentTemplate", nil)) != 0 {
 		t.Fatal("FIS templates without fisDrills")

@@ -205,8 +205,8 @@ func holderFailing(h model.Member, eni model.Interface, t Trigger, p Policy) (bo
 		return true, fmt.Sprintf("detach from %s in progress", h.InstanceID)
 	case h.Down():
 		return true, fmt.Sprintf("holder %s is %s", h.InstanceID, h.State)
-	case about && t.Kind == Impaired && (strings.HasPrefix(t.Reason, "probe: ") || strings.HasPrefix(t.Reason, "deep check: ")):
-		// The probe's finding, or the deep check's output, says what failed.
+	case about && t.Kind == Impaired && t.Reason != "":
+		// The alarm, the probe's finding or the deep check says what failed.
 		return true, fmt.Sprintf("holder %s: %s", h.InstanceID, t.Reason)
 	case about && t.Kind == Impaired:
 		return true, fmt.Sprintf("alarm on holder %s", h.InstanceID)

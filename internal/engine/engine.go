@@ -286,14 +286,14 @@ func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Repo
 	}
 	var reports []*Report
 	errs := []error{readErr}
-	var healthy []int // reports of groups whose holder the deep check looks at
-	for _, g := range groups {
+	var healthy []int // the groups (and so reports: one per group) whose holder the deep check looks at
+	for i, g := range groups {
 		plan, err := Decide(g, t, e.Policy())
 		if err == nil && plan.Action == ActNone {
 			r := e.newReport(g, t)
 			r.Action, r.Reason, r.Outcome, r.HolderAfter = ActNone, plan.Reason, NothingToDo, g.ENI.InstanceID
 			if m, ok := g.Member(g.ENI.InstanceID); ok && g.ENI.AttachmentStatus == "attached" && m.State == model.StateRunning {
-				healthy = append(healthy, len(reports))
+				healthy = append(healthy, i)
 			}
 			if e.opts.HolderTag && !dryRun && g.ENI.AttachmentStatus == "attached" {
 				if unlock, err := e.lock(ctx, g.Name); err == nil {
@@ -321,10 +321,6 @@ func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Repo
 // and fails over the groups whose token server failed it twice; their
 // reports replace the reconcile's.
 func (e *Engine) deepChecks(ctx context.Context, groups []model.Group, reports []*Report, healthy []int) error {
-	byName := make(map[string]model.Group, len(groups))
-	for _, g := range groups {
-		byName[g.Name] = g
-	}
 	var (
 		mu   sync.Mutex
 		errs []error
@@ -336,7 +332,7 @@ func (e *Engine) deepChecks(ctx context.Context, groups []model.Group, reports [
 		healthy = healthy[len(batch):]
 		var waits []func()
 		for _, i := range batch {
-			g := byName[reports[i].Group]
+			g := groups[i]
 			waits = append(waits, e.clk.Go(func() {
 				r, err := e.deepCheck(ctx, g)
 				mu.Lock()
@@ -431,6 +427,11 @@ func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bo
 	return r, err
 }
 
+// failedRun is the report of a run that could not read its group.
+func failedRun(group string, t Trigger, start time.Time, err error) *Report {
+	return &Report{Group: group, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}
+}
+
 // runGroupIfMember reads the group under its lock, decides and carries the
 // plan out. With a member id (a remembered group, which may be stale) it
 // runs only if the read lists that member or fails for another reason
@@ -440,7 +441,7 @@ func (e *Engine) runGroupIfMember(ctx context.Context, name, member string, t Tr
 	start := e.clk.Now()
 	unlock, err := e.lock(ctx, name)
 	if err != nil {
-		return &Report{Group: name, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, true, err
+		return failedRun(name, t, start, err), true, err
 	}
 	defer unlock()
 	g, err := e.ReadGroup(ctx, name)
@@ -453,7 +454,7 @@ func (e *Engine) runGroupIfMember(ctx context.Context, name, member string, t Tr
 		}
 	}
 	if err != nil {
-		return &Report{Group: name, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, true, err
+		return failedRun(name, t, start, err), true, err
 	}
 	r, err = e.runRead(ctx, g, start, t, dryRun)
 	return r, true, err
@@ -526,14 +527,8 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		// Only moves off a holder EC2 finds healthy are capped: the token
 		// server failing there may fail everywhere, whereas moving off a
 		// stopped or impaired instance always helps.
-		until := pause.Until
-		if !paused {
-			until = time.Time{}
-			if p, ok := model.ParsePause(g.ENI.Tags[e.tags.Paused()]); ok {
-				until = p.Until
-			}
-		}
-		if capped, moves := model.AutomaticMovesCapped(e.tags.History(g.ENI.Tags), until, e.opts.MaxAutomaticMoves); capped {
+		// A pause or resume (pause.Until, active or not) is an operator's act.
+		if capped, moves := model.AutomaticMovesCapped(e.tags.History(g.ENI.Tags), pause.Until, e.opts.MaxAutomaticMoves); capped {
 			r.Reason = fmt.Sprintf("%d automatic moves within an hour (the last at %s), and no operator has acted since: not moving again until one does (move, failback, drill, pause or resume); would have: %s",
 				len(moves), moves[0].At.UTC().Format(time.RFC3339), plan.Reason)
 			r.Action, r.HolderAfter = ActNone, g.ENI.InstanceID
@@ -588,12 +583,12 @@ func (e *Engine) confirm(ctx context.Context, t Trigger, dryRun bool) (*Report, 
 	start := e.clk.Now()
 	unlock, err := e.lock(ctx, t.Group)
 	if err != nil {
-		return &Report{Group: t.Group, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, err
+		return failedRun(t.Group, t, start, err), err
 	}
 	defer unlock()
 	g, err := e.ReadGroup(ctx, t.Group)
 	if err != nil {
-		return &Report{Group: t.Group, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}, err
+		return failedRun(t.Group, t, start, err), err
 	}
 	r := e.newReport(g, t)
 	r.StartedAt, r.HolderAfter, r.Outcome = start, g.ENI.InstanceID, Confirmed

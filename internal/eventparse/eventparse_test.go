@@ -39,7 +39,9 @@ func TestSamples(t *testing.T) {
 		{"health-ec2-closed.json", "", "closed"},
 		{"scheduled-reconcile.json", engine.Reconcile, ""},
 		// The probe's findings, as its Lambda destination puts them on
-		// EventBridge (the invocation record as the detail).
+		// EventBridge: the invocation record as the detail, source
+		// "lambda" (the CDK's aws-lambda-destinations README,
+		// "Destination-specific JSON format").
 		{"probe-trigger.json", engine.Impaired, ""},
 		{"probe-restored.json", engine.LicenseRestored, ""},
 		{"other-s3-event.json", "", "not handled"},

@@ -116,9 +116,11 @@ func AutomaticMovesCapped(moves []Move, operatorUntil time.Time, n int) (bool, [
 			auto = append(auto, m)
 		}
 	}
+	if len(auto) == 0 || operatorUntil.After(auto[0].At) {
+		return false, nil
+	}
 	for i := 0; i+n <= len(auto); i++ {
-		newest, oldest := auto[i], auto[i+n-1]
-		if newest.At.Sub(oldest.At) <= time.Hour && !operatorUntil.After(auto[0].At) {
+		if auto[i].At.Sub(auto[i+n-1].At) <= time.Hour {
 			return true, auto[i : i+n]
 		}
 	}

@@ -140,9 +140,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if w := get(EnvWitnesses); w != "none" {
 		for _, hp := range strings.Split(w, ",") {
 			hp = strings.TrimSpace(hp)
-			host, port, err := net.SplitHostPort(hp)
-			if n, perr := strconv.Atoi(port); err != nil || net.ParseIP(host) == nil || perr != nil || n < 1 || n > 65535 {
-				errs = append(errs, fmt.Errorf("PROBE_WITNESSES: %q is not ip:port", hp))
+			if _, _, err := ParseWitness(hp); err != nil {
+				errs = append(errs, fmt.Errorf("PROBE_WITNESSES: %w", err))
 				continue
 			}
 			p.Witnesses = append(p.Witnesses, hp)
@@ -159,4 +158,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("invalid probe configuration: %w", err)
 	}
 	return p, nil
+}
+
+// ParseWitness reads a witness address, "ip:port".
+func ParseWitness(hostport string) (net.IP, int, error) {
+	host, port, err := net.SplitHostPort(hostport)
+	ip := net.ParseIP(host)
+	n, perr := strconv.Atoi(port)
+	if err != nil || ip == nil || perr != nil || n < 1 || n > 65535 {
+		return nil, 0, fmt.Errorf("%q is not ip:port", hostport)
+	}
+	return ip, n, nil
 }

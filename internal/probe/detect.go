@@ -2,6 +2,7 @@ package probe
 
 import (
 	"cmp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,27 +94,17 @@ func (d *Detector) Observe(r Result, at time.Time, witnessOK bool) (*Trigger, *R
 }
 
 func reason(r Result, checks int) string {
-	var failed []string
+	var errs, ports []string
 	for _, p := range r.Ports {
 		if !p.OK {
-			failed = append(failed, p.Error)
-		}
-	}
-	// The same error on every port reads once.
-	sort.Strings(failed)
-	uniq := failed[:0]
-	for i, f := range failed {
-		if i == 0 || f != failed[i-1] {
-			uniq = append(uniq, f)
-		}
-	}
-	var ports []string
-	for _, p := range r.Ports {
-		if !p.OK {
+			errs = append(errs, p.Error)
 			ports = append(ports, strconv.Itoa(p.Port))
 		}
 	}
-	return "license port " + strings.Join(ports, ",") + " of " + r.Address + " failed " + strconv.Itoa(checks) + " checks in a row: " + strings.Join(uniq, "; ")
+	// The same error on every port reads once.
+	slices.Sort(errs)
+	return "license port " + strings.Join(ports, ",") + " of " + r.Address + " failed " + strconv.Itoa(checks) + " checks in a row: " +
+		strings.Join(slices.Compact(errs), "; ")
 }
 
 // State returns the episodes, by group, for a resumed invocation.
@@ -133,8 +124,9 @@ func (d *Detector) Restore(eps []Episode) {
 		if _, known := d.episodes[ep.Group]; known || ep.Group == "" {
 			continue
 		}
-		cp := ep
-		d.episode(ep.Group)
-		d.episodes[ep.Group] = &cp
+		if d.episodes == nil {
+			d.episodes = map[string]*Episode{}
+		}
+		d.episodes[ep.Group] = &ep
 	}
 }

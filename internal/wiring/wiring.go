@@ -47,6 +47,8 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 		}
 		return &activation.Activator{SSM: ssmClient, Commands: linux, WindowsCommands: windows, Timeout: timeout, Purpose: purpose, Setting: setting}
 	}
+	// Assigned only when set: a nil *Activator in the interface would not
+	// be nil to the engine.
 	if a := runner(cfg.ActivationCommands, cfg.WindowsActivationCommands, cfg.ActivationTimeout, "", ""); a != nil {
 		opts.Activator = a
 	}

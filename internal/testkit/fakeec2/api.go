@@ -479,7 +479,9 @@ func (f *Fake) tagsOf(op, id string) (map[string]string, error) {
 }
 
 // DeleteTags removes tags from interfaces and instances; a tag given with
-// a value is removed only where it has that value, as in EC2.
+// a value is removed only where it has that value (EC2 API Reference,
+// DeleteTags: "If you specify a tag key with a value, we delete the tag
+// only if its value matches"; moto is not relied on for it).
 func (f *Fake) DeleteTags(ctx context.Context, in *ec2.DeleteTagsInput, _ ...func(*ec2.Options)) (*ec2.DeleteTagsOutput, error) {
 	err := f.call(ctx, OpDeleteTags, *in, func() error {
 		for _, r := range in.Resources {
