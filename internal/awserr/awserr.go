@@ -129,3 +129,9 @@ func IsRetryable(err error) bool { return err != nil && Classify(err) == Retryab
 
 // IsNotFound reports whether err says the resource does not exist.
 func IsNotFound(err error) bool { return err != nil && Classify(err) == NotFound }
+
+// NotFoundError is the error EC2 would give for a resource it does not
+// know, for reads that learn it from an empty answer (a filtered Describe).
+func NotFoundError(code, id string) error {
+	return &smithy.GenericAPIError{Code: code, Message: "The ID '" + id + "' does not exist", Fault: smithy.FaultClient}
+}

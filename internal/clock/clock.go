@@ -5,6 +5,7 @@ package clock
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -22,7 +23,39 @@ type Clock interface {
 	// Deadline is the deadline that bounds work under ctx, as this clock
 	// measures time.
 	Deadline(ctx context.Context) (time.Time, bool)
+	// NewGate makes a one-shot signal whose waiters the clock counts as
+	// idle (a simulated clock moves on while they wait).
+	NewGate() Gate
 }
+
+// Gate is a one-shot signal: Wait blocks until Open (or ctx ends).
+type Gate interface {
+	Wait(ctx context.Context) error
+	Open()
+}
+
+// ChanGate is a Gate on a channel: the wall clock's, and any clock's
+// whose time does not depend on who waits.
+type ChanGate struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+// NewChanGate makes a closed-channel gate.
+func NewChanGate() *ChanGate { return &ChanGate{ch: make(chan struct{})} }
+
+// Wait blocks until Open or until ctx ends.
+func (g *ChanGate) Wait(ctx context.Context) error {
+	select {
+	case <-g.ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Open releases every waiter, now and later.
+func (g *ChanGate) Open() { g.once.Do(func() { close(g.ch) }) }
 
 // Real is the wall clock.
 type Real struct{}
@@ -57,3 +90,6 @@ func (Real) Go(f func()) (wait func()) {
 
 // Deadline is the context's own (Lambda's, in a function).
 func (Real) Deadline(ctx context.Context) (time.Time, bool) { return ctx.Deadline() }
+
+// NewGate is a channel gate.
+func (Real) NewGate() Gate { return NewChanGate() }

@@ -98,6 +98,14 @@ type Options struct {
 	// timing out) is logged and moves nothing.
 	DeepCheck      Activator
 	DeepCheckRetry time.Duration
+	// MaxConcurrentMoves bounds the runs of one process that change EC2 at
+	// the same time (default 20): EC2 meters AttachNetworkInterface and
+	// DetachNetworkInterface in buckets of 50 requests refilled at 5 a
+	// second per account, shared with every other tool of the account.
+	MaxConcurrentMoves int
+	// SweepInterval is how often a conductor (Conduct) reads the fleet
+	// while its runs are in flight (default 1 s).
+	SweepInterval time.Duration
 	// Jitter spreads a retry delay (default: uniformly over [d/2, d)); a
 	// seeded one makes simulated histories repeatable.
 	Jitter func(time.Duration) time.Duration
@@ -138,6 +146,10 @@ func (o Options) withDefaults() Options {
 	if o.MaxSteps <= 0 {
 		o.MaxSteps = 200
 	}
+	if o.MaxConcurrentMoves <= 0 {
+		o.MaxConcurrentMoves = 20
+	}
+	def(&o.SweepInterval, time.Second)
 	if o.Jitter == nil {
 		o.Jitter = jitter
 	}
@@ -152,8 +164,11 @@ type Engine struct {
 	opts  Options
 	tags  model.Tags
 	log   *slog.Logger
-	locks sync.Map // group name -> chan struct{} (a mutex that honours ctx)
+	locks sync.Map // group name -> *slots of one (a mutex that honours ctx)
 	hints memberHints
+	poll  poller
+	// moving bounds the runs changing EC2 at once (MaxConcurrentMoves).
+	moving *slots
 	// allowed is Options.Allowed as a set; nil: every member is allowed.
 	allowed map[string]bool
 }
@@ -176,7 +191,7 @@ func New(api awsapi.EC2, clk clock.Clock, log *slog.Logger, opts Options) *Engin
 			allowed[id] = true
 		}
 	}
-	return &Engine{
+	e := &Engine{
 		allowed: allowed,
 		ec2:     api,
 		disc:    &discovery.Discoverer{EC2: api, Tags: tags, Clock: clk},
@@ -185,6 +200,9 @@ func New(api awsapi.EC2, clk clock.Clock, log *slog.Logger, opts Options) *Engin
 		tags:    tags,
 		log:     log,
 	}
+	e.poll.e = e
+	e.moving = newSlots(opts.MaxConcurrentMoves)
+	return e
 }
 
 // Now is the engine's clock.
@@ -266,89 +284,67 @@ func (e *Engine) ResolveGroup(ctx context.Context, name string) (string, error) 
 	return "", fmt.Errorf("%d groups exist (%v): name one in \"group\": %w", len(names), names, ErrBadRequest)
 }
 
-// reconcile checks every group from one batched read and re-reads, under
-// the group's lock, only the groups that need work.
+// reconcile checks every group from one batched read and carries out,
+// alongside each other, what each needs: a move or an attach (bounded by
+// MaxConcurrentMoves), a repair, the deep check of a healthy holder.
+// Under the group's lock a run re-reads only when another run held it.
 func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Report, error) {
 	if t.Group != "" {
 		r, err := e.runGroup(ctx, t.Group, t, dryRun)
 		return []*Report{r}, err
 	}
-	var groups []model.Group
-	readErr := e.retry(ctx, func(ctx context.Context) (err error) {
-		groups, err = e.disc.All(ctx)
-		return err
-	})
+	groups, readErr := e.readAll(ctx)
+	return e.reconcileRead(ctx, t, groups, readErr, dryRun)
+}
+
+// reconcileRead is the reconcile of a fleet read just made.
+func (e *Engine) reconcileRead(ctx context.Context, t Trigger, groups []model.Group, readErr error, dryRun bool) ([]*Report, error) {
 	if readErr != nil && len(groups) == 0 {
 		return nil, readErr
 	}
-	if readErr == nil {
-		e.hints.replaceAll(groups)
-	}
-	var reports []*Report
-	errs := []error{readErr}
-	var healthy []int // the groups (and so reports: one per group) whose holder the deep check looks at
-	for i, g := range groups {
+	checks := newSlots(deepChecksAtOnce)
+	var jobs []job
+	for _, g := range groups {
 		plan, err := Decide(g, t, e.Policy())
-		if err == nil && plan.Action == ActNone {
-			r := e.newReport(g, t)
-			r.Action, r.Reason, r.Outcome, r.HolderAfter = ActNone, plan.Reason, NothingToDo, g.ENI.InstanceID
-			if m, ok := g.Member(g.ENI.InstanceID); ok && g.ENI.AttachmentStatus == "attached" && m.State == model.StateRunning {
-				healthy = append(healthy, i)
-			}
-			if e.opts.HolderTag && !dryRun && g.ENI.AttachmentStatus == "attached" {
-				if unlock, err := e.lock(ctx, g.Name); err == nil {
-					e.markHolder(ctx, g, g.ENI.InstanceID, r)
-					unlock()
-				}
-				if len(r.Steps) > 0 {
-					r.Outcome, r.Reason = Repaired, r.Reason+"; license-holder tag mended"
-				}
-			}
-			reports = append(reports, r)
+		if err != nil || plan.Action != ActNone {
+			jobs = append(jobs, one(func() (*Report, error) { return e.runFromRead(ctx, g, t, dryRun) }))
 			continue
 		}
-		r, err := e.runGroup(ctx, g.Name, t, dryRun)
-		reports = append(reports, r)
-		errs = append(errs, err)
+		r := e.newReport(g, t)
+		r.Action, r.Reason, r.Outcome, r.HolderAfter = ActNone, plan.Reason, NothingToDo, g.ENI.InstanceID
+		attached := g.ENI.AttachmentStatus == "attached"
+		if e.opts.HolderTag && !dryRun && attached {
+			if unlock, err := e.lock(ctx, g.Name); err == nil {
+				e.markHolder(ctx, g, g.ENI.InstanceID, r)
+				unlock()
+			}
+			if len(r.Steps) > 0 {
+				r.Outcome, r.Reason = Repaired, r.Reason+"; license-holder tag mended"
+			}
+		}
+		m, ok := g.Member(g.ENI.InstanceID)
+		if e.opts.DeepCheck == nil || dryRun || !ok || !attached || m.State != model.StateRunning {
+			jobs = append(jobs, one(func() (*Report, error) { return r, nil }))
+			continue
+		}
+		jobs = append(jobs, one(func() (*Report, error) {
+			if _, err := checks.acquire(ctx, e.clk); err != nil {
+				return r, nil
+			}
+			defer checks.release()
+			if moved, err := e.deepCheck(ctx, g); moved != nil {
+				return moved, err
+			}
+			return r, nil
+		}))
 	}
-	if e.opts.DeepCheck != nil && !dryRun {
-		errs = append(errs, e.deepChecks(ctx, groups, reports, healthy))
-	}
-	return reports, errors.Join(errs...)
+	reports, err := e.fanOut(jobs)
+	return reports, errors.Join(readErr, err)
 }
 
-// deepChecks runs the deep check on the healthy holders, eight at once,
-// and fails over the groups whose token server failed it twice; their
-// reports replace the reconcile's.
-func (e *Engine) deepChecks(ctx context.Context, groups []model.Group, reports []*Report, healthy []int) error {
-	var (
-		mu   sync.Mutex
-		errs []error
-	)
-	// Eight at a time, in batches: waiting on the clock alone keeps
-	// simulated time moving.
-	for len(healthy) > 0 {
-		batch := healthy[:min(8, len(healthy))]
-		healthy = healthy[len(batch):]
-		var waits []func()
-		for _, i := range batch {
-			g := groups[i]
-			waits = append(waits, e.clk.Go(func() {
-				r, err := e.deepCheck(ctx, g)
-				mu.Lock()
-				defer mu.Unlock()
-				if r != nil {
-					reports[i] = r
-				}
-				errs = append(errs, err)
-			}))
-		}
-		for _, wait := range waits {
-			wait()
-		}
-	}
-	return errors.Join(errs...)
-}
+// deepChecksAtOnce bounds the deep checks of one reconcile in flight
+// (SSM's SendCommand has a rate of its own).
+const deepChecksAtOnce = 8
 
 // deepCheck runs the check on g's holder; a second failure, DeepCheckRetry
 // after the first, fails the holder over (nil report: it passed, or could
@@ -412,14 +408,20 @@ func (e *Engine) newReport(g model.Group, t Trigger) *Report {
 // invocations in one sandbox do the work once; across processes the
 // compare-and-swap on EC2 state keeps them safe.
 func (e *Engine) lock(ctx context.Context, group string) (func(), error) {
-	v, _ := e.locks.LoadOrStore(group, make(chan struct{}, 1))
-	ch := v.(chan struct{})
-	select {
-	case ch <- struct{}{}:
-		return func() { <-ch }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the lock of group %q: %w", group, ctx.Err())
+	unlock, _, err := e.lockWaited(ctx, group)
+	return unlock, err
+}
+
+// lockWaited is lock, and says whether another run held the group first
+// (what this run read before may then be stale).
+func (e *Engine) lockWaited(ctx context.Context, group string) (func(), bool, error) {
+	v, _ := e.locks.LoadOrStore(group, newSlots(1))
+	l := v.(*slots)
+	waited, err := l.acquire(ctx, e.clk)
+	if err != nil {
+		return nil, waited, fmt.Errorf("waiting for the lock of group %q: %w", group, err)
 	}
+	return l.release, waited, nil
 }
 
 func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bool) (*Report, error) {
@@ -462,6 +464,9 @@ func (e *Engine) runGroupIfMember(ctx context.Context, name, member string, t Tr
 
 // runRead decides on a group read under its lock and carries the plan out.
 func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t Trigger, dryRun bool) (*Report, error) {
+	if held, ok := ctx.Value(heldSlotKey{}).(*heldSlot); ok {
+		defer held.release() // a run that ends before acting frees it too
+	}
 	name := g.Name
 	r := e.newReport(g, t)
 	r.StartedAt = start
@@ -514,6 +519,15 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		}
 		return finish(Repeated, nil)
 	}
+	if t.RequestID != "" && !t.Kind.Manual() && !dryRun && (g.ENI.AttachmentStatus == "detaching" || g.ENI.AttachmentStatus == "attaching") {
+		// Another delivery of the same finding moves it already (EC2
+		// transitions): two runs would race to attach and double EC2's
+		// calls. If that run dies, the reconcile (or the sweep) finishes
+		// the move from this very state.
+		r.Action, r.Plan = ActNone, nil
+		r.Reason = fmt.Sprintf("%s is %s on %s: a move is under way; request %s is left to it", g.ENI.ID, g.ENI.AttachmentStatus, g.ENI.InstanceID, t.RequestID)
+		return finish(NothingToDo, nil)
+	}
 	if paused && !t.Kind.Manual() && (plan.Action == ActMove || plan.Action == ActAttach || plan.Action == ActNone && errors.As(err, new(*NoTargetError))) {
 		// Maintenance: an operator may be working on the holder on
 		// purpose. Mending DeleteOnTermination or the journal still runs.
@@ -521,7 +535,7 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 			pause.Until.Format(time.RFC3339), byWhom(pause.By), pause.Reason, plan.Reason)
 		r.Action, r.HolderAfter = ActNone, g.ENI.InstanceID
 		log.InfoContext(ctx, "skipped: group paused", "until", pause.Until.Format(time.RFC3339), "by", pause.By, "would_have", string(plan.Action))
-		return finish(Paused, nil)
+		return finish(Paused, e.repairHeld(ctx, g, t, r, log, dryRun))
 	}
 	if holder, ok := g.Member(g.ENI.InstanceID); ok && !t.Kind.Manual() && plan.Action == ActMove && holder.Up() && holder.Health != model.HealthImpaired {
 		// Only moves off a holder EC2 finds healthy are capped: the token
@@ -533,7 +547,7 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 				len(moves), moves[0].At.UTC().Format(time.RFC3339), plan.Reason)
 			r.Action, r.HolderAfter = ActNone, g.ENI.InstanceID
 			log.WarnContext(ctx, "skipped: automatic moves capped", "moves", len(moves), "would_have", string(plan.Action))
-			return finish(Capped, nil)
+			return finish(Capped, e.repairHeld(ctx, g, t, r, log, dryRun))
 		}
 	}
 	switch {
@@ -555,9 +569,29 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	case plan.Action == ActNone:
 		return finish(NothingToDo, nil)
 	}
+	held, _ := ctx.Value(heldSlotKey{}).(*heldSlot)
+	if held == nil {
+		waited, err := e.moving.acquire(ctx, e.clk)
+		if err != nil {
+			return finish(Failed, fmt.Errorf("group %q: waiting for one of the %d runs that may change EC2 at once: %w", name, e.opts.MaxConcurrentMoves, err))
+		}
+		held = &heldSlot{s: e.moving}
+		if waited {
+			// Others moved meanwhile, perhaps this very group (a duplicate
+			// delivery): decide again, repeats and pauses included, on
+			// what EC2 says now, holding the slot.
+			fresh, err := e.ReadGroup(ctx, name)
+			if err != nil {
+				held.release()
+				return finish(Failed, err)
+			}
+			return e.runRead(context.WithValue(ctx, heldSlotKey{}, held), fresh, start, t, dryRun)
+		}
+	}
 	log.InfoContext(ctx, "acting", "action", string(plan.Action), "reason", plan.Reason, "instance_id", plan.Holder, "attachment_id", plan.AttachmentID)
 	x := &execution{e: e, g: g, plan: plan, t: t, r: r, log: log, attempted: map[string]bool{}}
 	o, err := x.run(ctx)
+	held.release()
 	if err != nil && r.HolderAfter == "" {
 		r.HolderAfter = x.eni.InstanceID
 	}
@@ -574,6 +608,36 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		e.markHolder(ctx, g, x.eni.InstanceID, r)
 	}
 	return finish(o, err)
+}
+
+// heldSlotKey carries a move slot taken before a run re-read its group.
+type heldSlotKey struct{}
+
+// heldSlot is a taken move slot, released once whatever path the run
+// takes.
+type heldSlot struct {
+	s    *slots
+	once sync.Once
+}
+
+func (h *heldSlot) release() { h.once.Do(h.s.release) }
+
+// repairHeld mends what keeps the ENI safe on a group whose move a pause
+// or the cap holds back: DeleteOnTermination (true, terminating the holder
+// would delete the licensed MAC) and the journal's holder. Those are
+// repairs, never moves, so neither a pause nor the cap withholds them.
+func (e *Engine) repairHeld(ctx context.Context, g model.Group, t Trigger, r *Report, log *slog.Logger, dryRun bool) error {
+	eni := g.ENI
+	if dryRun || eni.AttachmentStatus != "attached" || (!eni.DeleteOnTermination && eni.Tags[e.tags.Holder()] == eni.InstanceID) {
+		return nil
+	}
+	plan := Plan{Group: g.Name, Action: ActRepair, Holder: eni.InstanceID, AttachmentID: eni.AttachmentID}
+	x := &execution{e: e, g: g, plan: plan, t: t, r: r, log: log, attempted: map[string]bool{}}
+	if _, err := x.run(ctx); err != nil {
+		return fmt.Errorf("group %q: mending the attachment of %s on %s while moves are held back: %w", g.Name, eni.ID, eni.InstanceID, err)
+	}
+	r.Reason += "; " + repairReason(eni, model.Member{InstanceID: eni.InstanceID}, e.Policy()) + ": mended"
+	return nil
 }
 
 // confirm handles the license answering again: it reports the clients'

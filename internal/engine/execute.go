@@ -450,29 +450,34 @@ func (x *execution) wait(ctx context.Context, name string) error {
 	if x.waitSince.IsZero() {
 		x.waitSince = now
 	}
-	d := max(0, x.poll-now.Sub(x.lastRead))
-	if err := x.deadlineNear(name, d); err != nil {
+	next := x.lastRead.Add(x.poll)
+	if err := x.deadlineNear(name, max(0, next.Sub(now))); err != nil {
 		return err
 	}
-	if err := x.e.clk.Sleep(ctx, d); err != nil {
-		return x.interrupted(name, err)
-	}
-	if x.now().Sub(x.waitSince) >= x.e.opts.PollBackoffAfter {
+	if now.Sub(x.waitSince) >= x.e.opts.PollBackoffAfter {
 		x.poll = min(time.Duration(float64(x.poll)*x.e.opts.PollFactor), x.e.opts.PollMax)
 	}
-	err := x.observe(ctx)
+	err := x.observeFrom(ctx, next)
 	x.step(name, x.eni.InstanceID, x.now().Sub(now), "", nil)
 	return err
 }
 
-// observe re-reads the ENI.
-func (x *execution) observe(ctx context.Context) error {
-	var eni model.Interface
-	err := x.e.retry(ctx, func(ctx context.Context) error {
-		var err error
-		eni, err = x.e.disc.ENI(ctx, x.eni.ID)
-		return err
-	})
+// observe re-reads the ENI with a read that starts now or just after.
+func (x *execution) observe(ctx context.Context) error { return x.observeFrom(ctx, x.now()) }
+
+// observeFrom re-reads the ENI with a read that starts at or after from,
+// shared with the other runs of this process that wait then.
+func (x *execution) observeFrom(ctx context.Context, from time.Time) error {
+	eni, started, err := x.e.poll.read(ctx, x.eni.ID, from)
+	if err != nil && !awserr.IsNotFound(err) && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+		// A throttled or failed shared read was retried by its leader;
+		// this run's own read says whether the ENI is still there.
+		err = x.e.retry(ctx, func(ctx context.Context) (err error) {
+			eni, err = x.e.disc.ENI(ctx, x.eni.ID)
+			return err
+		})
+		started = x.now()
+	}
 	if awserr.IsNotFound(err) {
 		return fmt.Errorf("group %q: %s: %w", x.g.Name, x.eni.ID, ErrENINotFound)
 	}
@@ -480,7 +485,7 @@ func (x *execution) observe(ctx context.Context) error {
 		return x.interrupted("read", err)
 	}
 	x.eni = eni
-	x.lastRead = x.now()
+	x.lastRead = started
 	return nil
 }
 

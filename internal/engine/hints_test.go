@@ -16,11 +16,16 @@ import (
 )
 
 // lookupsOf counts DescribeInstances calls that asked for this one
-// instance by id: the lookup of an event's group.
+// instance (by its id in a filter, for the larger bucket): the lookup of
+// an event's group.
 func lookupsOf(calls []fakeec2.Call, id string) int {
 	n := 0
 	for _, c := range calls {
-		if in, ok := c.Input.(ec2.DescribeInstancesInput); ok && c.Op == fakeec2.OpDescribeInstances && slices.Equal(in.InstanceIds, []string{id}) {
+		in, ok := c.Input.(ec2.DescribeInstancesInput)
+		if !ok || c.Op != fakeec2.OpDescribeInstances || len(in.Filters) != 1 {
+			continue
+		}
+		if f := in.Filters[0]; aws.ToString(f.Name) == "instance-id" && slices.Equal(f.Values, []string{id}) {
 			n++
 		}
 	}

@@ -100,6 +100,22 @@ func TestAutomaticMovesAreCapped(t *testing.T) {
 	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Moved {
 		t.Fatalf("after resume: %s %s", r.Outcome, r.Reason)
 	}
+	// DeleteOnTermination set on a capped group's attachment is still
+	// cleared: the cap holds back moves, never the repair that keeps the
+	// holder's termination from deleting the licensed MAC (the fuzzer's
+	// seed capped-loses-repairs).
+	w.clk.Advance(time.Minute)
+	for i := 0; i < 3; i++ {
+		w.clk.Advance(time.Minute)
+		w.mustRun(probeTrigger(w.clk.Now()))
+	}
+	w.ec2.SetDeleteOnTermination(eniID, true)
+	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Capped || !strings.Contains(r.Reason, "DeleteOnTermination is true") {
+		t.Fatalf("capped with DeleteOnTermination: %s %s", r.Outcome, r.Reason)
+	}
+	if w.ec2.ENI(eniID).DeleteOnTermination {
+		t.Fatal("a capped run left DeleteOnTermination true")
+	}
 	// A cap of -1 never caps.
 	w = newWorld(t, engine.Options{MaxAutomaticMoves: -1})
 	for i := 0; i < 5; i++ {

@@ -42,20 +42,22 @@ func (h *Failover) Handle(ctx context.Context, raw json.RawMessage) (*FailoverRe
 		log.DebugContext(ctx, "event ignored", "source", p.Source, "detail_type", p.DetailType, "reason", p.Ignored)
 		return res, nil
 	}
+	run := h.Engine.RunAll
+	if Conducts(p.Triggers) {
+		run = h.Engine.Conduct
+	}
+	reports, err := run(ctx, p.Triggers, p.NotifyOnly)
+	for _, r := range reports {
+		h.record(ctx, r, p.DetailType, p.NotifyOnly)
+	}
+	res.Reports = append(res.Reports, reports...)
 	var retry []error
-	for _, t := range p.Triggers {
-		reports, err := h.Engine.Run(ctx, t, p.NotifyOnly)
-		for _, r := range reports {
-			h.record(ctx, r, p.DetailType, p.NotifyOnly)
-		}
-		res.Reports = append(res.Reports, reports...)
-		if err != nil {
-			res.Errors = append(res.Errors, err.Error())
-			if engine.Retryable(err) {
-				retry = append(retry, err)
-			} else {
-				log.ErrorContext(ctx, "trigger failed; a retry would not help", "trigger", string(t.Kind), "instance_id", t.InstanceID, "error", err.Error())
-			}
+	for _, err := range unjoin(err) {
+		res.Errors = append(res.Errors, err.Error())
+		if engine.Retryable(err) {
+			retry = append(retry, err)
+		} else {
+			log.ErrorContext(ctx, "trigger failed; a retry would not help", "source", p.Source, "detail_type", p.DetailType, "error", err.Error())
 		}
 	}
 	if len(retry) > 0 {
@@ -73,3 +75,33 @@ func (e *RetryableError) Error() string { return e.Err.Error() }
 
 // Unwrap exposes the engine's errors.
 func (e *RetryableError) Unwrap() error { return e.Err }
+
+// Conducts reports whether an event's news is one EC2 itself shows (a
+// state change, the scheduled reconcile): its run then sweeps the fleet
+// while it works (engine.Conduct), so that the events it makes redundant
+// find nothing left to do.
+func Conducts(ts []engine.Trigger) bool {
+	for _, t := range ts {
+		switch t.Kind {
+		case engine.InstanceDown, engine.InstanceUp, engine.Reconcile:
+		default:
+			return false
+		}
+	}
+	return len(ts) > 0
+}
+
+// unjoin lists the errors of an errors.Join (nil: none).
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}

@@ -34,6 +34,9 @@ type TokenServers struct {
 	// Timeout is what a check that gets no answer takes (PROBE_TIMEOUT);
 	// RTT what one that does.
 	Timeout, RTT time.Duration
+	// ENIs maps a license address to its ENI; nil: every address is the
+	// demo group's (ENIID).
+	ENIs map[string]string
 
 	mu          sync.Mutex
 	daemons     map[string]Daemon
@@ -72,8 +75,8 @@ func (t *TokenServers) SetProbeNetworkDown() {
 
 // state is what the ENI's address shows clients now: "" when nothing
 // answers at all (no holder, or a holder stopped or unreachable).
-func (t *TokenServers) state() string {
-	st := t.Region.EC2.ENI(ENIID)
+func (t *TokenServers) state(eniID string) string {
+	st := t.Region.EC2.ENI(eniID)
 	if st.InstanceID == "" || st.AttachmentStatus != "attached" || t.Region.EC2.InstanceState(st.InstanceID) != "running" {
 		return ""
 	}
@@ -93,14 +96,24 @@ func (t *TokenServers) state() string {
 }
 
 // Answering reports whether the license answers clients.
-func (t *TokenServers) Answering() bool { return t.state() == Serving }
+func (t *TokenServers) Answering() bool { return t.state(ENIID) == Serving }
+
+// AnsweringOn reports whether the license on an ENI answers clients.
+func (t *TokenServers) AnsweringOn(eniID string) bool { return t.state(eniID) == Serving }
+
+func (t *TokenServers) eniAt(address string) string {
+	if id, ok := t.ENIs[address]; ok {
+		return id
+	}
+	return ENIID
+}
 
 // Check is one probe check of the license address.
-func (t *TokenServers) Check(ctx context.Context, _ string, _ int, answer bool) error {
+func (t *TokenServers) Check(ctx context.Context, address string, _ int, answer bool) error {
 	t.mu.Lock()
 	netDown := t.netDown
 	t.mu.Unlock()
-	switch s := t.state(); {
+	switch s := t.state(t.eniAt(address)); {
 	case s == "" || netDown:
 		_ = t.Region.Clock.Sleep(ctx, t.Timeout)
 		return probe.ErrTimeout

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/eni-failover/eni-failover/internal/clock"
 )
 
 // Sim is a discrete-event clock for measurements: time stands still while
@@ -136,3 +138,59 @@ func (s *Sim) advanceLocked() {
 
 // Deadline returns the deadline set with WithDeadline, else the context's.
 func (s *Sim) Deadline(ctx context.Context) (time.Time, bool) { return deadline(ctx) }
+
+// NewGate makes a gate whose waiters count as asleep until it opens.
+func (s *Sim) NewGate() clock.Gate { return &simGate{s: s, ch: make(chan struct{})} }
+
+type simGate struct {
+	s       *Sim
+	ch      chan struct{}
+	opened  bool
+	waiting int
+}
+
+// Wait parks the actor until Open; the clock moves on meanwhile.
+func (g *simGate) Wait(ctx context.Context) error {
+	s := g.s
+	s.mu.Lock()
+	if g.opened {
+		s.mu.Unlock()
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	g.waiting++
+	s.running--
+	s.advanceLocked()
+	s.mu.Unlock()
+	select {
+	case <-g.ch:
+		return nil // Open counted this actor as running again
+	case <-ctx.Done():
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if g.opened {
+			return nil
+		}
+		g.waiting--
+		s.running++
+		return ctx.Err()
+	}
+}
+
+// Open wakes every waiter, counting each as running before the clock can
+// move again.
+func (g *simGate) Open() {
+	s := g.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g.opened {
+		return
+	}
+	g.opened = true
+	s.running += g.waiting
+	g.waiting = 0
+	close(g.ch)
+}

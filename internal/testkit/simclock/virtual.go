@@ -68,6 +68,10 @@ func (v *Virtual) Go(f func()) (wait func()) {
 	return func() {}
 }
 
+// NewGate is a channel gate: virtual time moves only when someone sleeps,
+// so a waiter blocks without holding it up.
+func (v *Virtual) NewGate() clock.Gate { return clock.NewChanGate() }
+
 // Deadline returns the deadline set with WithDeadline, else the context's.
 func (v *Virtual) Deadline(ctx context.Context) (time.Time, bool) { return deadline(ctx) }
 

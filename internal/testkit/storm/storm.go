@@ -26,6 +26,7 @@ import (
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/testkit/ec2limits"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
@@ -118,10 +119,11 @@ type storm struct {
 	notices map[string]time.Time
 	// calls is every EC2 call, for the rate invariant.
 	calls []callRecord
-	// failoverSandbox is the failover function's one sandbox (reserved
-	// concurrency 1): events share its engine, and what it remembers,
-	// until an invocation in it is killed and Lambda starts a new one.
-	failoverSandbox *handler.Deps
+	// sandboxes are the failover functions' sandboxes: an event runs in
+	// one of them and shares its engine, and what it remembers, with the
+	// events before it there, until an invocation in it is killed and
+	// Lambda starts a new one. Bursts run an event in each at once.
+	sandboxes [sandboxes]*handler.Deps
 }
 
 // Run plays one history of the given length.
@@ -339,15 +341,23 @@ func attachesTo(id string) func(any) bool {
 	return func(in any) bool { return aws.ToString(in.(ec2.AttachNetworkInterfaceInput).InstanceId) == id }
 }
 
-// batch runs one to three invocations at once, each perhaps killed after a
-// few EC2 calls (a Lambda timeout or crash). As deployed, the failover
-// function handles one event at a time (reserved concurrency 1) while
-// operators' invocations run beside it: so at most one event per batch.
+// sandboxes is how many event sandboxes a burst runs at once: the fleet
+// function has one, the failover function several, and a deploy or a
+// concurrency raised by the operator may run more beside them.
+const sandboxes = 8
+
+// batch runs one to three invocations at once (one event, the others an
+// operator's), or a burst of events in every sandbox at once, each perhaps
+// killed after a few EC2 calls (a Lambda timeout or crash).
 func (s *storm) batch() {
-	n := 1 + s.pick(3)
+	n, events := 1+s.pick(3), 1
+	if s.pick(6) == 0 {
+		n, events = sandboxes, sandboxes
+		s.res.Exercised["burst-of-sandboxes"]++
+	}
 	invs := make([]*invocation, n)
 	for k := range invs {
-		invs[k] = s.newInvocation(k > 0)
+		invs[k] = s.newInvocation(k >= events, k)
 		if s.pick(100) < 15 {
 			invs[k].killAt = 1 + s.pick(12)
 			s.res.Exercised["killed-invocation"]++
@@ -391,7 +401,7 @@ func (s *storm) batch() {
 		}
 		s.tracef("  #%d %s%s -> %s", inv.id, inv.label, killed, results[k])
 		if killed != "" && inv.event {
-			s.failoverSandbox = nil
+			s.sandboxes[k] = nil
 		}
 		clean = clean && !inv.failed
 		touched = touched || inv.touches
@@ -417,22 +427,23 @@ func (s *storm) checkNotOrphaned() {
 	}
 }
 
-// maxCallsPerSecond bounds any one EC2 operation in any second of
-// simulated time: a refusal or a fault must never turn into a burst of
-// calls. Mutating operations are counted across every invocation. Reads
-// are counted per invocation: concurrent sandboxes cannot share their
-// polling, and a burst of events each reads the group once (EC2 meters
-// Describe calls in a bucket of its own, far above this).
+// maxCallsPerSecond bounds any one mutating EC2 operation in any second
+// of simulated time, across every invocation: a refusal or a fault must
+// never turn into a burst of calls. Every call, reads included, must also
+// stay within the account's documented token bucket of its API
+// (ec2limits), which every sandbox shares.
 const maxCallsPerSecond = 10
 
 func (s *storm) checkCallRate() {
+	for _, v := range ec2limits.Violations(ec2limits.Replay(s.region.EC2.Calls()), sim.Start) {
+		s.violate("%s", v)
+		return
+	}
 	byOp := map[string][]callRecord{}
 	for _, c := range s.calls {
-		key := c.op
-		if strings.HasPrefix(c.op, "Describe") {
-			key = fmt.Sprintf("%s of invocation %d", c.op, c.inv)
+		if !strings.HasPrefix(c.op, "Describe") {
+			byOp[c.op] = append(byOp[c.op], c)
 		}
-		byOp[key] = append(byOp[key], c)
 	}
 	for op, cs := range byOp {
 		j := 0
@@ -451,7 +462,7 @@ func (s *storm) checkCallRate() {
 
 // newInvocation makes an event or an operator's invocation (only the
 // latter when manualOnly).
-func (s *storm) newInvocation(manualOnly bool) *invocation {
+func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
 	s.nextID++
 	inv := &invocation{id: s.nextID}
 	timeout := 60 * time.Second
@@ -460,11 +471,11 @@ func (s *storm) newInvocation(manualOnly bool) *invocation {
 	}
 	base := context.WithValue(s.region.Context(timeout), invKey{}, inv.id)
 	inv.ctx, inv.cancel = context.WithCancel(base)
-	if s.failoverSandbox == nil {
+	if s.sandboxes[sandbox] == nil {
 		deps := s.region.Deps(s.opts, nil, nil)
-		s.failoverSandbox = &deps
+		s.sandboxes[sandbox] = &deps
 	}
-	fo := &handler.Failover{Deps: *s.failoverSandbox}
+	fo := &handler.Failover{Deps: *s.sandboxes[sandbox]}
 	mv := &handler.Manual{Deps: s.region.Deps(s.opts, nil, nil)} // operators' calls: a fresh sandbox each
 	// event sends a sample about an instance (with extra old,new pairs).
 	event := func(name, about string, replace ...string) {
@@ -687,13 +698,13 @@ func (s *storm) converge() {
 	if !healthy {
 		return
 	}
-	inv := s.newInvocation(false)
+	inv := s.newInvocation(false, 0)
 	inv.killAt = 0
 	// The deployed timeout: a reconcile may have to boot a standby.
 	inv.ctx, inv.cancel = context.WithCancel(context.WithValue(s.region.Context(60*time.Second), invKey{}, inv.id))
 	defer inv.cancel()
 	raw := events.MustSample("scheduled-reconcile.json")
-	fo := &handler.Failover{Deps: *s.failoverSandbox}
+	fo := &handler.Failover{Deps: *s.sandboxes[0]}
 	s.sched.begin([]*invocation{inv})
 	res, err := fo.Handle(inv.ctx, raw)
 	s.sched.done()

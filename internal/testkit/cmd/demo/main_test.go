@@ -28,7 +28,7 @@ func TestStory(t *testing.T) {
 		"lmgrd NOT started",                                       // and the timeline says so
 		"paused: group paused until",                              // a stop skipped during maintenance
 		"What to do: no member can take",                          // no viable standby
-		"ENI away 5.3s (T+0.140s - T+5.400s), served at T+7.400s", // a step's start and end on the clock
+		"ENI away 5.1s (T+0.140s - T+5.260s), served at T+7.260s", // a step's start and end on the clock
 	}
 	for _, w := range want {
 		if !strings.Contains(s, w) {
