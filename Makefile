@@ -32,8 +32,9 @@ lint: ## gofmt, go vet and staticcheck
 fuzz: ## fuzz the storm generator for 60 s (FUZZTIME=10m for longer)
 	$(GO) test -run '^$$' -fuzz=FuzzStorm -fuzztime=$(or $(FUZZTIME),60s) ./internal/testkit/storm/
 
-bench: ## failover and license-restored benchmarks on the simulated EC2 (BENCH_CALL_SCALE=2, BENCH_DELIVERY_SCALE=2 for slower)
-	$(GO) test -run '^$$' -bench . -benchtime=$(or $(BENCHTIME),200x) ./internal/testkit/bench/
+bench: ## failover, license-restored and many-groups benchmarks on the simulated EC2 (BENCH_CALL_SCALE=2, BENCH_DELIVERY_SCALE=2 for slower)
+	$(GO) test -run '^$$' -bench '^Benchmark[^F]|^BenchmarkFailover' -benchtime=$(or $(BENCHTIME),200x) ./internal/testkit/bench/
+	$(GO) test -run '^$$' -bench '^BenchmarkFleet' -benchtime=$(or $(FLEETTIME),20x) ./internal/testkit/bench/
 
 RIE := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 

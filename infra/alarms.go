@@ -62,7 +62,8 @@ func (s *EniFailoverStack) observability() {
 			},
 			{
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Function errors"), Width: jsii.Number(12),
-					Left: &[]awscloudwatch.IMetric{s.Failover.MetricErrors(&awscloudwatch.MetricOptions{Period: period}), s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period})}}),
+					Left: &[]awscloudwatch.IMetric{s.Failover.MetricErrors(&awscloudwatch.MetricOptions{Period: period}), s.Fleet.MetricErrors(&awscloudwatch.MetricOptions{Period: period}),
+						s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period})}}),
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Events in the on-failure queue"), Width: jsii.Number(12),
 					Left: &[]awscloudwatch.IMetric{queueDepth}}),
 			},
@@ -78,6 +79,7 @@ func (s *EniFailoverStack) observability() {
 		return a
 	}
 	alarm("FailoverErrors", "The failover function returned errors (it retries; see its logs)", s.Failover.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
+	alarm("FleetErrors", "The fleet function (state changes, the reconcile) returned errors (it retries; see its logs)", s.Fleet.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	alarm("MoveErrors", "The manual move function returned errors", s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	alarm("FailedEventsQueued", "Events the failover function could not handle after its retries are waiting in the queue", queueDepth)
 	s.failedMoves = alarm("FailedMoves", "A license ENI move failed (see the notification and the failover logs)", metric(metrics.Failures, "Sum", "failed moves"))
@@ -90,7 +92,7 @@ func (s *EniFailoverStack) observability() {
 func (s *EniFailoverStack) movesQuery() {
 	awslogs.NewQueryDefinition(s.Stack, jsii.String("MovesQuery"), &awslogs.QueryDefinitionProps{
 		QueryDefinitionName: jsii.String(*awscdk.Aws_STACK_NAME() + "/moves"),
-		LogGroups:           &[]interfacesawslogs.ILogGroupRef{s.Failover.LogGroup(), s.Move.LogGroup()},
+		LogGroups:           &[]interfacesawslogs.ILogGroupRef{s.Failover.LogGroup(), s.Fleet.LogGroup(), s.Move.LogGroup()},
 		QueryString: awslogs.NewQueryString(&awslogs.QueryStringProps{
 			Fields: jsii.Strings("@timestamp", "group", "trigger", "outcome", "holder_before", "holder_after", "duration_ms", "reason", "error"),
 			FilterStatements: jsii.Strings(`message = "run finished"`,

@@ -35,6 +35,11 @@ type Config struct {
 	NotifyEmail string `json:"notifyEmail"`
 	// ReconcileMinutes is the period of the scheduled reconcile.
 	ReconcileMinutes int `json:"reconcileMinutes"`
+	// FailoverConcurrency is the failover function's reserved concurrency:
+	// how many of the probe's findings, alarms, Spot and Health events
+	// run at once (the fleet function, which takes state changes and the
+	// reconcile, has 1).
+	FailoverConcurrency int `json:"failoverConcurrency"`
 	// AllowStartStopped lets the engine start a stopped standby.
 	AllowStartStopped bool `json:"allowStartStopped"`
 	// HealthEventAction: move or notify.
@@ -243,12 +248,20 @@ func mergePatch(target, patch map[string]any) map[string]any {
 	return out
 }
 
+// DefaultFailoverConcurrency is the failover function's reserved
+// concurrency unless configured: findings about many groups arrive in a
+// few records, and each record's groups move alongside each other.
+const DefaultFailoverConcurrency = 10
+
 func (c *Config) defaults() {
 	if c.TagPrefix == "" {
 		c.TagPrefix = model.DefaultTagPrefix
 	}
 	if c.ReconcileMinutes == 0 {
 		c.ReconcileMinutes = 5
+	}
+	if c.FailoverConcurrency == 0 {
+		c.FailoverConcurrency = DefaultFailoverConcurrency
 	}
 	if c.HealthEventAction == "" {
 		c.HealthEventAction = string(config.HealthMove)
@@ -397,6 +410,9 @@ func (c Config) validate() error {
 	}
 	if c.ReconcileMinutes < 1 || c.ReconcileMinutes > 60 {
 		bad("reconcileMinutes %d: from 1 to 60", c.ReconcileMinutes)
+	}
+	if c.FailoverConcurrency < 2 || c.FailoverConcurrency > 100 {
+		bad("failoverConcurrency %d: from 2 to 100 (reserved concurrency: the account keeps at least 100 unreserved)", c.FailoverConcurrency)
 	}
 	if n := *c.MaxAutomaticMovesPerHour; n < 0 || n > 10 {
 		bad("maxAutomaticMovesPerHour %d: from 0 (no cap) to 10", n)

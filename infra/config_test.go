@@ -37,9 +37,9 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 	c := map[string]any{"instanceIds": []any{"i-123"}, "notifyEmail": "x", "healthEventAction": "panic", "logRetentionDays": 42.0, "tagPrefix": "aws:x", "reconcileMinutes": 99.0,
-		"healthLeadMinutes": 2.0}
+		"healthLeadMinutes": 2.0, "failoverConcurrency": 1.0}
 	_, err = ParseConfig(c)
-	for _, want := range []string{"i-123", "notifyEmail", "healthEventAction", "logRetentionDays", "tagPrefix", "reconcileMinutes", "healthLeadMinutes 2"} {
+	for _, want := range []string{"i-123", "notifyEmail", "healthEventAction", "logRetentionDays", "tagPrefix", "reconcileMinutes", "healthLeadMinutes 2", "failoverConcurrency 1"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -26,19 +27,34 @@ type functionSpec struct {
 	// async configures asynchronous invocation (retries, event age,
 	// on-failure destination); nil keeps Lambda's defaults.
 	async *awslambda.EventInvokeConfigOptions
+	// asset names the bootstrap under the asset directory ("": name).
+	asset string
+	// shares is a function whose role (and so permissions) this one
+	// shares: the same code with the same rights, deployed twice.
+	shares awslambda.Function
 }
 
 // function is one Lambda function with its own log group and role. The
 // role carries only inline statements: no AWS managed policy.
 func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Function {
-	logs, role := s.logsAndRole(cfg, spec.id, spec.name)
-	for _, st := range ec2Statements(s.Stack, cfg, s.ENIRef) {
-		role.AddToPrincipalPolicy(st)
+	var (
+		logs awslogs.LogGroup
+		role awsiam.Role
+	)
+	if spec.shares != nil {
+		role = spec.shares.Role().(awsiam.Role)
+		logs = s.logGroup(cfg, spec.id)
+		grantLogs(role, spec.id, logs)
+	} else {
+		logs, role = s.logsAndRole(cfg, spec.id, spec.name)
+		for _, st := range ec2Statements(s.Stack, cfg, s.ENIRef) {
+			role.AddToPrincipalPolicy(st)
+		}
+		for _, st := range ssmStatements(s.Stack, cfg) {
+			role.AddToPrincipalPolicy(st)
+		}
+		s.Topic.GrantPublish(role)
 	}
-	for _, st := range ssmStatements(s.Stack, cfg) {
-		role.AddToPrincipalPolicy(st)
-	}
-	s.Topic.GrantPublish(role)
 	env := map[string]*string{
 		config.EnvTagPrefix:         jsii.String(cfg.TagPrefix),
 		config.EnvAllowStartStopped: jsii.String(fmt.Sprint(cfg.AllowStartStopped)),
@@ -84,7 +100,7 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:          awslambda.Architecture_ARM_64(),
 		Handler:               jsii.String("bootstrap"),
-		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, spec.name)), nil),
+		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, cmp.Or(spec.asset, spec.name))), nil),
 		MemorySize:            jsii.Number(128),
 		Timeout:               awscdk.Duration_Seconds(jsii.Number(cfg.functionTimeoutSeconds())),
 		Role:                  role,
@@ -102,6 +118,9 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 	}
 	fn := awslambda.NewFunction(s.Stack, jsii.String(spec.id), props)
 	s.dependOnPolicyOnly(fn, role)
+	if spec.shares != nil {
+		return fn
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("EC2 Describe calls support no resource-level permissions; mutating EC2 actions use resource wildcards " +
@@ -113,23 +132,32 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 // logsAndRole are a function's own log group and a role that may write to
 // it and nothing else yet.
 func (s *EniFailoverStack) logsAndRole(cfg Config, id, name string) (awslogs.LogGroup, awsiam.Role) {
-	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
-		Retention:     retentionDays[cfg.LogRetentionDays],
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
+	logs := s.logGroup(cfg, id)
 	role := awsiam.NewRole(s.Stack, jsii.String(id+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("eni-failover " + name + " function"),
 	})
-	// The log group's Arn attribute ends in ":*", so it also names the
-	// group's streams (PutLogEvents' resource type); a ":log-stream:*"
-	// appended to it would match nothing.
+	grantLogs(role, "", logs)
+	return logs, role
+}
+
+// logGroup is a function's log group.
+func (s *EniFailoverStack) logGroup(cfg Config, id string) awslogs.LogGroup {
+	return awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     retentionDays[cfg.LogRetentionDays],
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+}
+
+// grantLogs lets role write to a log group. The log group's Arn attribute
+// ends in ":*", so it also names the group's streams (PutLogEvents'
+// resource type); a ":log-stream:*" appended to it would match nothing.
+func grantLogs(role awsiam.Role, of string, logs awslogs.LogGroup) {
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("WriteOwnLogs"),
+		Sid:       jsii.String("WriteOwnLogs" + of),
 		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 		Resources: jsii.Strings(*logs.LogGroupArn()),
 	}))
-	return logs, role
 }
 
 // dependOnPolicyOnly: a function already depends on its role through

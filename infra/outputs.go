@@ -13,7 +13,8 @@ func (s *EniFailoverStack) outputs() {
 	if s.ENIRef != nil {
 		out("LicenseENIId", "The license ENI: read its MAC with the status action", s.ENIRef)
 	}
-	out("FailoverFunctionName", "Handles EC2, alarm, Health and Spot events and the reconcile", s.Failover.FunctionName())
+	out("FailoverFunctionName", "Handles the probe's findings, alarms, Health and Spot events", s.Failover.FunctionName())
+	out("FleetFunctionName", "Handles EC2 state changes and the reconcile, sweeping the fleet while it works", s.Fleet.FunctionName())
 	out("MoveFunctionName", "Manual status, plan, move and failback", s.Move.FunctionName())
 	out("NotificationTopicArn", "One message per move or failed move", s.Topic.TopicArn())
 	out("FailedEventsQueueUrl", "Events the failover function could not handle", s.Failed.QueueUrl())

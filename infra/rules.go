@@ -4,16 +4,19 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/eni-failover/eni-failover/internal/eventparse"
 )
 
-// rules routes every trigger of the decision table to the failover
-// function; a target that cannot be invoked retries, then goes to the queue.
+// rules routes every trigger of the decision table: what EC2 itself shows
+// (state changes, the reconcile) to the fleet function, what only an event
+// says to the failover function; a target that cannot be invoked retries,
+// then goes to the queue.
 func (s *EniFailoverStack) rules(cfg Config) {
-	target := func() awsevents.IRuleTarget {
-		return awseventstargets.NewLambdaFunction(s.Failover, &awseventstargets.LambdaFunctionProps{
+	targetFn := func(fn awslambda.Function) awsevents.IRuleTarget {
+		return awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
 			DeadLetterQueue: s.Failed,
 			RetryAttempts:   jsii.Number(4),
 			MaxEventAge:     awscdk.Duration_Minutes(jsii.Number(15)),
@@ -25,18 +28,23 @@ func (s *EniFailoverStack) rules(cfg Config) {
 	if len(cfg.InstanceIDs) > 0 {
 		stateDetail["instance-id"] = cfg.InstanceIDs
 	}
+	target := func() awsevents.IRuleTarget { return targetFn(s.Failover) }
 	rule := func(id, desc string, pattern *awsevents.EventPattern) {
 		awsevents.NewRule(s.Stack, jsii.String(id), &awsevents.RuleProps{
 			Description: jsii.String(desc), EventPattern: pattern, Targets: &[]awsevents.IRuleTarget{target()},
 		})
 	}
-	rule("InstanceStateChange", "EC2 state changes of token servers: fail over or attach an orphaned ENI", &awsevents.EventPattern{
+	fleetRule := func(id, desc string, pattern *awsevents.EventPattern) {
+		awsevents.NewRule(s.Stack, jsii.String(id), &awsevents.RuleProps{
+			Description: jsii.String(desc), EventPattern: pattern, Targets: &[]awsevents.IRuleTarget{targetFn(s.Fleet)},
+		})
+	}
+	fleetRule("InstanceStateChange", "EC2 state changes of token servers: fail over or attach an orphaned ENI", &awsevents.EventPattern{
 		Source: jsii.Strings(eventparse.SourceEC2), DetailType: jsii.Strings(eventparse.DetailStateChange), Detail: &stateDetail,
 	})
 	// With the token servers listed, other instances' Spot and Health news
-	// never reach the function: behind its reserved concurrency of 1, a
-	// Spot fleet's interruptions would queue ahead of a real failover and
-	// age out. Both events name the instance in detail.instance-id.
+	// never reach the function: a Spot fleet's interruptions would take
+	// its sandboxes ahead of a real failover. Both events name the instance in detail.instance-id.
 	spotDetail := map[string]interface{}{}
 	healthDetail := map[string]interface{}{"service": []string{eventparse.HealthServiceEC2}}
 	if len(cfg.InstanceIDs) > 0 {
@@ -74,6 +82,6 @@ func (s *EniFailoverStack) rules(cfg Config) {
 	awsevents.NewRule(s.Stack, jsii.String("Reconcile"), &awsevents.RuleProps{
 		Description: jsii.String("Level-triggered safety net: every group's ENI on a healthy member"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(cfg.ReconcileMinutes))),
-		Targets:     &[]awsevents.IRuleTarget{target()},
+		Targets:     &[]awsevents.IRuleTarget{targetFn(s.Fleet)},
 	})
 }

@@ -24,6 +24,10 @@ type EniFailoverStackProps struct {
 type EniFailoverStack struct {
 	awscdk.Stack
 	Failover awslambda.Function
+	// Fleet is the failover code deployed a second time, with reserved
+	// concurrency 1, for the events EC2 itself shows (state changes, the
+	// reconcile): its one sandbox sweeps the fleet while it works.
+	Fleet    awslambda.Function
 	Move     awslambda.Function
 	Topic    awssns.Topic
 	Failed   awssqs.Queue
@@ -64,18 +68,25 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 	}}, jsii.Bool(true))
 
 	s.ENIRef = s.licenseENI(cfg)
-	// The failover function runs one event at a time (reserved concurrency
-	// 1): moves of one ENI never race inside the account's own automation.
-	// Failed events are retried twice, then land in the queue; an event
-	// older than 15 minutes is stale (the reconcile has acted by then).
-	s.Failover = s.function(cfg, functionSpec{
-		id: "Failover", name: "failover", reservedConcurrency: 1,
-		async: &awslambda.EventInvokeConfigOptions{
+	// Two deployments of the failover code (docs/architecture.md, "Many
+	// groups at once"). The fleet function takes what EC2 itself shows
+	// (state changes, the reconcile) in one sandbox: its run sweeps the
+	// fleet every second while it works, so a hundred holders stopping at
+	// once are moved by one process sharing its reads, and the events
+	// throttled meanwhile find nothing left to do. The failover function
+	// takes what only an event says (the probe's findings, alarms, Spot,
+	// Health), several at once: no finding waits for another group's
+	// move. Failed events are retried twice, then land in the queue; an
+	// event older than 15 minutes is stale (the reconcile has acted).
+	async := func() *awslambda.EventInvokeConfigOptions {
+		return &awslambda.EventInvokeConfigOptions{
 			RetryAttempts: jsii.Number(2),
 			MaxEventAge:   awscdk.Duration_Minutes(jsii.Number(15)),
 			OnFailure:     awslambdadestinations.NewSqsDestination(s.Failed),
-		},
-	})
+		}
+	}
+	s.Failover = s.function(cfg, functionSpec{id: "Failover", name: "failover", reservedConcurrency: cfg.FailoverConcurrency, async: async()})
+	s.Fleet = s.function(cfg, functionSpec{id: "Fleet", name: "fleet", asset: "failover", shares: s.Failover, reservedConcurrency: 1, async: async()})
 	s.Move = s.function(cfg, functionSpec{id: "Move", name: "move"})
 
 	s.statusAlarms(cfg)

@@ -27,8 +27,8 @@ var groupTag = model.NewTags("").Group()
 
 func TestFunctions(t *testing.T) {
 	s := synth(t, nil)
-	s.count(t, tFunction, nil, 2)
-	for _, name := range []string{"failover", "move"} {
+	s.count(t, tFunction, nil, 3)
+	for _, name := range []string{"failover", "fleet", "move"} {
 		s.has(t, tFunction, obj{
 			"FunctionName": stackNameJoin("-" + name),
 			"Runtime":      "provided.al2023", "Architectures": arr{"arm64"}, "Handler": "bootstrap",
@@ -48,19 +48,30 @@ func TestFunctions(t *testing.T) {
 			t.Errorf("%s DependsOn %v, want its role's DefaultPolicy", id, deps)
 		}
 	}
-	// Listed token servers pin the membership of both functions.
+	// Listed token servers pin the membership of every function that
+	// moves the ENI.
 	synth(t, fullContext()).count(t, tFunction, obj{"Environment": obj{"Variables": like(obj{
 		config.EnvInstanceIDs: "i-0123456789abcdef0,i-0bbbbbbbbbbbbbbb2",
-	})}}, 2)
-	s.count(t, tFunction, obj{"FunctionName": stackNameJoin("-failover"), "ReservedConcurrentExecutions": 1}, 1)
+	})}}, 3)
+	// The fleet function (state changes, the reconcile) runs in one
+	// sandbox, which sweeps the fleet; the failover function (findings,
+	// alarms, Spot, Health) runs several events at once; both run the
+	// failover code with the failover role.
+	s.count(t, tFunction, obj{"FunctionName": stackNameJoin("-fleet"), "ReservedConcurrentExecutions": 1, "Role": getAtt("FailoverRole", "Arn")}, 1)
+	s.count(t, tFunction, obj{"FunctionName": stackNameJoin("-failover"), "ReservedConcurrentExecutions": DefaultFailoverConcurrency,
+		"Role": getAtt("FailoverRole", "Arn")}, 1)
 	s.count(t, tFunction, obj{"FunctionName": stackNameJoin("-move"), "ReservedConcurrentExecutions": absent()}, 1)
-	s.count(t, "AWS::Lambda::EventInvokeConfig", nil, 1)
-	s.has(t, "AWS::Lambda::EventInvokeConfig", obj{
-		"FunctionName": ref("Failover"), "MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 900,
-		"DestinationConfig": obj{"OnFailure": obj{"Destination": getAtt("FailedEvents", "Arn")}},
-	})
-	s.count(t, "AWS::Logs::LogGroup", obj{"RetentionInDays": 90}, 2)
-	s.count(t, "AWS::Logs::LogGroup", nil, 2)
+	synth(t, map[string]any{"failoverConcurrency": 25}).count(t, tFunction, obj{"FunctionName": stackNameJoin("-failover"), "ReservedConcurrentExecutions": 25}, 1)
+	s.count(t, "AWS::IAM::Role", obj{"AssumeRolePolicyDocument": like(obj{"Statement": arr{like(obj{"Principal": obj{"Service": "lambda.amazonaws.com"}})}})}, 2)
+	s.count(t, "AWS::Lambda::EventInvokeConfig", nil, 2)
+	for _, fn := range []string{"Failover", "Fleet"} {
+		s.has(t, "AWS::Lambda::EventInvokeConfig", obj{
+			"FunctionName": ref(fn), "MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 900,
+			"DestinationConfig": obj{"OnFailure": obj{"Destination": getAtt("FailedEvents", "Arn")}},
+		})
+	}
+	s.count(t, "AWS::Logs::LogGroup", obj{"RetentionInDays": 90}, 3)
+	s.count(t, "AWS::Logs::LogGroup", nil, 3)
 }
 
 func TestQueueAndTopic(t *testing.T) {
@@ -98,19 +109,24 @@ func TestQueueAndTopic(t *testing.T) {
 
 func TestRules(t *testing.T) {
 	s := synth(t, fullContext())
-	s.count(t, tRule, nil, 7) // five to the failover function, the probe's schedule and findings
-	failoverTarget := obj{"Targets": arr{like(obj{
-		"Arn": getAtt("Failover", "Arn"), "DeadLetterConfig": obj{"Arn": getAtt("FailedEvents", "Arn")},
-		"RetryPolicy": obj{"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 900},
-	})}}
-	s.count(t, tRule, failoverTarget, 5)
+	s.count(t, tRule, nil, 7) // three to the failover function, two to the fleet function, the probe's schedule and findings
+	target := func(fn string) obj {
+		return obj{"Targets": arr{like(obj{
+			"Arn": getAtt(fn, "Arn"), "DeadLetterConfig": obj{"Arn": getAtt("FailedEvents", "Arn")},
+			"RetryPolicy": obj{"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 900},
+		})}}
+	}
+	failoverTarget, fleetTarget := target("Failover"), target("Fleet")
+	s.count(t, tRule, failoverTarget, 3) // Spot, Health, alarms (the probe's findings rule has targets of its own)
+	s.count(t, tRule, fleetTarget, 2)    // state changes, the reconcile
 	states := append(append(arr{}, toAny(eventparse.UpStates)...), toAny(eventparse.DownStates)...)
 	s.has(t, tRule, obj{"EventPattern": obj{
 		"source": arr{eventparse.SourceEC2}, "detail-type": arr{eventparse.DetailStateChange},
 		"detail": obj{"state": states, "instance-id": arr{"i-0123456789abcdef0", "i-0bbbbbbbbbbbbbbb2"}},
-	}})
-	// Spot and Health news of other instances would queue ahead of a real
-	// failover behind reserved concurrency 1: scoped to the token servers.
+	}, "Targets": fleetTarget["Targets"]})
+	// Spot and Health news of other instances would take the failover
+	// function's sandboxes ahead of a real failover: scoped to the token
+	// servers.
 	s.has(t, tRule, obj{"EventPattern": obj{
 		"source": arr{eventparse.SourceEC2}, "detail-type": arr{eventparse.DetailSpot, eventparse.DetailRebalance},
 		"detail": obj{"instance-id": arr{"i-0123456789abcdef0", "i-0bbbbbbbbbbbbbbb2"}},
@@ -129,7 +145,7 @@ func TestRules(t *testing.T) {
 		"detail":    obj{"state": obj{"value": arr{eventparse.AlarmStateAlarm}}},
 		"resources": arr{prefix(statusAlarmInfix), prefix(probeAlarmInfix)},
 	}})
-	s.has(t, tRule, obj{"ScheduleExpression": "rate(5 minutes)", "Targets": failoverTarget["Targets"]})
+	s.has(t, tRule, obj{"ScheduleExpression": "rate(5 minutes)", "Targets": fleetTarget["Targets"]})
 	// Without configured instances no rule is scoped.
 	unscoped := synth(t, nil)
 	unscoped.has(t, tRule, obj{"EventPattern": obj{
@@ -179,8 +195,8 @@ func TestAlarmsAndDashboard(t *testing.T) {
 	s := synth(t, fullContext())
 	// Status checks (2), the function and queue alarms (4), the probe (2):
 	// every one notifies the topic.
-	s.count(t, tAlarm, nil, 8)
-	s.count(t, tAlarm, obj{"AlarmActions": arr{ref("Notifications")}}, 8)
+	s.count(t, tAlarm, nil, 9)
+	s.count(t, tAlarm, obj{"AlarmActions": arr{ref("Notifications")}}, 9)
 	for _, id := range []string{"i-0123456789abcdef0", "i-0bbbbbbbbbbbbbbb2"} {
 		s.has(t, tAlarm, obj{
 			"MetricName": "StatusCheckFailed", "Namespace": "AWS/EC2",
@@ -188,7 +204,7 @@ func TestAlarmsAndDashboard(t *testing.T) {
 			"AlarmName":  stackNameJoin(statusAlarmInfix + id),
 		})
 	}
-	for _, want := range []string{"FailoverErrors", "MoveErrors", "FailedEventsQueued", "FailedMoves"} {
+	for _, want := range []string{"FailoverErrors", "FleetErrors", "MoveErrors", "FailedEventsQueued", "FailedMoves"} {
 		found := false
 		for id := range s.find(tAlarm, nil) {
 			found = found || strings.HasPrefix(id, want)
@@ -395,7 +411,7 @@ func TestLicenseENIRecipe(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	s := synth(t, nil)
-	for _, o := range []string{"FailoverFunctionName", "MoveFunctionName", "NotificationTopicArn", "FailedEventsQueueUrl"} {
+	for _, o := range []string{"FailoverFunctionName", "FleetFunctionName", "MoveFunctionName", "NotificationTopicArn", "FailedEventsQueueUrl"} {
 		s.hasOutput(t, o, obj{"Value": anyValue()})
 	}
 	s.hasOutput(t, "StatusCommand", obj{"Value": obj{"Fn::Join": arr{"", with(matches(`^echo '\{"action":"status"\}' \| aws lambda invoke --function-name $`), ref("Move"), matches("--cli-read-timeout 900 --payload fileb:///dev/stdin"))}}})
@@ -415,7 +431,7 @@ func TestCDKJSONExampleSynthesizes(t *testing.T) {
 	}
 	ctx := cdk.Context[ContextKey].(map[string]any)
 	delete(ctx, "assetDir")
-	synth(t, ctx).count(t, tFunction, nil, 3) // failover, move and probe
+	synth(t, ctx).count(t, tFunction, nil, 4) // failover, fleet, move and probe
 }
 
 func TestActivationAndProbe(t *testing.T) {
@@ -423,7 +439,7 @@ func TestActivationAndProbe(t *testing.T) {
 	s.count(t, tFunction, obj{"Timeout": 120, "Environment": obj{"Variables": like(obj{
 		config.EnvActivationCommands: "systemctl restart lmgrd\nsleep 3; ss -ltn | grep -q ':27007 '",
 		config.EnvActivationTimeout:  "60s",
-	})}}, 2) // the move and the activation fit in failover's and move's timeouts
+	})}}, 3) // the move and the activation fit in the failover, fleet and move functions' timeouts
 	for _, role := range []string{"FailoverRole", "MoveRole"} {
 		bySid := map[string]statement{}
 		for _, st := range s.statements(t, role) {
@@ -551,7 +567,7 @@ func TestWindowsActivation(t *testing.T) {
 	s := synth(t, ctx)
 	s.count(t, tFunction, obj{"Environment": obj{"Variables": like(obj{
 		config.EnvWindowsActivation: "Restart-Service -Name 'FlexNet License Server - mosek'",
-	})}}, 2)
+	})}}, 3)
 	for _, st := range s.statements(t, "FailoverRole") {
 		if st.Sid != "RunActivationDocument" {
 			continue
@@ -566,7 +582,7 @@ func TestWindowsActivation(t *testing.T) {
 }
 
 // TestMovesQueryIsSaved: the Logs Insights console has the query of every
-// move over both functions' logs.
+// move over the logs of the three functions that move the ENI.
 func TestMovesQueryIsSaved(t *testing.T) {
 	s := synth(t, nil)
 	s.count(t, "AWS::Logs::QueryDefinition", nil, 1)
@@ -574,7 +590,7 @@ func TestMovesQueryIsSaved(t *testing.T) {
 		props := q["Properties"].(obj)
 		query := literal(props["QueryString"])
 		groups, _ := props["LogGroupNames"].([]any)
-		if !strings.Contains(query, `filter message = "run finished"`) || !strings.Contains(query, "holder_after") || len(groups) != 2 {
+		if !strings.Contains(query, `filter message = "run finished"`) || !strings.Contains(query, "holder_after") || len(groups) != 3 {
 			t.Errorf("query %q over %v", query, groups)
 		}
 	}
@@ -588,7 +604,7 @@ func TestDeepCheck(t *testing.T) {
 	s.count(t, tFunction, obj{"Timeout": 60 + 2*30 + 5, "Environment": obj{"Variables": like(obj{
 		config.EnvDeepCheckCommands: "timeout 15 /opt/mosek/bin/lmutil lmstat -c 27007@localhost",
 		config.EnvDeepCheckTimeout:  "30s",
-	})}}, 2)
+	})}}, 3)
 	bySid := map[string]statement{}
 	for _, st := range s.statements(t, "FailoverRole") {
 		bySid[st.Sid] = st
@@ -627,7 +643,7 @@ func TestFISDrills(t *testing.T) {
 			"Parameters": like(obj{"service": "ec2", "percentage": "50"}), "Targets": obj{"Roles": "FailoverRole"}})})})
 	s.count(t, "AWS::FIS::ExperimentTemplate", nil, 3)
 	// The functions keep the tag FIS looks for.
-	s.count(t, tFunction, obj{"Environment": obj{"Variables": like(obj{config.EnvHolderTag: "true"})}}, 2)
+	s.count(t, tFunction, obj{"Environment": obj{"Variables": like(obj{config.EnvHolderTag: "true"})}}, 3)
 	// Without a created ENI the group must be named.
 	if _, err := ParseConfig(map[string]any{"fisDrills": map[string]any{}}); err == nil || !strings.Contains(err.Error(), "fisDrills.group") {
 		t.Errorf("fisDrills without a group: %v", err)

@@ -194,7 +194,7 @@ func (e *Engine) Conduct(ctx context.Context, ts []Trigger, dryRun bool) ([]*Rep
 		if _, err := e.deadlineLeft(ctx, e.opts.SweepInterval); err != nil {
 			break
 		}
-		if e.clk.Sleep(ctx, e.opts.SweepInterval) != nil {
+		if !e.whileBusy(ctx, e.opts.SweepInterval, busy) {
 			break
 		}
 		for _, j := range e.sweep(ctx, swept) {
@@ -205,6 +205,22 @@ func (e *Engine) Conduct(ctx context.Context, ts []Trigger, dryRun bool) ([]*Rep
 		wait()
 	}
 	return reports, errors.Join(errs...)
+}
+
+// whileBusy waits up to d while busy() holds, in short steps, so that a
+// conductor whose work is done returns at once rather than at the next
+// sweep; false means the run must end (ctx ended or its work is done).
+func (e *Engine) whileBusy(ctx context.Context, d time.Duration, busy func() bool) bool {
+	const step = 50 * time.Millisecond
+	for waited := time.Duration(0); waited < d; waited += step {
+		if !busy() {
+			return false
+		}
+		if e.clk.Sleep(ctx, min(step, d-waited)) != nil {
+			return false
+		}
+	}
+	return busy()
 }
 
 // memberOf finds the group an instance is a member of.
