@@ -27,12 +27,12 @@ type EniFailoverStack struct {
 	// Fleet is the failover code deployed a second time, with reserved
 	// concurrency 1, for the events EC2 itself shows (state changes, the
 	// reconcile): its one sandbox sweeps the fleet while it works.
-	Fleet    awslambda.Function
-	Move     awslambda.Function
-	Topic    awssns.Topic
-	Failed   awssqs.Queue
-	Probe    awslambda.Function // nil unless the probe is configured
-	ENIRef   *string            // the license ENI id, when created or imported
+	Fleet  awslambda.Function
+	Move   awslambda.Function
+	Topic  awssns.Topic
+	Failed awssqs.Queue
+	Probe  awslambda.Function // nil unless the probe is configured
+	ENIRef *string            // the license ENI id, when created or imported
 	// licenseSG and licenseIP are the created license ENI's security group
 	// and address (nil when the ENI is imported or managed elsewhere).
 	licenseSG awsec2.CfnSecurityGroup

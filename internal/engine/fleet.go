@@ -211,7 +211,7 @@ func (e *Engine) Conduct(ctx context.Context, ts []Trigger, dryRun bool) ([]*Rep
 // conductor whose work is done returns at once rather than at the next
 // sweep; false means the run must end (ctx ended or its work is done).
 func (e *Engine) whileBusy(ctx context.Context, d time.Duration, busy func() bool) bool {
-	const step = 50 * time.Millisecond
+	const step = 10 * time.Millisecond
 	for waited := time.Duration(0); waited < d; waited += step {
 		if !busy() {
 			return false

@@ -141,8 +141,8 @@ func TestTenHoldersStoppedAtOnce(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	stopDeliveries()
 	wg.Wait()
-	t.Logf("measured: %d ENIs on their standbys %s after the stop, %d throttled deliveries (aws-lambda-rie, moto behind the strict layer at a shortened EC2 pace)",
-		n, restoredAfter.Round(time.Millisecond), sandbox.throttled.Load())
+	t.Logf("measured: %d ENIs on their standbys %s after the stop, %d throttled deliveries (aws-lambda-rie, moto behind the strict layer; EC2 pace: detach %s, force detach %s, attach %s)",
+		n, restoredAfter.Round(time.Millisecond), sandbox.throttled.Load(), ec2Pace.Detach, ec2Pace.ForceDetach, ec2Pace.Attach)
 	if restoredAfter > target {
 		t.Errorf("the last ENI reached its standby after %s, target %s", restoredAfter.Round(time.Millisecond), target)
 	}
