@@ -63,6 +63,10 @@ func RealisticFleetLatencies() FleetLatencies {
 // the model, as the CDK app deploys it by default.
 const FailoverConcurrency = 10
 
+// DrillOutageWait is the drill's wait for the probe's measurement, as the
+// CDK app configures it with the probe (DRILL_OUTAGE_WAIT).
+const DrillOutageWait = 45 * time.Second
+
 // FleetScenario is one situation with many groups.
 type FleetScenario struct {
 	Name string
@@ -75,8 +79,10 @@ type FleetScenario struct {
 	Path Failure
 	// During: what else is going on when the failure arrives:
 	// "activation" (another group's move whose lmgrd takes LongStart to
-	// start, through the same function) or "deep-check" (a reconcile
-	// deep-checking every healthy holder).
+	// start, through the same function), "deep-check" (a reconcile
+	// deep-checking every healthy holder) or "drill" (an operator's drill
+	// of another group, which waits DrillOutageWait for the probe's
+	// measurement).
 	During string
 	// Target is the worst license-restored time the design must meet (0:
 	// none); docs/benchmarks.md lists them. With TargetP50 it bounds the
@@ -108,6 +114,8 @@ var FleetScenarios = []FleetScenario{
 		TargetP50: true, Baseline: "kill-1"},
 	{Name: "stop-during-deep-check", Groups: 20, Failing: 1, Path: Stopped, During: "deep-check"},
 	{Name: "kill-during-deep-check", Groups: 20, Failing: 1, Path: DaemonKilled, During: "deep-check"},
+	{Name: "stop-during-drill", Groups: 2, Failing: 1, Path: Stopped, During: "drill"},
+	{Name: "kill-during-drill", Groups: 2, Failing: 1, Path: DaemonKilled, During: "drill"},
 	{Name: "reconcile-20-orphans", Groups: 20, Failing: 20, Path: Orphaned},
 }
 
@@ -136,7 +144,7 @@ type fleetWorld struct {
 	rng     *rand.Rand
 	rngMu   sync.Mutex
 
-	fleetFn, failoverFn *lambdasim.Function
+	fleetFn, failoverFn, moveFn *lambdasim.Function
 
 	mu          sync.Mutex
 	starts      map[string]time.Duration // lmgrd's start time per instance (default DaemonStart)
@@ -264,6 +272,14 @@ func PlayFleet(sc FleetScenario, tm fakeec2.Timings, lat FleetLatencies, seed in
 	}
 	w.fleetFn = w.function("fleet", 1, opts)
 	w.failoverFn = w.function("failover", FailoverConcurrency, opts)
+	w.moveFn = &lambdasim.Function{Name: "move", Concurrency: FailoverConcurrency, Timeout: 60*time.Second + 2*w.lat.LongStart + DrillOutageWait,
+		NewSandbox: func() lambdasim.Handler {
+			h := &handler.Manual{Deps: w.region.Deps(opts, io.Discard, nil), OutageWait: DrillOutageWait}
+			return func(ctx context.Context, event []byte) error {
+				_, err := h.Handle(ctx, event)
+				return err
+			}
+		}}
 	start := clk.Now()
 	if sc.Path != Orphaned {
 		ph := &probe.Handler{
@@ -304,6 +320,11 @@ func PlayFleet(sc FleetScenario, tm fakeec2.Timings, lat FleetLatencies, seed in
 	case "deep-check":
 		w.deliver(w.fleetFn, events.MustSample("scheduled-reconcile.json"), w.jittered(lat.EventDelivery))
 		_ = clk.Sleep(ctx, 3*time.Second+time.Duration(w.f()*float64(15*time.Second)))
+	case "drill":
+		// An operator drills group 1: away and back, then the wait for
+		// the probe's measurement. Group 0 fails meanwhile.
+		w.svc.InvokeAsync(w.moveFn, []byte(`{"action":"drill","group":"`+groupName(1)+`","reason":"game day"}`), 0)
+		_ = clk.Sleep(ctx, 5*time.Second+time.Duration(w.f()*float64(20*time.Second)))
 	}
 	for k := range sc.Failing {
 		failing = append(failing, k)
@@ -372,8 +393,11 @@ func PlayFleet(sc FleetScenario, tm fakeec2.Timings, lat FleetLatencies, seed in
 	}
 	for k := range sc.Groups {
 		want := 0
-		if moved[k] {
+		switch {
+		case moved[k]:
 			want = 1
+		case sc.During == "drill" && k == 1:
+			want = 2 // away and back
 		}
 		if got := attaches[eniOf(k)]; got != want {
 			run.Problems = append(run.Problems, fmt.Sprintf("%s: %d attaches, want %d", groupName(k), got, want))
