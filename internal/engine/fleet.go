@@ -82,9 +82,9 @@ func (e *Engine) readAll(ctx context.Context) ([]model.Group, error) {
 	return groups, err
 }
 
-// RunAll handles the triggers of one event alongside each other. Triggers
-// about whole groups (a probe finding names every group it saw fail) share
-// one read of the fleet instead of one read per group.
+// RunAll handles the triggers of one event. Triggers about whole groups (a
+// probe finding names every group it saw fail) run alongside each other
+// from one read of the fleet instead of one read per group.
 func (e *Engine) RunAll(ctx context.Context, ts []Trigger, dryRun bool) ([]*Report, error) {
 	var byGroup, others []Trigger
 	for _, t := range ts {
@@ -118,8 +118,21 @@ func (e *Engine) RunAll(ctx context.Context, ts []Trigger, dryRun bool) ([]*Repo
 	} else {
 		others = append(others, byGroup...)
 	}
-	for _, t := range others {
-		jobs = append(jobs, func() ([]*Report, error) { return e.Run(ctx, t, dryRun) })
+	if len(others) > 0 {
+		// Triggers about instances run one after the other, in the
+		// event's order: several may concern one group (an AWS Health
+		// event naming its holder and a standby), and the first decides.
+		jobs = append(jobs, func() ([]*Report, error) {
+			var (
+				reports []*Report
+				errs    []error
+			)
+			for _, t := range others {
+				rs, err := e.Run(ctx, t, dryRun)
+				reports, errs = append(reports, rs...), append(errs, err)
+			}
+			return reports, errors.Join(errs...)
+		})
 	}
 	return e.fanOut(jobs)
 }
