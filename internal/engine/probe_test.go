@@ -279,3 +279,25 @@ func TestBriefOutage(t *testing.T) {
 		t.Fatalf("blip: %+v", r)
 	}
 }
+
+// A fresh finding about a holder EC2 shows stopping leaves the move to the
+// fleet function (whose sweep takes every holder EC2 shows down): two
+// processes moving one group would race to attach. The same failure sent
+// again a minute on moves it, in case the fleet function never did.
+func TestFindingAboutAStoppingHolderIsTheFleetsTurn(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	w.clk.Advance(time.Minute)
+	since := w.clk.Now()
+	w.ec2.StopInstance("i-a")
+	before := w.ec2.MutatingCalls()
+	r := w.mustRun(probeTrigger(since))
+	if r.Outcome != engine.NothingToDo || !strings.Contains(r.Reason, "left to the fleet function") || w.ec2.MutatingCalls() != before {
+		t.Fatalf("fresh finding: %s %s (%d mutating calls)", r.Outcome, r.Reason, w.ec2.MutatingCalls()-before)
+	}
+	resent := probeTrigger(since)
+	resent.At, resent.RequestID = since.Add(2*time.Minute), resent.RequestID+":2"
+	if r := w.mustRun(resent); r.Outcome != engine.Moved {
+		t.Fatalf("finding sent again: %s %s", r.Outcome, r.Reason)
+	}
+	w.assertHolder("i-b")
+}

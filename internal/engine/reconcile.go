@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/eni-failover/eni-failover/internal/clip"
+	"github.com/eni-failover/eni-failover/internal/model"
+)
+
+// reconcile checks every group from one batched read and carries out,
+// alongside each other, what each needs: a move or an attach (bounded by
+// MaxConcurrentMoves), a repair, the deep check of a healthy holder.
+// Under the group's lock a run re-reads only when another run held it.
+func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Report, error) {
+	if t.Group != "" {
+		r, err := e.runGroup(ctx, t.Group, t, dryRun)
+		return []*Report{r}, err
+	}
+	groups, readErr := e.readAll(ctx)
+	return e.reconcileRead(ctx, t, groups, readErr, dryRun)
+}
+
+// reconcileRead is the reconcile of a fleet read just made.
+func (e *Engine) reconcileRead(ctx context.Context, t Trigger, groups []model.Group, readErr error, dryRun bool) ([]*Report, error) {
+	if readErr != nil && len(groups) == 0 {
+		return nil, readErr
+	}
+	checks := newSlots(deepChecksAtOnce)
+	var jobs []job
+	for _, g := range groups {
+		plan, err := Decide(g, t, e.Policy())
+		if err != nil || plan.Action != ActNone {
+			jobs = append(jobs, one(func() (*Report, error) { return e.runFromRead(ctx, g, t, dryRun) }))
+			continue
+		}
+		r := e.newReport(g, t)
+		r.Action, r.Reason, r.Outcome, r.HolderAfter = ActNone, plan.Reason, NothingToDo, g.ENI.InstanceID
+		attached := g.ENI.AttachmentStatus == "attached"
+		if e.opts.HolderTag && !dryRun && attached {
+			if unlock, err := e.lock(ctx, g.Name); err == nil {
+				e.markHolder(ctx, g, g.ENI.InstanceID, r)
+				unlock()
+			}
+			if len(r.Steps) > 0 {
+				r.Outcome, r.Reason = Repaired, r.Reason+"; license-holder tag mended"
+			}
+		}
+		m, ok := g.Member(g.ENI.InstanceID)
+		if e.opts.DeepCheck == nil || dryRun || !ok || !attached || m.State != model.StateRunning {
+			jobs = append(jobs, one(func() (*Report, error) { return r, nil }))
+			continue
+		}
+		jobs = append(jobs, one(func() (*Report, error) {
+			if _, err := checks.acquire(ctx, e.clk); err != nil {
+				return r, nil
+			}
+			defer checks.release()
+			if moved, err := e.deepCheck(ctx, g); moved != nil {
+				return moved, err
+			}
+			return r, nil
+		}))
+	}
+	reports, err := e.fanOut(jobs)
+	return reports, errors.Join(readErr, err)
+}
+
+// deepChecksAtOnce bounds the deep checks of one reconcile in flight
+// (SSM's SendCommand has a rate of its own).
+const deepChecksAtOnce = 8
+
+// deepCheck runs the check on g's holder; a second failure, DeepCheckRetry
+// after the first, fails the holder over (nil report: it passed, or could
+// not tell).
+func (e *Engine) deepCheck(ctx context.Context, g model.Group) (*Report, error) {
+	holder := g.ENI.InstanceID
+	m, _ := g.Member(holder)
+	log := e.log.With("group", g.Name, "eni_id", g.ENI.ID, "instance_id", holder)
+	first := e.clk.Now()
+	var a Activation
+	for try := 1; try <= 2; try++ {
+		if try == 2 {
+			if err := e.clk.Sleep(ctx, e.opts.DeepCheckRetry); err != nil {
+				return nil, nil
+			}
+		}
+		a = e.opts.DeepCheck.Activate(ctx, holder, m.Windows)
+		switch a.Status {
+		case "Success":
+			if try == 2 {
+				log.WarnContext(ctx, "deep check failed once, then passed: no move", "command_id", a.CommandID)
+			}
+			return nil, nil
+		case "Failed":
+			log.WarnContext(ctx, "deep check failed", "try", try, "command_id", a.CommandID, "error", a.Error, "output", a.Output)
+		default:
+			// The command did not run to an exit code: nothing is known
+			// about the token server.
+			log.WarnContext(ctx, "deep check inconclusive: no move", "status", a.Status, "command_id", a.CommandID, "error", a.Error)
+			return nil, nil
+		}
+	}
+	reason := "deep check: " + strings.TrimSpace(cmp.Or(a.Error, a.Status))
+	if out := strings.TrimSpace(a.Output); out != "" {
+		reason += ": " + clip.Text(strings.Join(strings.Fields(out), " "), 200)
+	}
+	return e.runGroup(ctx, g.Name, Trigger{Kind: Impaired, Group: g.Name, Since: first, At: e.clk.Now(), Reason: reason}, false)
+}
