@@ -301,3 +301,33 @@ func TestFindingAboutAStoppingHolderIsTheFleetsTurn(t *testing.T) {
 	}
 	w.assertHolder("i-b")
 }
+
+// A capped group whose ENI is still detaching (an operator's move that
+// died after its detach) is finished, not held back: the cap is about
+// moves off a healthy holder, and this one would leave the ENI on no
+// instance (the fuzzer's input 080b50ccef9184f9).
+func TestCappedGroupFinishesADetachUnderWay(t *testing.T) {
+	w := newWorld(t, engine.Options{})
+	for i := 0; i < 3; i++ {
+		w.clk.Advance(time.Minute)
+		if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Moved {
+			t.Fatalf("move %d: %s %s", i+1, r.Outcome, r.Reason)
+		}
+	}
+	st := w.ec2.ENI(eniID)
+	holder := st.InstanceID
+	if _, err := w.ec2.DetachNetworkInterface(w.ctx(), &ec2.DetachNetworkInterfaceInput{AttachmentId: aws.String(st.AttachmentID)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.ec2.ENI(eniID).AttachmentStatus; got != "detaching" {
+		t.Fatalf("attachment %q, want detaching", got)
+	}
+	r := w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+	if r.Outcome == engine.Capped {
+		t.Fatalf("reconcile capped a detach under way: %s", r.Reason)
+	}
+	w.settle()
+	if got := w.ec2.ENI(eniID); got.AttachmentStatus != "attached" || got.InstanceID == holder {
+		t.Fatalf("ENI %s on %q after the reconcile (%s %s), want attached to another member", got.AttachmentStatus, got.InstanceID, r.Outcome, r.Reason)
+	}
+}

@@ -157,10 +157,13 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		log.InfoContext(ctx, "skipped: group paused", "until", pause.Until.Format(time.RFC3339), "by", pause.By, "would_have", string(plan.Action))
 		return finish(Paused, e.repairHeld(ctx, g, t, r, log, dryRun))
 	}
-	if holder, ok := g.Member(g.ENI.InstanceID); ok && !t.Kind.Manual() && plan.Action == ActMove && holder.Up() && holder.Health != model.HealthImpaired {
+	if holder, ok := g.Member(g.ENI.InstanceID); ok && !t.Kind.Manual() && plan.Action == ActMove && holder.Up() && holder.Health != model.HealthImpaired &&
+		g.ENI.AttachmentStatus == "attached" {
 		// Only moves off a holder EC2 finds healthy are capped: the token
 		// server failing there may fail everywhere, whereas moving off a
-		// stopped or impaired instance always helps.
+		// stopped or impaired instance always helps. A detach already
+		// under way (an operator's move that died half-way) is finished,
+		// never held back: the ENI would be left on no instance.
 		// A pause or resume (pause.Until, active or not) is an operator's act.
 		if capped, moves := model.AutomaticMovesCapped(e.tags.History(g.ENI.Tags), pause.Until, e.opts.MaxAutomaticMoves); capped {
 			r.Reason = fmt.Sprintf("%d automatic moves within an hour (the last at %s), and no operator has acted since: not moving again until one does (move, failback, drill, pause or resume); would have: %s",
