@@ -427,9 +427,10 @@ func (s *storm) checkNotOrphaned() {
 	}
 }
 
-// maxCallsPerSecond bounds any one mutating EC2 operation in any second
-// of simulated time, across every invocation: a refusal or a fault must
-// never turn into a burst of calls. Every call, reads included, must also
+// maxCallsPerSecond bounds any one mutating EC2 operation of one
+// invocation in any second of simulated time: a refusal or a fault must
+// never turn into a burst of calls. Across invocations (a burst of eight
+// sandboxes each writing its journal), every call, reads included, must
 // stay within the account's documented token bucket of its API
 // (ec2limits), which every sandbox shares.
 const maxCallsPerSecond = 10
@@ -442,7 +443,8 @@ func (s *storm) checkCallRate() {
 	byOp := map[string][]callRecord{}
 	for _, c := range s.calls {
 		if !strings.HasPrefix(c.op, "Describe") {
-			byOp[c.op] = append(byOp[c.op], c)
+			key := fmt.Sprintf("%s of invocation %d", c.op, c.inv)
+			byOp[key] = append(byOp[key], c)
 		}
 	}
 	for op, cs := range byOp {
