@@ -15,7 +15,7 @@ func (s *EniFailoverStack) outputs() {
 	}
 	out("FailoverFunctionName", "Handles the probe's findings, alarms, Health and Spot events", s.Failover.FunctionName())
 	out("FleetFunctionName", "Handles EC2 state changes and the reconcile, sweeping the fleet while it works", s.Fleet.FunctionName())
-	out("MoveFunctionName", "Manual status, plan, move and failback", s.Move.FunctionName())
+	out("MoveFunctionName", "Manual status, plan, move, failback, pause, resume, history and drill", s.Move.FunctionName())
 	out("NotificationTopicArn", "One message per move or failed move", s.Topic.TopicArn())
 	out("FailedEventsQueueUrl", "Events the failover function could not handle", s.Failed.QueueUrl())
 	// fileb:// works with AWS CLI v1 and v2 (only v2 knows

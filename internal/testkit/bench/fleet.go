@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/eventparse"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/probe"
 	"github.com/eni-failover/eni-failover/internal/testkit/ec2limits"
@@ -220,36 +218,6 @@ func (w *fleetWorld) function(name string, concurrency int, opts engine.Options)
 	}
 }
 
-// probeLoop is the probe function watching every group: one invocation a
-// minute, its findings to the failover function and back to itself.
-func (w *fleetWorld) probeLoop(ctx context.Context, h *probe.Handler, start time.Time) {
-	scheduled := func(at time.Time) []byte {
-		b, _ := json.Marshal(map[string]string{"source": eventparse.SourceEvents, "detail-type": eventparse.DetailScheduled, "time": at.Format(time.RFC3339)})
-		return b
-	}
-	in, due := scheduled(start), start
-	for ctx.Err() == nil {
-		out, err := h.Handle(simclock.WithDeadline(ctx, w.clk.Now().Add(75*time.Second)), in)
-		if err != nil || ctx.Err() != nil {
-			return
-		}
-		if len(out.Findings) == 0 {
-			due = due.Add(time.Minute)
-			in = scheduled(due)
-			if w.clk.Sleep(ctx, due.Sub(w.clk.Now())) != nil {
-				return
-			}
-			continue
-		}
-		findings, _ := json.Marshal(out)
-		w.deliver(w.failoverFn, sim.FindingsEvent(w.clk.Now(), in, findings), w.jittered(w.lat.ProbeDelivery))
-		in = findings
-		if w.clk.Sleep(ctx, w.lat.ProbeDelivery) != nil {
-			return
-		}
-	}
-}
-
 // PlayFleet plays one scenario on the discrete-event clock; seed varies
 // EC2's latencies, the deliveries, the duplicates and when the failures
 // fall.
@@ -294,7 +262,11 @@ func PlayFleet(sc FleetScenario, tm fakeec2.Timings, lat FleetLatencies, seed in
 			Interval: 5 * time.Second, Watch: time.Minute, StopBefore: 3 * time.Second,
 			Detector: &probe.Detector{Confirmations: 3}, Metrics: io.Discard, Namespace: "sim", Clock: clk,
 		}
-		waitProbe := clk.Go(func() { w.probeLoop(ctx, ph, start) })
+		waitProbe := clk.Go(func() {
+			probeFunction(ctx, clk, ph, start, lat.ProbeDelivery, func(event []byte) {
+				w.deliver(w.failoverFn, event, w.jittered(lat.ProbeDelivery))
+			})
+		})
 		defer waitProbe()
 	}
 	// The failures fall in the second minute of watching.

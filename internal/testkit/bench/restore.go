@@ -172,28 +172,32 @@ func (w *licenseWorld) failoverFunction(h *handler.Failover) {
 }
 
 // probeFunction is the probe's invocations: one per minute, each watching
-// the minute; findings go to the failover function and resume the watch
-// at once, as the stack's rule makes them.
-func (w *licenseWorld) probeFunction(ctx context.Context, h *probe.Handler, start time.Time) {
-	in, _ := json.Marshal(map[string]string{"source": eventparse.SourceEvents, "detail-type": eventparse.DetailScheduled, "time": start.Format(time.RFC3339)})
-	due := start
+// the minute; findings go to the failover function (send) and resume the
+// watch at once, as the stack's rule makes them. delivery is the
+// destination's and the rule's latency.
+func probeFunction(ctx context.Context, clk *simclock.Sim, h *probe.Handler, start time.Time, delivery time.Duration, send func(event []byte)) {
+	scheduled := func(at time.Time) []byte {
+		b, _ := json.Marshal(map[string]string{"source": eventparse.SourceEvents, "detail-type": eventparse.DetailScheduled, "time": at.Format(time.RFC3339)})
+		return b
+	}
+	in, due := scheduled(start), start
 	for ctx.Err() == nil {
-		out, err := h.Handle(simclock.WithDeadline(ctx, w.clk.Now().Add(75*time.Second)), in)
+		out, err := h.Handle(simclock.WithDeadline(ctx, clk.Now().Add(75*time.Second)), in)
 		if err != nil || ctx.Err() != nil {
 			return
 		}
 		if len(out.Findings) == 0 {
 			due = due.Add(time.Minute)
-			in, _ = json.Marshal(map[string]string{"source": eventparse.SourceEvents, "detail-type": eventparse.DetailScheduled, "time": due.Format(time.RFC3339)})
-			if err := w.clk.Sleep(ctx, due.Sub(w.clk.Now())); err != nil {
+			in = scheduled(due)
+			if clk.Sleep(ctx, due.Sub(clk.Now())) != nil {
 				return
 			}
 			continue
 		}
 		findings, _ := json.Marshal(out)
-		w.send(w.clk.Now().Add(w.lat.ProbeDelivery), sim.FindingsEvent(w.clk.Now(), in, findings))
+		send(sim.FindingsEvent(clk.Now(), in, findings))
 		in = findings
-		if err := w.clk.Sleep(ctx, w.lat.ProbeDelivery); err != nil {
+		if clk.Sleep(ctx, delivery) != nil {
 			return
 		}
 	}
@@ -223,7 +227,9 @@ func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Resto
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	start := clk.Now()
-	waitProbe := clk.Go(func() { w.probeFunction(ctx, ph, start) })
+	waitProbe := clk.Go(func() {
+		probeFunction(ctx, clk, ph, start, lat.ProbeDelivery, func(event []byte) { w.send(clk.Now().Add(lat.ProbeDelivery), event) })
+	})
 	waitFailover := clk.Go(func() { w.failoverFunction(fo) })
 
 	// The failure falls anywhere in the second minute of watching.
