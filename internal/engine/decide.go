@@ -80,6 +80,9 @@ type Policy struct {
 	// HealthLead: a holder named by a scheduled AWS Health change leaves
 	// this long before it starts.
 	HealthLead time.Duration
+	// MaxAutomaticMoves caps the automatic moves off a healthy holder per
+	// group and hour (negative: no cap; see Hold).
+	MaxAutomaticMoves int
 }
 
 // Allows reports whether the member may ever hold the ENI.

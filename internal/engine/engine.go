@@ -157,6 +157,7 @@ func (e *Engine) Policy() Policy {
 		Cooldown:          e.opts.Cooldown,
 		Allowed:           e.allowed,
 		HealthLead:        e.opts.HealthLead,
+		MaxAutomaticMoves: e.opts.MaxAutomaticMoves,
 	}
 }
 

@@ -91,87 +91,25 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	// the run's outcome says so even when it also mended the attachment.
 	deferred := t.Scheduled != nil && err == nil && g.ENI.Attached() && g.ENI.InstanceID == t.InstanceID &&
 		(plan.Action == ActNone || plan.Action == ActRepair)
-	pause, paused := model.ParsePause(g.ENI.Tags[e.tags.Paused()])
-	paused = paused && pause.Active(e.clk.Now())
-	finish := func(o Outcome, err error) (*Report, error) {
-		if deferred && err == nil && (o == NothingToDo || o == Repaired) {
-			o = Deferred
+	end := runEnd{r: r, g: g, plan: plan, start: start, deferred: deferred, log: log, now: e.clk.Now}
+	finish := func(o Outcome, err error) (*Report, error) { return end.finish(ctx, o, err) }
+	if v := Hold(g, t, plan, err, e.Policy(), dryRun); v.Held() {
+		r.Action, r.Plan, r.Reason = ActNone, nil, v.Reason
+		r.HolderAfter = g.ENI.InstanceID
+		if v.Outcome == Repeated {
+			r.HolderBefore, r.HolderAfter = v.HolderBefore, v.HolderAfter
 		}
-		r.Outcome = o
-		if r.HolderAfter == "" && o != Failed {
-			r.HolderAfter = r.HolderBefore
+		switch v.Outcome {
+		case Paused:
+			log.InfoContext(ctx, "skipped: group paused", "would_have", string(plan.Action))
+		case Capped:
+			log.WarnContext(ctx, "skipped: automatic moves capped", "would_have", string(plan.Action))
 		}
-		if err != nil {
-			r.Error = err.Error()
+		var rerr error
+		if v.Repair {
+			rerr = e.repairHeld(ctx, g, t, r, log, dryRun)
 		}
-		r.DurationMS = e.clk.Now().Sub(start).Milliseconds()
-		r.Names = names(g, r.HolderBefore, r.HolderAfter)
-		level := slog.LevelInfo
-		attrs := []slog.Attr{slog.String("outcome", string(o)), slog.String("action", string(plan.Action)), slog.String("reason", plan.Reason),
-			slog.String("holder_before", r.HolderBefore), slog.String("holder_after", r.HolderAfter), slog.Int64("duration_ms", r.DurationMS)}
-		if err != nil {
-			level = slog.LevelError
-			attrs = append(attrs, slog.String("error", r.Error))
-		}
-		log.LogAttrs(ctx, level, "run finished", attrs...)
-		return r, err
-	}
-	if id := t.RequestID; id != "" && !dryRun && g.ENI.Tags[e.tags.Request()] == id {
-		// A re-sent invocation (the CLI's read timeout) of a move that
-		// already happened: acting again would move the ENI once more.
-		j := g.ENI.Tags
-		r.Action, r.Plan = ActNone, nil
-		r.HolderBefore, r.HolderAfter = j[e.tags.PreviousHolder()], j[e.tags.Holder()]
-		r.Reason = fmt.Sprintf("request %s was already carried out (moved at %s: %s); not repeated", id, j[e.tags.MovedAt()], j[e.tags.Reason()])
-		if g.ENI.InstanceID != r.HolderAfter || g.ENI.AttachmentStatus != "attached" {
-			r.Reason += fmt.Sprintf("; it may still be running: the ENI is %s on %q", cmp.Or(g.ENI.AttachmentStatus, "available"), g.ENI.InstanceID)
-		}
-		return finish(Repeated, nil)
-	}
-	if h, ok := g.Member(g.ENI.InstanceID); ok && t.RequestID != "" && !t.Kind.Manual() && !dryRun && h.Down() &&
-		g.ENI.AttachmentStatus == "attached" && t.At.Sub(t.Since) < fleetsTurn {
-		// The probe saw the license go because EC2 stops the holder: the
-		// fleet function moves that group (its state change, its sweep),
-		// perhaps behind other groups. Two processes moving it would race
-		// to attach and double EC2's calls; if it is still here when the
-		// probe sends the failure again, this run moves it.
-		r.Action, r.Plan = ActNone, nil
-		r.Reason = fmt.Sprintf("holder %s is %s: left to the fleet function, which moves the groups of holders EC2 shows down; %s", h.InstanceID, h.State, plan.Reason)
-		return finish(NothingToDo, nil)
-	}
-	if t.RequestID != "" && !t.Kind.Manual() && !dryRun && (g.ENI.AttachmentStatus == "detaching" || g.ENI.AttachmentStatus == "attaching") {
-		// Another delivery of the same finding moves it already (EC2
-		// transitions): two runs would race to attach and double EC2's
-		// calls. If that run dies, the reconcile (or the sweep) finishes
-		// the move from this very state.
-		r.Action, r.Plan = ActNone, nil
-		r.Reason = fmt.Sprintf("%s is %s on %s: a move is under way; request %s is left to it", g.ENI.ID, g.ENI.AttachmentStatus, g.ENI.InstanceID, t.RequestID)
-		return finish(NothingToDo, nil)
-	}
-	if paused && !t.Kind.Manual() && (plan.Action == ActMove || plan.Action == ActAttach || plan.Action == ActNone && errors.As(err, new(*NoTargetError))) {
-		// Maintenance: an operator may be working on the holder on
-		// purpose. Mending DeleteOnTermination or the journal still runs.
-		r.Reason = fmt.Sprintf("group paused until %s%s (%s); would have: %s",
-			pause.Until.Format(time.RFC3339), byWhom(pause.By), pause.Reason, plan.Reason)
-		r.Action, r.HolderAfter = ActNone, g.ENI.InstanceID
-		log.InfoContext(ctx, "skipped: group paused", "until", pause.Until.Format(time.RFC3339), "by", pause.By, "would_have", string(plan.Action))
-		return finish(Paused, e.repairHeld(ctx, g, t, r, log, dryRun))
-	}
-	if holder, ok := g.Member(g.ENI.InstanceID); ok && !t.Kind.Manual() && plan.Action == ActMove && holder.Up() && holder.Health != model.HealthImpaired &&
-		g.ENI.AttachmentStatus == "attached" {
-		// Only moves off a holder EC2 finds healthy are capped: the token
-		// server failing there may fail everywhere, whereas moving off a
-		// stopped or impaired instance always helps. A detach already
-		// under way (an operator's move that died half-way) is finished,
-		// never held back: the ENI would be left on no instance.
-		// A pause or resume (pause.Until, active or not) is an operator's act.
-		if capped, moves := model.AutomaticMovesCapped(e.tags.History(g.ENI.Tags), pause.Until, e.opts.MaxAutomaticMoves); capped {
-			r.Reason = fmt.Sprintf("%d automatic moves within an hour (the last at %s), and no operator has acted since: not moving again until one does (move, failback, drill, pause or resume); would have: %s",
-				len(moves), moves[0].At.UTC().Format(time.RFC3339), plan.Reason)
-			r.Action, r.HolderAfter = ActNone, g.ENI.InstanceID
-			log.WarnContext(ctx, "skipped: automatic moves capped", "moves", len(moves), "would_have", string(plan.Action))
-			return finish(Capped, e.repairHeld(ctx, g, t, r, log, dryRun))
-		}
+		return finish(v.Outcome, rerr)
 	}
 	switch {
 	case err != nil && plan.Action == ActRepair && !dryRun:
@@ -211,6 +149,52 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 			return e.runRead(context.WithValue(ctx, heldSlotKey{}, held), fresh, start, t, dryRun)
 		}
 	}
+	return finish(e.act(ctx, g, plan, t, r, held, start, log))
+}
+
+// runEnd ends one run: the outcome and error in the report, and the "run
+// finished" line every run logs.
+type runEnd struct {
+	r        *Report
+	g        model.Group
+	plan     Plan
+	start    time.Time
+	deferred bool
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+func (f runEnd) finish(ctx context.Context, o Outcome, err error) (*Report, error) {
+	r := f.r
+	// A scheduled AWS Health change recorded for the holder, not yet due:
+	// the run's outcome says so even when it also mended the attachment.
+	if f.deferred && err == nil && (o == NothingToDo || o == Repaired) {
+		o = Deferred
+	}
+	r.Outcome = o
+	if r.HolderAfter == "" && o != Failed {
+		r.HolderAfter = r.HolderBefore
+	}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	r.DurationMS = f.now().Sub(f.start).Milliseconds()
+	r.Names = names(f.g, r.HolderBefore, r.HolderAfter)
+	level := slog.LevelInfo
+	attrs := []slog.Attr{slog.String("outcome", string(o)), slog.String("action", string(f.plan.Action)), slog.String("reason", f.plan.Reason),
+		slog.String("holder_before", r.HolderBefore), slog.String("holder_after", r.HolderAfter), slog.Int64("duration_ms", r.DurationMS)}
+	if err != nil {
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("error", r.Error))
+	}
+	f.log.LogAttrs(ctx, level, "run finished", attrs...)
+	return r, err
+}
+
+// act carries a plan out holding a move slot (released once EC2 is
+// changed), then starts the token server, records the move in the
+// history and keeps the license-holder tag.
+func (e *Engine) act(ctx context.Context, g model.Group, plan Plan, t Trigger, r *Report, held *heldSlot, start time.Time, log *slog.Logger) (Outcome, error) {
 	log.InfoContext(ctx, "acting", "action", string(plan.Action), "reason", plan.Reason, "instance_id", plan.Holder, "attachment_id", plan.AttachmentID)
 	x := &execution{e: e, g: g, plan: plan, t: t, r: r, log: log, attempted: map[string]bool{}}
 	o, err := x.run(ctx)
@@ -230,13 +214,8 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	if e.opts.HolderTag && x.mutated && x.eni.AttachmentStatus == "attached" {
 		e.markHolder(ctx, g, x.eni.InstanceID, r)
 	}
-	return finish(o, err)
+	return o, err
 }
-
-// fleetsTurn is how long after the first failed check a probe finding
-// about a holder EC2 shows down leaves the move to the fleet function: a
-// finding sent again (2 minutes on) moves it.
-const fleetsTurn = time.Minute
 
 // heldSlotKey carries a move slot taken before a run re-read its group.
 type heldSlotKey struct{}

@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/eni-failover/eni-failover/internal/model"
+)
+
+// Verdict says whether a plan is held back before it runs, and why. With
+// Decide it is the one answer to "why did this group not move?": Decide
+// says what the observed state calls for, Hold what stops it.
+type Verdict struct {
+	// Outcome is the run's outcome when held back ("": go ahead).
+	Outcome Outcome
+	Reason  string
+	// HolderBefore and HolderAfter, for a repeat: the move the request
+	// made, from the journal.
+	HolderBefore, HolderAfter string
+	// Repair: mend DeleteOnTermination and the journal's holder all the
+	// same (a pause or the cap holds back moves, never the repairs that
+	// keep the ENI safe).
+	Repair bool
+}
+
+// Held reports whether the plan must not run.
+func (v Verdict) Held() bool { return v.Outcome != "" }
+
+// fleetsTurn is how long after the first failed check a probe finding
+// about a holder EC2 shows down leaves the move to the fleet function: a
+// finding sent again (2 minutes on) moves it.
+const fleetsTurn = time.Minute
+
+// Hold decides, without I/O, whether the plan Decide made (decideErr its
+// error) is held back: a request already carried out, a fresh probe
+// finding about a holder EC2 shows down (the fleet function's to move), a
+// move another delivery of the same finding has under way, a pause, or
+// the cap on automatic moves. A dry run (a plan, or a notify-only event)
+// is held back by pauses and the cap alone, so that it says what would
+// happen.
+func Hold(g model.Group, t Trigger, plan Plan, decideErr error, p Policy, dryRun bool) Verdict {
+	eni, j := g.ENI, g.ENI.Tags
+	automatic := !t.Kind.Manual()
+	if id := t.RequestID; id != "" && !dryRun && j[p.Tags.Request()] == id {
+		// A re-sent invocation (the CLI's read timeout) of a move that
+		// already happened: acting again would move the ENI once more.
+		v := Verdict{Outcome: Repeated, HolderBefore: j[p.Tags.PreviousHolder()], HolderAfter: j[p.Tags.Holder()],
+			Reason: fmt.Sprintf("request %s was already carried out (moved at %s: %s); not repeated", id, j[p.Tags.MovedAt()], j[p.Tags.Reason()])}
+		if eni.InstanceID != v.HolderAfter || eni.AttachmentStatus != "attached" {
+			v.Reason += fmt.Sprintf("; it may still be running: the ENI is %s on %q", cmp.Or(eni.AttachmentStatus, "available"), eni.InstanceID)
+		}
+		return v
+	}
+	if h, ok := g.Member(eni.InstanceID); ok && t.RequestID != "" && automatic && !dryRun && h.Down() &&
+		eni.AttachmentStatus == "attached" && t.At.Sub(t.Since) < fleetsTurn {
+		// The probe saw the license go because EC2 stops the holder: the
+		// fleet function moves that group (its state change, its sweep),
+		// perhaps behind other groups. Two processes moving it would race
+		// to attach and double EC2's calls; if it is still here when the
+		// probe sends the failure again, that finding moves it.
+		return Verdict{Outcome: NothingToDo,
+			Reason: fmt.Sprintf("holder %s is %s: left to the fleet function, which moves the groups of holders EC2 shows down; %s", h.InstanceID, h.State, plan.Reason)}
+	}
+	if t.RequestID != "" && automatic && !dryRun && (eni.AttachmentStatus == "detaching" || eni.AttachmentStatus == "attaching") {
+		// Another delivery of the same finding moves it already: two runs
+		// would race to attach. If that run dies, the reconcile (or the
+		// sweep) finishes the move from this very state.
+		return Verdict{Outcome: NothingToDo,
+			Reason: fmt.Sprintf("%s is %s on %s: a move is under way; request %s is left to it", eni.ID, eni.AttachmentStatus, eni.InstanceID, t.RequestID)}
+	}
+	if !automatic {
+		return Verdict{}
+	}
+	pause, paused := model.ParsePause(j[p.Tags.Paused()])
+	if paused && pause.Active(p.Now) && (plan.Action == ActMove || plan.Action == ActAttach || plan.Action == ActNone && errors.As(decideErr, new(*NoTargetError))) {
+		// Maintenance: an operator may be working on the holder on
+		// purpose.
+		return Verdict{Outcome: Paused, Repair: true, Reason: fmt.Sprintf("group paused until %s%s (%s); would have: %s",
+			pause.Until.Format(time.RFC3339), byWhom(pause.By), pause.Reason, plan.Reason)}
+	}
+	holder, ok := g.Member(eni.InstanceID)
+	if !ok || plan.Action != ActMove || !holder.Up() || holder.Health == model.HealthImpaired || eni.AttachmentStatus != "attached" {
+		// Only moves off a holder EC2 finds healthy are capped: the token
+		// server failing there may fail everywhere, whereas moving off a
+		// stopped or impaired instance always helps. A detach already
+		// under way (an operator's move that died half-way) is finished:
+		// the ENI would be left on no instance.
+		return Verdict{}
+	}
+	// A pause or resume (pause.Until, active or not) is an operator's act.
+	if capped, moves := model.AutomaticMovesCapped(p.Tags.History(j), pause.Until, p.MaxAutomaticMoves); capped {
+		return Verdict{Outcome: Capped, Repair: true, Reason: fmt.Sprintf(
+			"%d automatic moves within an hour (the last at %s), and no operator has acted since: not moving again until one does (move, failback, drill, pause or resume); would have: %s",
+			len(moves), moves[0].At.UTC().Format(time.RFC3339), plan.Reason)}
+	}
+	return Verdict{}
+}

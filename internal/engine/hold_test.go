@@ -1,0 +1,81 @@
+package engine_test
+
+import (
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/model"
+)
+
+// TestHold is the table of what holds a plan back, and what does not: the
+// one answer to "why did this group not move?" beside Decide's.
+func TestHold(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	tags := model.NewTags("")
+	p := engine.Policy{Now: now, Tags: tags, MaxAutomaticMoves: 3}
+	group := func(holderState, attachment string, journal map[string]string) model.Group {
+		j := map[string]string{tags.Group(): "g", tags.Holder(): "i-a"}
+		maps.Copy(j, journal)
+		return model.Group{Name: "g",
+			ENI:     model.Interface{ID: "eni-1", AZ: "az", InstanceID: "i-a", AttachmentID: "att-1", AttachmentStatus: attachment, DeviceIndex: 1, Tags: j},
+			Members: []model.Member{{InstanceID: "i-a", State: holderState, AZ: "az", Health: model.HealthOK}, {InstanceID: "i-b", State: "running", AZ: "az", Health: model.HealthOK}}}
+	}
+	move := engine.Plan{Action: engine.ActMove, Reason: "holder i-a: probe"}
+	finding := engine.Trigger{Kind: engine.Impaired, Group: "g", Since: now.Add(-15 * time.Second), At: now, RequestID: "probe:1:g"}
+	resent := finding
+	resent.Since = now.Add(-2 * time.Minute)
+	history := map[string]string{}
+	for i := range 3 {
+		maps.Copy(history, tags.WithMove(history, model.Move{At: now.Add(-time.Duration(10*(i+1)) * time.Minute), From: "i-x", To: "i-y", Trigger: "impaired", Outcome: "moved"}))
+	}
+	paused := map[string]string{tags.Paused(): model.Pause{Until: now.Add(time.Hour), By: "ops", Reason: "patching"}.String()}
+	expired := map[string]string{tags.Paused(): model.Pause{Until: now.Add(-time.Hour), By: "ops", Reason: "patching"}.String()}
+	cases := []struct {
+		name    string
+		g       model.Group
+		t       engine.Trigger
+		plan    engine.Plan
+		dryRun  bool
+		want    engine.Outcome
+		reason  string
+		repairs bool
+	}{
+		{name: "request already carried out", g: group("running", "attached", map[string]string{tags.Request(): "probe:1:g", tags.PreviousHolder(): "i-b"}),
+			t: finding, plan: move, want: engine.Repeated, reason: "already carried out"},
+		{name: "a dry run repeats nothing", g: group("running", "attached", map[string]string{tags.Request(): "probe:1:g"}), t: finding, plan: move, dryRun: true},
+		{name: "fresh finding, holder stopping: the fleet function's", g: group("stopping", "attached", nil), t: finding, plan: move,
+			want: engine.NothingToDo, reason: "left to the fleet function"},
+		{name: "finding sent again, holder still stopping: moves", g: group("stopping", "attached", nil), t: resent, plan: move},
+		{name: "finding while another delivery detaches", g: group("running", "detaching", nil), t: finding, plan: move,
+			want: engine.NothingToDo, reason: "a move is under way"},
+		{name: "stop event while detaching: finishes the move", g: group("stopping", "detaching", nil), t: engine.Trigger{Kind: engine.InstanceDown, InstanceID: "i-a"}, plan: move},
+		{name: "paused: automatic move held, repairs go on", g: group("stopped", "attached", paused), t: engine.Trigger{Kind: engine.InstanceDown, InstanceID: "i-a"}, plan: move,
+			want: engine.Paused, reason: "paused until", repairs: true},
+		{name: "paused: an operator's move goes", g: group("running", "attached", paused), t: engine.Trigger{Kind: engine.Move}, plan: move},
+		{name: "pause expired", g: group("running", "attached", expired), t: resent, plan: move},
+		{name: "capped: healthy holder", g: group("running", "attached", history), t: resent, plan: move,
+			want: engine.Capped, reason: "3 automatic moves within an hour", repairs: true},
+		{name: "capped, but the holder stopped", g: group("stopped", "attached", history), t: engine.Trigger{Kind: engine.InstanceDown, InstanceID: "i-a"}, plan: move},
+		{name: "capped, but a detach is under way", g: group("running", "detaching", history), t: engine.Trigger{Kind: engine.Reconcile}, plan: move},
+		{name: "capped, and a resume since", g: group("running", "attached", func() map[string]string {
+			m := maps.Clone(history)
+			maps.Copy(m, expired)
+			m[tags.Paused()] = model.Pause{Until: now.Add(-time.Minute), By: "ops"}.String()
+			return m
+		}()), t: resent, plan: move},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := engine.Hold(tc.g, tc.t, tc.plan, nil, p, tc.dryRun)
+			if v.Outcome != tc.want || !strings.Contains(v.Reason, tc.reason) || v.Repair != tc.repairs {
+				t.Fatalf("Hold = %+v, want outcome %q, reason with %q, repair %v", v, tc.want, tc.reason, tc.repairs)
+			}
+			if tc.want == engine.Repeated && (v.HolderBefore != "i-b" || v.HolderAfter != "i-a") {
+				t.Fatalf("repeat holders %s>%s, want the journal's i-b>i-a", v.HolderBefore, v.HolderAfter)
+			}
+		})
+	}
+}
