@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -17,7 +18,7 @@ func render(w io.Writer, r *handler.Response) {
 	case "status":
 		printStatus(w, r)
 	case "history":
-		fmt.Fprintf(w, "group %s, ENI %s on %s\n", r.Group, r.ENIID, orNone(r.Holder))
+		fmt.Fprintf(w, "group %s, ENI %s on %s\n", r.Group, r.ENIID, cmp.Or(r.Holder, "(none)"))
 		printMoves(w, r.History)
 	default:
 		printRun(w, r)
@@ -99,7 +100,7 @@ func outage(ms int64) string {
 func printRun(w io.Writer, r *handler.Response) {
 	line := fmt.Sprintf("%s: %s", r.Action, r.Outcome)
 	if r.HolderBefore != "" || r.HolderAfter != "" {
-		line += fmt.Sprintf(", %s -> %s", orNone(r.HolderBefore), orNone(r.HolderAfter))
+		line += fmt.Sprintf(", %s -> %s", cmp.Or(r.HolderBefore, "(none)"), cmp.Or(r.HolderAfter, "(none)"))
 	}
 	if r.DurationMS > 0 {
 		line += fmt.Sprintf(" in %s", (time.Duration(r.DurationMS) * time.Millisecond).Round(10*time.Millisecond))
@@ -155,13 +156,6 @@ func nameOf(r *handler.Response, id string) string {
 		}
 	}
 	return id
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }
 
 func orDash(s string) string {

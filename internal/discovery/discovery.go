@@ -1,3 +1,7 @@
+// Package discovery reads license groups from EC2's tags: the ENI tagged
+// with a group's name, the instances tagged as its members, and their state
+// and status checks, for one group or every group at once in three listings
+// (filtered and paginated, for the larger of EC2's request buckets).
 package discovery
 
 import (

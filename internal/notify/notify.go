@@ -2,6 +2,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -52,18 +53,18 @@ func Subject(r *engine.Report, notifyOnly bool) string {
 	case r.Outcome == engine.Deferred:
 		s = fmt.Sprintf("eni-failover %s: AWS Health change scheduled for holder %s", r.Group, r.HolderBefore)
 	case r.Outcome == engine.Failed:
-		s = fmt.Sprintf("eni-failover %s: FAILED to move %s off %s", r.Group, r.ENIID, orNone(r.HolderBefore))
+		s = fmt.Sprintf("eni-failover %s: FAILED to move %s off %s", r.Group, r.ENIID, cmp.Or(r.HolderBefore, "(none)"))
 	case r.Outcome == engine.Capped:
-		s = fmt.Sprintf("eni-failover %s: license down on %s, NOT moved (automatic moves used up)", r.Group, orNone(r.HolderBefore))
+		s = fmt.Sprintf("eni-failover %s: license down on %s, NOT moved (automatic moves used up)", r.Group, cmp.Or(r.HolderBefore, "(none)"))
 	case r.Outcome == engine.Confirmed:
-		s = fmt.Sprintf("eni-failover %s: license answers again on %s after %s", r.Group, orNone(r.HolderAfter),
+		s = fmt.Sprintf("eni-failover %s: license answers again on %s after %s", r.Group, cmp.Or(r.HolderAfter, "(none)"),
 			(time.Duration(r.OutageMS) * time.Millisecond).Round(100*time.Millisecond))
 	case r.Outcome == engine.ReturnedToFormer:
 		s = fmt.Sprintf("eni-failover %s: no standby took %s; back on %s", r.Group, r.ENIID, r.HolderAfter)
 	case r.Activation != nil && !r.Activation.OK():
-		s = fmt.Sprintf("eni-failover %s: moved %s -> %s, ACTIVATION %s", r.Group, orNone(r.HolderBefore), r.HolderAfter, strings.ToUpper(r.Activation.Status))
+		s = fmt.Sprintf("eni-failover %s: moved %s -> %s, ACTIVATION %s", r.Group, cmp.Or(r.HolderBefore, "(none)"), r.HolderAfter, strings.ToUpper(r.Activation.Status))
 	default:
-		s = fmt.Sprintf("eni-failover %s: license ENI moved %s -> %s", r.Group, orNone(r.HolderBefore), r.HolderAfter)
+		s = fmt.Sprintf("eni-failover %s: license ENI moved %s -> %s", r.Group, cmp.Or(r.HolderBefore, "(none)"), r.HolderAfter)
 	}
 	return subjectSafe(s)
 }
@@ -102,13 +103,6 @@ func (n *Notifier) Publish(ctx context.Context, r *engine.Report, event string, 
 		return fmt.Errorf("publishing notification for group %s to %s: %w", r.Group, n.TopicARN, err)
 	}
 	return nil
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }
 
 // subjectSafe keeps SNS's subject rules: printable ASCII, no line breaks,

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/eni-failover/eni-failover/internal/config"
+	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/probe"
+)
+
+func (c Config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !model.ValidTagPrefix(c.TagPrefix) {
+		bad("tagPrefix %q: %s", c.TagPrefix, model.TagPrefixRule)
+	}
+	seen := map[string]bool{}
+	for _, id := range c.InstanceIDs {
+		if !model.IsInstanceID(id) {
+			bad("instanceIds: %q is not an instance id", id)
+		}
+		if seen[id] {
+			bad("instanceIds: %s is listed twice", id)
+		}
+		seen[id] = true
+	}
+	if len(c.InstanceIDs) > 50 {
+		bad("instanceIds: %d instances; at most 50 (one alarm each)", len(c.InstanceIDs))
+	}
+	if c.NotifyEmail != "" {
+		if a, err := mail.ParseAddress(c.NotifyEmail); err != nil || a.Address != c.NotifyEmail {
+			bad("notifyEmail %q is not an e-mail address", c.NotifyEmail)
+		}
+	}
+	if c.ReconcileMinutes < 1 || c.ReconcileMinutes > 60 {
+		bad("reconcileMinutes %d: from 1 to 60", c.ReconcileMinutes)
+	}
+	if c.FailoverConcurrency < 2 || c.FailoverConcurrency > 100 {
+		bad("failoverConcurrency %d: from 2 to 100 (reserved concurrency: the account keeps at least 100 unreserved)", c.FailoverConcurrency)
+	}
+	if n := *c.MaxAutomaticMovesPerHour; n < 0 || n > 10 {
+		bad("maxAutomaticMovesPerHour %d: from 0 (no cap) to 10", n)
+	}
+	if c.CooldownMinutes < 1 || c.CooldownMinutes > 1440 {
+		bad("cooldownMinutes %d: from 1 to 1440", c.CooldownMinutes)
+	}
+	if c.HealthLeadMinutes < max(5, c.ReconcileMinutes) || c.HealthLeadMinutes > 10080 {
+		// The reconcile must run at least once within the lead time.
+		bad("healthLeadMinutes %d: from max(5, reconcileMinutes) to 10080 (a week)", c.HealthLeadMinutes)
+	}
+	if c.HealthEventAction != string(config.HealthMove) && c.HealthEventAction != string(config.HealthNotify) {
+		bad("healthEventAction %q: move or notify", c.HealthEventAction)
+	}
+	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
+		bad("logRetentionDays %d: one of CloudWatch Logs' values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)", c.LogRetentionDays)
+	}
+	for _, list := range []struct {
+		key  string
+		cmds []string
+	}{{"activationCommands", c.ActivationCommands}, {"activationCommandsWindows", c.ActivationCommandsWindows},
+		{"deepCheckCommands", c.DeepCheckCommands}, {"deepCheckCommandsWindows", c.DeepCheckCommandsWindows}} {
+		for _, cmd := range list.cmds {
+			if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
+				bad("%s: %q: one non-empty command per entry", list.key, cmd)
+			}
+		}
+	}
+	if c.ActivationTimeoutSeconds < 5 || c.ActivationTimeoutSeconds > 600 {
+		bad("activationTimeoutSeconds %d: from 5 to 600", c.ActivationTimeoutSeconds)
+	}
+	if c.DeepCheckTimeoutSeconds < 5 || c.DeepCheckTimeoutSeconds > 120 {
+		bad("deepCheckTimeoutSeconds %d: from 5 to 120", c.DeepCheckTimeoutSeconds)
+	} else if c.functionTimeoutSeconds() > 900 {
+		bad("activationTimeoutSeconds %d and deepCheckTimeoutSeconds %d: a reconcile (two deep checks, a move, an activation) would outlast Lambda's 15 minutes",
+			c.ActivationTimeoutSeconds, c.DeepCheckTimeoutSeconds)
+	}
+	if p := c.Probe; p != nil {
+		errs = append(errs, p.validate(c.LicenseENI)...)
+	}
+	if d := c.FISDrills; d != nil {
+		if !model.ValidGroupName(d.Group) {
+			bad("fisDrills.group %q: name the group whose holder the experiments target (it defaults to a created license ENI's group)", d.Group)
+		}
+		for _, cmd := range d.KillCommands {
+			if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
+				bad("fisDrills.killCommands: %q: one non-empty command per entry", cmd)
+			}
+		}
+		if d.RestartAfterMinutes < 1 || d.RestartAfterMinutes > 720 {
+			bad("fisDrills.restartAfterMinutes %d: from 1 to 720", d.RestartAfterMinutes)
+		}
+		if d.ThrottlePercent < 1 || d.ThrottlePercent > 100 {
+			bad("fisDrills.throttlePercent %d: from 1 to 100", d.ThrottlePercent)
+		}
+	}
+	if l := c.LicenseENI; l != nil {
+		switch {
+		case l.ImportID != "" && l.Create != nil:
+			bad("licenseEni: give importId or create, not both")
+		case l.ImportID != "" && !eniRe.MatchString(l.ImportID):
+			bad("licenseEni.importId %q is not a network interface id", l.ImportID)
+		case l.ImportID == "" && l.Create == nil:
+			bad("licenseEni: give importId or create")
+		case l.Create != nil:
+			errs = append(errs, l.Create.validate()...)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (cr CreateENI) validate() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !model.ValidGroupName(cr.Group) {
+		bad("licenseEni.create.group %q: the group name (a tag value) is required", cr.Group)
+	}
+	if !vpcRe.MatchString(cr.VPCID) {
+		bad("licenseEni.create.vpcId %q is not a VPC id", cr.VPCID)
+	}
+	if !subnetRe.MatchString(cr.SubnetID) {
+		bad("licenseEni.create.subnetId %q is not a subnet id", cr.SubnetID)
+	}
+	for _, p := range cr.Ports {
+		if p < 1 || p > 65535 {
+			bad("licenseEni.create.ports: %d is not a port", p)
+		}
+	}
+	if len(cr.CIDRs) == 0 {
+		bad("licenseEni.create.allowedCidrs: name the networks of the license clients")
+	}
+	for _, c := range cr.CIDRs {
+		_, n, err := net.ParseCIDR(c)
+		if err != nil || strings.Contains(c, ":") {
+			bad("licenseEni.create.allowedCidrs: %q is not an IPv4 CIDR", c)
+			continue
+		}
+		// Any /0 (1.2.3.4/0 too) is every address.
+		if ones, _ := n.Mask.Size(); ones == 0 {
+			bad("licenseEni.create.allowedCidrs: %q (prefix /0) opens the token server to the internet", c)
+		}
+	}
+	return errs
+}
+
+func sortedPorts(ports []int) []int {
+	s := slices.Clone(ports)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+var sgRe = regexp.MustCompile(`^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
+
+func (p Probe) validate(l *LicenseENI) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !vpcRe.MatchString(p.VPCID) {
+		bad("probe.vpcId %q is not a VPC id", p.VPCID)
+	}
+	if len(p.SubnetIDs) == 0 {
+		bad("probe.subnetIds: name the subnets the probe runs in (those of the license ENI's VPC)")
+	}
+	for _, s := range p.SubnetIDs {
+		if !subnetRe.MatchString(s) {
+			bad("probe.subnetIds: %q is not a subnet id", s)
+		}
+	}
+	if p.SecurityGroupID != "" && !sgRe.MatchString(p.SecurityGroupID) {
+		bad("probe.securityGroupId %q is not a security group id", p.SecurityGroupID)
+	}
+	creates := l != nil && l.Create != nil
+	if creates {
+		cr := l.Create
+		if p.VPCID != cr.VPCID {
+			bad("probe.vpcId %q is not the license ENI's VPC %q: the probe must reach the ENI's address", p.VPCID, cr.VPCID)
+		}
+		if !slices.Equal(sortedPorts(p.Ports), sortedPorts(cr.Ports)) {
+			bad("probe.ports %v differ from licenseEni.create.ports %v: the probe would check ports the security group does not open, or miss one the clients use", p.Ports, cr.Ports)
+		}
+	}
+	if len(p.Targets) == 0 && !creates {
+		bad("probe.targets: name each group's license ENI address (group: private IP)")
+	}
+	probed := make([]string, 0, len(p.Targets)+1)
+	for g := range p.Targets {
+		probed = append(probed, g)
+	}
+	if creates {
+		probed = append(probed, l.Create.Group)
+	}
+	for _, g := range probed {
+		// PROBE_TARGETS is "group=ip,group=ip".
+		if strings.ContainsAny(g, ",=") {
+			bad("probe: group %q: a probed group's name may not contain \",\" or \"=\"", g)
+		}
+	}
+	for g, ip := range p.Targets {
+		if !model.ValidGroupName(g) {
+			bad("probe.targets: %q is not a group name", g)
+		}
+		if parsed := net.ParseIP(ip); parsed == nil || parsed.To4() == nil {
+			bad("probe.targets.%s: %q is not an IPv4 address", g, ip)
+		}
+	}
+	for _, port := range p.Ports {
+		if port < 1 || port > 65535 {
+			bad("probe.ports: %d is not a port", port)
+		}
+	}
+	if p.ScheduleMinutes < 1 || p.ScheduleMinutes > 14 {
+		// Each invocation watches for the whole period, within Lambda's
+		// 15-minute timeout.
+		bad("probe.scheduleMinutes %d: from 1 to 14 (each invocation watches for the whole period)", p.ScheduleMinutes)
+	}
+	if p.IntervalSeconds < 1 || p.IntervalSeconds > 60*p.ScheduleMinutes {
+		bad("probe.intervalSeconds %d: from 1 to the schedule's period (%d s)", p.IntervalSeconds, 60*p.ScheduleMinutes)
+	} else if 2*p.TimeoutMillis > 1000*p.IntervalSeconds {
+		bad("probe.timeoutMillis %d is more than half of intervalSeconds %d: a round (the checks, then the witness) would outlast the interval", p.TimeoutMillis, p.IntervalSeconds)
+	}
+	if p.Confirmations < 1 || p.Confirmations > 10 {
+		bad("probe.confirmations %d: from 1 to 10", p.Confirmations)
+	}
+	for _, w := range p.Witnesses {
+		// IPv4: the probe's security group opens a /32 to it.
+		if ip, _, err := probe.ParseWitness(w); err != nil || ip.To4() == nil {
+			bad("probe.witnesses: %q is not an IPv4 ip:port", w)
+		}
+	}
+	if p.Check != probe.CheckConnect && p.Check != probe.CheckAnswer {
+		bad("probe.check %q: %q or %q", p.Check, probe.CheckConnect, probe.CheckAnswer)
+	}
+	if p.DatapointsToAlarm < 1 || p.DatapointsToAlarm > p.EvaluationPeriods || p.EvaluationPeriods > 10 {
+		bad("probe: datapointsToAlarm %d out of evaluationPeriods %d: 1 <= N <= M <= 10", p.DatapointsToAlarm, p.EvaluationPeriods)
+	}
+	if p.TimeoutMillis < 100 || p.TimeoutMillis > 10000 {
+		bad("probe.timeoutMillis %d: from 100 to 10000", p.TimeoutMillis)
+	}
+	return errs
+}

@@ -1,0 +1,146 @@
+package handler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/model"
+)
+
+// DrillMove is one move of a drill: how long it took, and how long the ENI
+// was away from any instance (the longest the clients can have been
+// without a license; the probe measures what they saw).
+type DrillMove struct {
+	From       string `json:"from"`
+	To         string `json:"to"`
+	Outcome    string `json:"outcome"`
+	DurationMS int64  `json:"duration_ms"`
+	ENIAwayMS  int64  `json:"eni_away_ms"`
+	// OutageMS is the clients' outage the probe measured for this move
+	// (both moves' when the license did not answer in between: then it
+	// is on the second move), once the history has it.
+	OutageMS   int64  `json:"outage_ms,omitempty"`
+	Activation string `json:"activation,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+// drill is a planned failover exercise for a maintenance window: a planned
+// move to the best standby, then back to the holder it left, each timed.
+// It stops after the first move when that one did not succeed.
+func (h *Manual) drill(ctx context.Context, req Request) (*Response, error) {
+	reason := strings.TrimSpace("drill " + req.Reason)
+	if req.RequestID != "" {
+		// The journal keeps the last request id: a repeat of a finished
+		// drill finds its "-back" and is answered, not run again.
+		name, err := h.Engine.ResolveGroup(ctx, req.Group)
+		if err == nil {
+			var g model.Group
+			if g, err = h.Engine.ReadGroup(ctx, name); err == nil && g.ENI.Tags[h.Engine.Tags().Request()] == req.RequestID+"-back" {
+				return &Response{Action: ActionDrill, Holder: g.ENI.InstanceID,
+					Report: engine.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: engine.Repeated,
+						Reason: fmt.Sprintf("drill %s was already carried out; not repeated", req.RequestID)}}, nil
+			}
+		}
+		if bad := badRequestFrom(err); bad != nil {
+			return nil, bad
+		}
+	}
+	there := engine.Trigger{Kind: engine.Move, Group: req.Group, Reason: reason, RequestID: req.RequestID}
+	reports, err := h.Engine.Run(ctx, there, false)
+	if bad := badRequestFrom(err); bad != nil {
+		return nil, bad
+	}
+	if len(reports) == 0 {
+		return nil, fmt.Errorf("drill: %w", err)
+	}
+	first := reports[0]
+	h.record(ctx, first, "manual drill", false)
+	resp := &Response{Action: ActionDrill, Report: *first, Drill: []DrillMove{drillMove(first)}}
+	if err != nil || (first.Outcome != engine.Moved && first.Outcome != engine.Repeated) {
+		if err != nil {
+			resp.Error = err.Error()
+		}
+		return resp, nil
+	}
+	back := engine.Trigger{Kind: engine.Move, Group: first.Group, Target: first.HolderBefore, Reason: reason + " (back)"}
+	if req.RequestID != "" {
+		back.RequestID = req.RequestID + "-back"
+	}
+	reports, err = h.Engine.Run(ctx, back, false)
+	if len(reports) == 0 {
+		resp.Error = fmt.Sprintf("drill: moving back to %s: %v", first.HolderBefore, err)
+		resp.Outcome = engine.Failed
+		return resp, nil
+	}
+	second := reports[0]
+	h.record(ctx, second, "manual drill", false)
+	resp.Report = *second
+	resp.HolderBefore = first.HolderBefore
+	resp.Drill = append(resp.Drill, drillMove(second))
+	if err != nil {
+		resp.Error = err.Error()
+		return resp, nil
+	}
+	h.awaitOutage(ctx, resp, first, second)
+	return resp, nil
+}
+
+// awaitOutage waits, up to OutageWait, for the probe's measurement of the
+// clients' outage to be written on the drill's moves in the history, and
+// adds it to the response.
+func (h *Manual) awaitOutage(ctx context.Context, resp *Response, moves ...*engine.Report) {
+	if h.OutageWait <= 0 || len(moves) == 0 {
+		return
+	}
+	clk := h.Engine.Clock()
+	deadline := clk.Now().Add(h.OutageWait)
+	if dl, ok := clk.Deadline(ctx); ok && dl.Add(-2*time.Second).Before(deadline) {
+		deadline = dl.Add(-2 * time.Second)
+	}
+	last := moves[len(moves)-1]
+	for clk.Now().Before(deadline) {
+		if err := clk.Sleep(ctx, 2*time.Second); err != nil {
+			return
+		}
+		_, history, err := h.Engine.History(ctx, last.Group)
+		if err != nil {
+			continue
+		}
+		found := false
+		for i, r := range moves {
+			for _, m := range history {
+				if m.OutageMS > 0 && m.From == r.HolderBefore && m.To == r.HolderAfter && m.At.Equal(r.StartedAt.UTC().Truncate(time.Second)) {
+					resp.Drill[i].OutageMS = m.OutageMS
+					found = found || r == last
+				}
+			}
+		}
+		if found {
+			return
+		}
+	}
+	h.logger().WarnContext(ctx, "drill: no outage measured by the probe in time", "group", last.Group, "waited", h.OutageWait.String())
+}
+
+func drillMove(r *engine.Report) DrillMove {
+	d := DrillMove{From: r.HolderBefore, To: r.HolderAfter, Outcome: string(r.Outcome), DurationMS: r.DurationMS, Error: r.Error}
+	away := false
+	for _, s := range r.Steps {
+		switch {
+		case s.Name == "detach" || s.Name == "force-detach":
+			away = true
+		case s.Name == "activate" || s.Name == "history":
+			away = false
+		}
+		if away {
+			d.ENIAwayMS += s.DurationMS
+		}
+	}
+	if r.Activation != nil {
+		d.Activation = r.Activation.Status
+	}
+	return d
+}
