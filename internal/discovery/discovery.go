@@ -385,7 +385,7 @@ func toInterface(n types.NetworkInterface) model.Interface {
 	if a := n.Attachment; a != nil && aws.ToString(a.AttachmentId) != "" && a.Status != types.AttachmentStatusDetached {
 		out.AttachmentID = aws.ToString(a.AttachmentId)
 		out.InstanceID = aws.ToString(a.InstanceId)
-		out.AttachmentStatus = string(a.Status)
+		out.AttachmentStatus = model.AttachmentStatus(a.Status)
 		out.DeviceIndex = aws.ToInt32(a.DeviceIndex)
 		out.DeleteOnTermination = aws.ToBool(a.DeleteOnTermination)
 		out.AttachTime = aws.ToTime(a.AttachTime)

@@ -168,7 +168,7 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 			holder.InstanceID, t.Scheduled.Start.Format(time.RFC3339), eni.ID, t.Scheduled.Start.Add(-p.HealthLead).Format(time.RFC3339))
 	}
 	if !failing {
-		if eni.AttachmentStatus == "attached" && (eni.DeleteOnTermination || eni.Tags[p.Tags.Holder()] != holder.InstanceID) {
+		if eni.AttachmentStatus == model.Attached && (eni.DeleteOnTermination || eni.Tags[p.Tags.Holder()] != holder.InstanceID) {
 			plan.Action = ActRepair
 			plan.Reason = strings.TrimSuffix(repairReason(eni, holder, p)+"; "+plan.Reason, "; ")
 			return plan, nil
@@ -179,7 +179,7 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 		if t.InstanceID != "" && t.InstanceID != holder.InstanceID {
 			plan.Reason = fmt.Sprintf("%s does not hold %s (%s does); nothing to do", t.InstanceID, eni.ID, holder.InstanceID)
 		}
-		if eni.AttachmentStatus == "attaching" {
+		if eni.AttachmentStatus == model.Attaching {
 			plan.Action = ActRepair
 			plan.Reason = fmt.Sprintf("attach to %s in progress", holder.InstanceID)
 		}
@@ -189,7 +189,7 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 	plan.Planned = (t.Kind == Evacuate && t.InstanceID == holder.InstanceID || due(holder, eni, p)) && holder.Up() && holder.Health != model.HealthImpaired
 	plan.Force = holder.State == model.StateStopped || holder.Health == model.HealthImpaired
 	moved, err := withCandidates(g, p, plan, ActMove, holder.InstanceID, why, false)
-	if err != nil && eni.DeleteOnTermination && eni.AttachmentStatus == "attached" {
+	if err != nil && eni.DeleteOnTermination && eni.AttachmentStatus == model.Attached {
 		// Nowhere to go: at least make sure that terminating the holder
 		// releases the ENI instead of deleting it.
 		moved.Action = ActRepair
@@ -204,7 +204,7 @@ func holderFailing(h model.Member, eni model.Interface, t Trigger, p Policy) (bo
 		return true, fmt.Sprintf("holder %s is named by an AWS Health change starting %s", h.InstanceID, n.Start.Format(time.RFC3339))
 	}
 	switch {
-	case eni.AttachmentStatus == "detaching":
+	case eni.AttachmentStatus == model.Detaching:
 		return true, fmt.Sprintf("detach from %s in progress", h.InstanceID)
 	case h.Down():
 		return true, fmt.Sprintf("holder %s is %s", h.InstanceID, h.State)
@@ -257,12 +257,12 @@ func decideManual(g model.Group, t Trigger, p Policy, plan Plan) (Plan, error) {
 		if !p.Allows(target) {
 			return plan, fmt.Errorf("target %s is %s: %w", target, NotAllowed, ErrBadRequest)
 		}
-		if eni.InstanceID == target && eni.AttachmentStatus != "detaching" {
+		if eni.InstanceID == target && eni.AttachmentStatus != model.Detaching {
 			plan.Reason = fmt.Sprintf("%s already holds %s", target, eni.ID)
 			if t.Kind == Failback {
 				plan.Reason = fmt.Sprintf("already home: %s holds %s", target, eni.ID)
 			}
-			if eni.DeleteOnTermination || eni.AttachmentStatus == "attaching" {
+			if eni.DeleteOnTermination || eni.AttachmentStatus == model.Attaching {
 				plan.Action = ActRepair
 			}
 			return plan, nil

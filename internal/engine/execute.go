@@ -76,7 +76,7 @@ func (x *execution) run(ctx context.Context) (Outcome, error) {
 			if o, done, err = x.attachNext(ctx); done {
 				return o, err
 			}
-		case eni.AttachmentStatus == "detaching":
+		case eni.AttachmentStatus == model.Detaching:
 			if x.detachSince.IsZero() {
 				x.detachSince = x.now()
 			}
@@ -89,13 +89,13 @@ func (x *execution) run(ctx context.Context) (Outcome, error) {
 			// Compare-and-swap: only the attachment the decision saw is
 			// detached; a new one, even on the same instance, is someone
 			// else's doing.
-			if eni.AttachmentStatus == "attaching" {
+			if eni.AttachmentStatus == model.Attaching {
 				err = x.wait(ctx, "wait-attached")
 			} else {
 				err = x.detach(ctx, x.plan.Force, "")
 			}
 		case x.plan.Action == ActRepair || eni.AttachmentID == x.ourAttachment || x.attempted[eni.InstanceID]:
-			if eni.AttachmentStatus == "attaching" {
+			if eni.AttachmentStatus == model.Attaching {
 				err = x.wait(ctx, "wait-attached")
 			} else {
 				return x.finalize(ctx)
@@ -268,7 +268,7 @@ func (x *execution) detach(ctx context.Context, force bool, why string) error {
 	if err == nil && x.next < len(x.plan.Candidates) {
 		x.journalOnce(ctx, x.plan.Candidates[x.next].InstanceID)
 	}
-	if err != nil && x.readErr == nil && x.eni.AttachmentID == attID && x.eni.AttachmentStatus == "attached" {
+	if err != nil && x.readErr == nil && x.eni.AttachmentID == attID && x.eni.AttachmentStatus == model.Attached {
 		// Refused and still attached (OperationNotPermitted, an
 		// attachment EC2 will not release): sending it again at once
 		// would only repeat the refusal, so back off, then report.

@@ -48,13 +48,13 @@ func Hold(g model.Group, t Trigger, plan Plan, decideErr error, p Policy, dryRun
 		// already happened: acting again would move the ENI once more.
 		v := Verdict{Outcome: Repeated, HolderBefore: j[p.Tags.PreviousHolder()], HolderAfter: j[p.Tags.Holder()],
 			Reason: fmt.Sprintf("request %s was already carried out (moved at %s: %s); not repeated", id, j[p.Tags.MovedAt()], j[p.Tags.Reason()])}
-		if eni.InstanceID != v.HolderAfter || eni.AttachmentStatus != "attached" {
+		if eni.InstanceID != v.HolderAfter || eni.AttachmentStatus != model.Attached {
 			v.Reason += fmt.Sprintf("; it may still be running: the ENI is %s on %q", cmp.Or(eni.AttachmentStatus, "available"), eni.InstanceID)
 		}
 		return v
 	}
 	if h, ok := g.Member(eni.InstanceID); ok && t.RequestID != "" && automatic && !dryRun && h.Down() &&
-		eni.AttachmentStatus == "attached" && t.At.Sub(t.Since) < fleetsTurn {
+		eni.AttachmentStatus == model.Attached && t.At.Sub(t.Since) < fleetsTurn {
 		// The probe saw the license go because EC2 stops the holder: the
 		// fleet function moves that group (its state change, its sweep),
 		// perhaps behind other groups. Two processes moving it would race
@@ -63,7 +63,7 @@ func Hold(g model.Group, t Trigger, plan Plan, decideErr error, p Policy, dryRun
 		return Verdict{Outcome: NothingToDo,
 			Reason: fmt.Sprintf("holder %s is %s: left to the fleet function, which moves the groups of holders EC2 shows down; %s", h.InstanceID, h.State, plan.Reason)}
 	}
-	if t.RequestID != "" && automatic && !dryRun && (eni.AttachmentStatus == "detaching" || eni.AttachmentStatus == "attaching") {
+	if t.RequestID != "" && automatic && !dryRun && (eni.AttachmentStatus == model.Detaching || eni.AttachmentStatus == model.Attaching) {
 		// Another delivery of the same finding moves it already: two runs
 		// would race to attach. If that run dies, the reconcile (or the
 		// sweep) finishes the move from this very state.
@@ -81,7 +81,7 @@ func Hold(g model.Group, t Trigger, plan Plan, decideErr error, p Policy, dryRun
 			pause.Until.Format(time.RFC3339), byWhom(pause.By), pause.Reason, plan.Reason)}
 	}
 	holder, ok := g.Member(eni.InstanceID)
-	if !ok || plan.Action != ActMove || !holder.Up() || holder.Health == model.HealthImpaired || eni.AttachmentStatus != "attached" {
+	if !ok || plan.Action != ActMove || !holder.Up() || holder.Health == model.HealthImpaired || eni.AttachmentStatus != model.Attached {
 		// Only moves off a holder EC2 finds healthy are capped: the token
 		// server failing there may fail everywhere, whereas moving off a
 		// stopped or impaired instance always helps. A detach already

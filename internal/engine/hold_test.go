@@ -16,7 +16,7 @@ func TestHold(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	tags := model.NewTags("")
 	p := engine.Policy{Now: now, Tags: tags, MaxAutomaticMoves: 3}
-	group := func(holderState, attachment string, journal map[string]string) model.Group {
+	group := func(holderState string, attachment model.AttachmentStatus, journal map[string]string) model.Group {
 		j := map[string]string{tags.Group(): "g", tags.Holder(): "i-a"}
 		maps.Copy(j, journal)
 		return model.Group{Name: "g",

@@ -38,7 +38,7 @@ func (e *Engine) reconcileRead(ctx context.Context, t Trigger, groups []model.Gr
 		}
 		r := e.newReport(g, t)
 		r.Action, r.Reason, r.Outcome, r.HolderAfter = ActNone, plan.Reason, NothingToDo, g.ENI.InstanceID
-		attached := g.ENI.AttachmentStatus == "attached"
+		attached := g.ENI.AttachmentStatus == model.Attached
 		if e.opts.HolderTag && !dryRun && attached {
 			if unlock, err := e.lock(ctx, g.Name); err == nil {
 				e.markHolder(ctx, g, g.ENI.InstanceID, r)

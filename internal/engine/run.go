@@ -211,7 +211,7 @@ func (e *Engine) act(ctx context.Context, g model.Group, plan Plan, t Trigger, r
 		e.recordMove(ctx, x.eni, model.Move{At: start.UTC(), From: r.HolderBefore, To: cmp.Or(r.HolderAfter, x.eni.InstanceID),
 			Trigger: string(t.Kind), Outcome: string(o), DurationMS: e.clk.Now().Sub(start).Milliseconds()}, r, log)
 	}
-	if e.opts.HolderTag && x.mutated && x.eni.AttachmentStatus == "attached" {
+	if e.opts.HolderTag && x.mutated && x.eni.AttachmentStatus == model.Attached {
 		e.markHolder(ctx, g, x.eni.InstanceID, r)
 	}
 	return o, err
@@ -235,7 +235,7 @@ func (h *heldSlot) release() { h.once.Do(h.s.release) }
 // repairs, never moves, so neither a pause nor the cap withholds them.
 func (e *Engine) repairHeld(ctx context.Context, g model.Group, t Trigger, r *Report, log *slog.Logger, dryRun bool) error {
 	eni := g.ENI
-	if dryRun || eni.AttachmentStatus != "attached" || (!eni.DeleteOnTermination && eni.Tags[e.tags.Holder()] == eni.InstanceID) {
+	if dryRun || eni.AttachmentStatus != model.Attached || (!eni.DeleteOnTermination && eni.Tags[e.tags.Holder()] == eni.InstanceID) {
 		return nil
 	}
 	plan := Plan{Group: g.Name, Action: ActRepair, Holder: eni.InstanceID, AttachmentID: eni.AttachmentID}

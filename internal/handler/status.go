@@ -52,7 +52,7 @@ func (h *Manual) statusOf(g model.Group) *Response {
 		Action: ActionStatus,
 		Report: engine.Report{Group: g.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,
 			Outcome: "status", StartedAt: h.Engine.Now().UTC()},
-		Holder: eni.InstanceID, AttachmentState: eni.AttachmentStatus, Journal: map[string]string{},
+		Holder: eni.InstanceID, AttachmentState: string(eni.AttachmentStatus), Journal: map[string]string{},
 	}
 	if eni.Attached() {
 		dot := eni.DeleteOnTermination

@@ -130,7 +130,7 @@ type Interface struct {
 	// The attachment, when there is one.
 	AttachmentID        string
 	InstanceID          string
-	AttachmentStatus    string // attaching, attached, detaching
+	AttachmentStatus    AttachmentStatus
 	DeviceIndex         int32
 	DeleteOnTermination bool
 	// AttachTime is when the current attachment was made.
@@ -218,3 +218,15 @@ func FormatFailed(m map[string]time.Time, now time.Time, keep time.Duration, max
 	}
 	return strings.Join(parts, " ")
 }
+
+// AttachmentStatus is EC2's status of an ENI's attachment ("" when the ENI
+// is available).
+type AttachmentStatus string
+
+// The attachment statuses the engine acts on (EC2's "detached" is read as
+// no attachment).
+const (
+	Attaching AttachmentStatus = "attaching"
+	Attached  AttachmentStatus = "attached"
+	Detaching AttachmentStatus = "detaching"
+)
