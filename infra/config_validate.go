@@ -41,6 +41,9 @@ func (c Config) validate() error {
 	if c.ReconcileMinutes < 1 || c.ReconcileMinutes > 60 {
 		bad("reconcileMinutes %d: from 1 to 60", c.ReconcileMinutes)
 	}
+	// Lambda keeps 100 of an account's concurrency unreserved ("Lambda
+	// function scaling": reserved concurrency), so a reservation beyond
+	// what is left fails the deploy; 100 bounds what one stack asks.
 	if c.FailoverConcurrency < 2 || c.FailoverConcurrency > 100 {
 		bad("failoverConcurrency %d: from 2 to 100 (reserved concurrency: the account keeps at least 100 unreserved)", c.FailoverConcurrency)
 	}

@@ -125,7 +125,9 @@ func (d *Discoverer) ENI(ctx context.Context, id string) (model.Interface, error
 	return n, nil
 }
 
-// filterValues is the most values one filter takes in these reads.
+// filterValues bounds the ids one read puts in its filter, so that a
+// request stays small however many ENIs are in flight (the larger batches
+// page through MaxResults as the listings do).
 const filterValues = 200
 
 // ENIs reads the given interfaces, as few calls as their number allows. The

@@ -387,9 +387,10 @@ func (x *execution) observe(ctx context.Context) error { return x.observeFrom(ct
 // shared with the other runs of this process that wait then.
 func (x *execution) observeFrom(ctx context.Context, from time.Time) error {
 	eni, started, err := x.e.poll.read(ctx, x.eni.ID, from)
-	if err != nil && !awserr.IsNotFound(err) && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
-		// A throttled or failed shared read was retried by its leader;
-		// this run's own read says whether the ENI is still there.
+	if errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		// The run that made the shared read ended with its invocation;
+		// this one still runs and reads for itself. (A read its leader
+		// retried until it gave up is not read again N times.)
 		err = x.e.retry(ctx, func(ctx context.Context) (err error) {
 			eni, err = x.e.disc.ENI(ctx, x.eni.ID)
 			return err

@@ -200,16 +200,7 @@ func (e *Engine) Conduct(ctx context.Context, ts []Trigger, dryRun bool) ([]*Rep
 			start(func() ([]*Report, error) { return e.Run(ctx, t, dryRun) })
 		}
 	}
-	for !dryRun {
-		if !busy() {
-			break
-		}
-		if _, err := e.deadlineLeft(ctx, e.opts.SweepInterval); err != nil {
-			break
-		}
-		if !e.whileBusy(ctx, e.opts.SweepInterval, busy) {
-			break
-		}
+	for !dryRun && e.timeLeft(ctx, e.opts.SweepInterval) && e.whileBusy(ctx, e.opts.SweepInterval, busy) {
 		for _, j := range e.sweep(ctx, swept) {
 			start(j)
 		}
@@ -263,8 +254,7 @@ func (e *Engine) sweep(ctx context.Context, swept map[string]bool) []job {
 		if !ok || swept[g.Name] {
 			continue
 		}
-		v, _ := e.locks.LoadOrStore(g.Name, newSlots(1))
-		l := v.(*slots)
+		l := e.groupLock(g.Name)
 		if !l.tryAcquire() {
 			continue // in flight here: that run reads what it needs
 		}
@@ -296,16 +286,9 @@ func sweepTrigger(g model.Group, p Policy) (Trigger, bool) {
 	return Trigger{}, false
 }
 
-// deadlineLeft fails when less than d and the margin are left before the
-// invocation's deadline.
-func (e *Engine) deadlineLeft(ctx context.Context, d time.Duration) (time.Duration, error) {
+// timeLeft reports whether d and the margin kept for reporting are left
+// before the invocation's deadline.
+func (e *Engine) timeLeft(ctx context.Context, d time.Duration) bool {
 	dl, ok := e.clk.Deadline(ctx)
-	if !ok {
-		return d, nil
-	}
-	left := dl.Sub(e.clk.Now()) - e.opts.DeadlineMargin
-	if left < d {
-		return left, &DeadlineError{Group: "*", Step: "sweep"}
-	}
-	return left, nil
+	return !ok || dl.Sub(e.clk.Now())-e.opts.DeadlineMargin >= d
 }

@@ -49,18 +49,17 @@ func (p *poller) read(ctx context.Context, id string, notBefore time.Time) (mode
 	if p.ticks == nil {
 		p.ticks = map[time.Time]*tickRead{}
 	}
+	// A read of this tick that already went without this id leaves it to
+	// the next tick's.
 	tr := p.ticks[tick]
-	if tr == nil || tr.started {
-		// A read of this tick already went without this id: the next
-		// tick's read takes it.
-		for tr != nil && tr.started {
-			tick = tick.Add(grid)
-			tr = p.ticks[tick]
-		}
-		if tr == nil {
-			tr = &tickRead{done: p.e.clk.NewGate()}
-			p.ticks[tick] = tr
-		}
+	for tr != nil && tr.started {
+		tick = tick.Add(grid)
+		tr = p.ticks[tick]
+	}
+	if tr == nil {
+		p.prune(notBefore.Add(-time.Minute))
+		tr = &tickRead{done: p.e.clk.NewGate()}
+		p.ticks[tick] = tr
 	}
 	if !slices.Contains(tr.ids, id) {
 		tr.ids = append(tr.ids, id)
@@ -97,4 +96,14 @@ func (p *poller) read(ctx context.Context, id string, notBefore time.Time) (mode
 	// Each run owns its copy: it records its journal writes in it.
 	n.Tags = maps.Clone(n.Tags)
 	return n, tick, nil
+}
+
+// prune drops reads of ticks before t that never started (every run that
+// waited for them ended first); p.mu is held.
+func (p *poller) prune(t time.Time) {
+	for tick, tr := range p.ticks {
+		if tick.Before(t) && !tr.started {
+			delete(p.ticks, tick)
+		}
+	}
 }

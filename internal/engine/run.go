@@ -24,13 +24,18 @@ func (e *Engine) lock(ctx context.Context, group string) (func(), error) {
 // lockWaited is lock, and says whether another run held the group first
 // (what this run read before may then be stale).
 func (e *Engine) lockWaited(ctx context.Context, group string) (func(), bool, error) {
-	v, _ := e.locks.LoadOrStore(group, newSlots(1))
-	l := v.(*slots)
+	l := e.groupLock(group)
 	waited, err := l.acquire(ctx, e.clk)
 	if err != nil {
 		return nil, waited, fmt.Errorf("waiting for the lock of group %q: %w", group, err)
 	}
 	return l.release, waited, nil
+}
+
+// groupLock is the mutex of a group's runs in this process.
+func (e *Engine) groupLock(group string) *slots {
+	v, _ := e.locks.LoadOrStore(group, newSlots(1))
+	return v.(*slots)
 }
 
 func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bool) (*Report, error) {

@@ -10,6 +10,7 @@ package ec2limits
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -56,10 +57,10 @@ func BucketOf(op string, input any) (string, Bucket) {
 	case ec2.DescribeNetworkInterfacesInput:
 		unfiltered = len(in.Filters) == 0 && in.MaxResults == nil && in.NextToken == nil
 	default:
-		if len(op) < 8 || op[:8] != "Describe" {
-			return op, Mutating
+		if strings.HasPrefix(op, "Describe") {
+			return op, NonMutating
 		}
-		return op, NonMutating
+		return op, Mutating
 	}
 	if unfiltered {
 		return op + " unfiltered", UnfilteredNonMutating

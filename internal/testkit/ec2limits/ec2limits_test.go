@@ -32,6 +32,12 @@ func TestMutatingBucket(t *testing.T) {
 	if len(us) != 1 || us[0].Exceeded != 1 || us[0].PeakPerSecond != 51 {
 		t.Fatalf("51 attaches at once: %+v", us)
 	}
+	// A refused call takes no token: the one a fifth of a second later
+	// finds the token the refill brought.
+	refused := append(attaches(51, 0), fakeec2.Call{Op: fakeec2.OpAttachNetworkInterface, Input: ec2.AttachNetworkInterfaceInput{}, At: t0.Add(200 * time.Millisecond)})
+	if us := Replay(refused); us[0].Exceeded != 1 {
+		t.Fatalf("51 at once, one more after 200 ms: %d beyond the bucket, want 1", us[0].Exceeded)
+	}
 	if v := Violations(Replay(attaches(1000, 200*time.Millisecond)), t0); len(v) != 0 {
 		t.Fatalf("5 a second: %v", v)
 	}
