@@ -21,6 +21,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // The SSM documents run on the holder: shell on Linux, PowerShell on
@@ -61,7 +62,7 @@ var terminal = map[types.CommandInvocationStatus]bool{
 }
 
 // Activate sends the commands to instanceID and waits for their result.
-func (a *Activator) Activate(ctx context.Context, instanceID string, windows bool) (res engine.Activation) {
+func (a *Activator) Activate(ctx context.Context, instanceID string, windows bool) (res report.Activation) {
 	clk := cmp.Or[clock.Clock](a.Clock, clock.Real{})
 	start := clk.Now()
 	res.InstanceID = instanceID
@@ -73,7 +74,7 @@ func (a *Activator) Activate(ctx context.Context, instanceID string, windows boo
 	}
 	budget := deadline.Sub(start)
 	if budget < 2*time.Second {
-		res.Status, res.Error = "Error", "no time left before the deadline to run the activation"
+		res.Status, res.Error = report.CommandError, "no time left before the deadline to run the activation"
 		return res
 	}
 	doc, commands, setting := Document, a.Commands, cmp.Or(a.Setting, "ACTIVATION_COMMANDS")
@@ -81,7 +82,7 @@ func (a *Activator) Activate(ctx context.Context, instanceID string, windows boo
 		doc, commands, setting = WindowsDocument, a.WindowsCommands, setting+"_WINDOWS"
 	}
 	if len(commands) == 0 {
-		res.Status, res.Error = "Error", fmt.Sprintf("no activation commands for %s's platform (%s is empty)", instanceID, setting)
+		res.Status, res.Error = report.CommandError, fmt.Sprintf("no activation commands for %s's platform (%s is empty)", instanceID, setting)
 		return res
 	}
 	out, err := a.SSM.SendCommand(ctx, &ssm.SendCommandInput{
@@ -95,18 +96,18 @@ func (a *Activator) Activate(ctx context.Context, instanceID string, windows boo
 		TimeoutSeconds: aws.Int32(int32(max(30, budget.Seconds()))),
 	})
 	if err != nil {
-		res.Status, res.Error = "Error", fmt.Sprintf("sending %s to %s: %v", doc, instanceID, err)
+		res.Status, res.Error = report.CommandError, fmt.Sprintf("sending %s to %s: %v", doc, instanceID, err)
 		return res
 	}
 	res.CommandID = aws.ToString(out.Command.CommandId)
 	poll := cmp.Or(a.Poll, 500*time.Millisecond)
 	for {
 		if !clk.Now().Add(poll).Before(deadline) {
-			res.Status, res.Error = "TimedOut", fmt.Sprintf("no result from command %s on %s within %s", res.CommandID, instanceID, budget.Round(time.Second))
+			res.Status, res.Error = report.CommandTimedOut, fmt.Sprintf("no result from command %s on %s within %s", res.CommandID, instanceID, budget.Round(time.Second))
 			return res
 		}
 		if err := clk.Sleep(ctx, poll); err != nil {
-			res.Status, res.Error = "Error", fmt.Sprintf("waiting for command %s on %s: %v", res.CommandID, instanceID, err)
+			res.Status, res.Error = report.CommandError, fmt.Sprintf("waiting for command %s on %s: %v", res.CommandID, instanceID, err)
 			return res
 		}
 		inv, err := a.SSM.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(res.CommandID), InstanceId: aws.String(instanceID)})
@@ -115,11 +116,12 @@ func (a *Activator) Activate(ctx context.Context, instanceID string, windows boo
 		case errors.As(err, &notYet), awserr.IsRetryable(err):
 			continue // SSM has not registered the invocation yet, or throttles
 		case err != nil:
-			res.Status, res.Error = "Error", fmt.Sprintf("reading command %s on %s: %v", res.CommandID, instanceID, err)
+			res.Status, res.Error = report.CommandError, fmt.Sprintf("reading command %s on %s: %v", res.CommandID, instanceID, err)
 			return res
 		}
 		if terminal[inv.Status] {
-			res.Status = string(inv.Status)
+			res.Status = report.CommandStatus(inv.Status)
+			res.Details, res.ExitCode = aws.ToString(inv.StatusDetails), int(inv.ResponseCode)
 			res.Output = clip.Text(aws.ToString(inv.StandardOutputContent)+aws.ToString(inv.StandardErrorContent), 1000)
 			if inv.Status != types.CommandInvocationStatusSuccess {
 				res.Error = fmt.Sprintf("command %s on %s ended %s (%s), exit code %d", res.CommandID, instanceID, inv.Status, aws.ToString(inv.StatusDetails), inv.ResponseCode)

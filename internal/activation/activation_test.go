@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/eni-failover/eni-failover/internal/activation"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
@@ -44,6 +45,23 @@ func TestFailure(t *testing.T) {
 	res := a.Activate(ctx, "i-b", false)
 	if res.OK() || res.Status != "Failed" || !strings.Contains(res.Error, "exit code 1") || !strings.Contains(res.Output, "lmgrd.service") {
 		t.Fatalf("result %+v", res)
+	}
+}
+
+// A command SSM could not deliver ends Failed with StatusDetails
+// Undeliverable and ResponseCode -1 ("Understanding command statuses",
+// SSM User Guide): it failed, but it never ran, so it says nothing about
+// the token server.
+func TestUndeliverableNeverRan(t *testing.T) {
+	a, _, ctx := setup(&fakessm.Outcome{Status: types.CommandInvocationStatusFailed, Details: "Undeliverable", After: time.Second, Code: -1})
+	res := a.Activate(ctx, "i-b", false)
+	if res.OK() || res.Status != report.CommandFailed || res.Details != "Undeliverable" || res.ExitCode != -1 ||
+		res.RanAndFailed() || res.NotRun() != "SSM agent unreachable" {
+		t.Fatalf("result %+v", res)
+	}
+	a, _, ctx = setup(&fakessm.Outcome{Status: types.CommandInvocationStatusFailed, After: time.Second, Code: 1})
+	if res := a.Activate(ctx, "i-b", false); !res.RanAndFailed() || res.NotRun() != "" || res.ExitCode != 1 {
+		t.Fatalf("a command that ran and exited 1: %+v", res)
 	}
 }
 

@@ -140,7 +140,7 @@ func printRun(w io.Writer, r *handler.Response) {
 		fmt.Fprintln(tw, "DRILL MOVE\tOUTCOME\tTOOK\tENI AWAY\tACTIVATION\tCLIENTS' OUTAGE")
 		for _, d := range r.Drill {
 			fmt.Fprintf(tw, "%s -> %s\t%s\t%s\t%s\t%s\t%s\n", d.From, d.To, d.Outcome, time.Duration(d.DurationMS)*time.Millisecond,
-				time.Duration(d.ENIAwayMS)*time.Millisecond, orDash(d.Activation), outage(d.OutageMS))
+				time.Duration(d.ENIAwayMS)*time.Millisecond, orDash(string(d.Activation)), outage(d.OutageMS))
 		}
 		tw.Flush()
 	}

@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // confirm handles the license answering again: it reports the clients'
 // outage, with the holder that serves now, and records it on the history's
 // move when one was made during the outage.
-func (e *Engine) confirm(ctx context.Context, t Trigger, dryRun bool) (*Report, error) {
+func (e *Engine) confirm(ctx context.Context, t Trigger, dryRun bool) (*report.Report, error) {
 	start := e.clk.Now()
 	unlock, err := e.lock(ctx, t.Group)
 	if err != nil {
@@ -22,7 +24,7 @@ func (e *Engine) confirm(ctx context.Context, t Trigger, dryRun bool) (*Report, 
 		return failedRun(t.Group, t, start, err), err
 	}
 	r := e.newReport(g, t)
-	r.StartedAt, r.HolderAfter, r.Outcome = start, g.ENI.InstanceID, Confirmed
+	r.StartedAt, r.HolderAfter, r.Outcome = start, g.ENI.InstanceID, report.Confirmed
 	r.OutageMS = t.At.Sub(t.Since).Milliseconds()
 	outage := (time.Duration(r.OutageMS) * time.Millisecond).Round(100 * time.Millisecond)
 	r.Reason = fmt.Sprintf("the license answers again on %s (%s): clients saw an outage of %s, from %s", g.ENI.PrivateIP, cmp.Or(g.ENI.InstanceID, "no holder"),
@@ -33,7 +35,7 @@ func (e *Engine) confirm(ctx context.Context, t Trigger, dryRun bool) (*Report, 
 		r.Reason += fmt.Sprintf("; the move at %s (%s>%s) took %s of it", m.At.Format(time.RFC3339), m.From, m.To, time.Duration(m.DurationMS)*time.Millisecond)
 		if !dryRun {
 			took, err := e.tagENI(ctx, g.ENI.ID, set)
-			step := Step{Name: "history", DurationMS: took.Milliseconds()}
+			step := report.Step{Name: report.StepHistory, DurationMS: took.Milliseconds()}
 			if err != nil {
 				step.Error = err.Error()
 				log.WarnContext(ctx, "outage not added to the history", "error", err.Error())
@@ -43,7 +45,7 @@ func (e *Engine) confirm(ctx context.Context, t Trigger, dryRun bool) (*Report, 
 	} else if t.Brief {
 		// A blip the probe never confirmed, with no move in it: logged,
 		// not announced.
-		r.Outcome = NothingToDo
+		r.Outcome = report.NothingToDo
 		r.Reason = fmt.Sprintf("a brief outage of %s on %s (not confirmed by the probe), with no move during it", outage, g.ENI.PrivateIP)
 	} else {
 		r.Reason += "; no move was made during it"

@@ -7,66 +7,8 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
-
-// Action is what a plan does to the ENI.
-type Action string
-
-// Plan actions.
-const (
-	// ActNone leaves everything as it is.
-	ActNone Action = "none"
-	// ActAttach attaches an available ENI.
-	ActAttach Action = "attach"
-	// ActMove detaches the ENI from its holder and attaches it elsewhere.
-	ActMove Action = "move"
-	// ActRepair keeps the holder and fixes the attachment's
-	// DeleteOnTermination flag or the journal tags.
-	ActRepair Action = "repair"
-)
-
-// Candidate is a member the ENI may be attached to, in order of preference.
-type Candidate struct {
-	InstanceID string       `json:"instance_id"`
-	State      string       `json:"state"`
-	Health     model.Health `json:"health"`
-	Priority   *int         `json:"priority,omitempty"`
-	// Start: the member is stopped and is started before the attach.
-	Start bool `json:"start,omitempty"`
-	// Booting: the member is pending; the move waits until it runs.
-	Booting bool `json:"booting,omitempty"`
-	// Cooldown: the member failed recently; it is a last resort.
-	Cooldown bool `json:"cooldown,omitempty"`
-	// Scheduled: a pending AWS Health change names the member; it is
-	// the very last resort.
-	Scheduled bool `json:"scheduled,omitempty"`
-}
-
-// Plan is a decision: what to do with one group's ENI, and why.
-type Plan struct {
-	Group  string `json:"group"`
-	Action Action `json:"action"`
-	Reason string `json:"reason"`
-	// Holder and AttachmentID are the observed attachment a move detaches.
-	Holder       string `json:"holder,omitempty"`
-	AttachmentID string `json:"attachment_id,omitempty"`
-	// Force: detach with Force at once (holder stopped or impaired).
-	Force bool `json:"force,omitempty"`
-	// Planned: the holder is healthy and asked to leave; detach gracefully.
-	Planned bool `json:"planned,omitempty"`
-	// FormerHolder is the last holder named by the journal, when the ENI
-	// is available.
-	FormerHolder string `json:"former_holder,omitempty"`
-	// FailedHolder is recorded in the anti-flap journal after the move.
-	FailedHolder string      `json:"failed_holder,omitempty"`
-	Candidates   []Candidate `json:"candidates,omitempty"`
-	// Skipped says why members were not candidates.
-	Skipped []string `json:"skipped,omitempty"`
-}
-
-// NeedsBoot reports whether the member must be running before the ENI
-// can move to it.
-func (c Candidate) NeedsBoot() bool { return c.Start || c.Booting }
 
 // Policy is what a decision needs besides the observed state.
 type Policy struct {
@@ -106,8 +48,8 @@ func Home(g model.Group, p Policy) (model.Member, bool) {
 // does no I/O. The observed state wins over the event: an event about an
 // instance that no longer holds the ENI changes nothing, and a holder found
 // down is failed over whatever the event said.
-func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
-	plan := Plan{Group: g.Name, Action: ActNone, Holder: g.ENI.InstanceID, AttachmentID: g.ENI.AttachmentID}
+func Decide(g model.Group, t Trigger, p Policy) (report.Plan, error) {
+	plan := report.Plan{Group: g.Name, Action: report.ActNone, Holder: g.ENI.InstanceID, AttachmentID: g.ENI.AttachmentID}
 	if g.ENI.Attached() && g.ENI.DeviceIndex == 0 {
 		// EC2 never detaches a primary interface: any move would be refused
 		// half-way, so none starts.
@@ -133,9 +75,9 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 				}
 			}
 		}
-		return withCandidates(g, p, plan, ActAttach, "", reason, false)
+		return withCandidates(g, p, plan, report.ActAttach, "", reason, false)
 	}
-	if t.Kind == Impaired && t.InstanceID == "" {
+	if t.Kind == report.Impaired && t.InstanceID == "" {
 		// A probe alarm names the group, not the instance it probed.
 		// The holder got the ENI after the failing probes began (EC2's
 		// attach time; the journal's move time when that is later): the
@@ -147,7 +89,7 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 		if !t.Since.IsZero() && got.After(t.Since) {
 			plan.Reason = fmt.Sprintf("probe alarm covers %s onwards, but %s got %s at %s: the probed holder no longer holds it",
 				t.Since.UTC().Format(time.RFC3339), eni.InstanceID, eni.ID, got.UTC().Format(time.RFC3339))
-			t = Trigger{Kind: Reconcile}
+			t = Trigger{Kind: report.Reconcile}
 		} else {
 			t.InstanceID = eni.InstanceID
 		}
@@ -169,7 +111,7 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 	}
 	if !failing {
 		if eni.AttachmentStatus == model.Attached && (eni.DeleteOnTermination || eni.Tags[p.Tags.Holder()] != holder.InstanceID) {
-			plan.Action = ActRepair
+			plan.Action = report.ActRepair
 			plan.Reason = strings.TrimSuffix(repairReason(eni, holder, p)+"; "+plan.Reason, "; ")
 			return plan, nil
 		}
@@ -180,19 +122,19 @@ func Decide(g model.Group, t Trigger, p Policy) (Plan, error) {
 			plan.Reason = fmt.Sprintf("%s does not hold %s (%s does); nothing to do", t.InstanceID, eni.ID, holder.InstanceID)
 		}
 		if eni.AttachmentStatus == model.Attaching {
-			plan.Action = ActRepair
+			plan.Action = report.ActRepair
 			plan.Reason = fmt.Sprintf("attach to %s in progress", holder.InstanceID)
 		}
 		return plan, nil
 	}
 	plan.FailedHolder = holder.InstanceID
-	plan.Planned = (t.Kind == Evacuate && t.InstanceID == holder.InstanceID || due(holder, eni, p)) && holder.Up() && holder.Health != model.HealthImpaired
+	plan.Planned = (t.Kind == report.Evacuate && t.InstanceID == holder.InstanceID || due(holder, eni, p)) && holder.Up() && holder.Health != model.HealthImpaired
 	plan.Force = holder.State == model.StateStopped || holder.Health == model.HealthImpaired
-	moved, err := withCandidates(g, p, plan, ActMove, holder.InstanceID, why, false)
+	moved, err := withCandidates(g, p, plan, report.ActMove, holder.InstanceID, why, false)
 	if err != nil && eni.DeleteOnTermination && eni.AttachmentStatus == model.Attached {
 		// Nowhere to go: at least make sure that terminating the holder
 		// releases the ENI instead of deleting it.
-		moved.Action = ActRepair
+		moved.Action = report.ActRepair
 	}
 	return moved, err
 }
@@ -208,12 +150,12 @@ func holderFailing(h model.Member, eni model.Interface, t Trigger, p Policy) (bo
 		return true, fmt.Sprintf("detach from %s in progress", h.InstanceID)
 	case h.Down():
 		return true, fmt.Sprintf("holder %s is %s", h.InstanceID, h.State)
-	case about && t.Kind == Impaired && t.Reason != "":
+	case about && t.Kind == report.Impaired && t.Reason != "":
 		// The alarm, the probe's finding or the deep check says what failed.
 		return true, fmt.Sprintf("holder %s: %s", h.InstanceID, t.Reason)
-	case about && t.Kind == Impaired:
+	case about && t.Kind == report.Impaired:
 		return true, fmt.Sprintf("alarm on holder %s", h.InstanceID)
-	case about && t.Kind == Evacuate && t.Scheduled == nil:
+	case about && t.Kind == report.Evacuate && t.Scheduled == nil:
 		return true, fmt.Sprintf("holder %s is being interrupted or retired", h.InstanceID)
 	case h.State == model.StateRunning && h.Health == model.HealthImpaired:
 		return true, fmt.Sprintf("holder %s fails its status checks", h.InstanceID)
@@ -240,10 +182,10 @@ func repairReason(eni model.Interface, h model.Member, p Policy) string {
 	return fmt.Sprintf("journal tag %s does not name holder %s", p.Tags.Holder(), h.InstanceID)
 }
 
-func decideManual(g model.Group, t Trigger, p Policy, plan Plan) (Plan, error) {
+func decideManual(g model.Group, t Trigger, p Policy, plan report.Plan) (report.Plan, error) {
 	eni := g.ENI
 	target := t.Target
-	if t.Kind == Failback {
+	if t.Kind == report.Failback {
 		home, ok := Home(g, p)
 		if !ok {
 			return plan, fmt.Errorf("group %q has no members to fail back to: %w", g.Name, ErrBadRequest)
@@ -259,11 +201,11 @@ func decideManual(g model.Group, t Trigger, p Policy, plan Plan) (Plan, error) {
 		}
 		if eni.InstanceID == target && eni.AttachmentStatus != model.Detaching {
 			plan.Reason = fmt.Sprintf("%s already holds %s", target, eni.ID)
-			if t.Kind == Failback {
+			if t.Kind == report.Failback {
 				plan.Reason = fmt.Sprintf("already home: %s holds %s", target, eni.ID)
 			}
 			if eni.DeleteOnTermination || eni.AttachmentStatus == model.Attaching {
-				plan.Action = ActRepair
+				plan.Action = report.ActRepair
 			}
 			return plan, nil
 		}
@@ -272,9 +214,9 @@ func decideManual(g model.Group, t Trigger, p Policy, plan Plan) (Plan, error) {
 	if t.Reason != "" {
 		reason += ": " + t.Reason
 	}
-	act := ActAttach
+	act := report.ActAttach
 	if eni.Attached() {
-		act = ActMove
+		act = report.ActMove
 		plan.Planned = true
 		if h, ok := g.Member(eni.InstanceID); ok {
 			plan.Force = h.State == model.StateStopped || h.Health == model.HealthImpaired
@@ -287,11 +229,11 @@ func decideManual(g model.Group, t Trigger, p Policy, plan Plan) (Plan, error) {
 	}
 	for _, c := range plan.Candidates {
 		if c.InstanceID == target {
-			plan.Candidates = []Candidate{c}
+			plan.Candidates = []report.Candidate{c}
 			return plan, nil
 		}
 	}
-	return Plan{Group: g.Name, Action: ActNone, Holder: plan.Holder, AttachmentID: plan.AttachmentID, Skipped: plan.Skipped},
+	return report.Plan{Group: g.Name, Action: report.ActNone, Holder: plan.Holder, AttachmentID: plan.AttachmentID, Skipped: plan.Skipped},
 		&NoTargetError{Group: g.Name, AZ: eni.AZ, Reasons: reasonsFor(target, plan.Skipped)}
 }
 
@@ -311,10 +253,10 @@ func reasonsFor(id string, skipped []string) []string {
 // withCandidates ranks the members that can take the ENI, excluding the
 // instance it leaves; with none it returns a NoTargetError, so the ENI is
 // never detached without somewhere to go.
-func withCandidates(g model.Group, p Policy, plan Plan, act Action, leaving, reason string, manual bool) (Plan, error) {
+func withCandidates(g model.Group, p Policy, plan report.Plan, act report.Action, leaving, reason string, manual bool) (report.Plan, error) {
 	failed := model.ParseFailed(g.ENI.Tags[p.Tags.Failed()])
 	type ranked struct {
-		c    Candidate
+		c    report.Candidate
 		okay bool
 	}
 	var rs []ranked
@@ -326,7 +268,7 @@ func withCandidates(g model.Group, p Policy, plan Plan, act Action, leaving, rea
 			plan.Skipped = append(plan.Skipped, m.InstanceID+": "+why)
 			continue
 		}
-		c := Candidate{InstanceID: m.InstanceID, State: m.State, Health: m.Health,
+		c := report.Candidate{InstanceID: m.InstanceID, State: m.State, Health: m.Health,
 			Start: m.State == model.StateStopped, Booting: m.State == model.StatePending}
 		if m.HasPriority {
 			prio := m.Priority
@@ -372,7 +314,7 @@ func withCandidates(g model.Group, p Policy, plan Plan, act Action, leaving, rea
 		if len(g.Members) == 0 || (len(skipped) == 0 && leaving != "") {
 			skipped = append(skipped, "no other member is tagged "+p.Tags.Group()+"="+g.Name)
 		}
-		return Plan{Group: g.Name, Action: ActNone, Reason: reason, Holder: plan.Holder, AttachmentID: plan.AttachmentID, Skipped: skipped},
+		return report.Plan{Group: g.Name, Action: report.ActNone, Reason: reason, Holder: plan.Holder, AttachmentID: plan.AttachmentID, Skipped: skipped},
 			&NoTargetError{Group: g.Name, AZ: g.ENI.AZ, Reasons: skipped}
 	}
 	plan.Action = act

@@ -17,6 +17,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/discovery"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // Engine runs triggers against EC2.
@@ -80,7 +81,7 @@ func (e *Engine) Tags() model.Tags { return e.tags }
 // Run handles one trigger and returns a report per group it looked at. A
 // trigger about an instance in no group returns no report and no error.
 // With dryRun, nothing is changed and the reports hold the plans.
-func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*Report, error) {
+func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*report.Report, error) {
 	switch {
 	case t.Kind.Manual():
 		name, err := e.ResolveGroup(ctx, t.Group)
@@ -88,23 +89,23 @@ func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*Report, er
 			return nil, err
 		}
 		r, err := e.runGroup(ctx, name, t, dryRun)
-		return []*Report{r}, err
-	case t.Kind == Reconcile:
+		return []*report.Report{r}, err
+	case t.Kind == report.Reconcile:
 		return e.reconcile(ctx, t, dryRun)
-	case t.Kind == LicenseRestored:
+	case t.Kind == report.LicenseRestored:
 		r, err := e.confirm(ctx, t, dryRun)
-		return []*Report{r}, err
+		return []*report.Report{r}, err
 	case t.InstanceID == "" && t.Group != "":
 		// An alarm about a whole group (the license-port probe).
 		r, err := e.runGroup(ctx, t.Group, t, dryRun)
-		return []*Report{r}, err
+		return []*report.Report{r}, err
 	default:
 		if t.InstanceID == "" {
 			return nil, fmt.Errorf("%s trigger without an instance id: %w", t.Kind, ErrBadRequest)
 		}
 		if name, ok := e.hints.lookup(t.InstanceID); ok {
 			if r, ran, err := e.runGroupIfMember(ctx, name, t.InstanceID, t, dryRun); ran {
-				return []*Report{r}, err
+				return []*report.Report{r}, err
 			}
 			e.hints.forget(t.InstanceID)
 		}
@@ -121,7 +122,7 @@ func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*Report, er
 			return nil, nil
 		}
 		r, err := e.runGroup(ctx, name, t, dryRun)
-		return []*Report{r}, err
+		return []*report.Report{r}, err
 	}
 }
 
@@ -161,10 +162,10 @@ func (e *Engine) Policy() Policy {
 	}
 }
 
-func (e *Engine) newReport(g model.Group, t Trigger) *Report {
-	return &Report{
+func (e *Engine) newReport(g model.Group, t Trigger) *report.Report {
+	return &report.Report{
 		Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ,
-		Trigger: t.Kind, HolderBefore: g.ENI.InstanceID, StartedAt: e.clk.Now(), Steps: []Step{},
+		Trigger: t.Kind, HolderBefore: g.ENI.InstanceID, StartedAt: e.clk.Now(), Steps: []report.Step{},
 	}
 }
 

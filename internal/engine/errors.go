@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eni-failover/eni-failover/internal/awserr"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // ErrBadRequest marks a request that cannot be served as asked (unknown
@@ -50,7 +51,7 @@ func (e *PrimaryInterfaceError) Error() string {
 // was near. The state it left is resumable: a rerun finishes the move.
 type DeadlineError struct {
 	Group string
-	Step  string
+	Step  report.StepName
 }
 
 func (e *DeadlineError) Error() string {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/awserr"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // execution carries out one plan as a loop over observed states: each turn
@@ -24,9 +25,9 @@ import (
 type execution struct {
 	e    *Engine
 	g    model.Group
-	plan Plan
+	plan report.Plan
 	t    Trigger
-	r    *Report
+	r    *report.Report
 	log  *slog.Logger
 
 	eni           model.Interface // last observed
@@ -53,26 +54,26 @@ type execution struct {
 
 func (x *execution) now() time.Time { return x.e.clk.Now() }
 
-func (x *execution) run(ctx context.Context) (Outcome, error) {
+func (x *execution) run(ctx context.Context) (report.Outcome, error) {
 	x.eni = x.g.ENI
 	x.poll = x.e.opts.PollInitial
 	x.dl, x.hasDL = x.e.clk.Deadline(ctx)
 	x.lastRead = x.now()
-	if x.plan.Action == ActMove {
+	if x.plan.Action == report.ActMove {
 		if err := x.startNext(ctx); err != nil {
-			return Failed, err
+			return report.Failed, err
 		}
 	}
 	for i := 0; i < x.e.opts.MaxSteps; i++ {
 		if err := ctx.Err(); err != nil {
-			return Failed, fmt.Errorf("group %q: run interrupted: %w", x.g.Name, err)
+			return report.Failed, fmt.Errorf("group %q: run interrupted: %w", x.g.Name, err)
 		}
 		eni := x.eni
 		var err error
 		switch {
 		case !eni.Attached():
 			var done bool
-			var o Outcome
+			var o report.Outcome
 			if o, done, err = x.attachNext(ctx); done {
 				return o, err
 			}
@@ -83,63 +84,63 @@ func (x *execution) run(ctx context.Context) (Outcome, error) {
 			if !x.forced && x.now().Sub(x.detachSince) >= x.e.opts.GracefulDetachWait {
 				err = x.detach(ctx, true, fmt.Sprintf("still detaching after %s", x.now().Sub(x.detachSince).Round(time.Millisecond)))
 			} else {
-				err = x.wait(ctx, "wait-available")
+				err = x.wait(ctx, report.StepWaitAvailable)
 			}
-		case eni.AttachmentID == x.plan.AttachmentID && x.plan.Action == ActMove && !x.toFormer:
+		case eni.AttachmentID == x.plan.AttachmentID && x.plan.Action == report.ActMove && !x.toFormer:
 			// Compare-and-swap: only the attachment the decision saw is
 			// detached; a new one, even on the same instance, is someone
 			// else's doing.
 			if eni.AttachmentStatus == model.Attaching {
-				err = x.wait(ctx, "wait-attached")
+				err = x.wait(ctx, report.StepWaitAttached)
 			} else {
 				err = x.detach(ctx, x.plan.Force, "")
 			}
-		case x.plan.Action == ActRepair || eni.AttachmentID == x.ourAttachment || x.attempted[eni.InstanceID]:
+		case x.plan.Action == report.ActRepair || eni.AttachmentID == x.ourAttachment || x.attempted[eni.InstanceID]:
 			if eni.AttachmentStatus == model.Attaching {
-				err = x.wait(ctx, "wait-attached")
+				err = x.wait(ctx, report.StepWaitAttached)
 			} else {
 				return x.finalize(ctx)
 			}
 		default:
 			x.r.HolderAfter = eni.InstanceID
-			x.step("verify", eni.InstanceID, 0, fmt.Sprintf("attached to %s by someone else (%s); left alone", eni.InstanceID, eni.AttachmentID), nil)
-			return AttachedByOther, nil
+			x.step(report.StepVerify, eni.InstanceID, 0, fmt.Sprintf("attached to %s by someone else (%s); left alone", eni.InstanceID, eni.AttachmentID), nil)
+			return report.AttachedByOther, nil
 		}
 		if x.readErr != nil {
-			return Failed, x.readErr
+			return report.Failed, x.readErr
 		}
 		if err != nil {
-			return Failed, err
+			return report.Failed, err
 		}
 	}
-	return Failed, fmt.Errorf("group %q: gave up after %d steps with %s %s on %q", x.g.Name, x.e.opts.MaxSteps, x.eni.ID, x.eni.AttachmentStatus, x.eni.InstanceID)
+	return report.Failed, fmt.Errorf("group %q: gave up after %d steps with %s %s on %q", x.g.Name, x.e.opts.MaxSteps, x.eni.ID, x.eni.AttachmentStatus, x.eni.InstanceID)
 }
 
 // attachNext attaches the available ENI to the next candidate. done means
 // the run ends here with the given outcome and error.
-func (x *execution) attachNext(ctx context.Context) (Outcome, bool, error) {
-	var c Candidate
+func (x *execution) attachNext(ctx context.Context) (report.Outcome, bool, error) {
+	var c report.Candidate
 	switch {
 	case x.next < len(x.plan.Candidates) && x.plan.Candidates[x.next].NeedsBoot():
 		return "", false, x.startNext(ctx)
 	case x.next < len(x.plan.Candidates):
 		c = x.plan.Candidates[x.next]
-	case !x.toFormer && x.plan.Holder != "" && x.plan.Action == ActMove:
+	case !x.toFormer && x.plan.Holder != "" && x.plan.Action == report.ActMove:
 		// Every standby refused: rather than leave the licensed MAC
 		// orphaned, give it back to where it was.
 		x.toFormer = true
-		c = Candidate{InstanceID: x.plan.Holder}
+		c = report.Candidate{InstanceID: x.plan.Holder}
 	default:
 		err := &NoTargetError{Group: x.g.Name, AZ: x.g.ENI.AZ, Reasons: x.refusals}
 		x.r.HolderAfter = ""
-		return Failed, true, fmt.Errorf("%w; %s left available", err, x.eni.ID)
+		return report.Failed, true, fmt.Errorf("%w; %s left available", err, x.eni.ID)
 	}
-	if err := x.deadlineNear("attach", 0); err != nil {
-		return Failed, true, err
+	if err := x.deadlineNear(report.StepAttach, 0); err != nil {
+		return report.Failed, true, err
 	}
 	var attachmentID string
 	ambiguous := false // an attempt failed in a way that may have taken effect
-	err := x.mutate(ctx, "attach", c.InstanceID, fmt.Sprintf("device index %d", x.e.opts.DeviceIndex), func(ctx context.Context) error {
+	err := x.mutate(ctx, report.StepAttach, c.InstanceID, fmt.Sprintf("device index %d", x.e.opts.DeviceIndex), func(ctx context.Context) error {
 		out, err := x.e.ec2.AttachNetworkInterface(ctx, &ec2.AttachNetworkInterfaceInput{
 			NetworkInterfaceId: aws.String(x.eni.ID),
 			InstanceId:         aws.String(c.InstanceID),
@@ -161,7 +162,7 @@ func (x *execution) attachNext(ctx context.Context) (Outcome, bool, error) {
 		x.ourAttachment = attachmentID
 		x.journalOnce(ctx, c.InstanceID)
 	case awserr.IsRetryable(err) || ctx.Err() != nil || isDeadline(err):
-		return Failed, true, fmt.Errorf("attaching %s to %s: %w", x.eni.ID, c.InstanceID, err)
+		return report.Failed, true, fmt.Errorf("attaching %s to %s: %w", x.eni.ID, c.InstanceID, err)
 	default:
 		// Refused, whatever the reason (index taken, wrong state, in use,
 		// or IAM denying this instance): the re-read tells whether someone
@@ -172,7 +173,7 @@ func (x *execution) attachNext(ctx context.Context) (Outcome, bool, error) {
 		x.next++
 	}
 	if x.readErr != nil {
-		return Failed, true, x.readErr
+		return report.Failed, true, x.readErr
 	}
 	return "", false, nil
 }
@@ -185,12 +186,12 @@ func (x *execution) attachNext(ctx context.Context) (Outcome, bool, error) {
 func (x *execution) startNext(ctx context.Context) error {
 	for x.next < len(x.plan.Candidates) && x.plan.Candidates[x.next].NeedsBoot() {
 		c := &x.plan.Candidates[x.next]
-		if err := x.deadlineNear("start-instance", 0); err != nil {
+		if err := x.deadlineNear(report.StepStartInstance, 0); err != nil {
 			return err
 		}
 		var err error
 		if c.Start {
-			err = x.mutate(ctx, "start-instance", c.InstanceID, "stopped standby", func(ctx context.Context) error {
+			err = x.mutate(ctx, report.StepStartInstance, c.InstanceID, "stopped standby", func(ctx context.Context) error {
 				_, err := x.e.ec2.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{c.InstanceID}})
 				return err
 			})
@@ -217,7 +218,7 @@ func (x *execution) startNext(ctx context.Context) error {
 func (x *execution) waitRunning(ctx context.Context, id string) error {
 	poll := x.e.opts.PollInitial
 	start := x.now()
-	defer func() { x.step("wait-running", id, x.now().Sub(start), "", nil) }()
+	defer func() { x.step(report.StepWaitRunning, id, x.now().Sub(start), "", nil) }()
 	for {
 		var m model.Member
 		err := x.e.retry(ctx, func(ctx context.Context) (err error) {
@@ -226,26 +227,26 @@ func (x *execution) waitRunning(ctx context.Context, id string) error {
 		})
 		switch {
 		case err != nil:
-			return x.interrupted("wait-running", err)
+			return x.interrupted(report.StepWaitRunning, err)
 		case m.State == model.StateRunning:
 			return nil
 		case m.State != model.StatePending:
 			return fmt.Errorf("standby %s is %s", id, m.State)
 		}
-		if err := x.deadlineNear("wait-running", poll); err != nil {
+		if err := x.deadlineNear(report.StepWaitRunning, poll); err != nil {
 			return err
 		}
 		if err := x.e.clk.Sleep(ctx, poll); err != nil {
-			return x.interrupted("wait-running", err)
+			return x.interrupted(report.StepWaitRunning, err)
 		}
 		poll = min(time.Duration(float64(poll)*x.e.opts.PollFactor), x.e.opts.PollMax)
 	}
 }
 
 func (x *execution) detach(ctx context.Context, force bool, why string) error {
-	name := "detach"
+	name := report.StepDetach
 	if force {
-		name = "force-detach"
+		name = report.StepForceDetach
 		x.forced = true
 	}
 	if err := x.deadlineNear(name, 0); err != nil {
@@ -283,7 +284,7 @@ func (x *execution) detach(ctx context.Context, force bool, why string) error {
 // at most DetachRefusals tries, RefusalBackoff apart and doubling, so a
 // refusal costs a few calls per second at most. The ENI stays where it
 // was, which is no worse than before the run.
-func (x *execution) detachRefused(ctx context.Context, step, holder string, err error) error {
+func (x *execution) detachRefused(ctx context.Context, step report.StepName, holder string, err error) error {
 	x.detachRefusals++
 	if x.detachRefusals >= x.e.opts.DetachRefusals {
 		return fmt.Errorf("detaching %s (%s) from %s: refused %d times: %w", x.eni.ID, x.eni.AttachmentID, holder, x.detachRefusals, err)
@@ -305,11 +306,11 @@ func isDeadline(err error) bool {
 
 // finalize runs once the ENI is attached where the plan wanted it: clear
 // DeleteOnTermination, write the journal, and name the outcome.
-func (x *execution) finalize(ctx context.Context) (Outcome, error) {
+func (x *execution) finalize(ctx context.Context) (report.Outcome, error) {
 	eni := x.eni
 	x.r.HolderAfter = eni.InstanceID
 	if eni.DeleteOnTermination {
-		err := x.mutate(ctx, "delete-on-termination", eni.InstanceID, "set to false", func(ctx context.Context) error {
+		err := x.mutate(ctx, report.StepDeleteOnTermination, eni.InstanceID, "set to false", func(ctx context.Context) error {
 			_, err := x.e.ec2.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{
 				NetworkInterfaceId: aws.String(eni.ID),
 				Attachment:         &types.NetworkInterfaceAttachmentChanges{AttachmentId: aws.String(eni.AttachmentID), DeleteOnTermination: aws.Bool(false)},
@@ -317,7 +318,7 @@ func (x *execution) finalize(ctx context.Context) (Outcome, error) {
 			return err
 		})
 		if err != nil && awserr.Classify(err) != awserr.Conflict {
-			return Failed, fmt.Errorf("clearing DeleteOnTermination on %s (%s): %w", eni.ID, eni.AttachmentID, err)
+			return report.Failed, fmt.Errorf("clearing DeleteOnTermination on %s (%s): %w", eni.ID, eni.AttachmentID, err)
 		}
 	}
 	moved := eni.InstanceID != x.plan.Holder
@@ -328,21 +329,21 @@ func (x *execution) finalize(ctx context.Context) (Outcome, error) {
 	}
 	switch {
 	case x.toFormer:
-		return ReturnedToFormer, &NoTargetError{Group: x.g.Name, AZ: x.g.ENI.AZ, Reasons: append(x.refusals, "returned to former holder "+eni.InstanceID)}
+		return report.ReturnedToFormer, &NoTargetError{Group: x.g.Name, AZ: x.g.ENI.AZ, Reasons: append(x.refusals, "returned to former holder "+eni.InstanceID)}
 	case moved && x.plan.Holder != "":
-		return Moved, nil
+		return report.Moved, nil
 	case moved:
-		return Attached, nil
+		return report.Attached, nil
 	case x.mutated:
-		return Repaired, nil
+		return report.Repaired, nil
 	}
-	return NothingToDo, nil
+	return report.NothingToDo, nil
 }
 
 // mutate makes one mutating call with retries, records it as a step, and
 // re-reads the ENI whatever the result: the next decision is taken on what
 // EC2 says now, not on what the call returned.
-func (x *execution) mutate(ctx context.Context, name, instanceID, detail string, call func(context.Context) error) error {
+func (x *execution) mutate(ctx context.Context, name report.StepName, instanceID, detail string, call func(context.Context) error) error {
 	start := x.now()
 	err := x.e.retry(ctx, call)
 	x.step(name, instanceID, x.now().Sub(start), detail, err)
@@ -363,7 +364,7 @@ func (x *execution) mutate(ctx context.Context, name, instanceID, detail string,
 // wait re-reads the ENI one poll interval after the last read. The
 // interval stays short while EC2's transition takes its usual seconds,
 // then backs off (a stuck detach, a slow attach).
-func (x *execution) wait(ctx context.Context, name string) error {
+func (x *execution) wait(ctx context.Context, name report.StepName) error {
 	now := x.now()
 	if x.waitSince.IsZero() {
 		x.waitSince = now
@@ -401,7 +402,7 @@ func (x *execution) observeFrom(ctx context.Context, from time.Time) error {
 		return fmt.Errorf("group %q: %s: %w", x.g.Name, x.eni.ID, ErrENINotFound)
 	}
 	if err != nil {
-		return x.interrupted("read", err)
+		return x.interrupted(report.StepRead, err)
 	}
 	x.eni = eni
 	x.lastRead = started
@@ -410,7 +411,7 @@ func (x *execution) observeFrom(ctx context.Context, from time.Time) error {
 
 // deadlineNear fails with a DeadlineError when waiting d more would eat
 // into the margin kept before the invocation's deadline.
-func (x *execution) deadlineNear(step string, d time.Duration) error {
+func (x *execution) deadlineNear(step report.StepName, d time.Duration) error {
 	dl, ok := x.deadline()
 	if ok && x.now().Add(d).After(dl) {
 		return &DeadlineError{Group: x.g.Name, Step: step}
@@ -426,7 +427,7 @@ func (x *execution) deadline() (time.Time, bool) {
 	return x.dl.Add(-x.e.opts.DeadlineMargin), true
 }
 
-func (x *execution) interrupted(step string, err error) error {
+func (x *execution) interrupted(step report.StepName, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &DeadlineError{Group: x.g.Name, Step: step}
 	}
@@ -434,12 +435,12 @@ func (x *execution) interrupted(step string, err error) error {
 }
 
 // step records a timed step; consecutive waits of one kind merge.
-func (x *execution) step(name, instanceID string, d time.Duration, detail string, err error) {
-	s := Step{Name: name, InstanceID: instanceID, Detail: detail, DurationMS: d.Milliseconds()}
+func (x *execution) step(name report.StepName, instanceID string, d time.Duration, detail string, err error) {
+	s := report.Step{Name: name, InstanceID: instanceID, Detail: detail, DurationMS: d.Milliseconds()}
 	if err != nil {
 		s.Error = err.Error()
 	}
-	if n := len(x.r.Steps); n > 0 && strings.HasPrefix(name, "wait-") && x.r.Steps[n-1].Name == name && err == nil {
+	if n := len(x.r.Steps); n > 0 && strings.HasPrefix(string(name), "wait-") && x.r.Steps[n-1].Name == name && err == nil {
 		x.r.Steps[n-1].DurationMS += s.DurationMS
 		return
 	}

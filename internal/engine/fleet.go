@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // Many groups at once. A process carries out the runs of many groups
@@ -18,23 +19,23 @@ import (
 // check) holds up another.
 
 // job is one run, or several (a reconcile reports every group).
-type job func() ([]*Report, error)
+type job func() ([]*report.Report, error)
 
 // one makes a job of a run that reports one group.
-func one(run func() (*Report, error)) job {
-	return func() ([]*Report, error) {
+func one(run func() (*report.Report, error)) job {
+	return func() ([]*report.Report, error) {
 		r, err := run()
 		if r == nil {
 			return nil, err
 		}
-		return []*Report{r}, err
+		return []*report.Report{r}, err
 	}
 }
 
 // fanOut runs the jobs alongside each other on the engine's clock and
 // returns their reports in the jobs' order.
-func (e *Engine) fanOut(jobs []job) ([]*Report, error) {
-	reports := make([][]*Report, len(jobs))
+func (e *Engine) fanOut(jobs []job) ([]*report.Report, error) {
+	reports := make([][]*report.Report, len(jobs))
 	errs := make([]error, len(jobs))
 	waits := make([]func(), 0, len(jobs))
 	for i, j := range jobs {
@@ -43,7 +44,7 @@ func (e *Engine) fanOut(jobs []job) ([]*Report, error) {
 	for _, wait := range waits {
 		wait()
 	}
-	var out []*Report
+	var out []*report.Report
 	for _, rs := range reports {
 		out = append(out, rs...)
 	}
@@ -53,7 +54,7 @@ func (e *Engine) fanOut(jobs []job) ([]*Report, error) {
 // runFromRead runs a group from a read of the whole fleet made just
 // before, under the group's lock: no second read unless another run of
 // this process held the lock meanwhile, which makes the read stale.
-func (e *Engine) runFromRead(ctx context.Context, g model.Group, t Trigger, dryRun bool) (*Report, error) {
+func (e *Engine) runFromRead(ctx context.Context, g model.Group, t Trigger, dryRun bool) (*report.Report, error) {
 	start := e.clk.Now()
 	unlock, waited, err := e.lockWaited(ctx, g.Name)
 	if err != nil {
@@ -85,10 +86,10 @@ func (e *Engine) readAll(ctx context.Context) ([]model.Group, error) {
 // RunAll handles the triggers of one event. Triggers about whole groups (a
 // probe finding names every group it saw fail) run alongside each other
 // from one read of the fleet instead of one read per group.
-func (e *Engine) RunAll(ctx context.Context, ts []Trigger, dryRun bool) ([]*Report, error) {
+func (e *Engine) RunAll(ctx context.Context, ts []Trigger, dryRun bool) ([]*report.Report, error) {
 	var byGroup, others []Trigger
 	for _, t := range ts {
-		if t.Group != "" && t.InstanceID == "" && (t.Kind == Impaired || t.Kind == Evacuate) {
+		if t.Group != "" && t.InstanceID == "" && (t.Kind == report.Impaired || t.Kind == report.Evacuate) {
 			byGroup = append(byGroup, t)
 		} else {
 			others = append(others, t)
@@ -105,14 +106,14 @@ func (e *Engine) RunAll(ctx context.Context, ts []Trigger, dryRun bool) ([]*Repo
 			g, ok := read[t.Group]
 			switch {
 			case ok:
-				jobs = append(jobs, one(func() (*Report, error) { return e.runFromRead(ctx, g, t, dryRun) }))
+				jobs = append(jobs, one(func() (*report.Report, error) { return e.runFromRead(ctx, g, t, dryRun) }))
 			case readErr != nil:
 				// Misconfigured, or the read failed: the group's own read
 				// says which.
 				others = append(others, t)
 			default:
 				err := fmt.Errorf("group %q: no network interface tagged %s=%s: %w", t.Group, e.tags.Group(), t.Group, ErrBadRequest)
-				jobs = append(jobs, one(func() (*Report, error) { return failedRun(t.Group, t, e.clk.Now(), err), err }))
+				jobs = append(jobs, one(func() (*report.Report, error) { return failedRun(t.Group, t, e.clk.Now(), err), err }))
 			}
 		}
 	} else {
@@ -122,9 +123,9 @@ func (e *Engine) RunAll(ctx context.Context, ts []Trigger, dryRun bool) ([]*Repo
 		// Triggers about instances run one after the other, in the
 		// event's order: several may concern one group (an AWS Health
 		// event naming its holder and a standby), and the first decides.
-		jobs = append(jobs, func() ([]*Report, error) {
+		jobs = append(jobs, func() ([]*report.Report, error) {
 			var (
-				reports []*Report
+				reports []*report.Report
 				errs    []error
 			)
 			for _, t := range others {
@@ -145,10 +146,10 @@ func (e *Engine) RunAll(ctx context.Context, ts []Trigger, dryRun bool) ([]*Repo
 // holders stop at once, the first event moves them all, sharing this
 // process's reads; the others, throttled meanwhile by the function's
 // concurrency of one, find nothing left to do when Lambda retries them.
-func (e *Engine) Conduct(ctx context.Context, ts []Trigger, dryRun bool) ([]*Report, error) {
+func (e *Engine) Conduct(ctx context.Context, ts []Trigger, dryRun bool) ([]*report.Report, error) {
 	var (
 		mu      sync.Mutex
-		reports []*Report
+		reports []*report.Report
 		errs    []error
 		active  int
 		waits   []func()
@@ -178,7 +179,7 @@ func (e *Engine) Conduct(ctx context.Context, ts []Trigger, dryRun bool) ([]*Rep
 	groups, readErr := e.readAll(ctx)
 	for _, t := range ts {
 		switch {
-		case t.Kind == Reconcile && t.Group == "" && (readErr == nil || len(groups) > 0):
+		case t.Kind == report.Reconcile && t.Group == "" && (readErr == nil || len(groups) > 0):
 			// The reconcile runs what this read shows down; a holder that
 			// goes down later is the sweep's.
 			p := e.Policy()
@@ -187,7 +188,7 @@ func (e *Engine) Conduct(ctx context.Context, ts []Trigger, dryRun bool) ([]*Rep
 					swept[g.Name] = true
 				}
 			}
-			start(func() ([]*Report, error) { return e.reconcileRead(ctx, t, groups, readErr, dryRun) })
+			start(func() ([]*report.Report, error) { return e.reconcileRead(ctx, t, groups, readErr, dryRun) })
 		case t.InstanceID != "" && readErr == nil:
 			g, ok := memberOf(groups, t.InstanceID)
 			if !ok {
@@ -195,9 +196,9 @@ func (e *Engine) Conduct(ctx context.Context, ts []Trigger, dryRun bool) ([]*Rep
 				continue
 			}
 			swept[g.Name] = true
-			start(one(func() (*Report, error) { return e.runFromRead(ctx, g, t, dryRun) }))
+			start(one(func() (*report.Report, error) { return e.runFromRead(ctx, g, t, dryRun) }))
 		default:
-			start(func() ([]*Report, error) { return e.Run(ctx, t, dryRun) })
+			start(func() ([]*report.Report, error) { return e.Run(ctx, t, dryRun) })
 		}
 	}
 	for !dryRun && e.timeLeft(ctx, e.opts.SweepInterval) && e.whileBusy(ctx, e.opts.SweepInterval, busy) {
@@ -259,7 +260,7 @@ func (e *Engine) sweep(ctx context.Context, swept map[string]bool) []job {
 			continue // in flight here: that run reads what it needs
 		}
 		swept[g.Name] = true
-		jobs = append(jobs, one(func() (*Report, error) {
+		jobs = append(jobs, one(func() (*report.Report, error) {
 			defer l.release()
 			return e.runRead(ctx, g, e.clk.Now(), t, false)
 		}))
@@ -277,11 +278,11 @@ func sweepTrigger(g model.Group, p Policy) (Trigger, bool) {
 		if !ok || !h.Down() || !p.Allows(h.InstanceID) || eni.DeviceIndex == 0 {
 			return Trigger{}, false
 		}
-		return Trigger{Kind: InstanceDown, InstanceID: h.InstanceID, Reason: fmt.Sprintf("%s is %s (seen by the sweep)", h.InstanceID, h.State), At: p.Now}, true
+		return Trigger{Kind: report.InstanceDown, InstanceID: h.InstanceID, Reason: fmt.Sprintf("%s is %s (seen by the sweep)", h.InstanceID, h.State), At: p.Now}, true
 	}
 	former := eni.Tags[p.Tags.Holder()]
 	if m, ok := g.Member(former); former != "" && (!ok || m.Down()) {
-		return Trigger{Kind: InstanceDown, InstanceID: former, Reason: fmt.Sprintf("%s released by its holder %s (seen by the sweep)", eni.ID, former), At: p.Now}, true
+		return Trigger{Kind: report.InstanceDown, InstanceID: former, Reason: fmt.Sprintf("%s released by its holder %s (seen by the sweep)", eni.ID, former), At: p.Now}, true
 	}
 	return Trigger{}, false
 }

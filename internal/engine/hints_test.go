@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 )
 
@@ -35,7 +36,7 @@ func lookupsOf(calls []fakeec2.Call, id string) int {
 func TestEventAfterReconcileSkipsTheGroupLookup(t *testing.T) {
 	cold := newWorld(t, engine.Options{})
 	cold.ec2.StopInstance("i-a")
-	if r := cold.mustRun(down("i-a")); r.Outcome != engine.Moved {
+	if r := cold.mustRun(down("i-a")); r.Outcome != report.Moved {
 		t.Fatalf("cold: outcome %s (%s)", r.Outcome, r.Error)
 	}
 	if n := lookupsOf(cold.ec2.Calls(), "i-a"); n != 1 {
@@ -43,10 +44,10 @@ func TestEventAfterReconcileSkipsTheGroupLookup(t *testing.T) {
 	}
 
 	warm := newWorld(t, engine.Options{})
-	warm.mustRun(engine.Trigger{Kind: engine.Reconcile})
+	warm.mustRun(engine.Trigger{Kind: report.Reconcile})
 	warm.ec2.ResetCalls()
 	warm.ec2.StopInstance("i-a")
-	if r := warm.mustRun(down("i-a")); r.Outcome != engine.Moved {
+	if r := warm.mustRun(down("i-a")); r.Outcome != report.Moved {
 		t.Fatalf("warm: outcome %s (%s)", r.Outcome, r.Error)
 	}
 	if n := lookupsOf(warm.ec2.Calls(), "i-a"); n != 0 {
@@ -66,7 +67,7 @@ func TestStaleHintFallsBackToTheInstanceTags(t *testing.T) {
 	}
 	const otherENI = "eni-0other0000000002"
 	w.ec2.AddENI(fakeec2.ENISpec{ID: otherENI, AZ: az, Tags: map[string]string{"eni-failover:group": "other"}, AttachTo: "i-d", DeviceIndex: 1})
-	if reps, err := w.run(engine.Trigger{Kind: engine.Reconcile}); err != nil || len(reps) != 2 {
+	if reps, err := w.run(engine.Trigger{Kind: report.Reconcile}); err != nil || len(reps) != 2 {
 		t.Fatalf("reconcile: %d reports, %v", len(reps), err)
 	}
 
@@ -80,7 +81,7 @@ func TestStaleHintFallsBackToTheInstanceTags(t *testing.T) {
 	w.ec2.StopInstance("i-c")
 
 	r := w.mustRun(down("i-c"))
-	if r.Group != "other" || r.Outcome != engine.Moved || r.HolderBefore != "i-c" {
+	if r.Group != "other" || r.Outcome != report.Moved || r.HolderBefore != "i-c" {
 		t.Fatalf("report: group %s, outcome %s, holder before %s (%s)", r.Group, r.Outcome, r.HolderBefore, r.Error)
 	}
 	if n := lookupsOf(w.ec2.Calls(), "i-c"); n != 1 {
@@ -99,7 +100,7 @@ func TestStaleHintFallsBackToTheInstanceTags(t *testing.T) {
 // cold sandbox would.
 func TestHintForAnUntaggedInstanceIsDropped(t *testing.T) {
 	w := newWorld(t, engine.Options{})
-	w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+	w.mustRun(engine.Trigger{Kind: report.Reconcile})
 	if _, err := w.ec2.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{"i-b"},
 		Tags: []types.Tag{{Key: aws.String("eni-failover:group"), Value: aws.String("")}}}); err != nil {
 		t.Fatal(err)
@@ -118,7 +119,7 @@ func TestHintForAnUntaggedInstanceIsDropped(t *testing.T) {
 // the event gets the answer a cold sandbox gives.
 func TestHintForAVanishedGroupIsDropped(t *testing.T) {
 	w := newWorld(t, engine.Options{})
-	w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+	w.mustRun(engine.Trigger{Kind: report.Reconcile})
 	if _, err := w.ec2.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{eniID},
 		Tags: []types.Tag{{Key: aws.String("eni-failover:group"), Value: aws.String("retired")}}}); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // Verdict says whether a plan is held back before it runs, and why. With
@@ -14,7 +15,7 @@ import (
 // says what the observed state calls for, Hold what stops it.
 type Verdict struct {
 	// Outcome is the run's outcome when held back ("": go ahead).
-	Outcome Outcome
+	Outcome report.Outcome
 	Reason  string
 	// HolderBefore and HolderAfter, for a repeat: the move the request
 	// made, from the journal.
@@ -40,13 +41,13 @@ const fleetsTurn = time.Minute
 // the cap on automatic moves. A dry run (a plan, or a notify-only event)
 // is held back by pauses and the cap alone, so that it says what would
 // happen.
-func Hold(g model.Group, t Trigger, plan Plan, decideErr error, p Policy, dryRun bool) Verdict {
+func Hold(g model.Group, t Trigger, plan report.Plan, decideErr error, p Policy, dryRun bool) Verdict {
 	eni, j := g.ENI, g.ENI.Tags
 	automatic := !t.Kind.Manual()
 	if id := t.RequestID; id != "" && !dryRun && j[p.Tags.Request()] == id {
 		// A re-sent invocation (the CLI's read timeout) of a move that
 		// already happened: acting again would move the ENI once more.
-		v := Verdict{Outcome: Repeated, HolderBefore: j[p.Tags.PreviousHolder()], HolderAfter: j[p.Tags.Holder()],
+		v := Verdict{Outcome: report.Repeated, HolderBefore: j[p.Tags.PreviousHolder()], HolderAfter: j[p.Tags.Holder()],
 			Reason: fmt.Sprintf("request %s was already carried out (moved at %s: %s); not repeated", id, j[p.Tags.MovedAt()], j[p.Tags.Reason()])}
 		if eni.InstanceID != v.HolderAfter || eni.AttachmentStatus != model.Attached {
 			v.Reason += fmt.Sprintf("; it may still be running: the ENI is %s on %q", cmp.Or(eni.AttachmentStatus, "available"), eni.InstanceID)
@@ -60,28 +61,28 @@ func Hold(g model.Group, t Trigger, plan Plan, decideErr error, p Policy, dryRun
 		// perhaps behind other groups. Two processes moving it would race
 		// to attach and double EC2's calls; if it is still here when the
 		// probe sends the failure again, that finding moves it.
-		return Verdict{Outcome: NothingToDo,
+		return Verdict{Outcome: report.NothingToDo,
 			Reason: fmt.Sprintf("holder %s is %s: left to the fleet function, which moves the groups of holders EC2 shows down; %s", h.InstanceID, h.State, plan.Reason)}
 	}
 	if t.RequestID != "" && automatic && !dryRun && (eni.AttachmentStatus == model.Detaching || eni.AttachmentStatus == model.Attaching) {
 		// Another delivery of the same finding moves it already: two runs
 		// would race to attach. If that run dies, the reconcile (or the
 		// sweep) finishes the move from this very state.
-		return Verdict{Outcome: NothingToDo,
+		return Verdict{Outcome: report.NothingToDo,
 			Reason: fmt.Sprintf("%s is %s on %s: a move is under way; request %s is left to it", eni.ID, eni.AttachmentStatus, eni.InstanceID, t.RequestID)}
 	}
 	if !automatic {
 		return Verdict{}
 	}
 	pause, paused := model.ParsePause(j[p.Tags.Paused()])
-	if paused && pause.Active(p.Now) && (plan.Action == ActMove || plan.Action == ActAttach || plan.Action == ActNone && errors.As(decideErr, new(*NoTargetError))) {
+	if paused && pause.Active(p.Now) && (plan.Action == report.ActMove || plan.Action == report.ActAttach || plan.Action == report.ActNone && errors.As(decideErr, new(*NoTargetError))) {
 		// Maintenance: an operator may be working on the holder on
 		// purpose.
-		return Verdict{Outcome: Paused, Repair: true, Reason: fmt.Sprintf("group paused until %s%s (%s); would have: %s",
+		return Verdict{Outcome: report.Paused, Repair: true, Reason: fmt.Sprintf("group paused until %s%s (%s); would have: %s",
 			pause.Until.Format(time.RFC3339), byWhom(pause.By), pause.Reason, plan.Reason)}
 	}
 	holder, ok := g.Member(eni.InstanceID)
-	if !ok || plan.Action != ActMove || !holder.Up() || holder.Health == model.HealthImpaired || eni.AttachmentStatus != model.Attached {
+	if !ok || plan.Action != report.ActMove || !holder.Up() || holder.Health == model.HealthImpaired || eni.AttachmentStatus != model.Attached {
 		// Only moves off a holder EC2 finds healthy are capped: the token
 		// server failing there may fail everywhere, whereas moving off a
 		// stopped or impaired instance always helps. A detach already
@@ -91,7 +92,7 @@ func Hold(g model.Group, t Trigger, plan Plan, decideErr error, p Policy, dryRun
 	}
 	// A pause or resume (pause.Until, active or not) is an operator's act.
 	if capped, moves := model.AutomaticMovesCapped(p.Tags.History(j), pause.Until, p.MaxAutomaticMoves); capped {
-		return Verdict{Outcome: Capped, Repair: true, Reason: fmt.Sprintf(
+		return Verdict{Outcome: report.Capped, Repair: true, Reason: fmt.Sprintf(
 			"%d automatic moves within an hour (the last at %s), and no operator has acted since: not moving again until one does (move, failback, drill, pause or resume); would have: %s",
 			len(moves), moves[0].At.UTC().Format(time.RFC3339), plan.Reason)}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // TestHold is the table of what holds a plan back, and what does not: the
@@ -23,8 +24,8 @@ func TestHold(t *testing.T) {
 			ENI:     model.Interface{ID: "eni-1", AZ: "az", InstanceID: "i-a", AttachmentID: "att-1", AttachmentStatus: attachment, DeviceIndex: 1, Tags: j},
 			Members: []model.Member{{InstanceID: "i-a", State: holderState, AZ: "az", Health: model.HealthOK}, {InstanceID: "i-b", State: "running", AZ: "az", Health: model.HealthOK}}}
 	}
-	move := engine.Plan{Action: engine.ActMove, Reason: "holder i-a: probe"}
-	finding := engine.Trigger{Kind: engine.Impaired, Group: "g", Since: now.Add(-15 * time.Second), At: now, RequestID: "probe:1:g"}
+	move := report.Plan{Action: report.ActMove, Reason: "holder i-a: probe"}
+	finding := engine.Trigger{Kind: report.Impaired, Group: "g", Since: now.Add(-15 * time.Second), At: now, RequestID: "probe:1:g"}
 	resent := finding
 	resent.Since = now.Add(-2 * time.Minute)
 	history := map[string]string{}
@@ -37,29 +38,29 @@ func TestHold(t *testing.T) {
 		name    string
 		g       model.Group
 		t       engine.Trigger
-		plan    engine.Plan
+		plan    report.Plan
 		dryRun  bool
-		want    engine.Outcome
+		want    report.Outcome
 		reason  string
 		repairs bool
 	}{
 		{name: "request already carried out", g: group("running", "attached", map[string]string{tags.Request(): "probe:1:g", tags.PreviousHolder(): "i-b"}),
-			t: finding, plan: move, want: engine.Repeated, reason: "already carried out"},
+			t: finding, plan: move, want: report.Repeated, reason: "already carried out"},
 		{name: "a dry run repeats nothing", g: group("running", "attached", map[string]string{tags.Request(): "probe:1:g"}), t: finding, plan: move, dryRun: true},
 		{name: "fresh finding, holder stopping: the fleet function's", g: group("stopping", "attached", nil), t: finding, plan: move,
-			want: engine.NothingToDo, reason: "left to the fleet function"},
+			want: report.NothingToDo, reason: "left to the fleet function"},
 		{name: "finding sent again, holder still stopping: moves", g: group("stopping", "attached", nil), t: resent, plan: move},
 		{name: "finding while another delivery detaches", g: group("running", "detaching", nil), t: finding, plan: move,
-			want: engine.NothingToDo, reason: "a move is under way"},
-		{name: "stop event while detaching: finishes the move", g: group("stopping", "detaching", nil), t: engine.Trigger{Kind: engine.InstanceDown, InstanceID: "i-a"}, plan: move},
-		{name: "paused: automatic move held, repairs go on", g: group("stopped", "attached", paused), t: engine.Trigger{Kind: engine.InstanceDown, InstanceID: "i-a"}, plan: move,
-			want: engine.Paused, reason: "paused until", repairs: true},
-		{name: "paused: an operator's move goes", g: group("running", "attached", paused), t: engine.Trigger{Kind: engine.Move}, plan: move},
+			want: report.NothingToDo, reason: "a move is under way"},
+		{name: "stop event while detaching: finishes the move", g: group("stopping", "detaching", nil), t: engine.Trigger{Kind: report.InstanceDown, InstanceID: "i-a"}, plan: move},
+		{name: "paused: automatic move held, repairs go on", g: group("stopped", "attached", paused), t: engine.Trigger{Kind: report.InstanceDown, InstanceID: "i-a"}, plan: move,
+			want: report.Paused, reason: "paused until", repairs: true},
+		{name: "paused: an operator's move goes", g: group("running", "attached", paused), t: engine.Trigger{Kind: report.Move}, plan: move},
 		{name: "pause expired", g: group("running", "attached", expired), t: resent, plan: move},
 		{name: "capped: healthy holder", g: group("running", "attached", history), t: resent, plan: move,
-			want: engine.Capped, reason: "3 automatic moves within an hour", repairs: true},
-		{name: "capped, but the holder stopped", g: group("stopped", "attached", history), t: engine.Trigger{Kind: engine.InstanceDown, InstanceID: "i-a"}, plan: move},
-		{name: "capped, but a detach is under way", g: group("running", "detaching", history), t: engine.Trigger{Kind: engine.Reconcile}, plan: move},
+			want: report.Capped, reason: "3 automatic moves within an hour", repairs: true},
+		{name: "capped, but the holder stopped", g: group("stopped", "attached", history), t: engine.Trigger{Kind: report.InstanceDown, InstanceID: "i-a"}, plan: move},
+		{name: "capped, but a detach is under way", g: group("running", "detaching", history), t: engine.Trigger{Kind: report.Reconcile}, plan: move},
 		{name: "capped, and a resume since", g: group("running", "attached", func() map[string]string {
 			m := maps.Clone(history)
 			maps.Copy(m, expired)
@@ -73,7 +74,7 @@ func TestHold(t *testing.T) {
 			if v.Outcome != tc.want || !strings.Contains(v.Reason, tc.reason) || v.Repair != tc.repairs {
 				t.Fatalf("Hold = %+v, want outcome %q, reason with %q, repair %v", v, tc.want, tc.reason, tc.repairs)
 			}
-			if tc.want == engine.Repeated && (v.HolderBefore != "i-b" || v.HolderAfter != "i-a") {
+			if tc.want == report.Repeated && (v.HolderBefore != "i-b" || v.HolderAfter != "i-a") {
 				t.Fatalf("repeat holders %s>%s, want the journal's i-b>i-a", v.HolderBefore, v.HolderAfter)
 			}
 		})

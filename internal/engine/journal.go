@@ -16,13 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // markHolder puts the license-holder tag on holder and takes it off every
 // other member that carries it for this group. A failure is logged and
 // recorded as a step, never an error: the ENI is where it should be, and
 // the next reconcile mends the tag.
-func (e *Engine) markHolder(ctx context.Context, g model.Group, holder string, r *Report) {
+func (e *Engine) markHolder(ctx context.Context, g model.Group, holder string, r *report.Report) {
 	key := e.tags.LicenseHolder()
 	var stale []string
 	marked := false
@@ -56,7 +57,7 @@ func (e *Engine) markHolder(ctx context.Context, g model.Group, holder string, r
 	if marked && len(stale) == 0 {
 		return
 	}
-	step := Step{Name: "holder-tag", InstanceID: holder, DurationMS: e.clk.Now().Sub(start).Milliseconds()}
+	step := report.Step{Name: report.StepHolderTag, InstanceID: holder, DurationMS: e.clk.Now().Sub(start).Milliseconds()}
 	if len(stale) > 0 {
 		step.Detail = "removed from " + strings.Join(stale, ",")
 	}
@@ -69,9 +70,9 @@ func (e *Engine) markHolder(ctx context.Context, g model.Group, holder string, r
 
 // recordMove adds a move to the history in the ENI's journal. A history
 // that cannot be written is logged, never an error: the ENI is in place.
-func (e *Engine) recordMove(ctx context.Context, eni model.Interface, m model.Move, r *Report, log *slog.Logger) {
+func (e *Engine) recordMove(ctx context.Context, eni model.Interface, m model.Move, r *report.Report, log *slog.Logger) {
 	took, err := e.tagENI(ctx, eni.ID, e.tags.WithMove(eni.Tags, m))
-	step := Step{Name: "history", DurationMS: took.Milliseconds()}
+	step := report.Step{Name: report.StepHistory, DurationMS: took.Milliseconds()}
 	if err != nil {
 		step.Error = err.Error()
 		log.WarnContext(ctx, "history not written", "error", err.Error())
@@ -96,7 +97,7 @@ func (e *Engine) History(ctx context.Context, group string) (model.Group, []mode
 // so that the reconcile carries it out when it is due, and every run
 // until it ends avoids the members it names. The decision of this run
 // sees it even when the tag cannot be written (or in a dry run).
-func (e *Engine) recordNotice(ctx context.Context, g model.Group, n model.HealthNotice, r *Report, dryRun bool) model.Group {
+func (e *Engine) recordNotice(ctx context.Context, g model.Group, n model.HealthNotice, r *report.Report, dryRun bool) model.Group {
 	key := e.tags.Scheduled()
 	value, changed := model.WithHealthNotice(g.ENI.Tags[key], n, e.clk.Now())
 	if !changed {
@@ -112,7 +113,7 @@ func (e *Engine) recordNotice(ctx context.Context, g model.Group, n model.Health
 		return g
 	}
 	took, err := e.tagENI(ctx, g.ENI.ID, map[string]string{key: value})
-	step := Step{Name: "record-health", Detail: n.String(), DurationMS: took.Milliseconds()}
+	step := report.Step{Name: report.StepRecordHealth, Detail: n.String(), DurationMS: took.Milliseconds()}
 	if err != nil {
 		step.Error = err.Error()
 		e.log.WarnContext(ctx, "AWS Health change not recorded", "group", g.Name, "eni_id", g.ENI.ID, "error", err.Error())
@@ -131,7 +132,7 @@ func byWhom(by string) string {
 // SetPause starts (p.Until in the future) or ends (p.Until now) a group's
 // maintenance mode: one tag write on the ENI, seen by every sandbox at
 // once. An empty group name means the only group.
-func (e *Engine) SetPause(ctx context.Context, group string, p model.Pause) (*Report, error) {
+func (e *Engine) SetPause(ctx context.Context, group string, p model.Pause) (*report.Report, error) {
 	name, err := e.ResolveGroup(ctx, group)
 	if err != nil {
 		return nil, err
@@ -146,18 +147,18 @@ func (e *Engine) SetPause(ctx context.Context, group string, p model.Pause) (*Re
 	if err != nil {
 		return nil, err
 	}
-	r := e.newReport(g, Trigger{Kind: Move})
+	r := e.newReport(g, Trigger{Kind: report.Move})
 	r.Trigger, r.StartedAt, r.HolderAfter = "", start, g.ENI.InstanceID
-	r.Outcome, r.Reason = Paused, fmt.Sprintf("paused until %s%s: %s", p.Until.UTC().Format(time.RFC3339), byWhom(p.By), p.Reason)
+	r.Outcome, r.Reason = report.Paused, fmt.Sprintf("paused until %s%s: %s", p.Until.UTC().Format(time.RFC3339), byWhom(p.By), p.Reason)
 	if !p.Active(start) {
-		r.Outcome, r.Reason = Resumed, "automatic moves resumed"+byWhom(p.By)
+		r.Outcome, r.Reason = report.Resumed, "automatic moves resumed"+byWhom(p.By)
 	}
 	p.Reason = tagSafe(p.Reason)
 	took, err := e.tagENI(ctx, g.ENI.ID, map[string]string{e.tags.Paused(): p.String()})
-	step := Step{Name: "journal", Detail: e.tags.Paused() + "=" + p.String(), DurationMS: took.Milliseconds()}
+	step := report.Step{Name: report.StepJournal, Detail: e.tags.Paused() + "=" + p.String(), DurationMS: took.Milliseconds()}
 	if err != nil {
 		step.Error = err.Error()
-		r.Outcome, r.Error = Failed, fmt.Sprintf("writing %s on %s: %v", e.tags.Paused(), g.ENI.ID, err)
+		r.Outcome, r.Error = report.Failed, fmt.Sprintf("writing %s on %s: %v", e.tags.Paused(), g.ENI.ID, err)
 	}
 	r.Steps = append(r.Steps, step)
 	r.DurationMS = e.clk.Now().Sub(start).Milliseconds()
@@ -204,7 +205,7 @@ func (e *Engine) tagENI(ctx context.Context, eniID string, set map[string]string
 // another member. A run that dies before it is followed by one that
 // writes it, since the plan of the next run still names the failed holder.
 func (x *execution) journalOnce(ctx context.Context, intended string) {
-	if x.journalDone || (x.plan.Action != ActMove && x.plan.Action != ActAttach) {
+	if x.journalDone || (x.plan.Action != report.ActMove && x.plan.Action != report.ActAttach) {
 		return
 	}
 	x.journalDone = true
@@ -249,7 +250,7 @@ func (x *execution) writeJournal(ctx context.Context, holder string, moved bool)
 		set[tg.Failed()] = model.FormatFailed(failed, now, x.e.opts.Cooldown, 5)
 	}
 	took, err := x.e.tagENI(ctx, x.eni.ID, set)
-	x.step("journal", holder, took, "", err)
+	x.step(report.StepJournal, holder, took, "", err)
 	if err != nil {
 		x.log.WarnContext(ctx, "journal not written", "eni_id", x.eni.ID, "instance_id", holder, "error", err.Error())
 		return

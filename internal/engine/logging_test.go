@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 )
 
@@ -54,11 +55,11 @@ func TestLogsCarryTheInvocationContext(t *testing.T) {
 	// A refused first attach adds a "step failed" line.
 	w.ec2.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: "IncorrectInstanceState", Message: "the instance is not in a valid state", Times: 1})
 	reps, err := eng.Run(ctx, down("i-a"), false)
-	if err != nil || reps[0].Outcome != engine.Moved {
+	if err != nil || reps[0].Outcome != report.Moved {
 		t.Fatalf("run: %v %+v", err, reps)
 	}
 	// An event about an instance in no group logs at debug level.
-	if _, err := eng.Run(ctx, engine.Trigger{Kind: engine.InstanceDown, InstanceID: "i-0ffffffffffffffff"}, false); err != nil {
+	if _, err := eng.Run(ctx, engine.Trigger{Kind: report.InstanceDown, InstanceID: "i-0ffffffffffffffff"}, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"acting", "step done", "step failed", "run finished", "instance in no group; ignored"} {

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -13,12 +14,13 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // probeTrigger is what the probe's finding becomes: the group, when its
 // failures began, and the request id every probe that saw them shares.
 func probeTrigger(since time.Time) engine.Trigger {
-	return engine.Trigger{Kind: engine.Impaired, Group: group, Since: since, At: since.Add(10 * time.Second),
+	return engine.Trigger{Kind: report.Impaired, Group: group, Since: since, At: since.Add(10 * time.Second),
 		RequestID: "probe:" + itoa(since.Unix()) + ":" + group, Reason: "probe: license port 27007 refused 3 checks in a row"}
 }
 
@@ -30,20 +32,20 @@ func TestProbeTriggerMovesOnlyTheHolderItSaw(t *testing.T) {
 	w.clk.Advance(time.Minute)
 	since := w.clk.Now()
 	tr := probeTrigger(since)
-	if r := w.mustRun(tr); r.Outcome != engine.Moved || r.HolderAfter != "i-b" {
+	if r := w.mustRun(tr); r.Outcome != report.Moved || r.HolderAfter != "i-b" {
 		t.Fatalf("first: %+v", r)
 	}
 	mutations := w.ec2.MutatingCalls()
 	// The same finding again (two probes, or a retried delivery): answered
 	// from the journal.
-	if r := w.mustRun(tr); r.Outcome != engine.Repeated {
+	if r := w.mustRun(tr); r.Outcome != report.Repeated {
 		t.Fatalf("repeat: %s %s", r.Outcome, r.Reason)
 	}
 	// Another probe's finding about the same failures (its own request
 	// id): i-b got the ENI after they began.
 	stale := tr
 	stale.RequestID = "probe:other"
-	if r := w.mustRun(stale); r.Outcome == engine.Moved || r.HolderAfter != "i-b" {
+	if r := w.mustRun(stale); r.Outcome == report.Moved || r.HolderAfter != "i-b" {
 		t.Fatalf("stale: %s %s", r.Outcome, r.Reason)
 	}
 	if got := w.ec2.MutatingCalls(); got != mutations {
@@ -52,7 +54,7 @@ func TestProbeTriggerMovesOnlyTheHolderItSaw(t *testing.T) {
 	w.assertHolder("i-b")
 	// Failures that began after i-b got it move it on.
 	w.clk.Advance(2 * time.Minute)
-	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Moved || r.HolderBefore != "i-b" {
+	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != report.Moved || r.HolderBefore != "i-b" {
 		t.Fatalf("new failure: %+v", r)
 	}
 }
@@ -66,7 +68,7 @@ func TestAutomaticMovesAreCapped(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		w.clk.Advance(10 * time.Minute)
 		r := w.mustRun(probeTrigger(w.clk.Now()))
-		if r.Outcome != engine.Moved {
+		if r.Outcome != report.Moved {
 			t.Fatalf("move %d: %s %s", i+1, r.Outcome, r.Reason)
 		}
 		holders = append(holders, r.HolderAfter)
@@ -74,7 +76,7 @@ func TestAutomaticMovesAreCapped(t *testing.T) {
 	w.clk.Advance(10 * time.Minute)
 	before := w.ec2.MutatingCalls()
 	r := w.mustRun(probeTrigger(w.clk.Now()))
-	if r.Outcome != engine.Capped || !strings.Contains(r.Reason, "3 automatic moves within an hour") || r.HolderAfter != holders[3] {
+	if r.Outcome != report.Capped || !strings.Contains(r.Reason, "3 automatic moves within an hour") || r.HolderAfter != holders[3] {
 		t.Fatalf("fourth: %s %s", r.Outcome, r.Reason)
 	}
 	if got := w.ec2.MutatingCalls(); got != before {
@@ -82,12 +84,12 @@ func TestAutomaticMovesAreCapped(t *testing.T) {
 	}
 	// Hours later it is still capped: only an operator lifts it.
 	w.clk.Advance(5 * time.Hour)
-	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Capped {
+	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != report.Capped {
 		t.Fatalf("hours later: %s", r.Outcome)
 	}
 	// A holder that stops is moved off all the same.
 	w.ec2.StopInstance(holders[3])
-	if r := w.mustRun(down(holders[3])); r.Outcome != engine.Moved {
+	if r := w.mustRun(down(holders[3])); r.Outcome != report.Moved {
 		t.Fatalf("stopped holder: %s %s", r.Outcome, r.Reason)
 	}
 	w.ec2.StartInstance(holders[3])
@@ -97,7 +99,7 @@ func TestAutomaticMovesAreCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.clk.Advance(time.Minute)
-	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Moved {
+	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != report.Moved {
 		t.Fatalf("after resume: %s %s", r.Outcome, r.Reason)
 	}
 	// DeleteOnTermination set on a capped group's attachment is still
@@ -110,7 +112,7 @@ func TestAutomaticMovesAreCapped(t *testing.T) {
 		w.mustRun(probeTrigger(w.clk.Now()))
 	}
 	w.ec2.SetDeleteOnTermination(eniID, true)
-	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Capped || !strings.Contains(r.Reason, "DeleteOnTermination is true") {
+	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != report.Capped || !strings.Contains(r.Reason, "DeleteOnTermination is true") {
 		t.Fatalf("capped with DeleteOnTermination: %s %s", r.Outcome, r.Reason)
 	}
 	if w.ec2.ENI(eniID).DeleteOnTermination {
@@ -120,7 +122,7 @@ func TestAutomaticMovesAreCapped(t *testing.T) {
 	w = newWorld(t, engine.Options{MaxAutomaticMoves: -1})
 	for i := 0; i < 5; i++ {
 		w.clk.Advance(5 * time.Minute)
-		if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Moved {
+		if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != report.Moved {
 			t.Fatalf("uncapped move %d: %s", i+1, r.Outcome)
 		}
 	}
@@ -132,13 +134,13 @@ func TestLicenseConfirmedRecordsTheOutage(t *testing.T) {
 	w := newWorld(t, engine.Options{})
 	w.clk.Advance(time.Minute)
 	since := w.clk.Now().Add(-15 * time.Second)
-	if r := w.mustRun(probeTrigger(since)); r.Outcome != engine.Moved {
+	if r := w.mustRun(probeTrigger(since)); r.Outcome != report.Moved {
 		t.Fatalf("move: %+v", r)
 	}
 	answered := w.clk.Now().Add(4 * time.Second)
-	r := w.mustRun(engine.Trigger{Kind: engine.LicenseRestored, Group: group, Since: since, At: answered})
+	r := w.mustRun(engine.Trigger{Kind: report.LicenseRestored, Group: group, Since: since, At: answered})
 	want := answered.Sub(since).Milliseconds()
-	if r.Outcome != engine.Confirmed || r.OutageMS != want || r.HolderAfter != "i-b" || !strings.Contains(r.Reason, "took") {
+	if r.Outcome != report.Confirmed || r.OutageMS != want || r.HolderAfter != "i-b" || !strings.Contains(r.Reason, "took") {
 		t.Fatalf("confirmed: %+v", r)
 	}
 	_, moves, err := w.eng.History(w.ctx(), group)
@@ -148,27 +150,32 @@ func TestLicenseConfirmedRecordsTheOutage(t *testing.T) {
 	// A daemon that came back by itself: reported, no history to mend.
 	w.clk.Advance(time.Hour)
 	since = w.clk.Now().Add(-20 * time.Second)
-	r = w.mustRun(engine.Trigger{Kind: engine.LicenseRestored, Group: group, Since: since, At: w.clk.Now()})
-	if r.Outcome != engine.Confirmed || r.OutageMS != 20000 || !strings.Contains(r.Reason, "no move was made") || len(r.Steps) != 0 {
+	r = w.mustRun(engine.Trigger{Kind: report.LicenseRestored, Group: group, Since: since, At: w.clk.Now()})
+	if r.Outcome != report.Confirmed || r.OutageMS != 20000 || !strings.Contains(r.Reason, "no move was made") || len(r.Steps) != 0 {
 		t.Fatalf("no move: %+v", r)
 	}
 }
 
-// scriptedCheck answers the deep check from a script of SSM statuses.
+// scriptedCheck answers the deep check from a script of SSM statuses,
+// each "Status" or "Status/StatusDetails".
 type scriptedCheck struct {
 	statuses []string
 	ran      []string // instances, in order
 }
 
-func (c *scriptedCheck) Activate(_ context.Context, instanceID string, _ bool) engine.Activation {
-	status := "Success"
+func (c *scriptedCheck) Activate(_ context.Context, instanceID string, _ bool) report.Activation {
+	script := "Success"
 	if len(c.statuses) > 0 {
-		status, c.statuses = c.statuses[0], c.statuses[1:]
+		script, c.statuses = c.statuses[0], c.statuses[1:]
 	}
+	status, details, _ := strings.Cut(script, "/")
 	c.ran = append(c.ran, instanceID)
-	a := engine.Activation{InstanceID: instanceID, Status: status, CommandID: "cmd-" + itoa(int64(len(c.ran)))}
-	if status == "Failed" {
-		a.Error, a.Output = "command ended Failed, exit code 1", "lmgrd is not running: Cannot connect to license server system."
+	a := report.Activation{InstanceID: instanceID, Status: report.CommandStatus(status), Details: cmp.Or(details, status), CommandID: "cmd-" + itoa(int64(len(c.ran)))}
+	switch {
+	case a.Details != status:
+		a.ExitCode, a.Error = -1, "command ended "+script+", exit code -1"
+	case status == "Failed":
+		a.ExitCode, a.Error, a.Output = 1, "command ended Failed, exit code 1", "lmgrd is not running: Cannot connect to license server system."
 	}
 	return a
 }
@@ -186,7 +193,15 @@ func TestDeepCheck(t *testing.T) {
 		{"passes", []string{"Success"}, false, 1},
 		{"fails twice", []string{"Failed", "Failed"}, true, 2},
 		{"fails once", []string{"Failed", "Success"}, false, 2},
-		{"agent unreachable", []string{"Undeliverable"}, false, 1},
+		// SSM's statuses of a command that never ran ("Understanding
+		// command statuses", SSM User Guide): Failed or TimedOut with
+		// these StatusDetails and ResponseCode -1.
+		{"agent unreachable", []string{"Failed/Undeliverable"}, false, 1},
+		{"agent unreachable the second time", []string{"Failed", "Failed/Undeliverable"}, false, 2},
+		{"instance terminated", []string{"Failed/Terminated"}, false, 1},
+		{"wrong platform", []string{"Failed/InvalidPlatform"}, false, 1},
+		{"access denied", []string{"Failed/AccessDenied"}, false, 1},
+		{"delivery timed out", []string{"TimedOut/DeliveryTimedOut"}, false, 1},
 		{"SSM timed out", []string{"Failed", "TimedOut"}, false, 2},
 	}
 	for _, tc := range cases {
@@ -194,7 +209,7 @@ func TestDeepCheck(t *testing.T) {
 			check := &scriptedCheck{statuses: tc.statuses}
 			w := newWorld(t, engine.Options{DeepCheck: check})
 			w.clk.Advance(time.Minute)
-			reps, err := w.run(engine.Trigger{Kind: engine.Reconcile})
+			reps, err := w.run(engine.Trigger{Kind: report.Reconcile})
 			if err != nil || len(reps) != 1 {
 				t.Fatalf("reconcile: %v %v", reps, err)
 			}
@@ -202,7 +217,7 @@ func TestDeepCheck(t *testing.T) {
 			if len(check.ran) != tc.runs || check.ran[0] != "i-a" {
 				t.Fatalf("deep check ran on %v, want %d runs on i-a", check.ran, tc.runs)
 			}
-			if moved := r.Outcome == engine.Moved; moved != tc.moved {
+			if moved := r.Outcome == report.Moved; moved != tc.moved {
 				t.Fatalf("outcome %s (%s), moved want %v", r.Outcome, r.Reason, tc.moved)
 			}
 			if tc.moved && (!strings.Contains(r.Reason, "deep check: command ended Failed") || !strings.Contains(r.Reason, "Cannot connect") || r.HolderAfter != "i-b") {
@@ -216,7 +231,7 @@ func TestDeepCheck(t *testing.T) {
 	w := newWorld(t, engine.Options{DeepCheck: check})
 	w.ec2.StopInstance("i-a")
 	w.settle()
-	if reps, err := w.run(engine.Trigger{Kind: engine.Reconcile}); err != nil || reps[0].Outcome != engine.Moved || len(check.ran) != 0 {
+	if reps, err := w.run(engine.Trigger{Kind: report.Reconcile}); err != nil || reps[0].Outcome != report.Moved || len(check.ran) != 0 {
 		t.Fatalf("stopped holder: %v %v, deep check ran on %v", reps, err, check.ran)
 	}
 }
@@ -229,17 +244,17 @@ func TestHolderTag(t *testing.T) {
 	w := newWorld(t, engine.Options{HolderTag: true})
 	w.ec2.CreateTags(w.ctx(), &ec2.CreateTagsInput{Resources: []string{"i-c"}, Tags: []types.Tag{{Key: aws.String(key), Value: aws.String("other-group")}}})
 	// The first reconcile marks the holder.
-	reps, err := w.run(engine.Trigger{Kind: engine.Reconcile})
-	if err != nil || reps[0].Outcome != engine.Repaired || w.ec2.Tags("i-a")[key] != group {
+	reps, err := w.run(engine.Trigger{Kind: report.Reconcile})
+	if err != nil || reps[0].Outcome != report.Repaired || w.ec2.Tags("i-a")[key] != group {
 		t.Fatalf("reconcile: %+v %v, i-a tags %v", reps, err, w.ec2.Tags("i-a"))
 	}
 	before := w.ec2.MutatingCalls()
-	if reps, _ := w.run(engine.Trigger{Kind: engine.Reconcile}); reps[0].Outcome != engine.NothingToDo || w.ec2.MutatingCalls() != before {
+	if reps, _ := w.run(engine.Trigger{Kind: report.Reconcile}); reps[0].Outcome != report.NothingToDo || w.ec2.MutatingCalls() != before {
 		t.Fatalf("second reconcile: %+v, %d mutating calls", reps[0], w.ec2.MutatingCalls()-before)
 	}
 	w.ec2.StopInstance("i-a")
 	r := w.mustRun(down("i-a"))
-	if r.Outcome != engine.Moved || !slices.ContainsFunc(r.Steps, func(s engine.Step) bool { return s.Name == "holder-tag" && s.Detail == "removed from i-a" }) ||
+	if r.Outcome != report.Moved || !slices.ContainsFunc(r.Steps, func(s report.Step) bool { return s.Name == "holder-tag" && s.Detail == "removed from i-a" }) ||
 		w.ec2.Tags("i-b")[key] != group {
 		t.Fatalf("move: %+v, i-b tags %v", r, w.ec2.Tags("i-b"))
 	}
@@ -253,7 +268,7 @@ func TestHolderTag(t *testing.T) {
 	w = newWorld(t, engine.Options{})
 	w.ec2.StopInstance("i-a")
 	w.mustRun(down("i-a"))
-	w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+	w.mustRun(engine.Trigger{Kind: report.Reconcile})
 	if _, ok := w.ec2.Tags("i-b")[key]; ok {
 		t.Fatal("tagged without HolderTag")
 	}
@@ -265,17 +280,17 @@ func TestBriefOutage(t *testing.T) {
 	w := newWorld(t, engine.Options{})
 	w.clk.Advance(time.Minute)
 	since := w.clk.Now()
-	if r := w.mustRun(engine.Trigger{Kind: engine.Move, Group: group, Reason: "planned"}); r.Outcome != engine.Moved {
+	if r := w.mustRun(engine.Trigger{Kind: report.Move, Group: group, Reason: "planned"}); r.Outcome != report.Moved {
 		t.Fatalf("move: %+v", r)
 	}
-	r := w.mustRun(engine.Trigger{Kind: engine.LicenseRestored, Group: group, Since: since, At: w.clk.Now().Add(3 * time.Second), Brief: true})
-	if r.Outcome != engine.Confirmed || r.OutageMS <= 0 {
+	r := w.mustRun(engine.Trigger{Kind: report.LicenseRestored, Group: group, Since: since, At: w.clk.Now().Add(3 * time.Second), Brief: true})
+	if r.Outcome != report.Confirmed || r.OutageMS <= 0 {
 		t.Fatalf("brief outage with a move: %+v", r)
 	}
 	w.clk.Advance(time.Hour)
 	before := w.ec2.MutatingCalls()
-	r = w.mustRun(engine.Trigger{Kind: engine.LicenseRestored, Group: group, Since: w.clk.Now().Add(-5 * time.Second), At: w.clk.Now(), Brief: true})
-	if r.Outcome != engine.NothingToDo || !strings.Contains(r.Reason, "brief outage of 5s") || w.ec2.MutatingCalls() != before {
+	r = w.mustRun(engine.Trigger{Kind: report.LicenseRestored, Group: group, Since: w.clk.Now().Add(-5 * time.Second), At: w.clk.Now(), Brief: true})
+	if r.Outcome != report.NothingToDo || !strings.Contains(r.Reason, "brief outage of 5s") || w.ec2.MutatingCalls() != before {
 		t.Fatalf("blip: %+v", r)
 	}
 }
@@ -291,12 +306,12 @@ func TestFindingAboutAStoppingHolderIsTheFleetsTurn(t *testing.T) {
 	w.ec2.StopInstance("i-a")
 	before := w.ec2.MutatingCalls()
 	r := w.mustRun(probeTrigger(since))
-	if r.Outcome != engine.NothingToDo || !strings.Contains(r.Reason, "left to the fleet function") || w.ec2.MutatingCalls() != before {
+	if r.Outcome != report.NothingToDo || !strings.Contains(r.Reason, "left to the fleet function") || w.ec2.MutatingCalls() != before {
 		t.Fatalf("fresh finding: %s %s (%d mutating calls)", r.Outcome, r.Reason, w.ec2.MutatingCalls()-before)
 	}
 	resent := probeTrigger(since)
 	resent.At, resent.RequestID = since.Add(2*time.Minute), resent.RequestID+":2"
-	if r := w.mustRun(resent); r.Outcome != engine.Moved {
+	if r := w.mustRun(resent); r.Outcome != report.Moved {
 		t.Fatalf("finding sent again: %s %s", r.Outcome, r.Reason)
 	}
 	w.assertHolder("i-b")
@@ -310,7 +325,7 @@ func TestCappedGroupFinishesADetachUnderWay(t *testing.T) {
 	w := newWorld(t, engine.Options{})
 	for i := 0; i < 3; i++ {
 		w.clk.Advance(time.Minute)
-		if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != engine.Moved {
+		if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != report.Moved {
 			t.Fatalf("move %d: %s %s", i+1, r.Outcome, r.Reason)
 		}
 	}
@@ -322,8 +337,8 @@ func TestCappedGroupFinishesADetachUnderWay(t *testing.T) {
 	if got := w.ec2.ENI(eniID).AttachmentStatus; got != "detaching" {
 		t.Fatalf("attachment %q, want detaching", got)
 	}
-	r := w.mustRun(engine.Trigger{Kind: engine.Reconcile})
-	if r.Outcome == engine.Capped {
+	r := w.mustRun(engine.Trigger{Kind: report.Reconcile})
+	if r.Outcome == report.Capped {
 		t.Fatalf("reconcile capped a detach under way: %s", r.Reason)
 	}
 	w.settle()

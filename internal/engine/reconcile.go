@@ -8,23 +8,24 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // reconcile checks every group from one batched read and carries out,
 // alongside each other, what each needs: a move or an attach (bounded by
 // MaxConcurrentMoves), a repair, the deep check of a healthy holder.
 // Under the group's lock a run re-reads only when another run held it.
-func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*Report, error) {
+func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*report.Report, error) {
 	if t.Group != "" {
 		r, err := e.runGroup(ctx, t.Group, t, dryRun)
-		return []*Report{r}, err
+		return []*report.Report{r}, err
 	}
 	groups, readErr := e.readAll(ctx)
 	return e.reconcileRead(ctx, t, groups, readErr, dryRun)
 }
 
 // reconcileRead is the reconcile of a fleet read just made.
-func (e *Engine) reconcileRead(ctx context.Context, t Trigger, groups []model.Group, readErr error, dryRun bool) ([]*Report, error) {
+func (e *Engine) reconcileRead(ctx context.Context, t Trigger, groups []model.Group, readErr error, dryRun bool) ([]*report.Report, error) {
 	if readErr != nil && len(groups) == 0 {
 		return nil, readErr
 	}
@@ -32,12 +33,12 @@ func (e *Engine) reconcileRead(ctx context.Context, t Trigger, groups []model.Gr
 	var jobs []job
 	for _, g := range groups {
 		plan, err := Decide(g, t, e.Policy())
-		if err != nil || plan.Action != ActNone {
-			jobs = append(jobs, one(func() (*Report, error) { return e.runFromRead(ctx, g, t, dryRun) }))
+		if err != nil || plan.Action != report.ActNone {
+			jobs = append(jobs, one(func() (*report.Report, error) { return e.runFromRead(ctx, g, t, dryRun) }))
 			continue
 		}
 		r := e.newReport(g, t)
-		r.Action, r.Reason, r.Outcome, r.HolderAfter = ActNone, plan.Reason, NothingToDo, g.ENI.InstanceID
+		r.Action, r.Reason, r.Outcome, r.HolderAfter = report.ActNone, plan.Reason, report.NothingToDo, g.ENI.InstanceID
 		attached := g.ENI.AttachmentStatus == model.Attached
 		if e.opts.HolderTag && !dryRun && attached {
 			if unlock, err := e.lock(ctx, g.Name); err == nil {
@@ -45,15 +46,15 @@ func (e *Engine) reconcileRead(ctx context.Context, t Trigger, groups []model.Gr
 				unlock()
 			}
 			if len(r.Steps) > 0 {
-				r.Outcome, r.Reason = Repaired, r.Reason+"; license-holder tag mended"
+				r.Outcome, r.Reason = report.Repaired, r.Reason+"; license-holder tag mended"
 			}
 		}
 		m, ok := g.Member(g.ENI.InstanceID)
 		if e.opts.DeepCheck == nil || dryRun || !ok || !attached || m.State != model.StateRunning {
-			jobs = append(jobs, one(func() (*Report, error) { return r, nil }))
+			jobs = append(jobs, one(func() (*report.Report, error) { return r, nil }))
 			continue
 		}
-		jobs = append(jobs, one(func() (*Report, error) {
+		jobs = append(jobs, one(func() (*report.Report, error) {
 			if _, err := checks.acquire(ctx, e.clk); err != nil {
 				return r, nil
 			}
@@ -75,12 +76,12 @@ const deepChecksAtOnce = 8
 // deepCheck runs the check on g's holder; a second failure, DeepCheckRetry
 // after the first, fails the holder over (nil report: it passed, or could
 // not tell).
-func (e *Engine) deepCheck(ctx context.Context, g model.Group) (*Report, error) {
+func (e *Engine) deepCheck(ctx context.Context, g model.Group) (*report.Report, error) {
 	holder := g.ENI.InstanceID
 	m, _ := g.Member(holder)
 	log := e.log.With("group", g.Name, "eni_id", g.ENI.ID, "instance_id", holder)
 	first := e.clk.Now()
-	var a Activation
+	var a report.Activation
 	for try := 1; try <= 2; try++ {
 		if try == 2 {
 			if err := e.clk.Sleep(ctx, e.opts.DeepCheckRetry); err != nil {
@@ -88,14 +89,20 @@ func (e *Engine) deepCheck(ctx context.Context, g model.Group) (*Report, error) 
 			}
 		}
 		a = e.opts.DeepCheck.Activate(ctx, holder, m.Windows)
-		switch a.Status {
-		case "Success":
+		switch {
+		case a.OK():
 			if try == 2 {
 				log.WarnContext(ctx, "deep check failed once, then passed: no move", "command_id", a.CommandID)
 			}
 			return nil, nil
-		case "Failed":
+		case a.RanAndFailed():
 			log.WarnContext(ctx, "deep check failed", "try", try, "command_id", a.CommandID, "error", a.Error, "output", a.Output)
+		case a.NotRun() != "":
+			// SSM never ran the commands (agent down, instance gone, access
+			// denied): nothing is known about the token server.
+			log.WarnContext(ctx, "deep check could not run on "+holder+": "+a.NotRun()+"; no move",
+				"status", a.Status, "status_details", a.Details, "command_id", a.CommandID, "error", a.Error)
+			return nil, nil
 		default:
 			// The command did not run to an exit code: nothing is known
 			// about the token server.
@@ -103,9 +110,9 @@ func (e *Engine) deepCheck(ctx context.Context, g model.Group) (*Report, error) 
 			return nil, nil
 		}
 	}
-	reason := "deep check: " + strings.TrimSpace(cmp.Or(a.Error, a.Status))
+	reason := "deep check: " + strings.TrimSpace(cmp.Or(a.Error, string(a.Status)))
 	if out := strings.TrimSpace(a.Output); out != "" {
 		reason += ": " + clip.Text(strings.Join(strings.Fields(out), " "), 200)
 	}
-	return e.runGroup(ctx, g.Name, Trigger{Kind: Impaired, Group: g.Name, Since: first, At: e.clk.Now(), Reason: reason}, false)
+	return e.runGroup(ctx, g.Name, Trigger{Kind: report.Impaired, Group: g.Name, Since: first, At: e.clk.Now(), Reason: reason}, false)
 }

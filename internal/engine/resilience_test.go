@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
@@ -61,7 +62,7 @@ func TestCrashResume(t *testing.T) {
 				// The retry: Lambda's own for odd k, the reconcile for even k.
 				retry := down("i-a")
 				if k%2 == 0 {
-					retry = engine.Trigger{Kind: engine.Reconcile}
+					retry = engine.Trigger{Kind: report.Reconcile}
 				}
 				if _, err := w.run(retry); err != nil {
 					t.Fatalf("crash after call %d (%s): rerun: %v", k, w.ec2.Calls()[k-1].Op, err)
@@ -88,7 +89,7 @@ func TestConcurrentFailovers(t *testing.T) {
 		if d, a := w.ec2.CallCount(fakeec2.OpDetachNetworkInterface), w.ec2.CallCount(fakeec2.OpAttachNetworkInterface); d != 1 || a != 1 {
 			t.Fatalf("%d detach and %d attach calls, want 1 and 1", d, a)
 		}
-		if outcomes[engine.Moved] != 1 || outcomes[engine.NothingToDo] != 19 {
+		if outcomes[report.Moved] != 1 || outcomes[report.NothingToDo] != 19 {
 			t.Fatalf("outcomes %v", outcomes)
 		}
 	})
@@ -105,23 +106,23 @@ func TestConcurrentFailovers(t *testing.T) {
 			t.Fatalf("%d attaches accepted, want 1", acc[fakeec2.OpAttachNetworkInterface])
 		}
 		for o := range outcomes {
-			if o == engine.Failed || o == engine.ReturnedToFormer {
+			if o == report.Failed || o == report.ReturnedToFormer {
 				t.Fatalf("outcomes %v", outcomes)
 			}
 		}
 		// One attach was accepted, so one caller reports the move (and one
 		// notification goes out), not every caller that tried.
-		if outcomes[engine.Moved]+outcomes[engine.Attached] != 1 {
+		if outcomes[report.Moved]+outcomes[report.Attached] != 1 {
 			t.Fatalf("outcomes %v: want exactly one move reported", outcomes)
 		}
 	})
 }
 
-func runConcurrently(t *testing.T, w *world, eng func(int) *engine.Engine) map[engine.Outcome]int {
+func runConcurrently(t *testing.T, w *world, eng func(int) *engine.Engine) map[report.Outcome]int {
 	t.Helper()
 	ctx := simclock.WithDeadline(context.Background(), w.clk.Now().Add(time.Hour))
 	var mu sync.Mutex
-	outcomes := map[engine.Outcome]int{}
+	outcomes := map[report.Outcome]int{}
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for i := 0; i < 20; i++ {
@@ -158,12 +159,12 @@ func TestAntiFlapRecordSurvivesACrash(t *testing.T) {
 			cancel() // the Lambda dies right after the attach
 		}
 	})
-	_, _ = w.eng.Run(ctx, engine.Trigger{Kind: engine.Impaired, InstanceID: "i-a"}, false)
+	_, _ = w.eng.Run(ctx, engine.Trigger{Kind: report.Impaired, InstanceID: "i-a"}, false)
 	w.ec2.AfterCall(nil)
 	w.settle()
 	if got := w.ec2.ENI(eniID).InstanceID; got != "i-b" {
 		t.Fatalf("ENI on %s after the interrupted move", got)
 	}
-	w.mustRun(engine.Trigger{Kind: engine.Evacuate, InstanceID: "i-b"})
+	w.mustRun(engine.Trigger{Kind: report.Evacuate, InstanceID: "i-b"})
 	w.assertHolder("i-c")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/discovery"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // lock serialises runs on one group within this process, so concurrent
@@ -38,14 +39,14 @@ func (e *Engine) groupLock(group string) *slots {
 	return v.(*slots)
 }
 
-func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bool) (*Report, error) {
+func (e *Engine) runGroup(ctx context.Context, name string, t Trigger, dryRun bool) (*report.Report, error) {
 	r, _, err := e.runGroupIfMember(ctx, name, "", t, dryRun)
 	return r, err
 }
 
 // failedRun is the report of a run that could not read its group.
-func failedRun(group string, t Trigger, start time.Time, err error) *Report {
-	return &Report{Group: group, Trigger: t.Kind, Outcome: Failed, Error: err.Error(), StartedAt: start, Steps: []Step{}}
+func failedRun(group string, t Trigger, start time.Time, err error) *report.Report {
+	return &report.Report{Group: group, Trigger: t.Kind, Outcome: report.Failed, Error: err.Error(), StartedAt: start, Steps: []report.Step{}}
 }
 
 // runGroupIfMember reads the group under its lock, decides and carries the
@@ -53,7 +54,7 @@ func failedRun(group string, t Trigger, start time.Time, err error) *Report {
 // runs only if the read lists that member or fails for another reason
 // than the group being gone; ran reports whether it did, and when it did
 // not, nothing was logged or changed.
-func (e *Engine) runGroupIfMember(ctx context.Context, name, member string, t Trigger, dryRun bool) (r *Report, ran bool, err error) {
+func (e *Engine) runGroupIfMember(ctx context.Context, name, member string, t Trigger, dryRun bool) (r *report.Report, ran bool, err error) {
 	start := e.clk.Now()
 	unlock, err := e.lock(ctx, name)
 	if err != nil {
@@ -77,7 +78,7 @@ func (e *Engine) runGroupIfMember(ctx context.Context, name, member string, t Tr
 }
 
 // runRead decides on a group read under its lock and carries the plan out.
-func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t Trigger, dryRun bool) (*Report, error) {
+func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t Trigger, dryRun bool) (*report.Report, error) {
 	if held, ok := ctx.Value(heldSlotKey{}).(*heldSlot); ok {
 		defer held.release() // a run that ends before acting frees it too
 	}
@@ -85,7 +86,7 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	r := e.newReport(g, t)
 	r.StartedAt = start
 	r.DryRun = dryRun
-	r.Steps = append(r.Steps, Step{Name: "read", DurationMS: e.clk.Now().Sub(start).Milliseconds(), Detail: fmt.Sprintf("%d members", len(g.Members))})
+	r.Steps = append(r.Steps, report.Step{Name: report.StepRead, DurationMS: e.clk.Now().Sub(start).Milliseconds(), Detail: fmt.Sprintf("%d members", len(g.Members))})
 	if t.Scheduled != nil {
 		g = e.recordNotice(ctx, g, *t.Scheduled, r, dryRun)
 	}
@@ -95,19 +96,19 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	// A scheduled AWS Health change recorded for the holder, not yet due:
 	// the run's outcome says so even when it also mended the attachment.
 	deferred := t.Scheduled != nil && err == nil && g.ENI.Attached() && g.ENI.InstanceID == t.InstanceID &&
-		(plan.Action == ActNone || plan.Action == ActRepair)
+		(plan.Action == report.ActNone || plan.Action == report.ActRepair)
 	end := runEnd{r: r, g: g, plan: plan, start: start, deferred: deferred, log: log, now: e.clk.Now}
-	finish := func(o Outcome, err error) (*Report, error) { return end.finish(ctx, o, err) }
+	finish := func(o report.Outcome, err error) (*report.Report, error) { return end.finish(ctx, o, err) }
 	if v := Hold(g, t, plan, err, e.Policy(), dryRun); v.Held() {
-		r.Action, r.Plan, r.Reason = ActNone, nil, v.Reason
+		r.Action, r.Plan, r.Reason = report.ActNone, nil, v.Reason
 		r.HolderAfter = g.ENI.InstanceID
-		if v.Outcome == Repeated {
+		if v.Outcome == report.Repeated {
 			r.HolderBefore, r.HolderAfter = v.HolderBefore, v.HolderAfter
 		}
 		switch v.Outcome {
-		case Paused:
+		case report.Paused:
 			log.InfoContext(ctx, "skipped: group paused", "would_have", string(plan.Action))
-		case Capped:
+		case report.Capped:
 			log.WarnContext(ctx, "skipped: automatic moves capped", "would_have", string(plan.Action))
 		}
 		var rerr error
@@ -117,29 +118,29 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		return finish(v.Outcome, rerr)
 	}
 	switch {
-	case err != nil && plan.Action == ActRepair && !dryRun:
+	case err != nil && plan.Action == report.ActRepair && !dryRun:
 		// No move is possible, but the attachment still needs mending.
 		x := &execution{e: e, g: g, plan: plan, t: t, r: r, log: log, attempted: map[string]bool{}}
 		if _, rerr := x.run(ctx); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		r.HolderAfter = x.eni.InstanceID
-		return finish(Failed, err)
+		return finish(report.Failed, err)
 	case err != nil:
 		r.HolderAfter = r.HolderBefore
-		return finish(Failed, err)
-	case dryRun && plan.Action == ActNone:
-		return finish(NothingToDo, nil)
+		return finish(report.Failed, err)
+	case dryRun && plan.Action == report.ActNone:
+		return finish(report.NothingToDo, nil)
 	case dryRun:
-		return finish(Planned, nil)
-	case plan.Action == ActNone:
-		return finish(NothingToDo, nil)
+		return finish(report.Planned, nil)
+	case plan.Action == report.ActNone:
+		return finish(report.NothingToDo, nil)
 	}
 	held, _ := ctx.Value(heldSlotKey{}).(*heldSlot)
 	if held == nil {
 		waited, err := e.moving.acquire(ctx, e.clk)
 		if err != nil {
-			return finish(Failed, fmt.Errorf("group %q: waiting for one of the %d runs that may change EC2 at once: %w", name, e.opts.MaxConcurrentMoves, err))
+			return finish(report.Failed, fmt.Errorf("group %q: waiting for one of the %d runs that may change EC2 at once: %w", name, e.opts.MaxConcurrentMoves, err))
 		}
 		held = &heldSlot{s: e.moving}
 		if waited {
@@ -149,7 +150,7 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 			fresh, err := e.ReadGroup(ctx, name)
 			if err != nil {
 				held.release()
-				return finish(Failed, err)
+				return finish(report.Failed, err)
 			}
 			return e.runRead(context.WithValue(ctx, heldSlotKey{}, held), fresh, start, t, dryRun)
 		}
@@ -160,24 +161,24 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 // runEnd ends one run: the outcome and error in the report, and the "run
 // finished" line every run logs.
 type runEnd struct {
-	r        *Report
+	r        *report.Report
 	g        model.Group
-	plan     Plan
+	plan     report.Plan
 	start    time.Time
 	deferred bool
 	log      *slog.Logger
 	now      func() time.Time
 }
 
-func (f runEnd) finish(ctx context.Context, o Outcome, err error) (*Report, error) {
+func (f runEnd) finish(ctx context.Context, o report.Outcome, err error) (*report.Report, error) {
 	r := f.r
 	// A scheduled AWS Health change recorded for the holder, not yet due:
 	// the run's outcome says so even when it also mended the attachment.
-	if f.deferred && err == nil && (o == NothingToDo || o == Repaired) {
-		o = Deferred
+	if f.deferred && err == nil && (o == report.NothingToDo || o == report.Repaired) {
+		o = report.Deferred
 	}
 	r.Outcome = o
-	if r.HolderAfter == "" && o != Failed {
+	if r.HolderAfter == "" && o != report.Failed {
 		r.HolderAfter = r.HolderBefore
 	}
 	if err != nil {
@@ -199,7 +200,7 @@ func (f runEnd) finish(ctx context.Context, o Outcome, err error) (*Report, erro
 // act carries a plan out holding a move slot (released once EC2 is
 // changed), then starts the token server, records the move in the
 // history and keeps the license-holder tag.
-func (e *Engine) act(ctx context.Context, g model.Group, plan Plan, t Trigger, r *Report, held *heldSlot, start time.Time, log *slog.Logger) (Outcome, error) {
+func (e *Engine) act(ctx context.Context, g model.Group, plan report.Plan, t Trigger, r *report.Report, held *heldSlot, start time.Time, log *slog.Logger) (report.Outcome, error) {
 	log.InfoContext(ctx, "acting", "action", string(plan.Action), "reason", plan.Reason, "instance_id", plan.Holder, "attachment_id", plan.AttachmentID)
 	x := &execution{e: e, g: g, plan: plan, t: t, r: r, log: log, attempted: map[string]bool{}}
 	o, err := x.run(ctx)
@@ -210,7 +211,7 @@ func (e *Engine) act(ctx context.Context, g model.Group, plan Plan, t Trigger, r
 	if o.Changed() && e.opts.Activator != nil {
 		e.activate(ctx, g, r, log)
 	}
-	if o.Changed() || (o == Failed && x.mutated) {
+	if o.Changed() || (o == report.Failed && x.mutated) {
 		// After the ENI is attached (and the token server started): the
 		// history costs the license nothing.
 		e.recordMove(ctx, x.eni, model.Move{At: start.UTC(), From: r.HolderBefore, To: cmp.Or(r.HolderAfter, x.eni.InstanceID),
@@ -238,12 +239,12 @@ func (h *heldSlot) release() { h.once.Do(h.s.release) }
 // or the cap holds back: DeleteOnTermination (true, terminating the holder
 // would delete the licensed MAC) and the journal's holder. Those are
 // repairs, never moves, so neither a pause nor the cap withholds them.
-func (e *Engine) repairHeld(ctx context.Context, g model.Group, t Trigger, r *Report, log *slog.Logger, dryRun bool) error {
+func (e *Engine) repairHeld(ctx context.Context, g model.Group, t Trigger, r *report.Report, log *slog.Logger, dryRun bool) error {
 	eni := g.ENI
 	if dryRun || eni.AttachmentStatus != model.Attached || (!eni.DeleteOnTermination && eni.Tags[e.tags.Holder()] == eni.InstanceID) {
 		return nil
 	}
-	plan := Plan{Group: g.Name, Action: ActRepair, Holder: eni.InstanceID, AttachmentID: eni.AttachmentID}
+	plan := report.Plan{Group: g.Name, Action: report.ActRepair, Holder: eni.InstanceID, AttachmentID: eni.AttachmentID}
 	x := &execution{e: e, g: g, plan: plan, t: t, r: r, log: log, attempted: map[string]bool{}}
 	if _, err := x.run(ctx); err != nil {
 		return fmt.Errorf("group %q: mending the attachment of %s on %s while moves are held back: %w", g.Name, eni.ID, eni.InstanceID, err)

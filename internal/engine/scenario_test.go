@@ -13,6 +13,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
@@ -68,7 +69,7 @@ func TestNothingToDo(t *testing.T) {
 		r := w.mustRun(down("i-a"))
 		w.assertHolder("i-b")
 		w.assertMutations(0)
-		if r.Outcome != engine.NothingToDo || !strings.Contains(r.Reason, "does not hold") {
+		if r.Outcome != report.NothingToDo || !strings.Contains(r.Reason, "does not hold") {
 			t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
 		}
 	})
@@ -79,7 +80,7 @@ func TestNothingToDo(t *testing.T) {
 		second := w.mustRun(down("i-a"))
 		w.assertHolder("i-b")
 		w.assertMutations(4)
-		if first.Outcome != engine.Moved || second.Outcome != engine.NothingToDo {
+		if first.Outcome != report.Moved || second.Outcome != report.NothingToDo {
 			t.Fatalf("outcomes %s, %s", first.Outcome, second.Outcome)
 		}
 	})
@@ -89,16 +90,16 @@ func TestNothingToDo(t *testing.T) {
 		r := w.mustRun(down("i-c"))
 		w.assertHolder("i-a")
 		w.assertMutations(0)
-		if r.Outcome != engine.NothingToDo {
+		if r.Outcome != report.NothingToDo {
 			t.Fatalf("outcome %s", r.Outcome)
 		}
 	})
 	t.Run("alarm on a non-holder", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
-		r := w.mustRun(engine.Trigger{Kind: engine.Impaired, InstanceID: "i-b"})
+		r := w.mustRun(engine.Trigger{Kind: report.Impaired, InstanceID: "i-b"})
 		w.assertHolder("i-a")
 		w.assertMutations(0)
-		if r.Outcome != engine.NothingToDo {
+		if r.Outcome != report.NothingToDo {
 			t.Fatalf("outcome %s", r.Outcome)
 		}
 	})
@@ -117,8 +118,8 @@ func TestNothingToDo(t *testing.T) {
 	})
 	t.Run("reconcile of a healthy group", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
-		reps, err := w.run(engine.Trigger{Kind: engine.Reconcile})
-		if err != nil || len(reps) != 1 || reps[0].Outcome != engine.NothingToDo {
+		reps, err := w.run(engine.Trigger{Kind: report.Reconcile})
+		if err != nil || len(reps) != 1 || reps[0].Outcome != report.NothingToDo {
 			t.Fatalf("reports %+v, err %v", reps, err)
 		}
 		w.assertMutations(0)
@@ -162,7 +163,7 @@ func TestNoViableStandby(t *testing.T) {
 			if !engine.Retryable(err) {
 				t.Fatalf("no standby yet should be retryable")
 			}
-			if reps[0].Outcome != engine.Failed {
+			if reps[0].Outcome != report.Failed {
 				t.Fatalf("outcome %s", reps[0].Outcome)
 			}
 			if w.ec2.CallCount(fakeec2.OpDetachNetworkInterface) != 0 {
@@ -244,7 +245,7 @@ func TestStuckDetachingEscalatesToForce(t *testing.T) {
 	w.ec2.SetStuckDetaching(eniID, true)
 	// The alarm says the token server is dead; EC2 still calls it healthy,
 	// so the first detach is graceful.
-	r := w.mustRun(engine.Trigger{Kind: engine.Impaired, InstanceID: "i-a"})
+	r := w.mustRun(engine.Trigger{Kind: report.Impaired, InstanceID: "i-a"})
 	w.assertHolder("i-b")
 	var graceful, forced int
 	for _, c := range w.ec2.Calls() {
@@ -268,10 +269,10 @@ func TestStuckDetachingEscalatesToForce(t *testing.T) {
 func TestImpairedHolderIsForceDetachedAtOnce(t *testing.T) {
 	w := newWorld(t, engine.Options{})
 	w.ec2.SetStatus("i-a", "impaired")
-	r := w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+	r := w.mustRun(engine.Trigger{Kind: report.Reconcile})
 	w.assertHolder("i-b")
 	for _, st := range r.Steps {
-		if strings.Contains(st.Name, "detach") {
+		if strings.Contains(string(st.Name), "detach") {
 			if st.Name != "force-detach" {
 				t.Fatalf("first detach is %s: %+v", st.Name, r.Steps)
 			}
@@ -295,7 +296,7 @@ func TestAttachRefusedNextStandbyWins(t *testing.T) {
 			if got := w.ec2.CallCount(fakeec2.OpAttachNetworkInterface); got != 2 {
 				t.Fatalf("%d attach calls, want 2", got)
 			}
-			if r.Outcome != engine.Moved {
+			if r.Outcome != report.Moved {
 				t.Fatalf("outcome %s", r.Outcome)
 			}
 		})
@@ -308,7 +309,7 @@ func TestAttachRefusedNextStandbyWins(t *testing.T) {
 		w.settle()
 		reps, err := w.run(down("i-a"))
 		var nt *engine.NoTargetError
-		if !errors.As(err, &nt) || reps[0].Outcome != engine.ReturnedToFormer {
+		if !errors.As(err, &nt) || reps[0].Outcome != report.ReturnedToFormer {
 			t.Fatalf("outcome %s, err %v", reps[0].Outcome, err)
 		}
 		w.assertHolder("i-a")
@@ -327,7 +328,7 @@ func TestThrottlingAndServerErrors(t *testing.T) {
 		}
 		w.ec2.ClearFaults()
 		w.assertHolder("i-b")
-		if reps[0].Outcome != engine.Moved {
+		if reps[0].Outcome != report.Moved {
 			t.Fatalf("seed %d: outcome %s", seed, reps[0].Outcome)
 		}
 		acc := w.ec2.AcceptedMutations()
@@ -355,9 +356,9 @@ func TestAvailableENI(t *testing.T) {
 		w := newWorld(t, engine.Options{})
 		w.ec2.TerminateInstance("i-a")
 		w.settle()
-		r := w.mustRun(engine.Trigger{Kind: engine.InstanceUp, InstanceID: "i-c"})
+		r := w.mustRun(engine.Trigger{Kind: report.InstanceUp, InstanceID: "i-c"})
 		w.assertHolder("i-b")
-		if r.Outcome != engine.Attached || w.ec2.CallCount(fakeec2.OpDetachNetworkInterface) != 0 {
+		if r.Outcome != report.Attached || w.ec2.CallCount(fakeec2.OpDetachNetworkInterface) != 0 {
 			t.Fatalf("outcome %s", r.Outcome)
 		}
 		w.assertMutations(3)
@@ -375,7 +376,7 @@ func TestAvailableENI(t *testing.T) {
 		})
 		r := w.mustRun(down("i-a"))
 		w.assertHolder("i-c")
-		if r.Outcome != engine.AttachedByOther || r.HolderAfter != "i-c" {
+		if r.Outcome != report.AttachedByOther || r.HolderAfter != "i-c" {
 			t.Fatalf("outcome %s holder %s", r.Outcome, r.HolderAfter)
 		}
 		// Journal, detach, one refused attach; nothing after the verify.
@@ -385,8 +386,8 @@ func TestAvailableENI(t *testing.T) {
 		}
 		// The journal named the intended target; the reconcile corrects it.
 		w.ec2.AfterCall(nil)
-		r = w.mustRun(engine.Trigger{Kind: engine.Reconcile})
-		if r.Outcome != engine.Repaired || w.ec2.ENI(eniID).Tags["eni-failover:holder"] != "i-c" {
+		r = w.mustRun(engine.Trigger{Kind: report.Reconcile})
+		if r.Outcome != report.Repaired || w.ec2.ENI(eniID).Tags["eni-failover:holder"] != "i-c" {
 			t.Fatalf("reconcile %s, journal %v", r.Outcome, w.ec2.ENI(eniID).Tags)
 		}
 	})
@@ -415,9 +416,9 @@ func TestDeleteOnTerminationRepaired(t *testing.T) {
 	w.ec2.DeleteENI(eniID)
 	w.ec2.AddENI(fakeec2.ENISpec{ID: eniID, AZ: az, Tags: map[string]string{"eni-failover:group": group, "eni-failover:holder": "i-a"},
 		AttachTo: "i-a", DeviceIndex: 1, DeleteOnTermination: true})
-	r := w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+	r := w.mustRun(engine.Trigger{Kind: report.Reconcile})
 	w.assertHolder("i-a")
-	if r.Outcome != engine.Repaired || w.ec2.CallCount(fakeec2.OpModifyNetworkInterfaceAttribute) != 1 {
+	if r.Outcome != report.Repaired || w.ec2.CallCount(fakeec2.OpModifyNetworkInterfaceAttribute) != 1 {
 		t.Fatalf("outcome %s", r.Outcome)
 	}
 	w.assertMutations(1)
@@ -461,7 +462,7 @@ func TestAntiFlap(t *testing.T) {
 	t.Run("an operator may choose it", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
 		recent(w)
-		w.mustRun(engine.Trigger{Kind: engine.Move, Target: "i-b"})
+		w.mustRun(engine.Trigger{Kind: report.Move, Target: "i-b"})
 		w.assertHolder("i-b")
 		w.assertMutations(4)
 	})
@@ -473,8 +474,8 @@ func TestAntiFlap(t *testing.T) {
 		w.ec2.StartInstance("i-a")
 		w.settle()
 		w.ec2.ResetCalls()
-		w.mustRun(engine.Trigger{Kind: engine.InstanceUp, InstanceID: "i-a"})
-		w.mustRun(engine.Trigger{Kind: engine.Reconcile})
+		w.mustRun(engine.Trigger{Kind: report.InstanceUp, InstanceID: "i-a"})
+		w.mustRun(engine.Trigger{Kind: report.Reconcile})
 		w.assertHolder("i-b")
 		w.assertMutations(0)
 	})
@@ -483,7 +484,7 @@ func TestAntiFlap(t *testing.T) {
 func TestPlannedAndManualMoves(t *testing.T) {
 	t.Run("spot interruption on the holder: graceful move", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
-		r := w.mustRun(engine.Trigger{Kind: engine.Evacuate, InstanceID: "i-a"})
+		r := w.mustRun(engine.Trigger{Kind: report.Evacuate, InstanceID: "i-a"})
 		w.assertHolder("i-b")
 		if r.Plan.Force || !r.Plan.Planned || w.ec2.CallCount(fakeec2.OpDetachNetworkInterface) != 1 {
 			t.Fatalf("plan %+v", r.Plan)
@@ -492,15 +493,15 @@ func TestPlannedAndManualMoves(t *testing.T) {
 	})
 	t.Run("evacuation notice for a standby", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
-		w.mustRun(engine.Trigger{Kind: engine.Evacuate, InstanceID: "i-c"})
+		w.mustRun(engine.Trigger{Kind: report.Evacuate, InstanceID: "i-c"})
 		w.assertHolder("i-a")
 		w.assertMutations(0)
 	})
 	t.Run("manual move to the best standby", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
-		r := w.mustRun(engine.Trigger{Kind: engine.Move, Reason: "patching i-a"})
+		r := w.mustRun(engine.Trigger{Kind: report.Move, Reason: "patching i-a"})
 		w.assertHolder("i-b")
-		if r.Outcome != engine.Moved || !strings.Contains(w.ec2.ENI(eniID).Tags["eni-failover:reason"], "patching i-a") {
+		if r.Outcome != report.Moved || !strings.Contains(w.ec2.ENI(eniID).Tags["eni-failover:reason"], "patching i-a") {
 			t.Fatalf("outcome %s tags %v", r.Outcome, w.ec2.ENI(eniID).Tags)
 		}
 		if strings.Contains(w.ec2.ENI(eniID).Tags["eni-failover:failed"], "i-a") {
@@ -509,16 +510,16 @@ func TestPlannedAndManualMoves(t *testing.T) {
 	})
 	t.Run("manual move to a named target", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
-		w.mustRun(engine.Trigger{Kind: engine.Move, Target: "i-c", Group: group})
+		w.mustRun(engine.Trigger{Kind: report.Move, Target: "i-c", Group: group})
 		w.assertHolder("i-c")
 		w.assertMutations(4)
 	})
 	t.Run("manual move to the holder", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
-		r := w.mustRun(engine.Trigger{Kind: engine.Move, Target: "i-a"})
+		r := w.mustRun(engine.Trigger{Kind: report.Move, Target: "i-a"})
 		w.assertHolder("i-a")
 		w.assertMutations(0)
-		if r.Outcome != engine.NothingToDo {
+		if r.Outcome != report.NothingToDo {
 			t.Fatalf("outcome %s", r.Outcome)
 		}
 	})
@@ -529,18 +530,18 @@ func TestPlannedAndManualMoves(t *testing.T) {
 		w.settle()
 		w.ec2.StartInstance("i-a")
 		w.settle()
-		r := w.mustRun(engine.Trigger{Kind: engine.Failback})
+		r := w.mustRun(engine.Trigger{Kind: report.Failback})
 		w.assertHolder("i-a")
-		if r.HolderBefore != "i-b" || r.HolderAfter != "i-a" || r.Outcome != engine.Moved {
+		if r.HolderBefore != "i-b" || r.HolderAfter != "i-a" || r.Outcome != report.Moved {
 			t.Fatalf("report %+v", r)
 		}
 	})
 	t.Run("already home", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
-		r := w.mustRun(engine.Trigger{Kind: engine.Failback})
+		r := w.mustRun(engine.Trigger{Kind: report.Failback})
 		w.assertHolder("i-a")
 		w.assertMutations(0)
-		if r.Outcome != engine.NothingToDo || !strings.Contains(r.Reason, "already home") {
+		if r.Outcome != report.NothingToDo || !strings.Contains(r.Reason, "already home") {
 			t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
 		}
 	})
@@ -548,10 +549,10 @@ func TestPlannedAndManualMoves(t *testing.T) {
 		w := newWorld(t, engine.Options{})
 		w.ec2.AddInstance(fakeec2.InstanceSpec{ID: "i-outsider", AZ: az})
 		for _, tr := range []engine.Trigger{
-			{Kind: engine.Move, Target: "i-outsider"},
-			{Kind: engine.Move, Group: "nope"},
-			{Kind: engine.Failback, Group: "nope"},
-			{Kind: engine.InstanceDown},
+			{Kind: report.Move, Target: "i-outsider"},
+			{Kind: report.Move, Group: "nope"},
+			{Kind: report.Failback, Group: "nope"},
+			{Kind: report.InstanceDown},
 		} {
 			_, err := w.run(tr)
 			if !errors.Is(err, engine.ErrBadRequest) || engine.Retryable(err) {
@@ -562,7 +563,7 @@ func TestPlannedAndManualMoves(t *testing.T) {
 	})
 	t.Run("target that cannot take the ENI", func(t *testing.T) {
 		w := newWorld(t, engine.Options{}, member{"i-a", az, "running", "1"}, member{"i-b", az, "stopped", "2"})
-		_, err := w.run(engine.Trigger{Kind: engine.Move, Target: "i-b"})
+		_, err := w.run(engine.Trigger{Kind: report.Move, Target: "i-b"})
 		var nt *engine.NoTargetError
 		if !errors.As(err, &nt) || !strings.Contains(err.Error(), "i-b: stopped") {
 			t.Fatalf("error %v", err)
@@ -571,8 +572,8 @@ func TestPlannedAndManualMoves(t *testing.T) {
 	})
 	t.Run("dry run plans without mutating", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
-		reps, err := w.eng.Run(w.ctx(), engine.Trigger{Kind: engine.Move}, true)
-		if err != nil || reps[0].Outcome != engine.Planned || reps[0].Plan.Candidates[0].InstanceID != "i-b" {
+		reps, err := w.eng.Run(w.ctx(), engine.Trigger{Kind: report.Move}, true)
+		if err != nil || reps[0].Outcome != report.Planned || reps[0].Plan.Candidates[0].InstanceID != "i-b" {
 			t.Fatalf("reports %+v err %v", reps, err)
 		}
 		w.assertMutations(0)
@@ -591,7 +592,7 @@ func TestDeadline(t *testing.T) {
 	if !errors.As(err, &dl) || !engine.Retryable(err) {
 		t.Fatalf("error %v, want a retryable DeadlineError", err)
 	}
-	if reps[0].Outcome != engine.Failed || w.clk.Now().After(t0.Add(5*time.Second)) {
+	if reps[0].Outcome != report.Failed || w.clk.Now().After(t0.Add(5*time.Second)) {
 		t.Fatalf("outcome %s, stopped at %s", reps[0].Outcome, w.clk.Now().Sub(t0))
 	}
 	// The retry (Lambda's async retry) finishes the move: graceful
@@ -612,7 +613,7 @@ func TestTwoGroups(t *testing.T) {
 	}
 	w.ec2.AddENI(fakeec2.ENISpec{ID: "eni-other", AZ: otherAZ, Tags: map[string]string{"eni-failover:group": "other", "eni-failover:holder": "i-x"}, AttachTo: "i-x", DeviceIndex: 1})
 	w.ec2.StopInstance("i-a")
-	reps, err := w.run(engine.Trigger{Kind: engine.Reconcile})
+	reps, err := w.run(engine.Trigger{Kind: report.Reconcile})
 	if err != nil || len(reps) != 2 {
 		t.Fatalf("reports %d err %v", len(reps), err)
 	}
@@ -626,7 +627,7 @@ func TestTwoGroups(t *testing.T) {
 			t.Fatalf("mutation on the other group: %+v", in)
 		}
 	}
-	_, err = w.run(engine.Trigger{Kind: engine.Move})
+	_, err = w.run(engine.Trigger{Kind: report.Move})
 	if !errors.Is(err, engine.ErrBadRequest) || !strings.Contains(err.Error(), "2 groups") {
 		t.Fatalf("move without group among two: %v", err)
 	}
@@ -657,10 +658,10 @@ func TestProbeAlarmAboutAnEarlierHolder(t *testing.T) {
 	w.clk.Advance(time.Minute)
 	w.ec2.AttachNow(eniID, "i-c", 1) // by hand: no journal
 	attachedAt := w.clk.Now()
-	probe := func(since time.Time) *engine.Report {
-		return w.mustRun(engine.Trigger{Kind: engine.Impaired, Group: group, Since: since})
+	probe := func(since time.Time) *report.Report {
+		return w.mustRun(engine.Trigger{Kind: report.Impaired, Group: group, Since: since})
 	}
-	if r := probe(attachedAt.Add(-2 * time.Minute)); r.Outcome != engine.NothingToDo && r.Outcome != engine.Repaired {
+	if r := probe(attachedAt.Add(-2 * time.Minute)); r.Outcome != report.NothingToDo && r.Outcome != report.Repaired {
 		t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
 	}
 	w.assertHolder("i-c")
@@ -668,7 +669,7 @@ func TestProbeAlarmAboutAnEarlierHolder(t *testing.T) {
 		t.Fatal("detached the new holder for probes about the orphaned ENI")
 	}
 	// Probes that failed after the attach are about i-c.
-	if r := probe(w.clk.Now().Add(time.Second)); r.Outcome != engine.Moved {
+	if r := probe(w.clk.Now().Add(time.Second)); r.Outcome != report.Moved {
 		t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
 	}
 	w.assertHolder("i-a")
@@ -684,9 +685,9 @@ func TestProbeAlarmAboutAnEarlierHolder(t *testing.T) {
 func TestPrimaryInterfaceIsReportedBeforeAnyMutation(t *testing.T) {
 	for name, trig := range map[string]engine.Trigger{
 		"holder stopping": down("i-a"),
-		"status alarm":    {Kind: engine.Impaired, InstanceID: "i-a"},
-		"manual move":     {Kind: engine.Move, Group: group},
-		"reconcile":       {Kind: engine.Reconcile},
+		"status alarm":    {Kind: report.Impaired, InstanceID: "i-a"},
+		"manual move":     {Kind: report.Move, Group: group},
+		"reconcile":       {Kind: report.Reconcile},
 	} {
 		t.Run(name, func(t *testing.T) {
 			clk := simclock.NewVirtual(t0)
@@ -696,7 +697,7 @@ func TestPrimaryInterfaceIsReportedBeforeAnyMutation(t *testing.T) {
 			}
 			f.AddENI(fakeec2.ENISpec{ID: eniID, AZ: az, AttachTo: "i-a", DeviceIndex: 0,
 				Tags: map[string]string{"eni-failover:group": group, "eni-failover:holder": "i-a"}})
-			if trig.Kind == engine.InstanceDown {
+			if trig.Kind == report.InstanceDown {
 				f.StopInstance("i-a")
 			}
 			eng := engine.New(f, clk, nil, engine.Options{})
@@ -708,7 +709,7 @@ func TestPrimaryInterfaceIsReportedBeforeAnyMutation(t *testing.T) {
 			if n := f.MutatingCalls(); n != 0 {
 				t.Fatalf("%d mutating calls: %v", n, opsOf(f.Calls()))
 			}
-			if len(reps) != 1 || reps[0].Outcome != engine.Failed || reps[0].HolderAfter != "i-a" {
+			if len(reps) != 1 || reps[0].Outcome != report.Failed || reps[0].HolderAfter != "i-a" {
 				t.Fatalf("reports %+v", reps)
 			}
 		})
@@ -723,11 +724,11 @@ func TestRefusedDetachBacksOffThenReports(t *testing.T) {
 	w := newWorld(t, engine.Options{})
 	w.ec2.AddFault(fakeec2.Fault{Op: fakeec2.OpDetachNetworkInterface, Code: "OperationNotPermitted", Message: "refused"})
 	w.ec2.SetStatus("i-a", "impaired")
-	reps, err := w.run(engine.Trigger{Kind: engine.Impaired, InstanceID: "i-a"})
+	reps, err := w.run(engine.Trigger{Kind: report.Impaired, InstanceID: "i-a"})
 	if err == nil || !strings.Contains(err.Error(), "refused 4 times") || !strings.Contains(err.Error(), "OperationNotPermitted") {
 		t.Fatalf("error %v: want the refusals reported", err)
 	}
-	if reps[0].Outcome != engine.Failed || reps[0].HolderAfter != "i-a" {
+	if reps[0].Outcome != report.Failed || reps[0].HolderAfter != "i-a" {
 		t.Fatalf("outcome %s, holder after %q", reps[0].Outcome, reps[0].HolderAfter)
 	}
 	var detaches []time.Time
@@ -776,14 +777,14 @@ func TestPinnedMembership(t *testing.T) {
 	})
 	t.Run("failback goes to the allowed home", func(t *testing.T) {
 		w := withStranger(pinned)
-		w.mustRun(engine.Trigger{Kind: engine.Move, Group: group, Target: "i-c"})
+		w.mustRun(engine.Trigger{Kind: report.Move, Group: group, Target: "i-c"})
 		w.settle()
-		w.mustRun(engine.Trigger{Kind: engine.Failback, Group: group})
+		w.mustRun(engine.Trigger{Kind: report.Failback, Group: group})
 		w.assertHolder("i-a")
 	})
 	t.Run("a manual move to the stranger is refused", func(t *testing.T) {
 		w := withStranger(pinned)
-		_, err := w.run(engine.Trigger{Kind: engine.Move, Group: group, Target: "i-s"})
+		_, err := w.run(engine.Trigger{Kind: report.Move, Group: group, Target: "i-s"})
 		if !errors.Is(err, engine.ErrBadRequest) || !strings.Contains(err.Error(), "not allowed") {
 			t.Fatalf("error %v", err)
 		}
@@ -794,8 +795,8 @@ func TestPinnedMembership(t *testing.T) {
 		w.ec2.DetachNow(eniID)
 		w.ec2.AttachNow(eniID, "i-s", 1)
 		w.ec2.ResetCalls()
-		r := w.mustRun(engine.Trigger{Kind: engine.Reconcile})
-		if r.Outcome != engine.NothingToDo || !strings.Contains(r.Reason, "not allowed") {
+		r := w.mustRun(engine.Trigger{Kind: report.Reconcile})
+		if r.Outcome != report.NothingToDo || !strings.Contains(r.Reason, "not allowed") {
 			t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
 		}
 		w.assertMutations(0)
@@ -818,21 +819,21 @@ func TestMaintenanceMode(t *testing.T) {
 		w.ec2.StopInstance("i-a")
 		w.ec2.ResetCalls()
 		r := w.mustRun(down("i-a"))
-		if r.Outcome != engine.Paused || !strings.Contains(r.Reason, "patching i-a") || !strings.Contains(r.Reason, "user/ops") {
+		if r.Outcome != report.Paused || !strings.Contains(r.Reason, "patching i-a") || !strings.Contains(r.Reason, "user/ops") {
 			t.Fatalf("outcome %s: %s", r.Outcome, r.Reason)
 		}
 		w.assertMutations(0)
-		if r := w.mustRun(engine.Trigger{Kind: engine.Reconcile}); r.Outcome != engine.Paused {
+		if r := w.mustRun(engine.Trigger{Kind: report.Reconcile}); r.Outcome != report.Paused {
 			t.Fatalf("reconcile: %s", r.Outcome)
 		}
-		w.mustRun(engine.Trigger{Kind: engine.Move, Group: group, Target: "i-c"})
+		w.mustRun(engine.Trigger{Kind: report.Move, Group: group, Target: "i-c"})
 		w.assertHolder("i-c")
 	})
 	t.Run("resume", func(t *testing.T) {
 		w := newWorld(t, engine.Options{})
 		pause(w, time.Hour)
 		r, err := w.eng.SetPause(w.ctx(), group, model.Pause{Until: w.clk.Now(), By: "ops"})
-		if err != nil || r.Outcome != engine.Resumed {
+		if err != nil || r.Outcome != report.Resumed {
 			t.Fatalf("resume: %+v %v", r, err)
 		}
 		w.ec2.StopInstance("i-a")
@@ -843,11 +844,11 @@ func TestMaintenanceMode(t *testing.T) {
 		w := newWorld(t, engine.Options{})
 		pause(w, 10*time.Minute)
 		w.ec2.StopInstance("i-a")
-		if r := w.mustRun(down("i-a")); r.Outcome != engine.Paused {
+		if r := w.mustRun(down("i-a")); r.Outcome != report.Paused {
 			t.Fatalf("during the pause: %s", r.Outcome)
 		}
 		w.clk.Advance(11 * time.Minute)
-		if r := w.mustRun(engine.Trigger{Kind: engine.Reconcile}); r.Outcome != engine.Moved {
+		if r := w.mustRun(engine.Trigger{Kind: report.Reconcile}); r.Outcome != report.Moved {
 			t.Fatalf("after the pause expired: %s (%s)", r.Outcome, r.Reason)
 		}
 		w.assertHolder("i-b")
@@ -856,11 +857,11 @@ func TestMaintenanceMode(t *testing.T) {
 		w := newWorld(t, engine.Options{})
 		w.ec2.SetDeleteOnTermination(eniID, true)
 		pause(w, time.Hour)
-		if r := w.mustRun(engine.Trigger{Kind: engine.Reconcile}); r.Outcome != engine.Repaired {
+		if r := w.mustRun(engine.Trigger{Kind: report.Reconcile}); r.Outcome != report.Repaired {
 			t.Fatalf("repair while paused: %s", r.Outcome)
 		}
 		w.ec2.DetachNow(eniID)
-		if r := w.mustRun(engine.Trigger{Kind: engine.Reconcile}); r.Outcome != engine.Paused || w.ec2.ENI(eniID).InstanceID != "" {
+		if r := w.mustRun(engine.Trigger{Kind: report.Reconcile}); r.Outcome != report.Paused || w.ec2.ENI(eniID).InstanceID != "" {
 			t.Fatalf("an operator's detach during maintenance was undone: %s", r.Outcome)
 		}
 	})

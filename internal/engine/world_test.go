@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
@@ -71,12 +72,12 @@ func (w *world) ctx() context.Context {
 	return simclock.WithDeadline(context.Background(), w.clk.Now().Add(60*time.Second))
 }
 
-func (w *world) run(t engine.Trigger) ([]*engine.Report, error) {
+func (w *world) run(t engine.Trigger) ([]*report.Report, error) {
 	w.t.Helper()
 	return w.eng.Run(w.ctx(), t, false)
 }
 
-func (w *world) mustRun(t engine.Trigger) *engine.Report {
+func (w *world) mustRun(t engine.Trigger) *report.Report {
 	w.t.Helper()
 	reps, err := w.run(t)
 	if err != nil {
@@ -136,7 +137,7 @@ func opsOf(calls []fakeec2.Call) []string {
 	return ops
 }
 
-func down(id string) engine.Trigger { return engine.Trigger{Kind: engine.InstanceDown, InstanceID: id} }
+func down(id string) engine.Trigger { return engine.Trigger{Kind: report.InstanceDown, InstanceID: id} }
 
 func clockDeadline(w *world, d time.Duration) context.Context {
 	return simclock.WithDeadline(context.Background(), w.clk.Now().Add(d))

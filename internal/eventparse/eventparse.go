@@ -17,6 +17,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // Source and detail-type pairs that the parsers handle.
@@ -109,7 +110,7 @@ func Parse(raw []byte, opts Options) Parsed {
 	case env.Source == SourceLambda && env.DetailType == DetailInvocationSuccess:
 		parse = probeFindings
 	case env.Source == SourceEvents && env.DetailType == DetailScheduled:
-		p.Triggers = []engine.Trigger{{Kind: engine.Reconcile, Reason: "scheduled reconcile", At: at}}
+		p.Triggers = []engine.Trigger{{Kind: report.Reconcile, Reason: "scheduled reconcile", At: at}}
 		return p
 	default:
 		p.Ignored = fmt.Sprintf("event %q from %q is not handled", env.DetailType, env.Source)
@@ -158,12 +159,12 @@ func stateChange(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	if err := checkInstance(d.InstanceID); err != nil {
 		return nil, "", err
 	}
-	var kind engine.Kind
+	var kind report.Kind
 	switch {
 	case slices.Contains(DownStates, d.State):
-		kind = engine.InstanceDown
+		kind = report.InstanceDown
 	case slices.Contains(UpStates, d.State):
-		kind = engine.InstanceUp
+		kind = report.InstanceUp
 	case d.State == "":
 		return nil, "", fmt.Errorf("no state")
 	default:
@@ -187,7 +188,7 @@ func evacuation(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	if env.DetailType == DetailSpot {
 		reason = fmt.Sprintf("spot interruption (%s) of %s", cmp.Or(d.Action, "terminate"), d.InstanceID)
 	}
-	return []engine.Trigger{{Kind: engine.Evacuate, InstanceID: d.InstanceID, Reason: reason, At: at}}, "", nil
+	return []engine.Trigger{{Kind: report.Evacuate, InstanceID: d.InstanceID, Reason: reason, At: at}}, "", nil
 }
 
 func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
@@ -240,7 +241,7 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 				since = t
 			}
 		}
-		return []engine.Trigger{{Kind: engine.Impaired, Group: group, Since: since, At: at,
+		return []engine.Trigger{{Kind: report.Impaired, Group: group, Since: since, At: at,
 			Reason: fmt.Sprintf("license ports of group %s do not answer (alarm %s)", group, d.AlarmName)}}, "", nil
 	}
 	ids := map[string]bool{}
@@ -263,7 +264,7 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	}
 	var ts []engine.Trigger
 	for _, id := range list {
-		ts = append(ts, engine.Trigger{Kind: engine.Impaired, InstanceID: id, Reason: fmt.Sprintf("alarm %s on %s", d.AlarmName, id), At: at})
+		ts = append(ts, engine.Trigger{Kind: report.Impaired, InstanceID: id, Reason: fmt.Sprintf("alarm %s on %s", d.AlarmName, id), At: at})
 	}
 	return ts, "", nil
 }
@@ -309,14 +310,14 @@ func probeFindings(env envelope, _ time.Time) ([]engine.Trigger, string, error) 
 		if t.Group == "" || t.FailingSince.IsZero() || t.ConfirmedAt.Before(t.FailingSince) {
 			return nil, "", fmt.Errorf("probe trigger %d: needs a group and failing_since no later than confirmed_at", i)
 		}
-		ts = append(ts, engine.Trigger{Kind: engine.Impaired, Group: t.Group, Since: t.FailingSince, At: t.ConfirmedAt,
+		ts = append(ts, engine.Trigger{Kind: report.Impaired, Group: t.Group, Since: t.FailingSince, At: t.ConfirmedAt,
 			RequestID: t.RequestID, Reason: fmt.Sprintf("probe: %s", t.Reason)})
 	}
 	for i, r := range f.Restored {
 		if r.Group == "" || r.DownSince.IsZero() || r.AnsweredAt.Before(r.DownSince) {
 			return nil, "", fmt.Errorf("probe restoration %d: needs a group and down_since no later than answered_at", i)
 		}
-		ts = append(ts, engine.Trigger{Kind: engine.LicenseRestored, Group: r.Group, Since: r.DownSince, At: r.AnsweredAt, Brief: !r.Confirmed,
+		ts = append(ts, engine.Trigger{Kind: report.LicenseRestored, Group: r.Group, Since: r.DownSince, At: r.AnsweredAt, Brief: !r.Confirmed,
 			Reason: "probe: the license answers again"})
 	}
 	if len(ts) == 0 {
@@ -375,7 +376,7 @@ func health(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	}
 	var ts []engine.Trigger
 	for _, id := range ids {
-		ts = append(ts, engine.Trigger{Kind: engine.Evacuate, InstanceID: id, At: notice.Start, Scheduled: &notice,
+		ts = append(ts, engine.Trigger{Kind: report.Evacuate, InstanceID: id, At: notice.Start, Scheduled: &notice,
 			Reason: fmt.Sprintf("AWS Health %s for %s, starting %s", d.EventTypeCode, id, notice.Start.Format(time.RFC3339))})
 	}
 	return ts, "", nil

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/events"
-	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 const holder = events.HolderPlaceholder
@@ -14,36 +14,36 @@ const holder = events.HolderPlaceholder
 func TestSamples(t *testing.T) {
 	cases := []struct {
 		file    string
-		kind    engine.Kind // "" = no trigger
+		kind    report.Kind // "" = no trigger
 		ignored string
 	}{
-		{"ec2-state-stopping.json", engine.InstanceDown, ""},
-		{"ec2-state-stopped.json", engine.InstanceDown, ""},
-		{"ec2-state-shutting-down.json", engine.InstanceDown, ""},
-		{"ec2-state-terminated.json", engine.InstanceDown, ""},
-		{"ec2-state-pending.json", engine.InstanceUp, ""},
-		{"ec2-state-running.json", engine.InstanceUp, ""},
-		{"ec2-state-stopped-no-version.json", engine.InstanceDown, ""},
-		{"spot-interruption.json", engine.Evacuate, ""},
-		{"rebalance-recommendation.json", engine.Evacuate, ""},
-		{"alarm-status-check.json", engine.Impaired, ""},
+		{"ec2-state-stopping.json", report.InstanceDown, ""},
+		{"ec2-state-stopped.json", report.InstanceDown, ""},
+		{"ec2-state-shutting-down.json", report.InstanceDown, ""},
+		{"ec2-state-terminated.json", report.InstanceDown, ""},
+		{"ec2-state-pending.json", report.InstanceUp, ""},
+		{"ec2-state-running.json", report.InstanceUp, ""},
+		{"ec2-state-stopped-no-version.json", report.InstanceDown, ""},
+		{"spot-interruption.json", report.Evacuate, ""},
+		{"rebalance-recommendation.json", report.Evacuate, ""},
+		{"alarm-status-check.json", report.Impaired, ""},
 		{"alarm-ok.json", "", "went to OK"},
 		// As the CloudWatch User Guide shows them ("Alarm events and
 		// EventBridge"): the math's inputs name the holder, the composite's
 		// rule names its alarms; neither says the holder failed.
 		{"alarm-metric-math.json", "", "metric-math alarm"},
 		{"alarm-composite.json", "", "composite alarm"},
-		{"alarm-license-probe.json", engine.Impaired, ""},
-		{"health-ec2-scheduled.json", engine.Evacuate, ""},
-		{"health-ec2-arn-now.json", engine.Evacuate, ""},
+		{"alarm-license-probe.json", report.Impaired, ""},
+		{"health-ec2-scheduled.json", report.Evacuate, ""},
+		{"health-ec2-arn-now.json", report.Evacuate, ""},
 		{"health-ec2-closed.json", "", "closed"},
-		{"scheduled-reconcile.json", engine.Reconcile, ""},
+		{"scheduled-reconcile.json", report.Reconcile, ""},
 		// The probe's findings, as its Lambda destination puts them on
 		// EventBridge: the invocation record as the detail, source
 		// "lambda" (the CDK's aws-lambda-destinations README,
 		// "Destination-specific JSON format").
-		{"probe-trigger.json", engine.Impaired, ""},
-		{"probe-restored.json", engine.LicenseRestored, ""},
+		{"probe-trigger.json", report.Impaired, ""},
+		{"probe-restored.json", report.LicenseRestored, ""},
 		{"other-s3-event.json", "", "not handled"},
 	}
 	for _, tc := range cases {
@@ -62,7 +62,7 @@ func TestSamples(t *testing.T) {
 				t.Fatalf("triggers %+v", p.Triggers)
 			}
 			tr := p.Triggers[0]
-			if tc.kind != engine.Reconcile && tr.InstanceID != holder && tr.Group != events.GroupPlaceholder {
+			if tc.kind != report.Reconcile && tr.InstanceID != holder && tr.Group != events.GroupPlaceholder {
 				t.Fatalf("instance %q", tr.InstanceID)
 			}
 			if tr.At.IsZero() || tr.Reason == "" {
@@ -97,7 +97,7 @@ func TestProbeAlarm(t *testing.T) {
 		t.Fatalf("parsed %+v", p)
 	}
 	tr := p.Triggers[0]
-	if tr.Kind != engine.Impaired || tr.Group != "mosek" || tr.InstanceID != "" || !tr.Since.Equal(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)) {
+	if tr.Kind != report.Impaired || tr.Group != "mosek" || tr.InstanceID != "" || !tr.Since.Equal(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)) {
 		t.Fatalf("trigger %+v", tr)
 	}
 }
@@ -199,7 +199,7 @@ func TestProbeFindings(t *testing.T) {
 		t.Fatalf("trigger %+v", tr)
 	}
 	r := Parse(events.MustSample("probe-restored.json"), Options{}).Triggers[0]
-	if r.Kind != engine.LicenseRestored || r.At.Sub(r.Since) != 25*time.Second {
+	if r.Kind != report.LicenseRestored || r.At.Sub(r.Since) != 25*time.Second {
 		t.Fatalf("restored %+v", r)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
@@ -36,10 +37,10 @@ func TestDeepCheckThroughSSM(t *testing.T) {
 			t.Fatalf("failing=%v: %+v %v", failing, res, err)
 		}
 		got := res.Reports[0]
-		if failing && (got.Outcome != engine.Moved || got.HolderAfter != sim.Standby || len(ssmFake.Sent) != 2 || !strings.Contains(got.Reason, "License server machine is down")) {
+		if failing && (got.Outcome != report.Moved || got.HolderAfter != sim.Standby || len(ssmFake.Sent) != 2 || !strings.Contains(got.Reason, "License server machine is down")) {
 			t.Fatalf("lmstat failing: %+v, %d commands", got, len(ssmFake.Sent))
 		}
-		if !failing && (got.Outcome != engine.NothingToDo || len(ssmFake.Sent) != 1) {
+		if !failing && (got.Outcome != report.NothingToDo || len(ssmFake.Sent) != 1) {
 			t.Fatalf("lmstat passing: %+v, %d commands", got, len(ssmFake.Sent))
 		}
 	}

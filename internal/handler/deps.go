@@ -7,6 +7,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/metrics"
 	"github.com/eni-failover/eni-failover/internal/notify"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // Deps are what both handlers use.
@@ -30,7 +31,7 @@ func orDiscard(log *slog.Logger) *slog.Logger {
 // record emits metrics and the notification of one report. Their failures
 // are logged, not returned: the ENI is where it is either way, and a retry
 // of the event would find nothing to do.
-func (d Deps) record(ctx context.Context, r *engine.Report, event string, notifyOnly bool) {
+func (d Deps) record(ctx context.Context, r *report.Report, event string, notifyOnly bool) {
 	log := d.logger()
 	if !notifyOnly {
 		if err := d.Metrics.Report(r); err != nil {

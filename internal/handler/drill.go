@@ -8,23 +8,24 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // DrillMove is one move of a drill: how long it took, and how long the ENI
 // was away from any instance (the longest the clients can have been
 // without a license; the probe measures what they saw).
 type DrillMove struct {
-	From       string `json:"from"`
-	To         string `json:"to"`
-	Outcome    string `json:"outcome"`
-	DurationMS int64  `json:"duration_ms"`
-	ENIAwayMS  int64  `json:"eni_away_ms"`
+	From       string         `json:"from"`
+	To         string         `json:"to"`
+	Outcome    report.Outcome `json:"outcome"`
+	DurationMS int64          `json:"duration_ms"`
+	ENIAwayMS  int64          `json:"eni_away_ms"`
 	// OutageMS is the clients' outage the probe measured for this move
 	// (both moves' when the license did not answer in between: then it
 	// is on the second move), once the history has it.
-	OutageMS   int64  `json:"outage_ms,omitempty"`
-	Activation string `json:"activation,omitempty"`
-	Error      string `json:"error,omitempty"`
+	OutageMS   int64                `json:"outage_ms,omitempty"`
+	Activation report.CommandStatus `json:"activation,omitempty"`
+	Error      string               `json:"error,omitempty"`
 }
 
 // drill is a planned failover exercise for a maintenance window: a planned
@@ -40,7 +41,7 @@ func (h *Manual) drill(ctx context.Context, req Request) (*Response, error) {
 			var g model.Group
 			if g, err = h.Engine.ReadGroup(ctx, name); err == nil && g.ENI.Tags[h.Engine.Tags().Request()] == req.RequestID+"-back" {
 				return &Response{Action: ActionDrill, Holder: g.ENI.InstanceID,
-					Report: engine.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: engine.Repeated,
+					Report: report.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: report.Repeated,
 						Reason: fmt.Sprintf("drill %s was already carried out; not repeated", req.RequestID)}}, nil
 			}
 		}
@@ -48,7 +49,7 @@ func (h *Manual) drill(ctx context.Context, req Request) (*Response, error) {
 			return nil, bad
 		}
 	}
-	there := engine.Trigger{Kind: engine.Move, Group: req.Group, Reason: reason, RequestID: req.RequestID}
+	there := engine.Trigger{Kind: report.Move, Group: req.Group, Reason: reason, RequestID: req.RequestID}
 	reports, err := h.Engine.Run(ctx, there, false)
 	if bad := badRequestFrom(err); bad != nil {
 		return nil, bad
@@ -59,20 +60,20 @@ func (h *Manual) drill(ctx context.Context, req Request) (*Response, error) {
 	first := reports[0]
 	h.record(ctx, first, "manual drill", false)
 	resp := &Response{Action: ActionDrill, Report: *first, Drill: []DrillMove{drillMove(first)}}
-	if err != nil || (first.Outcome != engine.Moved && first.Outcome != engine.Repeated) {
+	if err != nil || (first.Outcome != report.Moved && first.Outcome != report.Repeated) {
 		if err != nil {
 			resp.Error = err.Error()
 		}
 		return resp, nil
 	}
-	back := engine.Trigger{Kind: engine.Move, Group: first.Group, Target: first.HolderBefore, Reason: reason + " (back)"}
+	back := engine.Trigger{Kind: report.Move, Group: first.Group, Target: first.HolderBefore, Reason: reason + " (back)"}
 	if req.RequestID != "" {
 		back.RequestID = req.RequestID + "-back"
 	}
 	reports, err = h.Engine.Run(ctx, back, false)
 	if len(reports) == 0 {
 		resp.Error = fmt.Sprintf("drill: moving back to %s: %v", first.HolderBefore, err)
-		resp.Outcome = engine.Failed
+		resp.Outcome = report.Failed
 		return resp, nil
 	}
 	second := reports[0]
@@ -91,7 +92,7 @@ func (h *Manual) drill(ctx context.Context, req Request) (*Response, error) {
 // awaitOutage waits, up to OutageWait, for the probe's measurement of the
 // clients' outage to be written on the drill's moves in the history, and
 // adds it to the response.
-func (h *Manual) awaitOutage(ctx context.Context, resp *Response, moves ...*engine.Report) {
+func (h *Manual) awaitOutage(ctx context.Context, resp *Response, moves ...*report.Report) {
 	if h.OutageWait <= 0 || len(moves) == 0 {
 		return
 	}
@@ -125,14 +126,14 @@ func (h *Manual) awaitOutage(ctx context.Context, resp *Response, moves ...*engi
 	h.logger().WarnContext(ctx, "drill: no outage measured by the probe in time", "group", last.Group, "waited", h.OutageWait.String())
 }
 
-func drillMove(r *engine.Report) DrillMove {
-	d := DrillMove{From: r.HolderBefore, To: r.HolderAfter, Outcome: string(r.Outcome), DurationMS: r.DurationMS, Error: r.Error}
+func drillMove(r *report.Report) DrillMove {
+	d := DrillMove{From: r.HolderBefore, To: r.HolderAfter, Outcome: r.Outcome, DurationMS: r.DurationMS, Error: r.Error}
 	away := false
 	for _, s := range r.Steps {
 		switch {
-		case s.Name == "detach" || s.Name == "force-detach":
+		case s.Name == report.StepDetach || s.Name == report.StepForceDetach:
 			away = true
-		case s.Name == "activate" || s.Name == "history":
+		case s.Name == report.StepActivate || s.Name == report.StepHistory:
 			away = false
 		}
 		if away {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
@@ -40,7 +41,7 @@ func TestDrillReportsTheProbesOutage(t *testing.T) {
 					}
 				}
 				_ = clk.Sleep(ctx, 3*time.Second)
-				if _, err := deps.Engine.Run(ctx, engine.Trigger{Kind: engine.LicenseRestored, Group: "mosek", Since: start.Add(time.Second), At: clk.Now(), Brief: true}, false); err != nil {
+				if _, err := deps.Engine.Run(ctx, engine.Trigger{Kind: report.LicenseRestored, Group: "mosek", Since: start.Add(time.Second), At: clk.Now(), Brief: true}, false); err != nil {
 					t.Error(err)
 				}
 			})
@@ -49,7 +50,7 @@ func TestDrillReportsTheProbesOutage(t *testing.T) {
 		if wait != nil {
 			wait()
 		}
-		if err != nil || len(resp.Drill) != 2 || resp.Drill[1].Outcome != string(engine.Moved) {
+		if err != nil || len(resp.Drill) != 2 || resp.Drill[1].Outcome != report.Moved {
 			t.Fatalf("probe %v: drill %+v %v", probeRuns, resp, err)
 		}
 		took := clk.Now().Sub(start)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/eventparse"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // Failover handles EventBridge events.
@@ -23,7 +24,7 @@ type Failover struct {
 // FailoverResult is the JSON summary of one event.
 type FailoverResult struct {
 	eventparse.Parsed
-	Reports []*engine.Report `json:"reports"`
+	Reports []*report.Report `json:"reports"`
 	Errors  []string         `json:"errors,omitempty"`
 }
 
@@ -33,7 +34,7 @@ type FailoverResult struct {
 func (h *Failover) Handle(ctx context.Context, raw json.RawMessage) (*FailoverResult, error) {
 	log := h.logger()
 	p := eventparse.Parse(raw, eventparse.Options{HealthNotifyOnly: h.HealthNotifyOnly})
-	res := &FailoverResult{Parsed: p, Reports: []*engine.Report{}}
+	res := &FailoverResult{Parsed: p, Reports: []*report.Report{}}
 	switch {
 	case p.Malformed:
 		log.WarnContext(ctx, "event ignored: malformed", "source", p.Source, "detail_type", p.DetailType, "reason", p.Ignored)
@@ -83,7 +84,7 @@ func (e *RetryableError) Unwrap() error { return e.Err }
 func Conducts(ts []engine.Trigger) bool {
 	for _, t := range ts {
 		switch t.Kind {
-		case engine.InstanceDown, engine.InstanceUp, engine.Reconcile:
+		case report.InstanceDown, report.InstanceUp, report.Reconcile:
 		default:
 			return false
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
@@ -129,7 +130,7 @@ func TestEventKinds(t *testing.T) {
 				// machines.
 				var byProtocol map[string]string
 				var m struct {
-					Report engine.Report `json:"report"`
+					Report report.Report `json:"report"`
 				}
 				if aws.ToString(msgs[0].MessageStructure) != "json" || json.Unmarshal([]byte(aws.ToString(msgs[0].Message)), &byProtocol) != nil ||
 					json.Unmarshal([]byte(byProtocol["sqs"]), &m) != nil || m.Report.HolderAfter != tc.holder {
@@ -173,7 +174,7 @@ func TestDuplicateEventIsIgnored(t *testing.T) {
 	}
 	before := e.region.EC2.MutatingCalls()
 	res, err := e.event("ec2-state-stopping.json")
-	if err != nil || res.Reports[0].Outcome != engine.NothingToDo {
+	if err != nil || res.Reports[0].Outcome != report.NothingToDo {
 		t.Fatalf("result %+v err %v", res, err)
 	}
 	if e.region.EC2.MutatingCalls() != before || len(e.region.SNS.Messages()) != 1 {
@@ -359,7 +360,7 @@ func TestProbeAlarm(t *testing.T) {
 	t.Run("for the holder: fail over", func(t *testing.T) {
 		e := newEnv(t)
 		res, err := e.event("alarm-license-probe.json")
-		if err != nil || e.holder() != sim.Standby || res.Reports[0].Outcome != engine.Moved {
+		if err != nil || e.holder() != sim.Standby || res.Reports[0].Outcome != report.Moved {
 			t.Fatalf("result %+v err %v holder %s", res, err, e.holder())
 		}
 	})
@@ -374,7 +375,7 @@ func TestProbeAlarm(t *testing.T) {
 		raw := events.MustSample("alarm-license-probe.json", "2026-11-26T12:00:00.000+0000", "2026-11-26T08:58:00.000+0000")
 		before := e.region.EC2.MutatingCalls()
 		res, err := e.fo.Handle(e.region.Context(time.Minute), raw)
-		if err != nil || res.Reports[0].Outcome != engine.NothingToDo || !strings.Contains(res.Reports[0].Reason, "no longer holds") {
+		if err != nil || res.Reports[0].Outcome != report.NothingToDo || !strings.Contains(res.Reports[0].Reason, "no longer holds") {
 			t.Fatalf("result %+v err %v", res.Reports[0], err)
 		}
 		if e.holder() != sim.Standby || e.region.EC2.MutatingCalls() != before {
@@ -404,7 +405,7 @@ func TestActivation(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := res.Reports[0]
-		if r.Outcome != engine.Moved || !r.Activation.OK() || r.Activation.InstanceID != sim.Standby || len(ssmFake.Sent) != 1 {
+		if r.Outcome != report.Moved || !r.Activation.OK() || r.Activation.InstanceID != sim.Standby || len(ssmFake.Sent) != 1 {
 			t.Fatalf("report %+v activation %+v", r, r.Activation)
 		}
 		// The activation, then the history: the move's last two steps.
@@ -424,7 +425,7 @@ func TestActivation(t *testing.T) {
 				t.Fatalf("a failed activation must not make Lambda retry: %v", err)
 			}
 			r := res.Reports[0]
-			if r.Outcome != engine.Moved || r.Activation.OK() || e.holder() != sim.Standby {
+			if r.Outcome != report.Moved || r.Activation.OK() || e.holder() != sim.Standby {
 				t.Fatalf("report %+v activation %+v", r, r.Activation)
 			}
 			msgs := e.region.SNS.Messages()
@@ -483,7 +484,7 @@ func TestRepeatedRequestIsAnsweredNotActedOn(t *testing.T) {
 	e := newEnv(t)
 	const move = `{"action":"move","reason":"patching","request_id":"5f0c8e2a-1d7b-4c1e-9a51-3e0f2b7d9c11"}`
 	first, err := e.invoke(move)
-	if err != nil || first.Outcome != engine.Moved {
+	if err != nil || first.Outcome != report.Moved {
 		t.Fatalf("first move: %+v, %v", first, err)
 	}
 	to := e.holder()
@@ -492,14 +493,14 @@ func TestRepeatedRequestIsAnsweredNotActedOn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("repeat: %v", err)
 	}
-	if again.Outcome != engine.Repeated || again.HolderAfter != to || again.HolderBefore != first.HolderBefore {
+	if again.Outcome != report.Repeated || again.HolderAfter != to || again.HolderBefore != first.HolderBefore {
 		t.Fatalf("repeat answered %s %s -> %s, want repeat %s -> %s", again.Outcome, again.HolderBefore, again.HolderAfter, first.HolderBefore, to)
 	}
 	if n := e.region.EC2.MutatingCalls(); n != 0 || e.holder() != to {
 		t.Fatalf("repeat made %d mutating calls; holder %s", n, e.holder())
 	}
 	next, err := e.invoke(strings.Replace(move, "5f0c8e2a", "77777777", 1))
-	if err != nil || next.Outcome != engine.Moved || e.holder() == to {
+	if err != nil || next.Outcome != report.Moved || e.holder() == to {
 		t.Fatalf("a new request did not move: %+v, %v", next, err)
 	}
 }
@@ -550,7 +551,7 @@ func ptr[T any](v T) *T { return &v }
 func TestHealthChangeDaysAhead(t *testing.T) {
 	e := newEnv(t)
 	res, err := e.event("health-ec2-scheduled.json")
-	if err != nil || len(res.Reports) != 1 || res.Reports[0].Outcome != engine.Deferred {
+	if err != nil || len(res.Reports) != 1 || res.Reports[0].Outcome != report.Deferred {
 		t.Fatalf("result %+v err %v", res, err)
 	}
 	st := e.region.EC2.ENI(sim.ENIID)
@@ -558,7 +559,7 @@ func TestHealthChangeDaysAhead(t *testing.T) {
 		t.Fatalf("journal %v: the change is not recorded", st.Tags)
 	}
 	start := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
-	reconcile := func() *engine.Report {
+	reconcile := func() *report.Report {
 		t.Helper()
 		res, err := e.fo.Handle(e.region.Context(time.Minute), events.MustSample("scheduled-reconcile.json"))
 		if err != nil || len(res.Reports) != 1 {
@@ -568,11 +569,11 @@ func TestHealthChangeDaysAhead(t *testing.T) {
 	}
 	advanceTo := func(at time.Time) { e.region.Clock.Advance(at.Sub(e.region.Clock.Now())) }
 	advanceTo(start.Add(-31 * time.Minute))
-	if r := reconcile(); r.Outcome != engine.NothingToDo || e.holder() != sim.Primary {
+	if r := reconcile(); r.Outcome != report.NothingToDo || e.holder() != sim.Primary {
 		t.Fatalf("31 min before the start: %s, holder %s", r.Outcome, e.holder())
 	}
 	advanceTo(start.Add(-29 * time.Minute))
-	if r := reconcile(); r.Outcome != engine.Moved || !strings.Contains(r.Reason, "AWS Health") {
+	if r := reconcile(); r.Outcome != report.Moved || !strings.Contains(r.Reason, "AWS Health") {
 		t.Fatalf("29 min before the start: %s (%s)", r.Outcome, r.Reason)
 	}
 	if h := e.holder(); h != sim.Standby {
@@ -596,7 +597,7 @@ func TestPauseAndResume(t *testing.T) {
 	ctx := lambdacontext.NewContext(e.region.Context(time.Minute), &lambdacontext.LambdaContext{
 		ClientContext: lambdacontext.ClientContext{Custom: map[string]string{"operator": "arn:aws:sts::123456789012:assumed-role/LicenseAdmin/jo"}}})
 	resp, err := e.manual.Handle(ctx, json.RawMessage(`{"action":"pause","reason":"patching the primary","minutes":90}`))
-	if err != nil || resp.Outcome != engine.Paused || resp.Pause == nil {
+	if err != nil || resp.Outcome != report.Paused || resp.Pause == nil {
 		t.Fatalf("pause: %+v %v", resp, err)
 	}
 	until := sim.Start.Add(90 * time.Minute)
@@ -609,13 +610,13 @@ func TestPauseAndResume(t *testing.T) {
 	}
 	e.region.EC2.StopInstance(sim.Primary)
 	res, err := e.event("ec2-state-stopping.json")
-	if err != nil || len(res.Reports) != 1 || res.Reports[0].Outcome != engine.Paused || e.holder() != sim.Primary {
+	if err != nil || len(res.Reports) != 1 || res.Reports[0].Outcome != report.Paused || e.holder() != sim.Primary {
 		t.Fatalf("stop while paused: %+v %v (holder %s)", res, err, e.holder())
 	}
 	if n := len(e.region.SNS.Messages()); n != 0 {
 		t.Fatalf("%d notifications for a skipped event", n)
 	}
-	if resp, err := e.invoke(`{"action":"resume"}`); err != nil || resp.Outcome != engine.Resumed {
+	if resp, err := e.invoke(`{"action":"resume"}`); err != nil || resp.Outcome != report.Resumed {
 		t.Fatalf("resume: %+v %v", resp, err)
 	}
 	if status, _ := e.invoke(`{"action":"status"}`); status.Pause != nil {
@@ -645,8 +646,8 @@ func TestHistory(t *testing.T) {
 		t.Fatalf("history: %+v %v", resp, err)
 	}
 	newest, first := resp.History[0], resp.History[1]
-	if newest.From != sim.Standby || newest.To != sim.Second || newest.Trigger != string(engine.Move) || newest.Outcome != "moved" ||
-		first.From != sim.Primary || first.To != sim.Standby || first.Trigger != string(engine.InstanceDown) || first.DurationMS <= 0 ||
+	if newest.From != sim.Standby || newest.To != sim.Second || newest.Trigger != string(report.Move) || newest.Outcome != "moved" ||
+		first.From != sim.Primary || first.To != sim.Standby || first.Trigger != string(report.InstanceDown) || first.DurationMS <= 0 ||
 		!newest.At.After(first.At) {
 		t.Fatalf("history %+v", resp.History)
 	}
@@ -675,7 +676,7 @@ func TestWindowsStandbyIsActivatedWithPowerShell(t *testing.T) {
 		WindowsCommands: []string{"Restart-Service -Name 'FlexNet License Server - mosek'"}, Timeout: 30 * time.Second, Clock: r.Clock}}, nil, nil)
 	r.EC2.StopInstance(sim.Primary)
 	res, err := (&handler.Failover{Deps: deps}).Handle(r.Context(time.Minute), events.MustSample("ec2-state-stopping.json"))
-	if err != nil || res.Reports[0].Outcome != engine.Moved || !res.Reports[0].Activation.OK() {
+	if err != nil || res.Reports[0].Outcome != report.Moved || !res.Reports[0].Activation.OK() {
 		t.Fatalf("result %+v %v", res, err)
 	}
 	if len(ssmFake.Sent) != 1 || aws.ToString(ssmFake.Sent[0].DocumentName) != activation.WindowsDocument {
@@ -704,7 +705,7 @@ func TestDrill(t *testing.T) {
 	}
 	e.region.EC2.ResetCalls()
 	if again, err := e.invoke(`{"action":"drill","reason":"game day","request_id":"drill-1"}`); err != nil || e.region.EC2.MutatingCalls() != 0 ||
-		again.Outcome != engine.Repeated {
+		again.Outcome != report.Repeated {
 		t.Fatalf("a repeated drill: %+v %v, %d mutating calls", again, err, e.region.EC2.MutatingCalls())
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // Response is the manual response: the run's report, under the action
@@ -17,7 +18,7 @@ type Response struct {
 	// Action is the request's action (the report's plan action is in
 	// plan.action).
 	Action string `json:"action"`
-	engine.Report
+	report.Report
 	// Holder is, for status, the instance that holds the ENI ("" when
 	// it is unattached).
 	Holder              string            `json:"holder,omitempty"`
@@ -63,9 +64,9 @@ func (h *Manual) Handle(ctx context.Context, raw json.RawMessage) (*Response, er
 	case ActionDrill:
 		return h.drill(ctx, req)
 	}
-	t := engine.Trigger{Kind: engine.Move, Group: req.Group, Target: req.Target, Reason: req.Reason, RequestID: req.RequestID}
+	t := engine.Trigger{Kind: report.Move, Group: req.Group, Target: req.Target, Reason: req.Reason, RequestID: req.RequestID}
 	if req.Action == ActionFailback {
-		t.Kind = engine.Failback
+		t.Kind = report.Failback
 	}
 	reports, err := h.Engine.Run(ctx, t, req.Action == ActionPlan)
 	if bad := badRequestFrom(err); bad != nil {
@@ -75,7 +76,7 @@ func (h *Manual) Handle(ctx context.Context, raw json.RawMessage) (*Response, er
 		return nil, fmt.Errorf("%s: %w", req.Action, err)
 	}
 	r := reports[0]
-	if r.Outcome != engine.Repeated {
+	if r.Outcome != report.Repeated {
 		h.record(ctx, r, "manual "+req.Action, false)
 	}
 	resp := fromReport(req.Action, r)
@@ -124,9 +125,9 @@ func (h *Manual) history(ctx context.Context, req Request) (*Response, error) {
 		moves = moves[:limit]
 	}
 	return &Response{Action: ActionHistory, Holder: g.ENI.InstanceID, History: moves,
-		Report: engine.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: "history"}}, nil
+		Report: report.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: "history"}}, nil
 }
 
-func fromReport(action string, r *engine.Report) *Response {
+func fromReport(action string, r *report.Report) *Response {
 	return &Response{Action: action, Report: *r}
 }

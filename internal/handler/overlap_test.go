@@ -10,6 +10,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
@@ -56,7 +57,7 @@ func TestOverlappingProbesMoveOnce(t *testing.T) {
 		return
 	}
 	fo := &handler.Failover{Deps: r.Deps(engine.Options{}, nil, nil)}
-	var outcomes []engine.Outcome
+	var outcomes []report.Outcome
 	for _, f := range findings {
 		res, err := fo.Handle(simclock.WithDeadline(ctx, clk.Now().Add(time.Minute)), f)
 		if err != nil || len(res.Reports) != 1 {
@@ -64,7 +65,7 @@ func TestOverlappingProbesMoveOnce(t *testing.T) {
 		}
 		outcomes = append(outcomes, res.Reports[0].Outcome)
 	}
-	if outcomes[0] != engine.Moved || outcomes[1] != engine.Repeated || r.EC2.AcceptedMutations()[fakeec2.OpAttachNetworkInterface] != 1 {
+	if outcomes[0] != report.Moved || outcomes[1] != report.Repeated || r.EC2.AcceptedMutations()[fakeec2.OpAttachNetworkInterface] != 1 {
 		t.Fatalf("outcomes %v, %d attaches: want one move and a repeat", outcomes, r.EC2.AcceptedMutations()[fakeec2.OpAttachNetworkInterface])
 	}
 }

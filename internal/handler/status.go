@@ -8,6 +8,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // MemberStatus describes a member in a status response.
@@ -50,7 +51,7 @@ func (h *Manual) statusOf(g model.Group) *Response {
 	eni := g.ENI
 	resp := &Response{
 		Action: ActionStatus,
-		Report: engine.Report{Group: g.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,
+		Report: report.Report{Group: g.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,
 			Outcome: "status", StartedAt: h.Engine.Now().UTC()},
 		Holder: eni.InstanceID, AttachmentState: string(eni.AttachmentStatus), Journal: map[string]string{},
 	}

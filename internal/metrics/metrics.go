@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/emf"
-	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // Metric names, as the dashboard and alarms know them.
@@ -45,7 +45,7 @@ func New(w io.Writer, namespace, function string, now func() time.Time) *Emitter
 // Report writes the metrics of one run: counts of moves, failures and
 // no-ops, and durations when the ENI moved. Dimensions: the group, and
 // none (the total over groups).
-func (e *Emitter) Report(r *engine.Report) error {
+func (e *Emitter) Report(r *report.Report) error {
 	if e == nil || r == nil || r.DryRun {
 		return nil
 	}
@@ -64,14 +64,14 @@ func (e *Emitter) Report(r *engine.Report) error {
 		line[Moves] = 1
 		defs = append(defs, millis(MoveDurationMS), millis(DetachDurationMS), millis(AttachDurationMS))
 		line[MoveDurationMS] = r.DurationMS
-		line[DetachDurationMS] = r.StepMS("detach") + r.StepMS("force-detach") + r.StepMS("wait-available")
-		line[AttachDurationMS] = r.StepMS("attach") + r.StepMS("wait-attached")
-	case r.Outcome == engine.Failed:
+		line[DetachDurationMS] = r.StepMS(report.StepDetach) + r.StepMS(report.StepForceDetach) + r.StepMS(report.StepWaitAvailable)
+		line[AttachDurationMS] = r.StepMS(report.StepAttach) + r.StepMS(report.StepWaitAttached)
+	case r.Outcome == report.Failed:
 		line[Failures] = 1
 	default:
 		line[NothingToDo] = 1
 	}
-	if r.Outcome == engine.ReturnedToFormer {
+	if r.Outcome == report.ReturnedToFormer {
 		line[Failures] = 1
 	}
 	if a := r.Activation; a != nil {

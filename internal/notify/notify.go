@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/eni-failover/eni-failover/internal/awsapi"
-	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // Notifier publishes reports to a topic. A nil *Notifier or an empty topic
@@ -28,41 +28,41 @@ type Notifier struct {
 type Message struct {
 	Subject string         `json:"subject"`
 	Event   string         `json:"event"`
-	Report  *engine.Report `json:"report"`
+	Report  *report.Report `json:"report"`
 }
 
 // Worth reports whether a report deserves a message: the holder changed,
 // or a run failed, or (notifyOnly) an event names a holder.
-func Worth(r *engine.Report, notifyOnly bool) bool {
+func Worth(r *report.Report, notifyOnly bool) bool {
 	if r == nil {
 		return false
 	}
 	if notifyOnly {
-		return r.Outcome == engine.Planned || r.Outcome == engine.Deferred
+		return r.Outcome == report.Planned || r.Outcome == report.Deferred
 	}
-	return !r.DryRun && (r.Outcome.Changed() || r.Outcome == engine.Failed || r.Outcome == engine.Deferred ||
-		r.Outcome == engine.Capped || r.Outcome == engine.Confirmed)
+	return !r.DryRun && (r.Outcome.Changed() || r.Outcome == report.Failed || r.Outcome == report.Deferred ||
+		r.Outcome == report.Capped || r.Outcome == report.Confirmed)
 }
 
 // Subject is a readable one-line summary (SNS allows 100 characters).
-func Subject(r *engine.Report, notifyOnly bool) string {
+func Subject(r *report.Report, notifyOnly bool) string {
 	var s string
 	switch {
 	case notifyOnly:
 		s = fmt.Sprintf("eni-failover %s: %s holds the license ENI and is affected (%s)", r.Group, r.HolderBefore, r.Trigger)
-	case r.Outcome == engine.Deferred:
+	case r.Outcome == report.Deferred:
 		s = fmt.Sprintf("eni-failover %s: AWS Health change scheduled for holder %s", r.Group, r.HolderBefore)
-	case r.Outcome == engine.Failed:
+	case r.Outcome == report.Failed:
 		s = fmt.Sprintf("eni-failover %s: FAILED to move %s off %s", r.Group, r.ENIID, cmp.Or(r.HolderBefore, "(none)"))
-	case r.Outcome == engine.Capped:
+	case r.Outcome == report.Capped:
 		s = fmt.Sprintf("eni-failover %s: license down on %s, NOT moved (automatic moves used up)", r.Group, cmp.Or(r.HolderBefore, "(none)"))
-	case r.Outcome == engine.Confirmed:
+	case r.Outcome == report.Confirmed:
 		s = fmt.Sprintf("eni-failover %s: license answers again on %s after %s", r.Group, cmp.Or(r.HolderAfter, "(none)"),
 			(time.Duration(r.OutageMS) * time.Millisecond).Round(100*time.Millisecond))
-	case r.Outcome == engine.ReturnedToFormer:
+	case r.Outcome == report.ReturnedToFormer:
 		s = fmt.Sprintf("eni-failover %s: no standby took %s; back on %s", r.Group, r.ENIID, r.HolderAfter)
 	case r.Activation != nil && !r.Activation.OK():
-		s = fmt.Sprintf("eni-failover %s: moved %s -> %s, ACTIVATION %s", r.Group, cmp.Or(r.HolderBefore, "(none)"), r.HolderAfter, strings.ToUpper(r.Activation.Status))
+		s = fmt.Sprintf("eni-failover %s: moved %s -> %s, ACTIVATION %s", r.Group, cmp.Or(r.HolderBefore, "(none)"), r.HolderAfter, strings.ToUpper(string(r.Activation.Status)))
 	default:
 		s = fmt.Sprintf("eni-failover %s: license ENI moved %s -> %s", r.Group, cmp.Or(r.HolderBefore, "(none)"), r.HolderAfter)
 	}
@@ -70,7 +70,7 @@ func Subject(r *engine.Report, notifyOnly bool) string {
 }
 
 // Publish sends the message for r when it is worth one.
-func (n *Notifier) Publish(ctx context.Context, r *engine.Report, event string, notifyOnly bool) error {
+func (n *Notifier) Publish(ctx context.Context, r *report.Report, event string, notifyOnly bool) error {
 	if n == nil || n.TopicARN == "" || !Worth(r, notifyOnly) {
 		return nil
 	}

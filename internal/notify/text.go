@@ -5,13 +5,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // Text is the plain-text body people read: what happened to which
 // instances (with their Name tags), why, how long each step took, and,
 // when a move failed, what to do.
-func Text(r *engine.Report, event string, notifyOnly bool) string {
+func Text(r *report.Report, event string, notifyOnly bool) string {
 	var b strings.Builder
 	line := func(label, format string, args ...any) {
 		fmt.Fprintf(&b, "%-12s %s\n", label+":", fmt.Sprintf(format, args...))
@@ -32,7 +32,7 @@ func Text(r *engine.Report, event string, notifyOnly bool) string {
 	if len(r.Steps) > 0 {
 		var steps []string
 		for _, s := range r.Steps {
-			st := s.Name + " " + ms(s.DurationMS)
+			st := string(s.Name) + " " + ms(s.DurationMS)
 			if s.Error != "" {
 				st += " (failed)"
 			}
@@ -55,7 +55,7 @@ func Text(r *engine.Report, event string, notifyOnly bool) string {
 	return b.String()
 }
 
-func named(r *engine.Report, id string) string {
+func named(r *report.Report, id string) string {
 	if id == "" {
 		return "(none)"
 	}
@@ -75,19 +75,19 @@ func suffix(s string) string {
 }
 
 // whatToDo is the advice for an outcome that needs a person.
-func whatToDo(r *engine.Report, notifyOnly bool) string {
+func whatToDo(r *report.Report, notifyOnly bool) string {
 	switch {
 	case notifyOnly:
 		return "HEALTH_EVENT_ACTION is notify: move the ENI yourself with the move action before the change starts, or let it be."
-	case r.Outcome == engine.Deferred:
+	case r.Outcome == report.Deferred:
 		return "nothing yet: the reconcile moves the ENI before the change starts (HEALTH_LEAD_TIME). Move it earlier with the move action if you prefer."
-	case r.Outcome == engine.Capped:
+	case r.Outcome == report.Capped:
 		return "the token server failed on each holder it was moved to: find out why (license file, lmgrd's log, the vendor daemon) and start it; then move the ENI yourself, or run resume to let the automation move it again."
-	case r.Outcome == engine.ReturnedToFormer:
+	case r.Outcome == report.ReturnedToFormer:
 		return "every standby refused the ENI (see Why): check their IAM permissions, state and device index, then move again."
 	case r.Activation != nil && !r.Activation.OK():
 		return "the ENI moved but the token server did not start on the new holder: look at the SSM command's output, start lmgrd by hand, and check that clients get tokens."
-	case r.Outcome != engine.Failed:
+	case r.Outcome != report.Failed:
 		return ""
 	}
 	// The report carries the error as text (it is what the response and

@@ -16,6 +16,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
@@ -106,7 +107,7 @@ func BenchmarkFailover(b *testing.B) {
 					r.EC2.ResetCalls()
 					start := clk.Now()
 					res, err := h.Handle(r.Context(60*time.Second), events.MustSample(sc.event))
-					if err != nil || len(res.Reports) != 1 || res.Reports[0].Outcome != engine.Moved {
+					if err != nil || len(res.Reports) != 1 || res.Reports[0].Outcome != report.Moved {
 						b.Fatalf("failover: %+v %v", res, err)
 					}
 					// Until the ENI is in place: the history written after

@@ -17,6 +17,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/ec2limits"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/lambdasim"
@@ -164,7 +165,7 @@ func (w *fleetWorld) f() float64 { w.rngMu.Lock(); defer w.rngMu.Unlock(); retur
 
 // Activate is SSM Run Command on the new holder: delivery to the agent,
 // then lmgrd's start, checked before it reports success.
-func (w *fleetWorld) Activate(ctx context.Context, instanceID string, _ bool) engine.Activation {
+func (w *fleetWorld) Activate(ctx context.Context, instanceID string, _ bool) report.Activation {
 	start := w.clk.Now()
 	w.mu.Lock()
 	w.activations[instanceID]++
@@ -174,20 +175,20 @@ func (w *fleetWorld) Activate(ctx context.Context, instanceID string, _ bool) en
 		took = w.lat.DaemonStart
 	}
 	if err := w.clk.Sleep(ctx, w.lat.SSMDelivery); err != nil {
-		return engine.Activation{InstanceID: instanceID, Status: "Error", Error: err.Error()}
+		return report.Activation{InstanceID: instanceID, Status: "Error", Error: err.Error()}
 	}
 	w.servers.Set(instanceID, sim.Daemon{State: sim.Serving, ServeAt: w.clk.Now().Add(took)})
 	_ = w.clk.Sleep(ctx, took+500*time.Millisecond)
-	return engine.Activation{InstanceID: instanceID, CommandID: "sim", Status: "Success", DurationMS: w.clk.Now().Sub(start).Milliseconds()}
+	return report.Activation{InstanceID: instanceID, CommandID: "sim", Status: "Success", DurationMS: w.clk.Now().Sub(start).Milliseconds()}
 }
 
 // deepCheck is lmutil lmstat on a healthy holder: it passes after
 // DeepCheck.
 type deepCheck struct{ w *fleetWorld }
 
-func (d deepCheck) Activate(ctx context.Context, instanceID string, _ bool) engine.Activation {
+func (d deepCheck) Activate(ctx context.Context, instanceID string, _ bool) report.Activation {
 	_ = d.w.clk.Sleep(ctx, d.w.lat.DeepCheck)
-	return engine.Activation{InstanceID: instanceID, CommandID: "sim-lmstat", Status: "Success"}
+	return report.Activation{InstanceID: instanceID, CommandID: "sim-lmstat", Status: "Success"}
 }
 
 // deliver hands an event to a function after delay, perhaps twice.

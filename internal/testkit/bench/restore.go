@@ -14,6 +14,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/eventparse"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
@@ -122,15 +123,15 @@ type queued struct {
 
 // Activate is SSM Run Command on the new holder (engine.Activator):
 // delivery to the agent, then `systemctl restart lmgrd`.
-func (w *licenseWorld) Activate(ctx context.Context, instanceID string, _ bool) engine.Activation {
+func (w *licenseWorld) Activate(ctx context.Context, instanceID string, _ bool) report.Activation {
 	start := w.clk.Now()
 	if err := w.clk.Sleep(ctx, w.lat.SSMDelivery); err != nil {
-		return engine.Activation{InstanceID: instanceID, Status: "Error", Error: err.Error()}
+		return report.Activation{InstanceID: instanceID, Status: "Error", Error: err.Error()}
 	}
 	w.servers.Set(instanceID, sim.Daemon{State: sim.Serving, ServeAt: w.clk.Now().Add(w.lat.DaemonStart)})
 	// The command checks the port before it reports success.
 	_ = w.clk.Sleep(ctx, w.lat.DaemonStart+500*time.Millisecond)
-	return engine.Activation{InstanceID: instanceID, CommandID: "sim", Status: "Success", DurationMS: w.clk.Now().Sub(start).Milliseconds()}
+	return report.Activation{InstanceID: instanceID, CommandID: "sim", Status: "Success", DurationMS: w.clk.Now().Sub(start).Milliseconds()}
 }
 
 // probeTimeout is the probe's PROBE_TIMEOUT.

@@ -5,6 +5,7 @@
 package fakessm
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -23,6 +24,9 @@ type Outcome struct {
 	After  time.Duration
 	Output string
 	Code   int32
+	// Details is SSM's StatusDetails (default: the status), e.g.
+	// "Undeliverable" for a Failed command that never ran.
+	Details string
 }
 
 // Fake is the simulated SSM. It is safe for concurrent use.
@@ -80,7 +84,7 @@ func (f *Fake) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocat
 	}
 	out := &ssm.GetCommandInvocationOutput{CommandId: in.CommandId, InstanceId: in.InstanceId, Status: types.CommandInvocationStatusInProgress}
 	if o.Status != "" && !f.Clock.Now().Before(c.at.Add(o.After)) {
-		out.Status, out.StatusDetails = o.Status, aws.String(string(o.Status))
+		out.Status, out.StatusDetails = o.Status, aws.String(cmp.Or(o.Details, string(o.Status)))
 		out.StandardOutputContent, out.ResponseCode = aws.String(o.Output), o.Code
 	}
 	return out, nil

@@ -29,7 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/eni-failover/eni-failover/events"
-	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/localproc"
 	"github.com/eni-failover/eni-failover/internal/testkit/strictec2"
 )
@@ -133,9 +133,9 @@ func paced(rie, bin, motoURL string) error {
 			return fmt.Errorf("paced run %d: %w", i+1, err)
 		}
 		var res struct {
-			Reports []engine.Report `json:"reports"`
+			Reports []report.Report `json:"reports"`
 		}
-		if err := json.Unmarshal(m.body, &res); err != nil || len(res.Reports) != 1 || res.Reports[0].Outcome != engine.Moved {
+		if err := json.Unmarshal(m.body, &res); err != nil || len(res.Reports) != 1 || res.Reports[0].Outcome != report.Moved {
 			return fmt.Errorf("paced run %d did not move the ENI: %s", i+1, m.body)
 		}
 		r := res.Reports[0]

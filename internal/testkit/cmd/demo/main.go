@@ -21,6 +21,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
@@ -292,7 +293,7 @@ func (s *story) invoke(payload string) error {
 	if err != nil {
 		return fmt.Errorf("invoke %s: %w", payload, err)
 	}
-	if resp.Plan != nil && resp.Outcome == engine.Planned {
+	if resp.Plan != nil && resp.Outcome == report.Planned {
 		var cands []string
 		for _, c := range resp.Plan.Candidates {
 			cands = append(cands, label(c.InstanceID))
@@ -310,7 +311,7 @@ func (s *story) invoke(payload string) error {
 
 // report prints a run: each step with its start and end on the simulated
 // clock, and for a move the time the clients were without a license.
-func (s *story) report(r *engine.Report) {
+func (s *story) report(r *report.Report) {
 	if !r.Outcome.Changed() {
 		for i, l := range wrap(fmt.Sprintf("%s: %s%s", r.Outcome, r.Reason, errSuffix(r.Error)), 84) {
 			if i == 0 {
@@ -345,7 +346,7 @@ func (s *story) report(r *engine.Report) {
 		at = end
 	}
 	if r.Activation != nil && !r.Activation.OK() {
-		s.say("    %sACTIVATION %s%s: %s", bold, strings.ToUpper(r.Activation.Status), reset, clip.Text(r.Activation.Output, 77))
+		s.say("    %sACTIVATION %s%s: %s", bold, strings.ToUpper(string(r.Activation.Status)), reset, clip.Text(r.Activation.Output, 77))
 	}
 	if !away.IsZero() && !back.IsZero() {
 		served := back

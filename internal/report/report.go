@@ -1,8 +1,10 @@
-package engine
+// Package report holds what a run decided and did (Plan, Report, Step,
+// Outcome) and what set it off (Kind): the engine writes them, and the
+// handlers, notifications, metrics and the operator's command line read
+// them without linking the engine.
+package report
 
-import (
-	"time"
-)
+import "time"
 
 // Outcome is how a run ended for one group.
 type Outcome string
@@ -51,13 +53,51 @@ const (
 // Changed reports whether the outcome means the ENI's holder changed.
 func (o Outcome) Changed() bool { return o == Moved || o == Attached || o == ReturnedToFormer }
 
+// StepName names a step of a run; the notification, metrics and drill
+// report pick steps by these names.
+type StepName string
+
+// Steps, in the order a move makes them.
+const (
+	// StepRead: the group's ENI and members read from EC2.
+	StepRead StepName = "read"
+	// StepVerify: an attachment someone else made, checked and left alone.
+	StepVerify StepName = "verify"
+	// StepStartInstance: a stopped standby started (allowStartStopped).
+	StepStartInstance StepName = "start-instance"
+	// StepWaitRunning: waiting for the started standby to run.
+	StepWaitRunning StepName = "wait-running"
+	// StepDetach: the graceful detach from a healthy holder.
+	StepDetach StepName = "detach"
+	// StepForceDetach: the forced detach from a stopped or impaired holder.
+	StepForceDetach StepName = "force-detach"
+	// StepWaitAvailable: waiting for the detached ENI to be available.
+	StepWaitAvailable StepName = "wait-available"
+	// StepAttach: the attach to the new holder.
+	StepAttach StepName = "attach"
+	// StepWaitAttached: waiting for the attachment to be attached.
+	StepWaitAttached StepName = "wait-attached"
+	// StepDeleteOnTermination: DeleteOnTermination set to false on the attachment.
+	StepDeleteOnTermination StepName = "delete-on-termination"
+	// StepJournal: the journal tags written on the ENI.
+	StepJournal StepName = "journal"
+	// StepHolderTag: the license-holder tag moved to the holder.
+	StepHolderTag StepName = "holder-tag"
+	// StepHistory: the move added to the history journal.
+	StepHistory StepName = "history"
+	// StepRecordHealth: an AWS Health notice recorded in the journal.
+	StepRecordHealth StepName = "record-health"
+	// StepActivate: the token server (re)started on the new holder.
+	StepActivate StepName = "activate"
+)
+
 // Step is one timed step of a run.
 type Step struct {
-	Name       string `json:"name"`
-	InstanceID string `json:"instance_id,omitempty"`
-	Detail     string `json:"detail,omitempty"`
-	Error      string `json:"error,omitempty"`
-	DurationMS int64  `json:"duration_ms"`
+	Name       StepName `json:"name"`
+	InstanceID string   `json:"instance_id,omitempty"`
+	Detail     string   `json:"detail,omitempty"`
+	Error      string   `json:"error,omitempty"`
+	DurationMS int64    `json:"duration_ms"`
 }
 
 // Report says what a run did for one group.
@@ -91,7 +131,7 @@ type Report struct {
 }
 
 // StepMS sums the durations of the named steps.
-func (r *Report) StepMS(name string) int64 {
+func (r *Report) StepMS(name StepName) int64 {
 	var total int64
 	for _, s := range r.Steps {
 		if s.Name == name {
