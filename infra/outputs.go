@@ -3,6 +3,8 @@ package main
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/eni-failover/eni-failover/internal/moveapi"
 )
 
 // outputs name what an operator needs after a deploy.
@@ -15,7 +17,7 @@ func (s *EniFailoverStack) outputs() {
 	}
 	out("FailoverFunctionName", "Handles the probe's findings, alarms, Health and Spot events", s.Failover.FunctionName())
 	out("FleetFunctionName", "Handles EC2 state changes and the reconcile, sweeping the fleet while it works", s.Fleet.FunctionName())
-	out("MoveFunctionName", "Manual status, plan, move, failback, pause, resume, history and drill", s.Move.FunctionName())
+	out("MoveFunctionName", "The operator's actions: "+moveapi.Names(), s.Move.FunctionName())
 	out("NotificationTopicArn", "One message per move or failed move", s.Topic.TopicArn())
 	out("FailedEventsQueueUrl", "Events the failover function could not handle", s.Failed.QueueUrl())
 	// fileb:// works with AWS CLI v1 and v2 (only v2 knows

@@ -21,6 +21,6 @@ func main() {
 		lambda.Start(startup.Failing(err))
 		return
 	}
-	h := &handler.Manual{Deps: deps, OutageWait: cfg.DrillOutageWait}
+	h := &handler.Move{Deps: deps, OutageWait: cfg.DrillOutageWait}
 	lambda.Start(h.Handle)
 }

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/eni-failover/eni-failover/internal/clip"
-	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
+	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 // Exit codes scripts can use.
@@ -59,27 +62,31 @@ type Flags struct {
 	Timeout                                  time.Duration
 }
 
-var commands = map[string]string{
-	"status":   "where the ENI is, each member and whether it could take it, the pause, the last moves",
-	"plan":     "what a move would do (changes nothing)",
-	"move":     "move the ENI to the best standby, or to --target",
-	"failback": "move the ENI back to the group's home",
-	"pause":    "maintenance mode: no automatic move until resume or --minutes pass (--reason required)",
-	"resume":   "end maintenance mode",
-	"history":  "the last moves, newest first",
-	"drill":    "a failover exercise: a planned move to the best standby and back, each timed",
+// flagHelp is how usage shows each field's flag.
+var flagHelp = map[moveapi.Field]string{
+	moveapi.FieldTarget:  "--target i-...",
+	moveapi.FieldReason:  "--reason TEXT",
+	moveapi.FieldMinutes: "--minutes N",
+	moveapi.FieldLimit:   "--limit N",
 }
-
-var order = []string{"status", "plan", "move", "failback", "pause", "resume", "history", "drill"}
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: eni-failover COMMAND [flags]")
 	fmt.Fprintln(w, "\ncommands:")
-	for _, c := range order {
-		fmt.Fprintf(w, "  %-9s %s\n", c, commands[c])
+	for _, a := range moveapi.Actions {
+		fmt.Fprintf(w, "  %-9s %s\n", a.Name, a.Help)
 	}
 	fmt.Fprintln(w, "\nflags (all commands): --group G --function NAME --stack NAME --region R --endpoint-url URL --json --timeout D")
-	fmt.Fprintln(w, "move/plan: --target i-... --reason TEXT; failback/resume/drill: --reason TEXT; pause: --reason TEXT --minutes N; history: --limit N")
+	for _, a := range moveapi.Actions {
+		if len(a.Fields) == 0 {
+			continue
+		}
+		flags := make([]string, len(a.Fields))
+		for i, f := range a.Fields {
+			flags[i] = flagHelp[f]
+		}
+		fmt.Fprintf(w, "  %-9s %s\n", a.Name+":", strings.Join(flags, " "))
+	}
 	fmt.Fprintln(w, "\nexit codes: 0 done (status: ENI on a healthy member), 1 failed, 2 usage or refused, 3 function unreachable, 4 status degraded")
 }
 
@@ -93,7 +100,8 @@ func Run(ctx context.Context, args []string, resolve Resolve, stdout, stderr io.
 		return ExitOK
 	}
 	cmd := args[0]
-	if _, ok := commands[cmd]; !ok {
+	action, ok := moveapi.Lookup(moveapi.ActionName(cmd))
+	if !ok {
 		fmt.Fprintf(stderr, "eni-failover: unknown command %q\n", cmd)
 		usage(stderr)
 		return ExitUsage
@@ -108,10 +116,10 @@ func Run(ctx context.Context, args []string, resolve Resolve, stdout, stderr io.
 	fs.StringVar(&f.Endpoint, "endpoint-url", "", "Lambda endpoint (aws-lambda-rie or another emulator)")
 	fs.BoolVar(&f.JSON, "json", false, "print the function's JSON response")
 	fs.DurationVar(&f.Timeout, "timeout", defaultTimeout, "how long to wait for the answer (above the function's timeout)")
-	target := fs.String("target", "", "instance to move to (move, plan)")
+	target := fs.String("target", "", "instance to move to ("+moveapi.Taking(moveapi.FieldTarget)+")")
 	reason := fs.String("reason", "", "why (recorded in the journal and the notification)")
 	minutes := fs.Int("minutes", 0, "pause length in minutes (default 240, at most 10080)")
-	limit := fs.Int("limit", 0, "history entries (default 10, at most 50)")
+	limit := fs.Int("limit", 0, fmt.Sprintf("history entries (default %d, at most %d)", moveapi.DefaultHistory, moveapi.MaxHistory))
 	if err := fs.Parse(args[1:]); err != nil {
 		return ExitUsage
 	}
@@ -119,19 +127,18 @@ func Run(ctx context.Context, args []string, resolve Resolve, stdout, stderr io.
 		fmt.Fprintf(stderr, "eni-failover %s: unexpected argument %q\n", cmd, fs.Arg(0))
 		return ExitUsage
 	}
-	req := handler.Request{Action: cmd, Group: f.Group, Target: *target, Reason: *reason, Minutes: *minutes, Limit: *limit}
-	mutating := cmd == "move" || cmd == "failback" || cmd == "pause" || cmd == "resume" || cmd == "drill"
-	if cmd == "move" || cmd == "failback" || cmd == "drill" {
+	req := moveapi.Request{Action: action.Name, Group: f.Group, Target: *target, Reason: *reason, Minutes: *minutes, Limit: *limit}
+	if action.Idempotent {
 		// A repeat of this invocation is answered, never carried out again.
 		req.RequestID = newRequestID()
 	}
-	if _, err := handler.ParseRequest(mustJSON(req)); err != nil {
+	if _, err := moveapi.ParseRequest(mustJSON(req)); err != nil {
 		fmt.Fprintf(stderr, "eni-failover %s: %v\n", cmd, err)
 		return ExitUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 	defer cancel()
-	t, err := resolve(ctx, f, mutating)
+	t, err := resolve(ctx, f, action.Mutates)
 	if err != nil {
 		fmt.Fprintf(stderr, "eni-failover %s: %v\n", cmd, err)
 		return ExitUnreached
@@ -154,12 +161,12 @@ func Run(ctx context.Context, args []string, resolve Resolve, stdout, stderr io.
 	// the body's shape.
 	if json.Unmarshal(out.Payload, &fe) == nil && fe.Type != "" || out.FunctionError != nil {
 		fmt.Fprintf(stderr, "eni-failover %s: %s: %s\n", cmd, fe.Type, fe.Message)
-		if fe.Type == "BadRequestError" {
+		if fe.Type == badRequestType {
 			return ExitUsage
 		}
 		return ExitFailed
 	}
-	var resp handler.Response
+	var resp moveapi.Response
 	if err := json.Unmarshal(out.Payload, &resp); err != nil {
 		fmt.Fprintf(stderr, "eni-failover %s: reading the answer %.200s: %v\n", cmd, out.Payload, err)
 		return ExitFailed
@@ -172,24 +179,24 @@ func Run(ctx context.Context, args []string, resolve Resolve, stdout, stderr io.
 	return exitCode(&resp)
 }
 
-func exitCode(r *handler.Response) int {
+func exitCode(r *moveapi.Response) int {
 	switch {
-	case r.Outcome == "failed" || r.Error != "":
+	case r.Outcome == report.Failed || r.Error != "":
 		return ExitFailed
-	case r.Action == "status" && !healthy(r):
+	case r.Action == moveapi.ActionStatus && !healthy(r):
 		return ExitDegraded
 	}
 	return ExitOK
 }
 
 // healthy: the ENI is attached to a running member whose checks pass.
-func healthy(r *handler.Response) bool {
-	if r.Holder == "" || r.AttachmentState != "attached" {
+func healthy(r *moveapi.Response) bool {
+	if r.Holder == "" || r.AttachmentState != string(model.Attached) {
 		return false
 	}
 	for _, m := range r.Members {
 		if m.InstanceID == r.Holder {
-			return m.State == "running" && m.Health == "ok"
+			return m.State == model.StateRunning && m.Health == model.HealthOK
 		}
 	}
 	return false
@@ -210,6 +217,10 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// badRequestType is the errorType Lambda gives a moveapi.BadRequestError
+// (the error's type name).
+var badRequestType = reflect.TypeFor[moveapi.BadRequestError]().Name()
 
 // ErrNoFunction says how to name the function when the stack has none.
 var ErrNoFunction = errors.New("no move function: pass --function, set ENI_FAILOVER_FUNCTION, or deploy the stack (--stack) whose output MoveFunctionName names it")

@@ -8,12 +8,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
 )
 
 // render writes a response for people: short lines, tables, no JSON.
-func render(w io.Writer, r *handler.Response) {
+func render(w io.Writer, r *moveapi.Response) {
 	switch r.Action {
 	case "status":
 		printStatus(w, r)
@@ -25,7 +25,7 @@ func render(w io.Writer, r *handler.Response) {
 	}
 }
 
-func printStatus(w io.Writer, r *handler.Response) {
+func printStatus(w io.Writer, r *moveapi.Response) {
 	fmt.Fprintf(w, "group %s  ENI %s  MAC %s  IP %s  %s\n", r.Group, r.ENIID, r.MAC, r.PrivateIP, r.AZ)
 	holder := "none: the ENI is unattached"
 	if r.Holder != "" {
@@ -97,7 +97,7 @@ func outage(ms int64) string {
 	return (time.Duration(ms) * time.Millisecond).Round(100 * time.Millisecond).String()
 }
 
-func printRun(w io.Writer, r *handler.Response) {
+func printRun(w io.Writer, r *moveapi.Response) {
 	line := fmt.Sprintf("%s: %s", r.Action, r.Outcome)
 	if r.HolderBefore != "" || r.HolderAfter != "" {
 		line += fmt.Sprintf(", %s -> %s", cmp.Or(r.HolderBefore, "(none)"), cmp.Or(r.HolderAfter, "(none)"))
@@ -149,7 +149,7 @@ func printRun(w io.Writer, r *handler.Response) {
 	}
 }
 
-func nameOf(r *handler.Response, id string) string {
+func nameOf(r *moveapi.Response, id string) string {
 	for _, m := range r.Members {
 		if m.InstanceID == id && m.Name != "" {
 			return fmt.Sprintf("%s (%s)", id, m.Name)

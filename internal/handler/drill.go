@@ -8,30 +8,14 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/report"
 )
-
-// DrillMove is one move of a drill: how long it took, and how long the ENI
-// was away from any instance (the longest the clients can have been
-// without a license; the probe measures what they saw).
-type DrillMove struct {
-	From       string         `json:"from"`
-	To         string         `json:"to"`
-	Outcome    report.Outcome `json:"outcome"`
-	DurationMS int64          `json:"duration_ms"`
-	ENIAwayMS  int64          `json:"eni_away_ms"`
-	// OutageMS is the clients' outage the probe measured for this move
-	// (both moves' when the license did not answer in between: then it
-	// is on the second move), once the history has it.
-	OutageMS   int64                `json:"outage_ms,omitempty"`
-	Activation report.CommandStatus `json:"activation,omitempty"`
-	Error      string               `json:"error,omitempty"`
-}
 
 // drill is a planned failover exercise for a maintenance window: a planned
 // move to the best standby, then back to the holder it left, each timed.
 // It stops after the first move when that one did not succeed.
-func (h *Manual) drill(ctx context.Context, req Request) (*Response, error) {
+func (h *Move) drill(ctx context.Context, req moveapi.Request) (*moveapi.Response, error) {
 	reason := strings.TrimSpace("drill " + req.Reason)
 	if req.RequestID != "" {
 		// The journal keeps the last request id: a repeat of a finished
@@ -40,7 +24,7 @@ func (h *Manual) drill(ctx context.Context, req Request) (*Response, error) {
 		if err == nil {
 			var g model.Group
 			if g, err = h.Engine.ReadGroup(ctx, name); err == nil && g.ENI.Tags[h.Engine.Tags().Request()] == req.RequestID+"-back" {
-				return &Response{Action: ActionDrill, Holder: g.ENI.InstanceID,
+				return &moveapi.Response{Action: moveapi.ActionDrill, Holder: g.ENI.InstanceID,
 					Report: report.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: report.Repeated,
 						Reason: fmt.Sprintf("drill %s was already carried out; not repeated", req.RequestID)}}, nil
 			}
@@ -59,7 +43,7 @@ func (h *Manual) drill(ctx context.Context, req Request) (*Response, error) {
 	}
 	first := reports[0]
 	h.record(ctx, first, "manual drill", false)
-	resp := &Response{Action: ActionDrill, Report: *first, Drill: []DrillMove{drillMove(first)}}
+	resp := &moveapi.Response{Action: moveapi.ActionDrill, Report: *first, Drill: []moveapi.DrillMove{drillMove(first)}}
 	if err != nil || (first.Outcome != report.Moved && first.Outcome != report.Repeated) {
 		if err != nil {
 			resp.Error = err.Error()
@@ -92,7 +76,7 @@ func (h *Manual) drill(ctx context.Context, req Request) (*Response, error) {
 // awaitOutage waits, up to OutageWait, for the probe's measurement of the
 // clients' outage to be written on the drill's moves in the history, and
 // adds it to the response.
-func (h *Manual) awaitOutage(ctx context.Context, resp *Response, moves ...*report.Report) {
+func (h *Move) awaitOutage(ctx context.Context, resp *moveapi.Response, moves ...*report.Report) {
 	if h.OutageWait <= 0 || len(moves) == 0 {
 		return
 	}
@@ -126,8 +110,8 @@ func (h *Manual) awaitOutage(ctx context.Context, resp *Response, moves ...*repo
 	h.logger().WarnContext(ctx, "drill: no outage measured by the probe in time", "group", last.Group, "waited", h.OutageWait.String())
 }
 
-func drillMove(r *report.Report) DrillMove {
-	d := DrillMove{From: r.HolderBefore, To: r.HolderAfter, Outcome: r.Outcome, DurationMS: r.DurationMS, Error: r.Error}
+func drillMove(r *report.Report) moveapi.DrillMove {
+	d := moveapi.DrillMove{From: r.HolderBefore, To: r.HolderAfter, Outcome: r.Outcome, DurationMS: r.DurationMS, Error: r.Error}
 	away := false
 	for _, s := range r.Steps {
 		switch {

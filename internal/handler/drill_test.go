@@ -24,7 +24,7 @@ func TestDrillReportsTheProbesOutage(t *testing.T) {
 		r := sim.NewRegionOn(clk, fakeec2.RealisticTimings(), 1)
 		r.AddGroup(sim.Mosek())
 		deps := r.Deps(engine.Options{}, nil, nil)
-		m := &handler.Manual{Deps: deps, OutageWait: 45 * time.Second}
+		m := &handler.Move{Deps: deps, OutageWait: 45 * time.Second}
 		ctx := simclock.WithDeadline(context.Background(), clk.Now().Add(2*time.Minute))
 		start := clk.Now()
 		var wait func()

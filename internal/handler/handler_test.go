@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
@@ -29,7 +31,7 @@ type env struct {
 	t       *testing.T
 	region  *sim.Region
 	fo      *handler.Failover
-	manual  *handler.Manual
+	manual  *handler.Move
 	metrics *bytes.Buffer
 }
 
@@ -38,7 +40,7 @@ func newEnv(t *testing.T) *env {
 	r.AddGroup(sim.Mosek())
 	var buf bytes.Buffer
 	deps := r.Deps(engine.Options{}, &buf, nil)
-	return &env{t: t, region: r, fo: &handler.Failover{Deps: deps}, manual: &handler.Manual{Deps: deps}, metrics: &buf}
+	return &env{t: t, region: r, fo: &handler.Failover{Deps: deps}, manual: &handler.Move{Deps: deps}, metrics: &buf}
 }
 
 func (e *env) event(name string) (*handler.FailoverResult, error) {
@@ -46,7 +48,7 @@ func (e *env) event(name string) (*handler.FailoverResult, error) {
 	return e.fo.Handle(e.region.Context(time.Minute), events.MustSample(name))
 }
 
-func (e *env) invoke(payload string) (*handler.Response, error) {
+func (e *env) invoke(payload string) (*moveapi.Response, error) {
 	e.t.Helper()
 	return e.manual.Handle(e.region.Context(time.Minute), json.RawMessage(payload))
 }
@@ -315,6 +317,27 @@ func TestManualActions(t *testing.T) {
 	})
 }
 
+// Every action in moveapi's table is served, under its own name: an
+// action added to the table without a handler method fails here.
+func TestEveryActionIsServed(t *testing.T) {
+	for _, a := range moveapi.Actions {
+		t.Run(string(a.Name), func(t *testing.T) {
+			e := newEnv(t)
+			payload := `{"action":"` + string(a.Name) + `"}`
+			if slices.Contains(a.Requires, moveapi.FieldReason) {
+				payload = `{"action":"` + string(a.Name) + `","reason":"table test"}`
+			}
+			resp, err := e.invoke(payload)
+			if err != nil || resp == nil || resp.Action != a.Name || resp.Group != events.GroupPlaceholder {
+				t.Fatalf("%s: resp %+v err %v", payload, resp, err)
+			}
+			if changed := e.region.EC2.MutatingCalls() > 0; changed && !a.Mutates {
+				t.Fatalf("%s changed EC2 but the table says it does not mutate", a.Name)
+			}
+		})
+	}
+}
+
 func TestBadPayloads(t *testing.T) {
 	e := newEnv(t)
 	e.region.EC2.AddInstance(fakeec2.InstanceSpec{ID: "i-0ccccccccccccccc3", AZ: sim.AZ})
@@ -342,7 +365,7 @@ func TestBadPayloads(t *testing.T) {
 	for name, payload := range cases {
 		t.Run(name, func(t *testing.T) {
 			resp, err := e.invoke(payload)
-			var bad *handler.BadRequestError
+			var bad *moveapi.BadRequestError
 			if !errors.As(err, &bad) || resp != nil {
 				t.Fatalf("resp %+v err %v", resp, err)
 			}
@@ -393,7 +416,7 @@ func newEnvWithActivation(t *testing.T, outcome *fakessm.Outcome) (*env, *fakess
 	}
 	var buf bytes.Buffer
 	deps := r.Deps(engine.Options{Activator: &activation.Activator{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"}, Timeout: 30 * time.Second, Clock: r.Clock}}, &buf, nil)
-	return &env{t: t, region: r, fo: &handler.Failover{Deps: deps}, manual: &handler.Manual{Deps: deps}, metrics: &buf}, ssmFake
+	return &env{t: t, region: r, fo: &handler.Failover{Deps: deps}, manual: &handler.Move{Deps: deps}, metrics: &buf}, ssmFake
 }
 
 func TestActivation(t *testing.T) {
@@ -515,7 +538,7 @@ func TestStatusShowsATaggedStrangerAsNotAllowed(t *testing.T) {
 	g.Members = append(g.Members, sim.MemberSpec{ID: stranger})
 	r.AddGroup(g)
 	r.EC2.AddInstance(fakeec2.InstanceSpec{ID: "i-0ddddddddddddddd8", AZ: sim.AZ}) // untagged: not listed
-	manual := &handler.Manual{Deps: r.Deps(engine.Options{Allowed: []string{sim.Primary, sim.Standby, sim.Second}}, nil, nil)}
+	manual := &handler.Move{Deps: r.Deps(engine.Options{Allowed: []string{sim.Primary, sim.Standby, sim.Second}}, nil, nil)}
 	// The stranger's tags make it the preferred member: priority 0.
 	if _, err := r.EC2.CreateTags(t.Context(), &ec2.CreateTagsInput{Resources: []string{stranger},
 		Tags: []ec2types.Tag{{Key: aws.String("eni-failover:priority"), Value: aws.String("0")}}}); err != nil {

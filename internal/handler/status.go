@@ -4,36 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/report"
 )
 
-// MemberStatus describes a member in a status response.
-type MemberStatus struct {
-	InstanceID string       `json:"instance_id"`
-	Name       string       `json:"name,omitempty"`
-	State      string       `json:"state"`
-	Health     model.Health `json:"health"`
-	AZ         string       `json:"availability_zone"`
-	Priority   *int         `json:"priority,omitempty"`
-	Holder     bool         `json:"holder,omitempty"`
-	Home       bool         `json:"home,omitempty"`
-	// CanTakeENI: a move could choose it now; WhyNot says otherwise.
-	CanTakeENI bool   `json:"can_take_eni"`
-	WhyNot     string `json:"why_not,omitempty"`
-}
-
-// PauseStatus says who paused a group, why and until when.
-type PauseStatus struct {
-	Until  time.Time `json:"until"`
-	By     string    `json:"by,omitempty"`
-	Reason string    `json:"reason"`
-}
-
-func (h *Manual) status(ctx context.Context, req Request) (*Response, error) {
+func (h *Move) status(ctx context.Context, req moveapi.Request) (*moveapi.Response, error) {
 	name, err := h.Engine.ResolveGroup(ctx, req.Group)
 	if err == nil {
 		var g model.Group
@@ -47,10 +25,10 @@ func (h *Manual) status(ctx context.Context, req Request) (*Response, error) {
 	return nil, fmt.Errorf("status: %w", err)
 }
 
-func (h *Manual) statusOf(g model.Group) *Response {
+func (h *Move) statusOf(g model.Group) *moveapi.Response {
 	eni := g.ENI
-	resp := &Response{
-		Action: ActionStatus,
+	resp := &moveapi.Response{
+		Action: moveapi.ActionStatus,
 		Report: report.Report{Group: g.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,
 			Outcome: "status", StartedAt: h.Engine.Now().UTC()},
 		Holder: eni.InstanceID, AttachmentState: string(eni.AttachmentStatus), Journal: map[string]string{},
@@ -74,10 +52,10 @@ func (h *Manual) statusOf(g model.Group) *Response {
 		resp.History = moves[:min(3, len(moves))]
 	}
 	if p, ok := model.ParsePause(eni.Tags[h.Engine.Tags().Paused()]); ok && p.Active(pol.Now) {
-		resp.Pause = &PauseStatus{Until: p.Until, By: p.By, Reason: p.Reason}
+		resp.Pause = &moveapi.PauseStatus{Until: p.Until, By: p.By, Reason: p.Reason}
 	}
 	for _, m := range g.Members {
-		ms := MemberStatus{InstanceID: m.InstanceID, Name: m.Name, State: m.State, Health: m.Health, AZ: m.AZ,
+		ms := moveapi.MemberStatus{InstanceID: m.InstanceID, Name: m.Name, State: m.State, Health: m.Health, AZ: m.AZ,
 			Holder: m.InstanceID == eni.InstanceID, Home: m.InstanceID == home.InstanceID}
 		if m.HasPriority {
 			p := m.Priority

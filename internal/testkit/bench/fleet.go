@@ -249,7 +249,7 @@ func PlayFleet(sc FleetScenario, tm fakeec2.Timings, lat FleetLatencies, seed in
 	w.failoverFn = w.function("failover", FailoverConcurrency, opts)
 	w.moveFn = &lambdasim.Function{Name: "move", Concurrency: FailoverConcurrency, Timeout: 60*time.Second + 2*w.lat.LongStart + DrillOutageWait,
 		NewSandbox: func() lambdasim.Handler {
-			h := &handler.Manual{Deps: w.region.Deps(opts, io.Discard, nil), OutageWait: DrillOutageWait}
+			h := &handler.Move{Deps: w.region.Deps(opts, io.Discard, nil), OutageWait: DrillOutageWait}
 			return func(ctx context.Context, event []byte) error {
 				_, err := h.Handle(ctx, event)
 				return err

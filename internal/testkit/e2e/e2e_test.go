@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
 )
 
 type failoverResult struct {
@@ -45,10 +45,10 @@ func (w *world) failoverMayFail(name string) (failoverResult, *lambdaError) {
 	return res, nil
 }
 
-func (w *world) manual(payload string) (handler.Response, *lambdaError) {
+func (w *world) manual(payload string) (moveapi.Response, *lambdaError) {
 	w.t.Helper()
 	body, ferr := functions["move"].invoke(w.t, []byte(payload))
-	var resp handler.Response
+	var resp moveapi.Response
 	if ferr == nil {
 		if err := json.Unmarshal(body, &resp); err != nil {
 			w.t.Fatalf("move %s: response %s: %v", payload, body, err)

@@ -26,6 +26,7 @@ import (
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/testkit/ec2limits"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
@@ -478,7 +479,7 @@ func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
 		s.sandboxes[sandbox] = &deps
 	}
 	fo := &handler.Failover{Deps: *s.sandboxes[sandbox]}
-	mv := &handler.Manual{Deps: s.region.Deps(s.opts, nil, nil)} // operators' calls: a fresh sandbox each
+	mv := &handler.Move{Deps: s.region.Deps(s.opts, nil, nil)} // operators' calls: a fresh sandbox each
 	// event sends a sample about an instance (with extra old,new pairs).
 	event := func(name, about string, replace ...string) {
 		inv.about, inv.event = about, true
@@ -600,7 +601,7 @@ func summarize(res *handler.FailoverResult, err error) string {
 	return strings.Join(parts, "; ")
 }
 
-func manualSummary(resp *handler.Response, err error) string {
+func manualSummary(resp *moveapi.Response, err error) string {
 	if err != nil {
 		return "error: " + err.Error()
 	}

@@ -48,7 +48,7 @@ type story struct {
 	out    io.Writer
 	region *sim.Region
 	fo     *handler.Failover
-	manual *handler.Manual
+	manual *handler.Move
 	ssm    *fakessm.Fake
 	// holders is the timeline of who held the ENI; moves each move's
 	// line for the final timeline.
@@ -69,7 +69,7 @@ func run(out io.Writer, verbose bool) error {
 	ssmFake := fakessm.New(region.Clock)
 	activator := &activation.Activator{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"}, Timeout: 30 * time.Second, Clock: region.Clock}
 	deps := region.Deps(engine.Options{Activator: activator}, io.Discard, log)
-	s := &story{out: out, region: region, fo: &handler.Failover{Deps: deps}, manual: &handler.Manual{Deps: deps}, ssm: ssmFake}
+	s := &story{out: out, region: region, fo: &handler.Failover{Deps: deps}, manual: &handler.Move{Deps: deps}, ssm: ssmFake}
 
 	s.title("eni-failover demo: a MOSEK token server on a simulated EC2 (realistic latencies, virtual clock)")
 	s.say("After each move, SSM restarts lmgrd on the new holder (activation).")
