@@ -5,7 +5,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/model"
-	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 )
 
 // DefaultFailoverConcurrency is the failover function's reserved
@@ -65,7 +65,7 @@ func (c *Config) defaults() {
 	if c.LicenseENI != nil && c.LicenseENI.Create != nil {
 		cr := c.LicenseENI.Create
 		if len(cr.Ports) == 0 {
-			cr.Ports = slices.Clone(probe.DefaultPorts)
+			cr.Ports = slices.Clone(probeconfig.DefaultPorts)
 		}
 	}
 	if p := c.Probe; p != nil {
@@ -80,7 +80,7 @@ func (c *Config) defaults() {
 			}
 		}
 		if len(p.Ports) == 0 {
-			p.Ports = slices.Clone(probe.DefaultPorts)
+			p.Ports = slices.Clone(probeconfig.DefaultPorts)
 		}
 		if p.ScheduleMinutes == 0 {
 			p.ScheduleMinutes = 1
@@ -95,10 +95,10 @@ func (c *Config) defaults() {
 			p.Confirmations = 3
 		}
 		if p.Witnesses == nil {
-			p.Witnesses = []string{probe.DefaultWitness}
+			p.Witnesses = []string{probeconfig.DefaultWitness}
 		}
 		if p.Check == "" {
-			p.Check = probe.CheckConnect
+			p.Check = probeconfig.CheckConnect
 		}
 		if p.DatapointsToAlarm == 0 {
 			p.DatapointsToAlarm = 2

@@ -11,7 +11,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/model"
-	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 )
 
 func (c Config) validate() error {
@@ -230,12 +230,12 @@ func (p Probe) validate(l *LicenseENI) []error {
 	}
 	for _, w := range p.Witnesses {
 		// IPv4: the probe's security group opens a /32 to it.
-		if ip, _, err := probe.ParseWitness(w); err != nil || ip.To4() == nil {
+		if ip, _, err := probeconfig.ParseWitness(w); err != nil || ip.To4() == nil {
 			bad("probe.witnesses: %q is not an IPv4 ip:port", w)
 		}
 	}
-	if p.Check != probe.CheckConnect && p.Check != probe.CheckAnswer {
-		bad("probe.check %q: %q or %q", p.Check, probe.CheckConnect, probe.CheckAnswer)
+	if p.Check != probeconfig.CheckConnect && p.Check != probeconfig.CheckAnswer {
+		bad("probe.check %q: %q or %q", p.Check, probeconfig.CheckConnect, probeconfig.CheckAnswer)
 	}
 	if p.DatapointsToAlarm < 1 || p.DatapointsToAlarm > p.EvaluationPeriods || p.EvaluationPeriods > 10 {
 		bad("probe: datapointsToAlarm %d out of evaluationPeriods %d: 1 <= N <= M <= 10", p.DatapointsToAlarm, p.EvaluationPeriods)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/eventparse"
-	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 )
 
 // TestContractsHaveOneSource: the CDK app and its tests name EventBridge
@@ -21,7 +21,7 @@ func TestContractsHaveOneSource(t *testing.T) {
 		eventparse.DetailStateChange, eventparse.DetailSpot, eventparse.DetailRebalance, eventparse.DetailAlarm,
 		eventparse.DetailHealth, eventparse.DetailScheduled,
 	}
-	for _, v := range append(config.Vars, probe.Vars...) {
+	for _, v := range append(config.Vars, probeconfig.Vars...) {
 		contracts = append(contracts, v.Name)
 	}
 	files, err := filepath.Glob("*.go")

@@ -23,8 +23,9 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/eventparse"
+	"github.com/eni-failover/eni-failover/internal/findings"
 	"github.com/eni-failover/eni-failover/internal/model"
-	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 )
 
 // probe runs the license-port probe in the VPC on a schedule, with one
@@ -51,10 +52,10 @@ func (s *EniFailoverStack) probe(cfg Config) {
 			// Security groups do not filter traffic to the Amazon DNS server
 			// (VPC User Guide, "Security group rules": "Amazon DNS server"
 			// among the traffic they never filter).
-			if w == probe.DefaultWitness {
+			if w == probeconfig.DefaultWitness {
 				continue
 			}
-			ip, port, _ := probe.ParseWitness(w) // validated with the configuration
+			ip, port, _ := probeconfig.ParseWitness(w) // validated with the configuration
 			egress = append(egress, &awsec2.CfnSecurityGroup_EgressProperty{
 				IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port),
 				CidrIp: jsii.String(ip.String() + "/32"), Description: jsii.String("probe witness " + w),
@@ -125,15 +126,15 @@ func (s *EniFailoverStack) probe(cfg Config) {
 		witnesses = "none"
 	}
 	env := map[string]*string{
-		probe.EnvTargets:       awscdk.Fn_Join(jsii.String(""), &pairs),
-		probe.EnvPorts:         jsii.String(strings.Join(ports, ",")),
-		probe.EnvTimeout:       jsii.String(fmt.Sprintf("%dms", p.TimeoutMillis)),
-		probe.EnvInterval:      jsii.String(fmt.Sprintf("%ds", p.IntervalSeconds)),
-		probe.EnvWatch:         jsii.String(watch.String()),
-		probe.EnvConfirmations: jsii.String(fmt.Sprint(p.Confirmations)),
-		probe.EnvWitnesses:     jsii.String(witnesses),
-		probe.EnvCheck:         jsii.String(p.Check),
-		emf.EnvNamespace:       jsii.String(emf.DefaultNamespace),
+		probeconfig.EnvTargets:       awscdk.Fn_Join(jsii.String(""), &pairs),
+		probeconfig.EnvPorts:         jsii.String(strings.Join(ports, ",")),
+		probeconfig.EnvTimeout:       jsii.String(fmt.Sprintf("%dms", p.TimeoutMillis)),
+		probeconfig.EnvInterval:      jsii.String(fmt.Sprintf("%ds", p.IntervalSeconds)),
+		probeconfig.EnvWatch:         jsii.String(watch.String()),
+		probeconfig.EnvConfirmations: jsii.String(fmt.Sprint(p.Confirmations)),
+		probeconfig.EnvWitnesses:     jsii.String(witnesses),
+		probeconfig.EnvCheck:         jsii.String(p.Check),
+		emf.EnvNamespace:             jsii.String(emf.DefaultNamespace),
 	}
 	fn := awslambda.NewFunction(s.Stack, jsii.String("Probe"), &awslambda.FunctionProps{
 		FunctionName: jsii.String(*awscdk.Aws_STACK_NAME() + "-probe"),
@@ -178,7 +179,7 @@ func (s *EniFailoverStack) probe(cfg Config) {
 	// record) and back to the probe (the findings alone), which watches on
 	// at once rather than waiting for the next period.
 	fnArn := fn.FunctionArn()
-	findings := []interface{}{probe.FindingTrigger, probe.FindingRestored}
+	names := []interface{}{findings.FindingFailure, findings.FindingRestored}
 	awsevents.NewRule(s.Stack, jsii.String("ProbeFindings"), &awsevents.RuleProps{
 		Description: jsii.String("The probe's confirmed failures and restorations: fail over, confirm, watch on"),
 		EventPattern: &awsevents.EventPattern{
@@ -186,7 +187,7 @@ func (s *EniFailoverStack) probe(cfg Config) {
 			Detail: &map[string]interface{}{
 				// The record names the function qualified ($LATEST).
 				"requestContext":  map[string]interface{}{"functionArn": []interface{}{fnArn, map[string]interface{}{"prefix": awscdk.Fn_Join(jsii.String(""), &[]*string{fnArn, jsii.String(":")})}}},
-				"responsePayload": map[string]interface{}{"kind": []string{probe.FindingsKind}, "findings": findings},
+				"responsePayload": map[string]interface{}{"kind": []string{findings.FindingsKind}, "findings": names},
 			},
 		},
 		Targets: &[]awsevents.IRuleTarget{
@@ -206,7 +207,7 @@ func (s *EniFailoverStack) probe(cfg Config) {
 			AlarmName:        jsii.String(*awscdk.Aws_STACK_NAME() + probeAlarmInfix + g),
 			AlarmDescription: jsii.String("License ports of group " + g + " do not answer: in ALARM, the group's license ENI leaves its holder"),
 			Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-				Namespace: jsii.String(emf.DefaultNamespace), MetricName: jsii.String(probe.MetricReachable),
+				Namespace: jsii.String(emf.DefaultNamespace), MetricName: jsii.String(findings.MetricReachable),
 				DimensionsMap: &map[string]*string{"Group": jsii.String(g)},
 				// The share of rounds that passed: a planned move's few
 				// failed rounds keep it above one half, a dead lmgrd

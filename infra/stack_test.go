@@ -10,9 +10,10 @@ import (
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/eventparse"
+	"github.com/eni-failover/eni-failover/internal/findings"
 	"github.com/eni-failover/eni-failover/internal/metrics"
 	"github.com/eni-failover/eni-failover/internal/model"
-	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 )
 
 const (
@@ -389,10 +390,10 @@ func TestLicenseENIRecipe(t *testing.T) {
 	s.count(t, "AWS::EC2::EIP", nil, 1)
 	s.has(t, "AWS::EC2::EIPAssociation", obj{"AllocationId": getAtt("LicenseEIP", "AllocationId"), "NetworkInterfaceId": ref("LicenseENI")})
 	s.has(t, tSG, obj{"GroupDescription": matches("^Token server ports"), "SecurityGroupIngress": with(
-		obj{"CidrIp": "10.0.0.0/16", "FromPort": probe.DefaultPorts[0], "ToPort": probe.DefaultPorts[0], "IpProtocol": "tcp",
+		obj{"CidrIp": "10.0.0.0/16", "FromPort": probeconfig.DefaultPorts[0], "ToPort": probeconfig.DefaultPorts[0], "IpProtocol": "tcp",
 			"Description": "license token server port 27007"},
-		like(obj{"CidrIp": "10.0.0.0/16", "FromPort": probe.DefaultPorts[1]}),
-		like(obj{"CidrIp": "192.168.10.0/24", "FromPort": probe.DefaultPorts[0]}),
+		like(obj{"CidrIp": "10.0.0.0/16", "FromPort": probeconfig.DefaultPorts[1]}),
+		like(obj{"CidrIp": "192.168.10.0/24", "FromPort": probeconfig.DefaultPorts[0]}),
 	)})
 	s.count(t, tSG, obj{"SecurityGroupIngress": with(like(obj{"CidrIp": "0.0.0.0/0"}))}, 0)
 	// Security groups are stateful ("Responses to allowed inbound traffic
@@ -480,10 +481,10 @@ func TestActivationAndProbe(t *testing.T) {
 		"VpcConfig": obj{"SubnetIds": arr{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},
 			"SecurityGroupIds": arr{getAtt("ProbeSecurityGroup", "GroupId")}},
 		"Environment": obj{"Variables": obj{
-			probe.EnvPorts: "27007,27008", probe.EnvTimeout: "2000ms", emf.EnvNamespace: emf.DefaultNamespace,
-			probe.EnvTargets:  obj{"Fn::Join": arr{"", arr{"matlab=10.0.2.40,mosek=", getAtt("LicenseENI", "PrimaryPrivateIpAddress")}}},
-			probe.EnvInterval: "5s", probe.EnvWatch: "1m0s", probe.EnvConfirmations: "3", probe.EnvWitnesses: probe.DefaultWitness,
-			probe.EnvCheck: probe.CheckConnect,
+			probeconfig.EnvPorts: "27007,27008", probeconfig.EnvTimeout: "2000ms", emf.EnvNamespace: emf.DefaultNamespace,
+			probeconfig.EnvTargets:  obj{"Fn::Join": arr{"", arr{"matlab=10.0.2.40,mosek=", getAtt("LicenseENI", "PrimaryPrivateIpAddress")}}},
+			probeconfig.EnvInterval: "5s", probeconfig.EnvWatch: "1m0s", probeconfig.EnvConfirmations: "3", probeconfig.EnvWitnesses: probeconfig.DefaultWitness,
+			probeconfig.EnvCheck: probeconfig.CheckConnect,
 		}},
 		// It watches a minute; one watch at a time.
 		"Timeout": 75, "ReservedConcurrentExecutions": 1,
@@ -500,7 +501,7 @@ func TestActivationAndProbe(t *testing.T) {
 			"source": arr{eventparse.SourceLambda}, "detail-type": arr{eventparse.DetailInvocationSuccess},
 			"detail": obj{
 				"requestContext":  obj{"functionArn": arr{getAtt("Probe", "Arn"), obj{"prefix": obj{"Fn::Join": arr{"", arr{getAtt("Probe", "Arn"), ":"}}}}}},
-				"responsePayload": obj{"kind": arr{probe.FindingsKind}, "findings": arr{probe.FindingTrigger, probe.FindingRestored}},
+				"responsePayload": obj{"kind": arr{findings.FindingsKind}, "findings": arr{findings.FindingFailure, findings.FindingRestored}},
 			},
 		},
 		"Targets": arr{
@@ -524,13 +525,13 @@ func TestActivationAndProbe(t *testing.T) {
 	s.count(t, "AWS::EC2::SecurityGroupIngress", obj{"SourceSecurityGroupId": getAtt("ProbeSecurityGroup", "GroupId")}, 2)
 	for _, g := range []string{"mosek", "matlab"} {
 		s.has(t, tAlarm, obj{
-			"Namespace": emf.DefaultNamespace, "MetricName": probe.MetricReachable,
+			"Namespace": emf.DefaultNamespace, "MetricName": findings.MetricReachable,
 			"Dimensions": arr{obj{"Name": "Group", "Value": g}}, "AlarmName": stackNameJoin(probeAlarmInfix + g),
 			"ComparisonOperator": "LessThanThreshold", "Threshold": 0.5, "Statistic": "Average",
 			"DatapointsToAlarm": 2, "EvaluationPeriods": 3, "TreatMissingData": "notBreaching",
 		})
 	}
-	s.count(t, tAlarm, obj{"MetricName": probe.MetricReachable}, 2)
+	s.count(t, tAlarm, obj{"MetricName": findings.MetricReachable}, 2)
 	s.count(t, tRule, obj{"ScheduleExpression": "rate(1 minute)", "Targets": arr{like(obj{"Arn": getAtt("Probe", "Arn")})}}, 1)
 }
 
@@ -541,7 +542,7 @@ func TestProbeAlarmIdsAreStable(t *testing.T) {
 	ids := func(targets map[string]any) map[string]string {
 		ctx := map[string]any{"probe": map[string]any{"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"subnet-0123456789abcdef0"}, "targets": targets}}
 		out := map[string]string{}
-		for id, a := range synth(t, ctx).find(tAlarm, obj{"MetricName": probe.MetricReachable}) {
+		for id, a := range synth(t, ctx).find(tAlarm, obj{"MetricName": findings.MetricReachable}) {
 			dims := a["Properties"].(obj)["Dimensions"].([]any)
 			out[dims[0].(obj)["Value"].(string)] = id
 		}

@@ -14,12 +14,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 	"github.com/eni-failover/eni-failover/internal/startup"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	cfg, err := probe.LoadConfig(os.Getenv)
+	cfg, err := probeconfig.LoadConfig(os.Getenv)
 	if err != nil {
 		log.Error("start-up failed", "error", err.Error())
 		lambda.Start(startup.Failing(err))

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 )
 
 // TestREADMEDocumentsEveryVariable keeps the README's configuration table
@@ -15,7 +15,7 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range append(Vars, probe.Vars...) {
+	for _, v := range append(Vars, probeconfig.Vars...) {
 		def := "(empty)"
 		if v.Default != "" {
 			def = "`" + v.Default + "`"

@@ -15,8 +15,8 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/findings"
 	"github.com/eni-failover/eni-failover/internal/model"
-	"github.com/eni-failover/eni-failover/internal/probe"
 	"github.com/eni-failover/eni-failover/internal/report"
 )
 
@@ -283,7 +283,7 @@ type alarmMetric struct {
 // probeGroup returns the group of a license-port probe alarm, or "".
 func probeGroup(ms []alarmMetric) string {
 	for _, m := range ms {
-		if m.MetricStat.Metric.Name == probe.MetricReachable {
+		if m.MetricStat.Metric.Name == findings.MetricReachable {
 			return m.MetricStat.Metric.Dimensions["Group"]
 		}
 	}
@@ -301,12 +301,12 @@ func probeFindings(env envelope, _ time.Time) ([]engine.Trigger, string, error) 
 	if err := detailObject(env, &d); err != nil {
 		return nil, "", err
 	}
-	var f probe.Findings
-	if len(d.ResponsePayload) == 0 || d.ResponsePayload[0] != '{' || json.Unmarshal(d.ResponsePayload, &f) != nil || f.Kind != probe.FindingsKind {
+	var f findings.Findings
+	if len(d.ResponsePayload) == 0 || d.ResponsePayload[0] != '{' || json.Unmarshal(d.ResponsePayload, &f) != nil || f.Kind != findings.FindingsKind {
 		return nil, "an invocation result that is not the probe's findings", nil
 	}
 	var ts []engine.Trigger
-	for i, t := range f.Triggers {
+	for i, t := range f.Failures {
 		if t.Group == "" || t.FailingSince.IsZero() || t.ConfirmedAt.Before(t.FailingSince) {
 			return nil, "", fmt.Errorf("probe trigger %d: needs a group and failing_since no later than confirmed_at", i)
 		}

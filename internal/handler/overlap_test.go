@@ -10,6 +10,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
@@ -34,15 +35,15 @@ func TestOverlappingProbesMoveOnce(t *testing.T) {
 	})}
 	for i, offset := range []time.Duration{300 * time.Millisecond, 2 * time.Second} {
 		h := &probe.Handler{
-			Prober:  &probe.Prober{Ports: probe.DefaultPorts, Checker: checker, Clock: clk},
-			Targets: []probe.Target{{Group: "mosek", Address: "10.0.1.27"}}, Witnesses: []string{probe.DefaultWitness},
+			Prober:  &probe.Prober{Ports: probeconfig.DefaultPorts, Checker: checker, Clock: clk},
+			Targets: []probeconfig.Target{{Group: "mosek", Address: "10.0.1.27"}}, Witnesses: []string{probeconfig.DefaultWitness},
 			Interval: 5 * time.Second, Watch: time.Minute, StopBefore: 3 * time.Second,
 			Detector: &probe.Detector{Confirmations: 3}, Metrics: io.Discard, Clock: clk,
 		}
 		waits = append(waits, clk.Go(func() {
 			_ = clk.Sleep(ctx, offset)
 			out, err := h.Handle(simclock.WithDeadline(ctx, clk.Now().Add(75*time.Second)), json.RawMessage(`{"source":"aws.events"}`))
-			if err != nil || len(out.Triggers) != 1 {
+			if err != nil || len(out.Failures) != 1 {
 				t.Errorf("probe %d: %+v %v", i, out, err)
 				return
 			}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eni-failover/eni-failover/internal/findings"
 )
 
 // Detector turns rounds of checks into findings. A group's failure is
@@ -20,20 +22,20 @@ import (
 type Detector struct {
 	Confirmations int
 	Retrigger     time.Duration
-	episodes      map[string]*Episode
+	episodes      map[string]*findings.Episode
 }
 
 // DefaultRetrigger is how long a confirmed failure waits before it is sent
 // again: longer than a move and the token server's start on the new holder.
 const DefaultRetrigger = 2 * time.Minute
 
-func (d *Detector) episode(group string) *Episode {
+func (d *Detector) episode(group string) *findings.Episode {
 	if d.episodes == nil {
-		d.episodes = map[string]*Episode{}
+		d.episodes = map[string]*findings.Episode{}
 	}
 	ep := d.episodes[group]
 	if ep == nil {
-		ep = &Episode{Group: group}
+		ep = &findings.Episode{Group: group}
 		d.episodes[group] = ep
 	}
 	return ep
@@ -41,12 +43,12 @@ func (d *Detector) episode(group string) *Episode {
 
 // Observe feeds one group's check at time at. witnessOK false means the
 // probe's own network failed too: a failed check then counts for nothing.
-func (d *Detector) Observe(r Result, at time.Time, witnessOK bool) (*Trigger, *Restored) {
+func (d *Detector) Observe(r findings.Result, at time.Time, witnessOK bool) (*findings.Failure, *findings.Restored) {
 	ep := d.episode(r.Group)
 	if r.Reachable {
-		var restored *Restored
+		var restored *findings.Restored
 		if since := cmp.Or(ep.DownSince, ep.FirstFailure); !since.IsZero() {
-			restored = &Restored{Group: r.Group, Address: r.Address, DownSince: since, AnsweredAt: at,
+			restored = &findings.Restored{Group: r.Group, Address: r.Address, DownSince: since, AnsweredAt: at,
 				OutageMS: at.Sub(since).Milliseconds(), Confirmed: !ep.DownSince.IsZero()}
 		}
 		delete(d.episodes, r.Group)
@@ -89,11 +91,11 @@ func (d *Detector) Observe(r Result, at time.Time, witnessOK bool) (*Trigger, *R
 		ep.DownSince = since
 	}
 	ep.TriggeredAt = at
-	return &Trigger{Group: r.Group, Address: r.Address, FailingSince: since, ConfirmedAt: at, Checks: ep.Count,
-		Reason: reason(r, ep.Count), RequestID: RequestID(r.Group, since)}, nil
+	return &findings.Failure{Group: r.Group, Address: r.Address, FailingSince: since, ConfirmedAt: at, Checks: ep.Count,
+		Reason: reason(r, ep.Count), RequestID: findings.RequestID(r.Group, since)}, nil
 }
 
-func reason(r Result, checks int) string {
+func reason(r findings.Result, checks int) string {
 	var errs, ports []string
 	for _, p := range r.Ports {
 		if !p.OK {
@@ -108,8 +110,8 @@ func reason(r Result, checks int) string {
 }
 
 // State returns the episodes, by group, for a resumed invocation.
-func (d *Detector) State() []Episode {
-	out := make([]Episode, 0, len(d.episodes))
+func (d *Detector) State() []findings.Episode {
+	out := make([]findings.Episode, 0, len(d.episodes))
 	for _, ep := range d.episodes {
 		out = append(out, *ep)
 	}
@@ -119,13 +121,13 @@ func (d *Detector) State() []Episode {
 
 // Restore adopts episodes from a previous invocation for groups this
 // detector knows nothing of (a resumed invocation in another sandbox).
-func (d *Detector) Restore(eps []Episode) {
+func (d *Detector) Restore(eps []findings.Episode) {
 	for _, ep := range eps {
 		if _, known := d.episodes[ep.Group]; known || ep.Group == "" {
 			continue
 		}
 		if d.episodes == nil {
-			d.episodes = map[string]*Episode{}
+			d.episodes = map[string]*findings.Episode{}
 		}
 		d.episodes[ep.Group] = &ep
 	}

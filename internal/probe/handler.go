@@ -12,6 +12,8 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/emf"
+	"github.com/eni-failover/eni-failover/internal/findings"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 )
 
 // Handler is the probe function. Each invocation watches every group for
@@ -21,7 +23,7 @@ import (
 // function within about a second.
 type Handler struct {
 	Prober    *Prober
-	Targets   []Target
+	Targets   []probeconfig.Target
 	Witnesses []string
 	// Interval between rounds of checks; Watch is how long one invocation
 	// watches (Interval >= Watch: one round per invocation).
@@ -42,14 +44,14 @@ type Handler struct {
 // input is what an invocation may receive: the schedule's event (its time
 // is when it was due) or a previous invocation's findings (resume).
 type input struct {
-	Kind       string    `json:"kind"`
-	Time       string    `json:"time"`
-	WatchUntil time.Time `json:"watch_until"`
-	State      []Episode `json:"state"`
+	Kind       string             `json:"kind"`
+	Time       string             `json:"time"`
+	WatchUntil time.Time          `json:"watch_until"`
+	State      []findings.Episode `json:"state"`
 }
 
 // Handle watches until the round ends or something is found.
-func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*Findings, error) {
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*findings.Findings, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	clk := h.Clock
@@ -72,7 +74,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*Findings, e
 	start := clk.Now()
 	until := start.Add(h.Watch)
 	switch {
-	case in.Kind == FindingsKind:
+	case in.Kind == findings.FindingsKind:
 		// A resumed watch ends when the round it continues would have.
 		until = in.WatchUntil
 		h.Detector.Restore(in.State)
@@ -84,7 +86,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*Findings, e
 	if dl, ok := clk.Deadline(ctx); ok && dl.Add(-h.StopBefore).Before(until) {
 		until = dl.Add(-h.StopBefore)
 	}
-	out := &Findings{Kind: FindingsKind, WatchUntil: until.UTC()}
+	out := &findings.Findings{Kind: findings.FindingsKind, WatchUntil: until.UTC()}
 	// Rounds run on a grid of the wall clock, so that two probes watching
 	// at once see the same failures begin at the same instant and send the
 	// same request id.
@@ -115,24 +117,24 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*Findings, e
 	}
 	out.State = h.Detector.State()
 	if len(out.Findings) > 0 {
-		log.InfoContext(ctx, "probe findings", "findings", out.Findings, "triggers", len(out.Triggers), "restored", len(out.Restored))
+		log.InfoContext(ctx, "probe findings", "findings", out.Findings, "triggers", len(out.Failures), "restored", len(out.Restored))
 	}
 	return out, nil
 }
 
 // round checks every group once, asks the witness when one failed, and
 // feeds the detector.
-func (h *Handler) round(ctx context.Context, log *slog.Logger, at time.Time, out *Findings) []Result {
+func (h *Handler) round(ctx context.Context, log *slog.Logger, at time.Time, out *findings.Findings) []findings.Result {
 	res := h.Prober.Probe(ctx, h.Targets)
-	failed := slices.ContainsFunc(res, func(r Result) bool { return !r.Reachable })
+	failed := slices.ContainsFunc(res, func(r findings.Result) bool { return !r.Reachable })
 	witnessOK := true
 	if failed {
 		// Another group answering shows the probe's network works as well
 		// as a witness does.
-		witnessOK = slices.ContainsFunc(res, func(r Result) bool { return r.Reachable }) ||
+		witnessOK = slices.ContainsFunc(res, func(r findings.Result) bool { return r.Reachable }) ||
 			len(h.Witnesses) == 0 || h.Prober.Witness(ctx, h.Witnesses)
-		if err := writeRecord(h.Metrics, h.Namespace, at, "", []emf.Metric{{Name: MetricWitness, Unit: "None"}},
-			map[string]any{MetricWitness: boolMetric(witnessOK)}); err != nil {
+		if err := writeRecord(h.Metrics, h.Namespace, at, "", []emf.Metric{{Name: findings.MetricWitness, Unit: "None"}},
+			map[string]any{findings.MetricWitness: boolMetric(witnessOK)}); err != nil {
 			log.ErrorContext(ctx, "metrics not written", "error", err.Error())
 		}
 	}
@@ -148,18 +150,18 @@ func (h *Handler) round(ctx context.Context, log *slog.Logger, at time.Time, out
 		}
 		trig, restored := h.Detector.Observe(r, at, witnessOK)
 		if trig != nil {
-			out.Triggers = append(out.Triggers, *trig)
-			addFinding(out, FindingTrigger)
+			out.Failures = append(out.Failures, *trig)
+			addFinding(out, findings.FindingFailure)
 			log.WarnContext(ctx, "license failure confirmed", "group", trig.Group, "address", trig.Address,
 				"failing_since", trig.FailingSince.UTC().Format(time.RFC3339Nano), "checks", trig.Checks, "reason", trig.Reason, "request_id", trig.RequestID)
 		}
 		if restored != nil {
 			out.Restored = append(out.Restored, *restored)
-			addFinding(out, FindingRestored)
+			addFinding(out, findings.FindingRestored)
 			log.InfoContext(ctx, "license answers again", "group", restored.Group, "address", restored.Address,
 				"down_since", restored.DownSince.UTC().Format(time.RFC3339Nano), "outage_ms", restored.OutageMS)
-			if err := writeRecord(h.Metrics, h.Namespace, at, restored.Group, []emf.Metric{{Name: MetricOutage, Unit: "Seconds"}},
-				map[string]any{MetricOutage: float64(restored.OutageMS) / 1000}); err != nil {
+			if err := writeRecord(h.Metrics, h.Namespace, at, restored.Group, []emf.Metric{{Name: findings.MetricOutage, Unit: "Seconds"}},
+				map[string]any{findings.MetricOutage: float64(restored.OutageMS) / 1000}); err != nil {
 				log.ErrorContext(ctx, "metrics not written", "error", err.Error())
 			}
 		}
@@ -186,7 +188,7 @@ func ceil(t time.Time, d time.Duration) time.Time {
 	return tr
 }
 
-func addFinding(out *Findings, kind string) {
+func addFinding(out *findings.Findings, kind string) {
 	if !slices.Contains(out.Findings, kind) {
 		out.Findings = append(out.Findings, kind)
 	}

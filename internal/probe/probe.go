@@ -15,29 +15,9 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/emf"
+	"github.com/eni-failover/eni-failover/internal/findings"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 )
-
-// Target is one group's license ENI address.
-type Target struct {
-	Group   string
-	Address string
-}
-
-// PortResult is one port's check.
-type PortResult struct {
-	Port      int     `json:"port"`
-	OK        bool    `json:"ok"`
-	LatencyMS float64 `json:"latency_ms"`
-	Error     string  `json:"error,omitempty"`
-}
-
-// Result is one group's check: reachable when every port answered.
-type Result struct {
-	Group     string       `json:"group"`
-	Address   string       `json:"address"`
-	Reachable bool         `json:"reachable"`
-	Ports     []PortResult `json:"ports"`
-}
 
 // Prober checks targets.
 type Prober struct {
@@ -59,17 +39,17 @@ func (p *Prober) clock() clock.Clock {
 
 // Probe checks every target's ports at once and returns results in target
 // order.
-func (p *Prober) Probe(ctx context.Context, targets []Target) []Result {
+func (p *Prober) Probe(ctx context.Context, targets []probeconfig.Target) []findings.Result {
 	clk := p.clock()
-	results := make([]Result, len(targets))
+	results := make([]findings.Result, len(targets))
 	var waits []func()
 	for i, t := range targets {
-		results[i] = Result{Group: t.Group, Address: t.Address, Ports: make([]PortResult, len(p.Ports))}
+		results[i] = findings.Result{Group: t.Group, Address: t.Address, Ports: make([]findings.PortResult, len(p.Ports))}
 		for j, port := range p.Ports {
 			waits = append(waits, clk.Go(func() {
 				start := clk.Now()
 				err := p.Checker.Check(ctx, t.Address, port, p.Answer && j == 0)
-				pr := PortResult{Port: port, OK: err == nil, LatencyMS: float64(clk.Now().Sub(start).Microseconds()) / 1000}
+				pr := findings.PortResult{Port: port, OK: err == nil, LatencyMS: float64(clk.Now().Sub(start).Microseconds()) / 1000}
 				if err != nil {
 					pr.Error = err.Error()
 				}
@@ -109,23 +89,10 @@ func (p *Prober) Witness(ctx context.Context, witnesses []string) bool {
 	return false
 }
 
-// Metric names of the probe.
-const (
-	MetricReachable = "LicensePortReachable"
-	MetricLatency   = "LicensePortLatency"
-	// MetricWitness is 1 when the probe's witness answered, 0 when it did
-	// not (the probe's own network trouble: its failed checks are not
-	// counted and no LicensePortReachable is written for them).
-	MetricWitness = "ProbeWitnessReachable"
-	// MetricOutage is the clients' outage in seconds, written when a
-	// group's license answers again after a confirmed failure.
-	MetricOutage = "LicenseOutageSeconds"
-)
-
 // WriteMetrics writes one embedded-metric-format line per group:
 // LicensePortReachable 1 or 0, and the slowest port's latency. Groups in
 // skip (failed while the witness did too) get none.
-func WriteMetrics(w io.Writer, namespace string, at time.Time, results []Result, skip map[string]bool) error {
+func WriteMetrics(w io.Writer, namespace string, at time.Time, results []findings.Result, skip map[string]bool) error {
 	for _, r := range results {
 		if skip[r.Group] {
 			continue
@@ -138,8 +105,8 @@ func WriteMetrics(w io.Writer, namespace string, at time.Time, results []Result,
 			slowest = max(slowest, p.LatencyMS)
 		}
 		if err := writeRecord(w, namespace, at, r.Group,
-			[]emf.Metric{{Name: MetricReachable, Unit: "None"}, {Name: MetricLatency, Unit: "Milliseconds"}},
-			map[string]any{"Address": r.Address, MetricReachable: reachable, MetricLatency: slowest}); err != nil {
+			[]emf.Metric{{Name: findings.MetricReachable, Unit: "None"}, {Name: findings.MetricLatency, Unit: "Milliseconds"}},
+			map[string]any{"Address": r.Address, findings.MetricReachable: reachable, findings.MetricLatency: slowest}); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eni-failover/eni-failover/internal/findings"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 	"github.com/eni-failover/eni-failover/internal/testkit/localproc"
 )
 
@@ -40,12 +42,12 @@ func closedPort(t *testing.T) int {
 func TestUpDownSlow(t *testing.T) {
 	up1, up2, down := listen(t), listen(t), closedPort(t)
 	p := &Prober{Ports: []int{up1, up2}, Checker: &NetChecker{Timeout: 2 * time.Second}}
-	res := p.Probe(context.Background(), []Target{{"mosek", "127.0.0.1"}})
+	res := p.Probe(context.Background(), []probeconfig.Target{{Group: "mosek", Address: "127.0.0.1"}})
 	if !res[0].Reachable || len(res[0].Ports) != 2 {
 		t.Fatalf("up: %+v", res)
 	}
 	p.Ports = []int{up1, down}
-	res = p.Probe(context.Background(), []Target{{"mosek", "127.0.0.1"}})
+	res = p.Probe(context.Background(), []probeconfig.Target{{Group: "mosek", Address: "127.0.0.1"}})
 	if res[0].Reachable || res[0].Ports[1].OK || res[0].Ports[1].Error != ErrRefused.Error() || !res[0].Ports[0].OK {
 		t.Fatalf("down: %+v", res)
 	}
@@ -62,7 +64,7 @@ func TestUpDownSlow(t *testing.T) {
 				return nil, ctx.Err()
 			}
 		}}}
-	res = slow.Probe(context.Background(), []Target{{"mosek", "127.0.0.1"}})
+	res = slow.Probe(context.Background(), []probeconfig.Target{{Group: "mosek", Address: "127.0.0.1"}})
 	if res[0].Reachable || res[0].Ports[0].Error != ErrTimeout.Error() {
 		t.Fatalf("slow: %+v", res)
 	}
@@ -146,9 +148,9 @@ func TestAnswerCheckTellsAHungDaemon(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	var buf bytes.Buffer
-	results := []Result{{Group: "a", Address: "10.0.1.5", Reachable: true, Ports: []PortResult{{Port: 27007, OK: true, LatencyMS: 1.5}}},
-		{Group: "b", Address: "10.0.2.5", Reachable: false, Ports: []PortResult{{Port: 27007, Error: "refused"}}},
-		{Group: "c", Address: "10.0.3.5", Reachable: false, Ports: []PortResult{{Port: 27007, Error: "timeout"}}}}
+	results := []findings.Result{{Group: "a", Address: "10.0.1.5", Reachable: true, Ports: []findings.PortResult{{Port: 27007, OK: true, LatencyMS: 1.5}}},
+		{Group: "b", Address: "10.0.2.5", Reachable: false, Ports: []findings.PortResult{{Port: 27007, Error: "refused"}}},
+		{Group: "c", Address: "10.0.3.5", Reachable: false, Ports: []findings.PortResult{{Port: 27007, Error: "timeout"}}}}
 	if err := WriteMetrics(&buf, "ENIFailover", time.Unix(1700000000, 0), results, map[string]bool{"c": true}); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +159,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("lines %q (group c, skipped, must write none)", lines)
 	}
 	var m map[string]any
-	if err := json.Unmarshal([]byte(lines[1]), &m); err != nil || m["Group"] != "b" || m[MetricReachable] != 0.0 || m["_aws"] == nil {
+	if err := json.Unmarshal([]byte(lines[1]), &m); err != nil || m["Group"] != "b" || m[findings.MetricReachable] != 0.0 || m["_aws"] == nil {
 		t.Fatalf("line %s (%v)", lines[1], err)
 	}
 }

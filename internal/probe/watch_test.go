@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eni-failover/eni-failover/internal/findings"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
 
@@ -71,21 +73,21 @@ func newWatchWorld(start time.Time) *watchWorld {
 
 // handler is one sandbox's probe: K confirmations, checks every 5 s,
 // watching 60 s per invocation.
-func (w *watchWorld) handler(k int, targets ...Target) *Handler {
+func (w *watchWorld) handler(k int, targets ...probeconfig.Target) *Handler {
 	if len(targets) == 0 {
-		targets = []Target{{"mosek", "10.0.1.27"}}
+		targets = []probeconfig.Target{{Group: "mosek", Address: "10.0.1.27"}}
 	}
 	return &Handler{
 		Prober:    &Prober{Ports: []int{27007, 27008}, Checker: w.net, Clock: w.clk},
 		Targets:   targets,
-		Witnesses: []string{DefaultWitness},
+		Witnesses: []string{probeconfig.DefaultWitness},
 		Interval:  5 * time.Second, Watch: 60 * time.Second, StopBefore: 3 * time.Second,
 		Detector: &Detector{Confirmations: k},
 		Metrics:  w.metrics, Namespace: "ENIFailover", Clock: w.clk,
 	}
 }
 
-func (w *watchWorld) invoke(t *testing.T, h *Handler, in any) *Findings {
+func (w *watchWorld) invoke(t *testing.T, h *Handler, in any) *findings.Findings {
 	t.Helper()
 	raw, err := json.Marshal(in)
 	if err != nil {
@@ -111,11 +113,11 @@ func TestKilledDaemonTriggersAfterKChecks(t *testing.T) {
 		// Rounds at 0, 5, 10 s pass; 15, 20, 25 s fail.
 		since := t0.Add(15 * time.Second)
 		confirmed := since.Add(time.Duration(k-1) * 5 * time.Second)
-		if len(out.Triggers) != 1 || len(out.Findings) != 1 || out.Findings[0] != FindingTrigger {
+		if len(out.Failures) != 1 || len(out.Findings) != 1 || out.Findings[0] != findings.FindingFailure {
 			t.Fatalf("k=%d: findings %+v", k, out)
 		}
-		tr := out.Triggers[0]
-		if !tr.FailingSince.Equal(since) || !tr.ConfirmedAt.Equal(confirmed) || tr.Checks != k || tr.RequestID != RequestID("mosek", since) ||
+		tr := out.Failures[0]
+		if !tr.FailingSince.Equal(since) || !tr.ConfirmedAt.Equal(confirmed) || tr.Checks != k || tr.RequestID != findings.RequestID("mosek", since) ||
 			!strings.Contains(tr.Reason, "27007,27008") || !strings.Contains(tr.Reason, "refused") {
 			t.Fatalf("k=%d: trigger %+v", k, tr)
 		}
@@ -138,11 +140,11 @@ func TestWitnessDownTriggersNothing(t *testing.T) {
 	w.net.witnessDown, w.net.witnessUp = t0.Add(12*time.Second), t0.Add(40*time.Second)
 	h := w.handler(3)
 	out := w.invoke(t, h, scheduled(t0))
-	if len(out.Triggers) != 1 {
+	if len(out.Failures) != 1 {
 		t.Fatalf("findings %+v", out)
 	}
 	// Only the failures the witness vouched for count: 40, 45, 50 s.
-	if since := out.Triggers[0].FailingSince; !since.Equal(t0.Add(40 * time.Second)) {
+	if since := out.Failures[0].FailingSince; !since.Equal(t0.Add(40 * time.Second)) {
 		t.Fatalf("failing since %s, want the first check with the witness up", since)
 	}
 	var witnessDown, unreachable int
@@ -151,10 +153,10 @@ func TestWitnessDownTriggersNothing(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatal(err)
 		}
-		if m[MetricWitness] == 0.0 {
+		if m[findings.MetricWitness] == 0.0 {
 			witnessDown++
 		}
-		if m[MetricReachable] == 0.0 {
+		if m[findings.MetricReachable] == 0.0 {
 			unreachable++
 			if ts := m["_aws"].(map[string]any)["Timestamp"].(float64); ts < float64(t0.Add(40*time.Second).UnixMilli()) {
 				t.Fatalf("a failed check was written as unreachable while the witness was down: %s", line)
@@ -177,8 +179,8 @@ func TestWitnessDownTriggersNothing(t *testing.T) {
 	w = newWatchWorld(t0)
 	w.net.fail["10.0.1.27"] = failure{from: t0, err: ErrTimeout}
 	w.net.witnessDown = t0
-	out = w.invoke(t, w.handler(3, Target{"mosek", "10.0.1.27"}, Target{"matlab", "10.0.2.9"}), scheduled(t0))
-	if len(out.Triggers) != 1 || out.Triggers[0].Group != "mosek" {
+	out = w.invoke(t, w.handler(3, probeconfig.Target{Group: "mosek", Address: "10.0.1.27"}, probeconfig.Target{Group: "matlab", Address: "10.0.2.9"}), scheduled(t0))
+	if len(out.Failures) != 1 || out.Failures[0].Group != "mosek" {
 		t.Fatalf("another group up: findings %+v", out)
 	}
 }
@@ -190,19 +192,19 @@ func TestResumedWatchReportsTheOutage(t *testing.T) {
 	w := newWatchWorld(t0)
 	w.net.fail["10.0.1.27"] = failure{from: t0.Add(12 * time.Second), until: t0.Add(38 * time.Second), err: ErrRefused}
 	out := w.invoke(t, w.handler(3), scheduled(t0))
-	if len(out.Triggers) != 1 || len(out.State) != 1 || out.State[0].DownSince.IsZero() {
+	if len(out.Failures) != 1 || len(out.State) != 1 || out.State[0].DownSince.IsZero() {
 		t.Fatalf("trigger: %+v", out)
 	}
 	// What EventBridge's input path hands the resumed invocation.
 	resumed := w.invoke(t, w.handler(3), out)
-	if len(resumed.Triggers) != 0 || len(resumed.Restored) != 1 {
+	if len(resumed.Failures) != 0 || len(resumed.Restored) != 1 {
 		t.Fatalf("resumed: %+v", resumed)
 	}
 	r := resumed.Restored[0]
 	if !r.DownSince.Equal(t0.Add(15*time.Second)) || !r.AnsweredAt.Equal(t0.Add(40*time.Second)) || r.OutageMS != 25000 {
 		t.Fatalf("restored %+v", r)
 	}
-	if !strings.Contains(w.metrics.String(), `"`+MetricOutage+`":25`) {
+	if !strings.Contains(w.metrics.String(), `"`+findings.MetricOutage+`":25`) {
 		t.Fatalf("no outage metric in %s", w.metrics.String())
 	}
 	// The watch after the restoration runs to the end of the round.
@@ -221,11 +223,11 @@ func TestAFailureThatLastsIsSentAgain(t *testing.T) {
 	w.net.fail["10.0.1.27"] = failure{from: t0, err: ErrRefused}
 	h := w.handler(3)
 	first := w.invoke(t, h, scheduled(t0))
-	sent := []Trigger{first.Triggers[0]}
+	sent := []findings.Failure{first.Failures[0]}
 	in := first
 	for w.clk.Now().Sub(t0) < 20*time.Minute {
 		out := w.invoke(t, h, in)
-		sent = append(sent, out.Triggers...)
+		sent = append(sent, out.Failures...)
 		in = out
 		in.WatchUntil = w.clk.Now().Add(60 * time.Second)
 	}
@@ -256,10 +258,10 @@ func TestOverlappingProbesSendOneRequest(t *testing.T) {
 		w := newWatchWorld(t0.Add(offset))
 		w.net.fail["10.0.1.27"] = failure{from: t0.Add(12 * time.Second), err: ErrRefused}
 		out := w.invoke(t, w.handler(3), scheduled(t0))
-		if len(out.Triggers) != 1 {
+		if len(out.Failures) != 1 {
 			t.Fatalf("offset %s: %+v", offset, out)
 		}
-		ids = append(ids, out.Triggers[0].RequestID)
+		ids = append(ids, out.Failures[0].RequestID)
 	}
 	if ids[0] != ids[1] {
 		t.Fatalf("request ids %v differ", ids)
@@ -280,7 +282,7 @@ func TestOneRoundPerInvocation(t *testing.T) {
 	}
 	w.clk.Advance(time.Minute - w.clk.Now().Sub(t0))
 	second := w.invoke(t, h, scheduled(t0.Add(time.Minute)))
-	if second.Checks != 1 || len(second.Triggers) != 1 || !second.Triggers[0].FailingSince.Equal(t0.Add(1500*time.Millisecond)) {
+	if second.Checks != 1 || len(second.Failures) != 1 || !second.Failures[0].FailingSince.Equal(t0.Add(1500*time.Millisecond)) {
 		t.Fatalf("second: %+v", second)
 	}
 }
@@ -299,7 +301,7 @@ func TestBriefOutageIsReportedUnconfirmed(t *testing.T) {
 	w := newWatchWorld(t0)
 	w.net.fail["10.0.1.27"] = failure{from: t0.Add(12 * time.Second), until: t0.Add(22 * time.Second), err: ErrTimeout}
 	out := w.invoke(t, w.handler(3), scheduled(t0))
-	if len(out.Triggers) != 0 || len(out.Restored) != 1 {
+	if len(out.Failures) != 0 || len(out.Restored) != 1 {
 		t.Fatalf("findings %+v", out)
 	}
 	r := out.Restored[0]

@@ -17,6 +17,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/ec2limits"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
@@ -232,14 +233,14 @@ func PlayFleet(sc FleetScenario, tm fakeec2.Timings, lat FleetLatencies, seed in
 		svc:    &lambdasim.Service{Clock: clk, Ctx: ctx},
 		starts: map[string]time.Duration{}, activations: map[string]int{}}
 	w.servers = &sim.TokenServers{Region: region, Timeout: probeTimeout, RTT: lat.CheckRTT, ENIs: map[string]string{}}
-	var targets []probe.Target
+	var targets []probeconfig.Target
 	for k := range sc.Groups {
 		region.AddGroup(sim.GroupSpec{Name: groupName(k), ENIID: eniOf(k), AZ: sim.AZ, MAC: fmt.Sprintf("0a:00:00:00:%02x:%02x", k/256, k%256),
 			PrivateIP: addressOf(k), Holder: holderOf(k),
 			Members: []sim.MemberSpec{{ID: holderOf(k), Priority: 1}, {ID: standbyOf(k), Priority: 2}}})
 		w.servers.ENIs[addressOf(k)] = eniOf(k)
 		w.servers.Set(standbyOf(k), sim.Daemon{State: sim.Killed}) // started by activation
-		targets = append(targets, probe.Target{Group: groupName(k), Address: addressOf(k)})
+		targets = append(targets, probeconfig.Target{Group: groupName(k), Address: addressOf(k)})
 	}
 	opts := engine.Options{Activator: w}
 	if sc.During == "deep-check" {
@@ -258,8 +259,8 @@ func PlayFleet(sc FleetScenario, tm fakeec2.Timings, lat FleetLatencies, seed in
 	start := clk.Now()
 	if sc.Path != Orphaned {
 		ph := &probe.Handler{
-			Prober:  &probe.Prober{Ports: probe.DefaultPorts, Checker: w.servers, Clock: clk},
-			Targets: targets, Witnesses: []string{probe.DefaultWitness},
+			Prober:  &probe.Prober{Ports: probeconfig.DefaultPorts, Checker: w.servers, Clock: clk},
+			Targets: targets, Witnesses: []string{probeconfig.DefaultWitness},
 			Interval: 5 * time.Second, Watch: time.Minute, StopBefore: 3 * time.Second,
 			Detector: &probe.Detector{Confirmations: 3}, Metrics: io.Discard, Namespace: "sim", Clock: clk,
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/eventparse"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
@@ -220,8 +221,8 @@ func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Resto
 	deps := w.region.Deps(engine.Options{Activator: w}, io.Discard, nil)
 	fo := &handler.Failover{Deps: deps}
 	ph := &probe.Handler{
-		Prober:  &probe.Prober{Ports: probe.DefaultPorts, Answer: f == DaemonHung, Checker: w.servers, Clock: clk},
-		Targets: []probe.Target{{Group: events.GroupPlaceholder, Address: "10.0.1.27"}}, Witnesses: []string{probe.DefaultWitness},
+		Prober:  &probe.Prober{Ports: probeconfig.DefaultPorts, Answer: f == DaemonHung, Checker: w.servers, Clock: clk},
+		Targets: []probeconfig.Target{{Group: events.GroupPlaceholder, Address: "10.0.1.27"}}, Witnesses: []string{probeconfig.DefaultWitness},
 		Interval: 5 * time.Second, Watch: time.Minute, StopBefore: 3 * time.Second,
 		Detector: &probe.Detector{Confirmations: 3}, Metrics: io.Discard, Namespace: "sim", Clock: clk,
 	}

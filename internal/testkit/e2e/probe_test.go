@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/eni-failover/eni-failover/internal/eventparse"
-	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/findings"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
 
@@ -27,11 +27,11 @@ func destinationEvent(t *testing.T, request, response []byte) []byte {
 			RequestContext struct {
 				FunctionArn string `json:"functionArn"`
 			} `json:"requestContext"`
-			ResponsePayload probe.Findings `json:"responsePayload"`
+			ResponsePayload findings.Findings `json:"responsePayload"`
 		} `json:"detail"`
 	}
 	if err := json.Unmarshal(b, &got); err != nil || got.Source != eventparse.SourceLambda || !strings.HasPrefix(got.Detail.RequestContext.FunctionArn, "arn:aws:lambda:") ||
-		got.Detail.ResponsePayload.Kind != probe.FindingsKind || len(got.Detail.ResponsePayload.Findings) == 0 {
+		got.Detail.ResponsePayload.Kind != findings.FindingsKind || len(got.Detail.ResponsePayload.Findings) == 0 {
 		t.Fatalf("the findings rule would not match %s (%v)", b, err)
 	}
 	return b
@@ -76,11 +76,11 @@ func TestProbeTriggersTheFailover(t *testing.T) {
 	if res.err != nil {
 		t.Fatalf("probe: %+v", res.err)
 	}
-	var f probe.Findings
-	if err := json.Unmarshal(res.body, &f); err != nil || len(f.Triggers) != 1 || f.Triggers[0].Group != w.group || f.Triggers[0].Checks != 3 {
+	var f findings.Findings
+	if err := json.Unmarshal(res.body, &f); err != nil || len(f.Failures) != 1 || f.Failures[0].Group != w.group || f.Failures[0].Checks != 3 {
 		t.Fatalf("probe findings %s (%v)", res.body, err)
 	}
-	if since := f.Triggers[0].FailingSince; since.Before(killed.Add(-2 * time.Second)) {
+	if since := f.Failures[0].FailingSince; since.Before(killed.Add(-2 * time.Second)) {
 		t.Fatalf("failing since %s, before the daemon was killed at %s", since, killed)
 	}
 
@@ -98,7 +98,7 @@ func TestProbeTriggersTheFailover(t *testing.T) {
 	if ferr != nil {
 		t.Fatalf("resumed probe: %+v", ferr)
 	}
-	var resumed probe.Findings
+	var resumed findings.Findings
 	if err := json.Unmarshal(body, &resumed); err != nil || len(resumed.Restored) != 1 || resumed.Restored[0].OutageMS <= 0 {
 		t.Fatalf("resumed findings %s (%v)", body, err)
 	}

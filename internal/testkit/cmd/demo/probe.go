@@ -8,6 +8,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/eventparse"
 	"github.com/eni-failover/eni-failover/internal/probe"
+	"github.com/eni-failover/eni-failover/internal/probeconfig"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 )
 
@@ -19,8 +20,8 @@ func (s *story) probeScene() error {
 	r := s.region
 	servers := &sim.TokenServers{Region: r, Timeout: 2 * time.Second, RTT: time.Millisecond}
 	ph := &probe.Handler{
-		Prober:  &probe.Prober{Ports: probe.DefaultPorts, Checker: servers, Clock: r.Clock},
-		Targets: []probe.Target{{Group: "mosek", Address: "10.0.1.27"}}, Witnesses: []string{probe.DefaultWitness},
+		Prober:  &probe.Prober{Ports: probeconfig.DefaultPorts, Checker: servers, Clock: r.Clock},
+		Targets: []probeconfig.Target{{Group: "mosek", Address: "10.0.1.27"}}, Witnesses: []string{probeconfig.DefaultWitness},
 		Interval: 5 * time.Second, Watch: time.Minute, StopBefore: 3 * time.Second,
 		Detector: &probe.Detector{Confirmations: 3}, Metrics: io.Discard, Namespace: "demo", Clock: r.Clock,
 	}
@@ -32,10 +33,10 @@ func (s *story) probeScene() error {
 	if err != nil {
 		return err
 	}
-	if len(out.Triggers) == 0 {
+	if len(out.Failures) == 0 {
 		return fmt.Errorf("the probe did not confirm the killed lmgrd: %+v", out)
 	}
-	tr := out.Triggers[0]
+	tr := out.Failures[0]
 	s.say("probe: %d rounds refused from %s on: failure confirmed", tr.Checks, offset(tr.FailingSince))
 	r.Clock.Advance(time.Second) // Lambda destination, EventBridge rule
 	if err := s.eventRaw("probe finding (Lambda destination -> EventBridge)", sim.FindingsEvent(r.Clock.Now(), scheduled, mustJSON(out))); err != nil {

@@ -1,4 +1,9 @@
-package probe
+// Package findings is the probe's contract with the failover function and
+// the stack: what one probe invocation found (confirmed failures, licenses
+// answering again), the state it hands to its resumed invocation, and the
+// names of the metrics it writes. It links no network code: the failover
+// function and the CDK app read it without the probe's checker.
+package findings
 
 import (
 	"fmt"
@@ -11,9 +16,10 @@ import (
 // back to the probe (the result alone, to watch on at once).
 const FindingsKind = "eni-failover-probe"
 
-// Finding names, in Findings.Findings: what the event rule matches.
+// Finding names, in Findings.Findings: what the event rule matches (the
+// wire names predate the Go names and stay, so deployed rules match).
 const (
-	FindingTrigger  = "trigger"
+	FindingFailure  = "trigger"
 	FindingRestored = "restored"
 )
 
@@ -23,9 +29,10 @@ type Findings struct {
 	// Findings lists the kinds present ("trigger", "restored"), empty when
 	// the watch ended with nothing to report.
 	Findings []string `json:"findings,omitempty"`
-	// Triggers are confirmed failures: each moves the group's ENI unless
-	// the holder changed since the failures began.
-	Triggers []Trigger `json:"triggers,omitempty"`
+	// Failures are confirmed failures: each moves the group's ENI unless
+	// the holder changed since the failures began ("triggers" on the
+	// wire).
+	Failures []Failure `json:"triggers,omitempty"`
 	// Restored are groups whose license answers again after a confirmed
 	// failure, with the clients' outage.
 	Restored []Restored `json:"restored,omitempty"`
@@ -41,8 +48,8 @@ type Findings struct {
 	Results []Result `json:"results"`
 }
 
-// Trigger is a confirmed failure of one group's license ports.
-type Trigger struct {
+// Failure is a confirmed failure of one group's license ports.
+type Failure struct {
 	Group   string `json:"group"`
 	Address string `json:"address"`
 	// FailingSince is the first of the failed checks that confirmed it:
@@ -90,3 +97,32 @@ type Episode struct {
 func RequestID(group string, since time.Time) string {
 	return fmt.Sprintf("probe:%d:%s", since.Unix(), group)
 }
+
+// PortResult is one port's check.
+type PortResult struct {
+	Port      int     `json:"port"`
+	OK        bool    `json:"ok"`
+	LatencyMS float64 `json:"latency_ms"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// Result is one group's check: reachable when every port answered.
+type Result struct {
+	Group     string       `json:"group"`
+	Address   string       `json:"address"`
+	Reachable bool         `json:"reachable"`
+	Ports     []PortResult `json:"ports"`
+}
+
+// Metric names of the probe.
+const (
+	MetricReachable = "LicensePortReachable"
+	MetricLatency   = "LicensePortLatency"
+	// MetricWitness is 1 when the probe's witness answered, 0 when it did
+	// not (the probe's own network trouble: its failed checks are not
+	// counted and no LicensePortReachable is written for them).
+	MetricWitness = "ProbeWitnessReachable"
+	// MetricOutage is the clients' outage in seconds, written when a
+	// group's license answers again after a confirmed failure.
+	MetricOutage = "LicenseOutageSeconds"
+)

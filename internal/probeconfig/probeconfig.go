@@ -1,4 +1,7 @@
-package probe
+// Package probeconfig is the probe function's configuration: its
+// environment variables, their defaults and their validation. The probe
+// reads it at start; the CDK app writes it, without linking the probe.
+package probeconfig
 
 import (
 	"errors"
@@ -169,4 +172,10 @@ func ParseWitness(hostport string) (net.IP, int, error) {
 		return nil, 0, fmt.Errorf("%q is not ip:port", hostport)
 	}
 	return ip, n, nil
+}
+
+// Target is one group's license ENI address.
+type Target struct {
+	Group   string
+	Address string
 }
