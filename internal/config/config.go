@@ -4,7 +4,6 @@
 package config
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -97,16 +96,18 @@ const (
 	EnvHealthEventAction  = "HEALTH_EVENT_ACTION"
 	EnvHealthLeadTime     = "HEALTH_LEAD_TIME"
 	EnvMaxAutomaticMoves  = "MAX_AUTOMATIC_MOVES"
-	EnvHolderTag          = "HOLDER_TAG"
-	EnvDrillOutageWait    = "DRILL_OUTAGE_WAIT"
-	EnvNotifyTopicARN     = "NOTIFY_TOPIC_ARN"
-	EnvActivationCommands = "ACTIVATION_COMMANDS"
-	EnvWindowsActivation  = "ACTIVATION_COMMANDS_WINDOWS"
-	EnvActivationTimeout  = "ACTIVATION_TIMEOUT"
-	EnvDeepCheckCommands  = "DEEP_CHECK_COMMANDS"
-	EnvWindowsDeepCheck   = "DEEP_CHECK_COMMANDS_WINDOWS"
-	EnvDeepCheckTimeout   = "DEEP_CHECK_TIMEOUT"
-	EnvInstanceIDs        = "ENI_FAILOVER_INSTANCE_IDS"
+	// DefaultMaxAutomaticMoves is MAX_AUTOMATIC_MOVES when unset.
+	DefaultMaxAutomaticMoves = 3
+	EnvHolderTag             = "HOLDER_TAG"
+	EnvDrillOutageWait       = "DRILL_OUTAGE_WAIT"
+	EnvNotifyTopicARN        = "NOTIFY_TOPIC_ARN"
+	EnvActivationCommands    = "ACTIVATION_COMMANDS"
+	EnvWindowsActivation     = "ACTIVATION_COMMANDS_WINDOWS"
+	EnvActivationTimeout     = "ACTIVATION_TIMEOUT"
+	EnvDeepCheckCommands     = "DEEP_CHECK_COMMANDS"
+	EnvWindowsDeepCheck      = "DEEP_CHECK_COMMANDS_WINDOWS"
+	EnvDeepCheckTimeout      = "DEEP_CHECK_TIMEOUT"
+	EnvInstanceIDs           = "ENI_FAILOVER_INSTANCE_IDS"
 )
 
 // Vars lists every variable with its default; the README's table and the
@@ -121,7 +122,7 @@ var Vars = []envvar.Var{
 	{Name: EnvPollMax, Default: "2s", Meaning: "longest poll interval"},
 	{Name: EnvDeadlineMargin, Default: "1500ms", Meaning: "time kept free before the Lambda deadline to stop cleanly"},
 	{Name: EnvHealthEventAction, Default: "move", Meaning: "`move` the ENI off a holder named by an AWS Health event, or only `notify`"},
-	{Name: EnvMaxAutomaticMoves, Default: "3", Meaning: "automatic moves off a holder EC2 finds healthy (the token server failed there), per group and hour; beyond them the automation only notifies (outcome `capped`) until an operator moves, fails back, drills, pauses or resumes; 0 for no cap, at most 10"},
+	{Name: EnvMaxAutomaticMoves, Default: strconv.Itoa(DefaultMaxAutomaticMoves), Meaning: "automatic moves off a holder EC2 finds healthy (the token server failed there), per group and hour; beyond them the automation only notifies (outcome `capped`) until an operator moves, fails back, drills, pauses or resumes; 0 for no cap, at most 10"},
 	{Name: EnvHolderTag, Default: "false", Meaning: "keep the tag `eni-failover:license-holder` (value: the group) on whichever member holds the ENI, and off the others (AWS FIS experiments find the holder by it); costs one or two more tag calls per move, after the ENI is in place"},
 	{Name: EnvDrillOutageWait, Default: "0s", Meaning: "how long the drill action waits, after its second move, for the probe's measurement of the clients' outage to reach the history (the stack sets 45s when the probe is deployed); 0s: no wait"},
 	{Name: EnvHealthLeadTime, Default: "30m", Meaning: "a holder named by a scheduled AWS Health change is moved off this long before the change starts (by the reconcile; at once when the event arrives later than that)"},
@@ -235,7 +236,7 @@ func (c Config) EngineOptions() engine.Options {
 		DeadlineMargin:     c.DeadlineMargin,
 		Allowed:            c.InstanceIDs,
 		HealthLead:         c.HealthLead,
-		MaxAutomaticMoves:  cmp.Or(c.MaxAutomaticMoves, -1),
+		MaxAutomaticMoves:  c.MaxAutomaticMoves,
 		HolderTag:          c.HolderTag,
 	}
 }

@@ -20,8 +20,17 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("defaults %+v", c)
 	}
 	o := c.EngineOptions()
-	if o.DeviceIndex != 1 || o.Cooldown != 15*time.Minute || o.PollInitial != 100*time.Millisecond {
+	if o.DeviceIndex != 1 || o.Cooldown != 15*time.Minute || o.PollInitial != 100*time.Millisecond || o.MaxAutomaticMoves != 3 {
 		t.Fatalf("engine options %+v", o)
+	}
+}
+
+// MAX_AUTOMATIC_MOVES=0 means no cap, and so does the engine's 0: one
+// meaning at every layer.
+func TestNoCapIsZeroEverywhere(t *testing.T) {
+	c, err := Load(env(map[string]string{EnvMaxAutomaticMoves: "0"}))
+	if err != nil || c.MaxAutomaticMoves != 0 || c.EngineOptions().MaxAutomaticMoves != 0 {
+		t.Fatalf("no cap: %+v %v", c.EngineOptions(), err)
 	}
 }
 

@@ -25,8 +25,10 @@ type Options struct {
 	// it from then on; an event whose start is nearer moves it at once.
 	HealthLead time.Duration
 	// MaxAutomaticMoves caps the automatic moves off a holder per group
-	// and hour (default 3; negative: no cap). Beyond it the automation
-	// only notifies until an operator acts (model.AutomaticMovesCapped).
+	// and hour; 0 means no cap, as it does in MAX_AUTOMATIC_MOVES and the
+	// CDK's maxAutomaticMovesPerHour, which carry the default of 3. Beyond
+	// it the automation only notifies until an operator acts
+	// (model.AutomaticMovesCapped).
 	MaxAutomaticMoves int
 	// GracefulDetachWait is how long a graceful detach may stay in
 	// detaching before a force detach (default 8 s).
@@ -93,9 +95,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DeviceIndex <= 0 {
 		o.DeviceIndex = 1
-	}
-	if o.MaxAutomaticMoves == 0 {
-		o.MaxAutomaticMoves = 3
 	}
 	def(&o.Cooldown, 15*time.Minute)
 	def(&o.DeepCheckRetry, 5*time.Second)

@@ -63,7 +63,7 @@ func TestProbeTriggerMovesOnlyTheHolderItSaw(t *testing.T) {
 // automation: the fourth only notifies (outcome capped) until an operator
 // acts. A holder that stops is still moved off.
 func TestAutomaticMovesAreCapped(t *testing.T) {
-	w := newWorld(t, engine.Options{})
+	w := newWorld(t, engine.Options{MaxAutomaticMoves: 3})
 	holders := []string{"i-a"}
 	for i := 0; i < 3; i++ {
 		w.clk.Advance(10 * time.Minute)
@@ -119,7 +119,7 @@ func TestAutomaticMovesAreCapped(t *testing.T) {
 		t.Fatal("a capped run left DeleteOnTermination true")
 	}
 	// A cap of -1 never caps.
-	w = newWorld(t, engine.Options{MaxAutomaticMoves: -1})
+	w = newWorld(t, engine.Options{})
 	for i := 0; i < 5; i++ {
 		w.clk.Advance(5 * time.Minute)
 		if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != report.Moved {
@@ -322,7 +322,7 @@ func TestFindingAboutAStoppingHolderIsTheFleetsTurn(t *testing.T) {
 // moves off a healthy holder, and this one would leave the ENI on no
 // instance (the fuzzer's input 080b50ccef9184f9).
 func TestCappedGroupFinishesADetachUnderWay(t *testing.T) {
-	w := newWorld(t, engine.Options{})
+	w := newWorld(t, engine.Options{MaxAutomaticMoves: 3})
 	for i := 0; i < 3; i++ {
 		w.clk.Advance(time.Minute)
 		if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != report.Moved {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/eni-failover/eni-failover/events"
+	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/probe"
@@ -242,7 +243,7 @@ func PlayFleet(sc FleetScenario, tm fakeec2.Timings, lat FleetLatencies, seed in
 		w.servers.Set(standbyOf(k), sim.Daemon{State: sim.Killed}) // started by activation
 		targets = append(targets, probeconfig.Target{Group: groupName(k), Address: addressOf(k)})
 	}
-	opts := engine.Options{Activator: w}
+	opts := engine.Options{Activator: w, MaxAutomaticMoves: config.DefaultMaxAutomaticMoves}
 	if sc.During == "deep-check" {
 		opts.DeepCheck = deepCheck{w}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/events"
+	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/eventparse"
 	"github.com/eni-failover/eni-failover/internal/handler"
@@ -218,7 +219,7 @@ func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Resto
 	// lmgrd runs on the holder only; a standby's starts with activation.
 	w.servers.Set(sim.Standby, sim.Daemon{State: sim.Killed})
 	w.servers.Set(sim.Second, sim.Daemon{State: sim.Killed})
-	deps := w.region.Deps(engine.Options{Activator: w}, io.Discard, nil)
+	deps := w.region.Deps(engine.Options{Activator: w, MaxAutomaticMoves: config.DefaultMaxAutomaticMoves}, io.Discard, nil)
 	fo := &handler.Failover{Deps: deps}
 	ph := &probe.Handler{
 		Prober:  &probe.Prober{Ports: probeconfig.DefaultPorts, Answer: f == DaemonHung, Checker: w.servers, Clock: clk},

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/eni-failover/eni-failover/events"
+	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/moveapi"
@@ -142,6 +143,7 @@ func Run(src Source, steps int) Result {
 	jitterRand := rand.New(rand.NewSource(int64(src.Intn(1 << 30))))
 	s.opts = engine.Options{
 		AllowStartStopped: src.Intn(2) == 0,
+		MaxAutomaticMoves: config.DefaultMaxAutomaticMoves,
 		Jitter: func(d time.Duration) time.Duration {
 			if d <= 1 {
 				return d

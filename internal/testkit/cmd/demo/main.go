@@ -19,6 +19,7 @@ import (
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/clip"
+	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/report"
@@ -68,7 +69,7 @@ func run(out io.Writer, verbose bool) error {
 	// simulated Run Command that takes about 2 s).
 	ssmFake := fakessm.New(region.Clock)
 	activator := &activation.Activator{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"}, Timeout: 30 * time.Second, Clock: region.Clock}
-	deps := region.Deps(engine.Options{Activator: activator}, io.Discard, log)
+	deps := region.Deps(engine.Options{Activator: activator, MaxAutomaticMoves: config.DefaultMaxAutomaticMoves}, io.Discard, log)
 	s := &story{out: out, region: region, fo: &handler.Failover{Deps: deps}, manual: &handler.Move{Deps: deps}, ssm: ssmFake}
 
 	s.title("eni-failover demo: a MOSEK token server on a simulated EC2 (realistic latencies, virtual clock)")
