@@ -10,8 +10,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/ssmcommand"
 )
 
 // fisDrills creates three AWS FIS experiment templates for game days, each
@@ -35,7 +35,7 @@ func (s *EniFailoverStack) fisDrills(cfg Config) {
 		{Sid: jsii.String("StopAndStartTheHolder"), Actions: jsii.Strings("ec2:StopInstances", "ec2:StartInstances"),
 			Resources: jsii.Strings(instances), Conditions: &map[string]interface{}{"StringEquals": holderTag}},
 		{Sid: jsii.String("RunShellDocument"), Actions: jsii.Strings("ssm:SendCommand"),
-			Resources: jsii.Strings(fmt.Sprintf("arn:%s:ssm:%s::document/%s", *s.Stack.Partition(), *s.Stack.Region(), activation.Document))},
+			Resources: jsii.Strings(fmt.Sprintf("arn:%s:ssm:%s::document/%s", *s.Stack.Partition(), *s.Stack.Region(), ssmcommand.Document))},
 		{Sid: jsii.String("RunOnTheHolder"), Actions: jsii.Strings("ssm:SendCommand"), Resources: jsii.Strings(instances),
 			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"ssm:resourceTag/" + tags.LicenseHolder(): d.Group}}},
 		{Sid: jsii.String("FollowCommands"), Actions: jsii.Strings("ssm:ListCommands", "ssm:CancelCommand"), Resources: jsii.Strings("*")},
@@ -82,7 +82,7 @@ func (s *EniFailoverStack) fisDrills(cfg Config) {
 			ActionId:    jsii.String("aws:ssm:send-command"),
 			Description: jsii.String("run the kill commands on the holder"),
 			Parameters: &map[string]*string{
-				"documentArn":        jsii.String(fmt.Sprintf("arn:%s:ssm:%s::document/%s", *s.Stack.Partition(), *s.Stack.Region(), activation.Document)),
+				"documentArn":        jsii.String(fmt.Sprintf("arn:%s:ssm:%s::document/%s", *s.Stack.Partition(), *s.Stack.Region(), ssmcommand.Document)),
 				"documentParameters": jsii.String(string(commands)),
 				"duration":           jsii.String("PT1M"),
 			},

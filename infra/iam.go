@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/ssmcommand"
 )
 
 // ec2Statements: Describe calls on "*" (they take no resource), every
@@ -91,8 +91,8 @@ func ssmStatements(stack awscdk.Stack, cfg Config) []awsiam.PolicyStatement {
 	// Only the documents the configured commands need.
 	var documents []string
 	for doc, cmds := range map[string][]string{
-		activation.Document:        append(slices.Clone(cfg.ActivationCommands), cfg.DeepCheckCommands...),
-		activation.WindowsDocument: append(slices.Clone(cfg.ActivationCommandsWindows), cfg.DeepCheckCommandsWindows...),
+		ssmcommand.Document:        append(slices.Clone(cfg.ActivationCommands), cfg.DeepCheckCommands...),
+		ssmcommand.WindowsDocument: append(slices.Clone(cfg.ActivationCommandsWindows), cfg.DeepCheckCommandsWindows...),
 	} {
 		if len(cmds) > 0 {
 			documents = append(documents, fmt.Sprintf("arn:%s:ssm:%s::document/%s", *stack.Partition(), *stack.Region(), doc))

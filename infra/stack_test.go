@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/eventparse"
@@ -14,6 +13,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/metrics"
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/probeconfig"
+	"github.com/eni-failover/eni-failover/internal/ssmcommand"
 )
 
 const (
@@ -446,7 +446,7 @@ func TestActivationAndProbe(t *testing.T) {
 		for _, st := range s.statements(t, role) {
 			bySid[st.Sid] = st
 		}
-		if res := bySid["RunActivationDocument"].resources(); len(res) != 1 || !strings.HasSuffix(res[0], ":document/"+activation.Document) {
+		if res := bySid["RunActivationDocument"].resources(); len(res) != 1 || !strings.HasSuffix(res[0], ":document/"+ssmcommand.Document) {
 			t.Errorf("%s: activation document %v", role, res)
 		}
 		if c := bySid["RunActivationOnMembers"].Condition["StringLike"]["ssm:resourceTag/"+groupTag]; c != "?*" {
@@ -574,7 +574,7 @@ func TestWindowsActivation(t *testing.T) {
 			continue
 		}
 		res := strings.Join(st.resources(), " ")
-		if !strings.Contains(res, ":document/"+activation.Document) || !strings.Contains(res, ":document/"+activation.WindowsDocument) {
+		if !strings.Contains(res, ":document/"+ssmcommand.Document) || !strings.Contains(res, ":document/"+ssmcommand.WindowsDocument) {
 			t.Errorf("documents %s", res)
 		}
 		return
@@ -610,7 +610,7 @@ func TestDeepCheck(t *testing.T) {
 	for _, st := range s.statements(t, "FailoverRole") {
 		bySid[st.Sid] = st
 	}
-	if res := bySid["RunActivationDocument"].resources(); len(res) != 1 || !strings.HasSuffix(res[0], ":document/"+activation.Document) {
+	if res := bySid["RunActivationDocument"].resources(); len(res) != 1 || !strings.HasSuffix(res[0], ":document/"+ssmcommand.Document) {
 		t.Errorf("deep check document %v", res)
 	}
 	if _, err := ParseConfig(map[string]any{"activationCommands": []any{"x"}, "activationTimeoutSeconds": 600.0,

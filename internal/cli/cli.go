@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/report"
@@ -226,4 +225,4 @@ var badRequestType = reflect.TypeFor[moveapi.BadRequestError]().Name()
 var ErrNoFunction = errors.New("no move function: pass --function, set ENI_FAILOVER_FUNCTION, or deploy the stack (--stack) whose output MoveFunctionName names it")
 
 // short keeps a line readable: one line, clipped.
-func short(s string, n int) string { return clip.Text(strings.Join(strings.Fields(s), " "), n) }
+func short(s string, n int) string { return model.Clip(strings.Join(strings.Fields(s), " "), n) }

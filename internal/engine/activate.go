@@ -9,11 +9,11 @@ import (
 	"github.com/eni-failover/eni-failover/internal/report"
 )
 
-// Activator (re)starts the token server on a new holder.
-type Activator interface {
+// CommandRunner (re)starts the token server on a new holder.
+type CommandRunner interface {
 	// windows: the holder runs Windows (EC2's platform "windows"), whose
 	// commands and SSM document differ.
-	Activate(ctx context.Context, instanceID string, windows bool) report.Activation
+	Run(ctx context.Context, instanceID string, windows bool) report.CommandResult
 }
 
 // activate runs the activation on the new holder and records it. A failed
@@ -22,7 +22,7 @@ type Activator interface {
 func (e *Engine) activate(ctx context.Context, g model.Group, r *report.Report, log *slog.Logger) {
 	start := e.clk.Now()
 	m, _ := g.Member(r.HolderAfter)
-	a := e.opts.Activator.Activate(ctx, r.HolderAfter, m.Windows)
+	a := e.opts.Activator.Run(ctx, r.HolderAfter, m.Windows)
 	r.Activation = &a
 	step := report.Step{Name: report.StepActivate, InstanceID: r.HolderAfter, Detail: string(a.Status), DurationMS: e.clk.Now().Sub(start).Milliseconds()}
 	if !a.OK() {

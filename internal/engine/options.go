@@ -60,7 +60,7 @@ type Options struct {
 	// Activator, when set, (re)starts the token server on the new holder
 	// after each move; its failure is reported, never answered by another
 	// move.
-	Activator Activator
+	Activator CommandRunner
 	// HolderTag keeps the license-holder tag (model.Tags.LicenseHolder) on
 	// whichever member holds the group's ENI, and off the others: written
 	// after the ENI is in place, and mended by the reconcile. FIS
@@ -72,7 +72,7 @@ type Options struct {
 	// other than 0, twice DeepCheckRetry apart, fails the holder over as a
 	// probe finding would. Anything else (the agent unreachable, SSM
 	// timing out) is logged and moves nothing.
-	DeepCheck      Activator
+	DeepCheck      CommandRunner
 	DeepCheckRetry time.Duration
 	// MaxConcurrentMoves bounds the runs of one process that change EC2 at
 	// the same time (default 20): EC2 meters AttachNetworkInterface and

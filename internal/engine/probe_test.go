@@ -163,14 +163,14 @@ type scriptedCheck struct {
 	ran      []string // instances, in order
 }
 
-func (c *scriptedCheck) Activate(_ context.Context, instanceID string, _ bool) report.Activation {
+func (c *scriptedCheck) Run(_ context.Context, instanceID string, _ bool) report.CommandResult {
 	script := "Success"
 	if len(c.statuses) > 0 {
 		script, c.statuses = c.statuses[0], c.statuses[1:]
 	}
 	status, details, _ := strings.Cut(script, "/")
 	c.ran = append(c.ran, instanceID)
-	a := report.Activation{InstanceID: instanceID, Status: report.CommandStatus(status), Details: cmp.Or(details, status), CommandID: "cmd-" + itoa(int64(len(c.ran)))}
+	a := report.CommandResult{InstanceID: instanceID, Status: report.CommandStatus(status), Details: cmp.Or(details, status), CommandID: "cmd-" + itoa(int64(len(c.ran)))}
 	switch {
 	case a.Details != status:
 		a.ExitCode, a.Error = -1, "command ended "+script+", exit code -1"

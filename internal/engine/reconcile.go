@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/report"
 )
@@ -81,14 +80,14 @@ func (e *Engine) deepCheck(ctx context.Context, g model.Group) (*report.Report, 
 	m, _ := g.Member(holder)
 	log := e.log.With("group", g.Name, "eni_id", g.ENI.ID, "instance_id", holder)
 	first := e.clk.Now()
-	var a report.Activation
+	var a report.CommandResult
 	for try := 1; try <= 2; try++ {
 		if try == 2 {
 			if err := e.clk.Sleep(ctx, e.opts.DeepCheckRetry); err != nil {
 				return nil, nil
 			}
 		}
-		a = e.opts.DeepCheck.Activate(ctx, holder, m.Windows)
+		a = e.opts.DeepCheck.Run(ctx, holder, m.Windows)
 		switch {
 		case a.OK():
 			if try == 2 {
@@ -112,7 +111,7 @@ func (e *Engine) deepCheck(ctx context.Context, g model.Group) (*report.Report, 
 	}
 	reason := "deep check: " + strings.TrimSpace(cmp.Or(a.Error, string(a.Status)))
 	if out := strings.TrimSpace(a.Output); out != "" {
-		reason += ": " + clip.Text(strings.Join(strings.Fields(out), " "), 200)
+		reason += ": " + model.Clip(strings.Join(strings.Fields(out), " "), 200)
 	}
 	return e.runGroup(ctx, g.Name, Trigger{Kind: report.Impaired, Group: g.Name, Since: first, At: e.clk.Now(), Reason: reason}, false)
 }

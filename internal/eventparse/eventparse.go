@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/findings"
 	"github.com/eni-failover/eni-failover/internal/model"
@@ -143,7 +142,7 @@ func checkInstance(id string) error {
 		if id == "" {
 			return fmt.Errorf("no instance id")
 		}
-		return fmt.Errorf("%q is not an instance id", clip.Text(id, 40))
+		return fmt.Errorf("%q is not an instance id", model.Clip(id, 40))
 	}
 	return nil
 }
@@ -222,11 +221,11 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	// them say nothing about which one failed, and our own alarms reach
 	// the function by themselves.
 	if d.Configuration.AlarmRule != "" {
-		return nil, fmt.Sprintf("alarm %q is a composite alarm (%s): no instance to act on", d.AlarmName, clip.Text(d.Configuration.AlarmRule, 80)), nil
+		return nil, fmt.Sprintf("alarm %q is a composite alarm (%s): no instance to act on", d.AlarmName, model.Clip(d.Configuration.AlarmRule, 80)), nil
 	}
 	for _, m := range d.Configuration.Metrics {
 		if m.Expression != "" {
-			return nil, fmt.Sprintf("alarm %q is a metric-math alarm (%s): no instance to act on", d.AlarmName, clip.Text(m.Expression, 80)), nil
+			return nil, fmt.Sprintf("alarm %q is a metric-math alarm (%s): no instance to act on", d.AlarmName, model.Clip(m.Expression, 80)), nil
 		}
 	}
 	if group := probeGroup(d.Configuration.Metrics); group != "" {
@@ -419,4 +418,4 @@ func ParseTime(s string) time.Time {
 	return time.Time{}
 }
 
-func shortErr(err error) string { return clip.Text(err.Error(), 120) }
+func shortErr(err error) string { return model.Clip(err.Error(), 120) }

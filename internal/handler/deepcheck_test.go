@@ -8,10 +8,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/eni-failover/eni-failover/events"
-	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/report"
+	"github.com/eni-failover/eni-failover/internal/ssmcommand"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
@@ -29,7 +29,7 @@ func TestDeepCheckThroughSSM(t *testing.T) {
 			ssmFake.Outcomes[sim.Primary] = fakessm.Outcome{Status: types.CommandInvocationStatusFailed, After: 2 * time.Second,
 				Output: "lmgrd is not running: License server machine is down or not responding.", Code: 1}
 		}
-		check := &activation.Activator{SSM: ssmFake, Commands: []string{"timeout 15 lmutil lmstat -c 27007@localhost"}, Timeout: 30 * time.Second,
+		check := &ssmcommand.Runner{SSM: ssmFake, Commands: []string{"timeout 15 lmutil lmstat -c 27007@localhost"}, Timeout: 30 * time.Second,
 			Clock: r.Clock, Purpose: "deep check", Setting: "DEEP_CHECK_COMMANDS"}
 		h := &handler.Failover{Deps: r.Deps(engine.Options{DeepCheck: check}, nil, nil)}
 		res, err := h.Handle(r.Context(5*time.Minute), events.MustSample("scheduled-reconcile.json"))

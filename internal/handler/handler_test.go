@@ -17,11 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/eni-failover/eni-failover/events"
-	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/report"
+	"github.com/eni-failover/eni-failover/internal/ssmcommand"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
@@ -415,7 +415,7 @@ func newEnvWithActivation(t *testing.T, outcome *fakessm.Outcome) (*env, *fakess
 		ssmFake.Outcomes[sim.Standby] = *outcome
 	}
 	var buf bytes.Buffer
-	deps := r.Deps(engine.Options{Activator: &activation.Activator{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"}, Timeout: 30 * time.Second, Clock: r.Clock}}, &buf, nil)
+	deps := r.Deps(engine.Options{Activator: &ssmcommand.Runner{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"}, Timeout: 30 * time.Second, Clock: r.Clock}}, &buf, nil)
 	return &env{t: t, region: r, fo: &handler.Failover{Deps: deps}, manual: &handler.Move{Deps: deps}, metrics: &buf}, ssmFake
 }
 
@@ -695,14 +695,14 @@ func TestWindowsStandbyIsActivatedWithPowerShell(t *testing.T) {
 	g.Members[1].Windows = true // the standby
 	r.AddGroup(g)
 	ssmFake := fakessm.New(r.Clock)
-	deps := r.Deps(engine.Options{Activator: &activation.Activator{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"},
+	deps := r.Deps(engine.Options{Activator: &ssmcommand.Runner{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"},
 		WindowsCommands: []string{"Restart-Service -Name 'FlexNet License Server - mosek'"}, Timeout: 30 * time.Second, Clock: r.Clock}}, nil, nil)
 	r.EC2.StopInstance(sim.Primary)
 	res, err := (&handler.Failover{Deps: deps}).Handle(r.Context(time.Minute), events.MustSample("ec2-state-stopping.json"))
 	if err != nil || res.Reports[0].Outcome != report.Moved || !res.Reports[0].Activation.OK() {
 		t.Fatalf("result %+v %v", res, err)
 	}
-	if len(ssmFake.Sent) != 1 || aws.ToString(ssmFake.Sent[0].DocumentName) != activation.WindowsDocument {
+	if len(ssmFake.Sent) != 1 || aws.ToString(ssmFake.Sent[0].DocumentName) != ssmcommand.WindowsDocument {
 		t.Fatalf("sent %+v", ssmFake.Sent)
 	}
 }

@@ -6,8 +6,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/moveapi"
 )
 
@@ -27,7 +27,7 @@ func badRequestFrom(err error) error {
 func operator(ctx context.Context) string {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		if who := lc.ClientContext.Custom["operator"]; who != "" {
-			return clip.Text(who, 120)
+			return model.Clip(who, 120)
 		}
 	}
 	return ""

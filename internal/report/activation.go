@@ -27,9 +27,9 @@ var notRun = map[string]string{
 	"DeliveryTimedOut": "not delivered before its timeout",
 }
 
-// Activation is what an SSM command on one instance did: the activation
+// CommandResult is what an SSM command on one instance did: the activation
 // on a new holder, or the deep check on the holder.
-type Activation struct {
+type CommandResult struct {
 	InstanceID string        `json:"instance_id"`
 	CommandID  string        `json:"command_id,omitempty"`
 	Status     CommandStatus `json:"status"`
@@ -45,12 +45,12 @@ type Activation struct {
 }
 
 // OK reports whether the commands ran and succeeded.
-func (a *Activation) OK() bool { return a != nil && a.Status == CommandSuccess }
+func (a *CommandResult) OK() bool { return a != nil && a.Status == CommandSuccess }
 
 // RanAndFailed reports whether the commands ran on the instance and
 // exited non-zero: the only failure that says something about the token
 // server.
-func (a *Activation) RanAndFailed() bool {
+func (a *CommandResult) RanAndFailed() bool {
 	if a == nil || a.Status != CommandFailed || a.ExitCode == -1 {
 		return false
 	}
@@ -60,7 +60,7 @@ func (a *Activation) RanAndFailed() bool {
 
 // NotRun says why the commands never ran on the instance ("" when they
 // did, or when it is not known).
-func (a *Activation) NotRun() string {
+func (a *CommandResult) NotRun() string {
 	if a == nil {
 		return ""
 	}

@@ -124,7 +124,7 @@ type Report struct {
 	Names map[string]string `json:"names,omitempty"`
 	// Activation is the result of (re)starting the token server on the
 	// new holder, when activation is configured.
-	Activation *Activation `json:"activation,omitempty"`
+	Activation *CommandResult `json:"activation,omitempty"`
 	// OutageMS is the clients' outage the probe measured (license
 	// confirmed reports).
 	OutageMS int64 `json:"outage_ms,omitempty"`

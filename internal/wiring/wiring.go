@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/awsenv"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/config"
@@ -22,6 +21,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/metrics"
 	"github.com/eni-failover/eni-failover/internal/notify"
+	"github.com/eni-failover/eni-failover/internal/ssmcommand"
 )
 
 // Build reads the configuration and makes the clients and the engine.
@@ -38,16 +38,16 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 	opts := cfg.EngineOptions()
 	var ssmClient *ssm.Client
 	// runner runs commands on a holder through SSM; nil without commands.
-	runner := func(linux, windows []string, timeout time.Duration, purpose, setting string) *activation.Activator {
+	runner := func(linux, windows []string, timeout time.Duration, purpose, setting string) *ssmcommand.Runner {
 		if len(linux)+len(windows) == 0 {
 			return nil
 		}
 		if ssmClient == nil {
 			ssmClient = ssm.NewFromConfig(env.Config, func(o *ssm.Options) { o.BaseEndpoint = env.Endpoint("SSM") })
 		}
-		return &activation.Activator{SSM: ssmClient, Commands: linux, WindowsCommands: windows, Timeout: timeout, Purpose: purpose, Setting: setting}
+		return &ssmcommand.Runner{SSM: ssmClient, Commands: linux, WindowsCommands: windows, Timeout: timeout, Purpose: purpose, Setting: setting}
 	}
-	// Assigned only when set: a nil *Activator in the interface would not
+	// Assigned only when set: a nil *ssmcommand.Runner in the interface would not
 	// be nil to the engine.
 	if a := runner(cfg.ActivationCommands, cfg.WindowsActivationCommands, cfg.ActivationTimeout, "", ""); a != nil {
 		opts.Activator = a

@@ -165,9 +165,9 @@ func standbyOf(k int) string     { return fmt.Sprintf("i-0%016x", 0xb000+k) }
 func addressOf(k int) string     { return fmt.Sprintf("10.1.%d.%d", k/200, 10+k%200) }
 func (w *fleetWorld) f() float64 { w.rngMu.Lock(); defer w.rngMu.Unlock(); return w.rng.Float64() }
 
-// Activate is SSM Run Command on the new holder: delivery to the agent,
+// Run is SSM Run Command on the new holder: delivery to the agent,
 // then lmgrd's start, checked before it reports success.
-func (w *fleetWorld) Activate(ctx context.Context, instanceID string, _ bool) report.Activation {
+func (w *fleetWorld) Run(ctx context.Context, instanceID string, _ bool) report.CommandResult {
 	start := w.clk.Now()
 	w.mu.Lock()
 	w.activations[instanceID]++
@@ -177,20 +177,20 @@ func (w *fleetWorld) Activate(ctx context.Context, instanceID string, _ bool) re
 		took = w.lat.DaemonStart
 	}
 	if err := w.clk.Sleep(ctx, w.lat.SSMDelivery); err != nil {
-		return report.Activation{InstanceID: instanceID, Status: "Error", Error: err.Error()}
+		return report.CommandResult{InstanceID: instanceID, Status: "Error", Error: err.Error()}
 	}
 	w.servers.Set(instanceID, sim.Daemon{State: sim.Serving, ServeAt: w.clk.Now().Add(took)})
 	_ = w.clk.Sleep(ctx, took+500*time.Millisecond)
-	return report.Activation{InstanceID: instanceID, CommandID: "sim", Status: "Success", DurationMS: w.clk.Now().Sub(start).Milliseconds()}
+	return report.CommandResult{InstanceID: instanceID, CommandID: "sim", Status: "Success", DurationMS: w.clk.Now().Sub(start).Milliseconds()}
 }
 
 // deepCheck is lmutil lmstat on a healthy holder: it passes after
 // DeepCheck.
 type deepCheck struct{ w *fleetWorld }
 
-func (d deepCheck) Activate(ctx context.Context, instanceID string, _ bool) report.Activation {
+func (d deepCheck) Run(ctx context.Context, instanceID string, _ bool) report.CommandResult {
 	_ = d.w.clk.Sleep(ctx, d.w.lat.DeepCheck)
-	return report.Activation{InstanceID: instanceID, CommandID: "sim-lmstat", Status: "Success"}
+	return report.CommandResult{InstanceID: instanceID, CommandID: "sim-lmstat", Status: "Success"}
 }
 
 // deliver hands an event to a function after delay, perhaps twice.

@@ -123,17 +123,17 @@ type queued struct {
 	event []byte
 }
 
-// Activate is SSM Run Command on the new holder (engine.Activator):
+// Run is SSM Run Command on the new holder (engine.CommandRunner):
 // delivery to the agent, then `systemctl restart lmgrd`.
-func (w *licenseWorld) Activate(ctx context.Context, instanceID string, _ bool) report.Activation {
+func (w *licenseWorld) Run(ctx context.Context, instanceID string, _ bool) report.CommandResult {
 	start := w.clk.Now()
 	if err := w.clk.Sleep(ctx, w.lat.SSMDelivery); err != nil {
-		return report.Activation{InstanceID: instanceID, Status: "Error", Error: err.Error()}
+		return report.CommandResult{InstanceID: instanceID, Status: "Error", Error: err.Error()}
 	}
 	w.servers.Set(instanceID, sim.Daemon{State: sim.Serving, ServeAt: w.clk.Now().Add(w.lat.DaemonStart)})
 	// The command checks the port before it reports success.
 	_ = w.clk.Sleep(ctx, w.lat.DaemonStart+500*time.Millisecond)
-	return report.Activation{InstanceID: instanceID, CommandID: "sim", Status: "Success", DurationMS: w.clk.Now().Sub(start).Milliseconds()}
+	return report.CommandResult{InstanceID: instanceID, CommandID: "sim", Status: "Success", DurationMS: w.clk.Now().Sub(start).Milliseconds()}
 }
 
 // probeTimeout is the probe's PROBE_TIMEOUT.

@@ -17,12 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/eni-failover/eni-failover/events"
-	"github.com/eni-failover/eni-failover/internal/activation"
-	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/report"
+	"github.com/eni-failover/eni-failover/internal/ssmcommand"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
@@ -68,7 +68,7 @@ func run(out io.Writer, verbose bool) error {
 	// The token server is restarted on each new holder through SSM (a
 	// simulated Run Command that takes about 2 s).
 	ssmFake := fakessm.New(region.Clock)
-	activator := &activation.Activator{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"}, Timeout: 30 * time.Second, Clock: region.Clock}
+	activator := &ssmcommand.Runner{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"}, Timeout: 30 * time.Second, Clock: region.Clock}
 	deps := region.Deps(engine.Options{Activator: activator, MaxAutomaticMoves: config.DefaultMaxAutomaticMoves}, io.Discard, log)
 	s := &story{out: out, region: region, fo: &handler.Failover{Deps: deps}, manual: &handler.Move{Deps: deps}, ssm: ssmFake}
 
@@ -151,7 +151,7 @@ func run(out io.Writer, verbose bool) error {
 		region.EC2.TotalCalls(), region.EC2.MutatingCalls(), acc[fakeec2.OpDetachNetworkInterface]+0,
 		acc[fakeec2.OpAttachNetworkInterface], acc[fakeec2.OpCreateTags], len(region.SNS.Messages()))
 	for _, m := range region.SNS.Messages() {
-		s.say("  notification: %s", clip.Text(aws.ToString(m.Subject), 67))
+		s.say("  notification: %s", model.Clip(aws.ToString(m.Subject), 67))
 	}
 	s.say("Simulated time elapsed: %s.", region.Clock.Now().Sub(sim.Start).Round(time.Millisecond))
 	return nil
@@ -171,7 +171,7 @@ func (s *story) fearedScenes() error {
 		return err
 	}
 	if msgs := r.SNS.Messages(); len(msgs) > 0 {
-		s.say("  notification: %s", clip.Text(aws.ToString(msgs[len(msgs)-1].Subject), 67))
+		s.say("  notification: %s", model.Clip(aws.ToString(msgs[len(msgs)-1].Subject), 67))
 	}
 	delete(s.ssm.Outcomes, sim.Second)
 	if err := s.invoke(`{"action":"failback","reason":"back home"}`); err != nil {
@@ -289,7 +289,7 @@ func (s *story) eventRaw(name string, raw []byte) error {
 
 func (s *story) invoke(payload string) error {
 	payload = strings.TrimSpace(payload)
-	s.say("invoke move function: %s", clip.Text(strings.Join(strings.Fields(payload), " "), 61))
+	s.say("invoke move function: %s", model.Clip(strings.Join(strings.Fields(payload), " "), 61))
 	resp, err := s.manual.Handle(s.ctx(), json.RawMessage(payload))
 	if err != nil {
 		return fmt.Errorf("invoke %s: %w", payload, err)
@@ -343,11 +343,11 @@ func (s *story) report(r *report.Report) {
 		if st.InstanceID != "" {
 			who = label(st.InstanceID)
 		}
-		s.say("    %-15s %s - %s  %s", st.Name, offset(at), offset(end), clip.Text(strings.TrimSpace(who+" "+st.Detail), 35))
+		s.say("    %-15s %s - %s  %s", st.Name, offset(at), offset(end), model.Clip(strings.TrimSpace(who+" "+st.Detail), 35))
 		at = end
 	}
 	if r.Activation != nil && !r.Activation.OK() {
-		s.say("    %sACTIVATION %s%s: %s", bold, strings.ToUpper(string(r.Activation.Status)), reset, clip.Text(r.Activation.Output, 77))
+		s.say("    %sACTIVATION %s%s: %s", bold, strings.ToUpper(string(r.Activation.Status)), reset, model.Clip(r.Activation.Output, 77))
 	}
 	if !away.IsZero() && !back.IsZero() {
 		served := back

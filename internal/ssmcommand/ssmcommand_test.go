@@ -1,4 +1,4 @@
-package activation_test
+package ssmcommand_test
 
 import (
 	"context"
@@ -10,27 +10,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/eni-failover/eni-failover/internal/activation"
 	"github.com/eni-failover/eni-failover/internal/report"
+	"github.com/eni-failover/eni-failover/internal/ssmcommand"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
-func setup(o *fakessm.Outcome) (*activation.Activator, *fakessm.Fake, context.Context) {
+func setup(o *fakessm.Outcome) (*ssmcommand.Runner, *fakessm.Fake, context.Context) {
 	clk := simclock.NewVirtual(t0)
 	f := fakessm.New(clk)
 	if o != nil {
 		f.Outcomes["i-b"] = *o
 	}
-	a := &activation.Activator{SSM: f, Commands: []string{"systemctl restart lmgrd", "sleep 2; ss -ltn | grep -q ':27007 '"}, Timeout: 30 * time.Second, Clock: clk}
+	a := &ssmcommand.Runner{SSM: f, Commands: []string{"systemctl restart lmgrd", "sleep 2; ss -ltn | grep -q ':27007 '"}, Timeout: 30 * time.Second, Clock: clk}
 	return a, f, simclock.WithDeadline(context.Background(), t0.Add(60*time.Second))
 }
 
 func TestSuccess(t *testing.T) {
 	a, f, ctx := setup(nil)
-	res := a.Activate(ctx, "i-b", false)
+	res := a.Run(ctx, "i-b", false)
 	if !res.OK() || res.CommandID == "" || !strings.Contains(res.Output, "lmgrd") || res.DurationMS < 2000 {
 		t.Fatalf("result %+v", res)
 	}
@@ -42,7 +42,7 @@ func TestSuccess(t *testing.T) {
 
 func TestFailure(t *testing.T) {
 	a, _, ctx := setup(&fakessm.Outcome{Status: types.CommandInvocationStatusFailed, After: time.Second, Output: "Job for lmgrd.service failed", Code: 1})
-	res := a.Activate(ctx, "i-b", false)
+	res := a.Run(ctx, "i-b", false)
 	if res.OK() || res.Status != "Failed" || !strings.Contains(res.Error, "exit code 1") || !strings.Contains(res.Output, "lmgrd.service") {
 		t.Fatalf("result %+v", res)
 	}
@@ -54,20 +54,20 @@ func TestFailure(t *testing.T) {
 // the token server.
 func TestUndeliverableNeverRan(t *testing.T) {
 	a, _, ctx := setup(&fakessm.Outcome{Status: types.CommandInvocationStatusFailed, Details: "Undeliverable", After: time.Second, Code: -1})
-	res := a.Activate(ctx, "i-b", false)
+	res := a.Run(ctx, "i-b", false)
 	if res.OK() || res.Status != report.CommandFailed || res.Details != "Undeliverable" || res.ExitCode != -1 ||
 		res.RanAndFailed() || res.NotRun() != "SSM agent unreachable" {
 		t.Fatalf("result %+v", res)
 	}
 	a, _, ctx = setup(&fakessm.Outcome{Status: types.CommandInvocationStatusFailed, After: time.Second, Code: 1})
-	if res := a.Activate(ctx, "i-b", false); !res.RanAndFailed() || res.NotRun() != "" || res.ExitCode != 1 {
+	if res := a.Run(ctx, "i-b", false); !res.RanAndFailed() || res.NotRun() != "" || res.ExitCode != 1 {
 		t.Fatalf("a command that ran and exited 1: %+v", res)
 	}
 }
 
 func TestTimeout(t *testing.T) {
 	a, _, ctx := setup(&fakessm.Outcome{}) // never ends
-	res := a.Activate(ctx, "i-b", false)
+	res := a.Run(ctx, "i-b", false)
 	if res.OK() || res.Status != "TimedOut" || res.DurationMS > 30000 {
 		t.Fatalf("result %+v", res)
 	}
@@ -76,11 +76,11 @@ func TestTimeout(t *testing.T) {
 func TestBoundedByTheDeadline(t *testing.T) {
 	a, _, _ := setup(&fakessm.Outcome{})
 	ctx := simclock.WithDeadline(context.Background(), t0.Add(5*time.Second))
-	if res := a.Activate(ctx, "i-b", false); res.Status != "TimedOut" || res.DurationMS > 5000 {
+	if res := a.Run(ctx, "i-b", false); res.Status != "TimedOut" || res.DurationMS > 5000 {
 		t.Fatalf("result %+v", res)
 	}
 	ctx = simclock.WithDeadline(context.Background(), t0.Add(time.Second))
-	if res := a.Activate(ctx, "i-b", false); res.Status != "Error" || !strings.Contains(res.Error, "no time left") {
+	if res := a.Run(ctx, "i-b", false); res.Status != "Error" || !strings.Contains(res.Error, "no time left") {
 		t.Fatalf("result %+v", res)
 	}
 }
@@ -88,7 +88,7 @@ func TestBoundedByTheDeadline(t *testing.T) {
 func TestSendError(t *testing.T) {
 	a, f, ctx := setup(nil)
 	f.SendErr = errors.New("AccessDeniedException: not authorized to perform ssm:SendCommand")
-	if res := a.Activate(ctx, "i-b", false); res.Status != "Error" || !strings.Contains(res.Error, "ssm:SendCommand") {
+	if res := a.Run(ctx, "i-b", false); res.Status != "Error" || !strings.Contains(res.Error, "ssm:SendCommand") {
 		t.Fatalf("result %+v", res)
 	}
 }
@@ -97,12 +97,12 @@ func TestSendError(t *testing.T) {
 // with its own commands; without them it is reported, not sent shell.
 func TestWindowsHolder(t *testing.T) {
 	a, f, ctx := setup(nil)
-	if res := a.Activate(ctx, "i-b", true); res.Status != "Error" || !strings.Contains(res.Error, "ACTIVATION_COMMANDS_WINDOWS") || len(f.Sent) != 0 {
+	if res := a.Run(ctx, "i-b", true); res.Status != "Error" || !strings.Contains(res.Error, "ACTIVATION_COMMANDS_WINDOWS") || len(f.Sent) != 0 {
 		t.Fatalf("no Windows commands: %+v, %d sent", res, len(f.Sent))
 	}
 	a.WindowsCommands = []string{"Restart-Service -Name 'FlexNet License Server - mosek'"}
-	res := a.Activate(ctx, "i-b", true)
-	if !res.OK() || len(f.Sent) != 1 || aws.ToString(f.Sent[0].DocumentName) != activation.WindowsDocument ||
+	res := a.Run(ctx, "i-b", true)
+	if !res.OK() || len(f.Sent) != 1 || aws.ToString(f.Sent[0].DocumentName) != ssmcommand.WindowsDocument ||
 		f.Sent[0].Parameters["commands"][0] != a.WindowsCommands[0] {
 		t.Fatalf("result %+v, sent %+v", res, f.Sent)
 	}

@@ -1,8 +1,9 @@
-// Package activation (re)starts the token server on a new holder with an
-// SSM Run Command (AWS-RunShellScript) and waits for its result within a
-// bound: moving the ENI is half the job, the license clients are served
-// again only when lmgrd runs on the holder with the interface up.
-package activation
+// Package ssmcommand runs the configured commands on one instance with SSM
+// Run Command (AWS-RunShellScript, or AWS-RunPowerShellScript on Windows)
+// and waits for their result within a bound. It (re)starts the token
+// server on a new holder (moving the ENI is half the job: the clients are
+// served again only when lmgrd runs there) and runs the deep check.
+package ssmcommand
 
 import (
 	"cmp"
@@ -18,9 +19,9 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/awsapi"
 	"github.com/eni-failover/eni-failover/internal/awserr"
-	"github.com/eni-failover/eni-failover/internal/clip"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/report"
 )
 
@@ -31,8 +32,8 @@ const (
 	WindowsDocument = "AWS-RunPowerShellScript"
 )
 
-// Activator runs the configured commands on a new holder.
-type Activator struct {
+// Runner runs the configured commands on a new holder.
+type Runner struct {
 	SSM      awsapi.SSM
 	Commands []string
 	// WindowsCommands run on a Windows holder; none: a Windows holder is
@@ -44,14 +45,14 @@ type Activator struct {
 	Poll  time.Duration
 	Clock clock.Clock
 	// Purpose is the command's comment in SSM (default: activating the
-	// token server); the deep check runs through an Activator too.
+	// token server); the deep check runs through a Runner too.
 	Purpose string
 	// Setting names the configuration the commands come from, for errors
 	// (default ACTIVATION_COMMANDS; with "_WINDOWS" for Windows).
 	Setting string
 }
 
-var _ engine.Activator = (*Activator)(nil)
+var _ engine.CommandRunner = (*Runner)(nil)
 
 // terminal are SSM's final invocation statuses.
 var terminal = map[types.CommandInvocationStatus]bool{
@@ -61,8 +62,8 @@ var terminal = map[types.CommandInvocationStatus]bool{
 	types.CommandInvocationStatusTimedOut:  true,
 }
 
-// Activate sends the commands to instanceID and waits for their result.
-func (a *Activator) Activate(ctx context.Context, instanceID string, windows bool) (res report.Activation) {
+// Run sends the commands to instanceID and waits for their result.
+func (a *Runner) Run(ctx context.Context, instanceID string, windows bool) (res report.CommandResult) {
 	clk := cmp.Or[clock.Clock](a.Clock, clock.Real{})
 	start := clk.Now()
 	res.InstanceID = instanceID
@@ -122,7 +123,7 @@ func (a *Activator) Activate(ctx context.Context, instanceID string, windows boo
 		if terminal[inv.Status] {
 			res.Status = report.CommandStatus(inv.Status)
 			res.Details, res.ExitCode = aws.ToString(inv.StatusDetails), int(inv.ResponseCode)
-			res.Output = clip.Text(aws.ToString(inv.StandardOutputContent)+aws.ToString(inv.StandardErrorContent), 1000)
+			res.Output = model.Clip(aws.ToString(inv.StandardOutputContent)+aws.ToString(inv.StandardErrorContent), 1000)
 			if inv.Status != types.CommandInvocationStatusSuccess {
 				res.Error = fmt.Sprintf("command %s on %s ended %s (%s), exit code %d", res.CommandID, instanceID, inv.Status, aws.ToString(inv.StatusDetails), inv.ResponseCode)
 			}
