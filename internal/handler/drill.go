@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/report"
 )
@@ -20,14 +19,11 @@ func (h *Move) drill(ctx context.Context, req moveapi.Request) (*moveapi.Respons
 	if req.RequestID != "" {
 		// The journal keeps the last request id: a repeat of a finished
 		// drill finds its "-back" and is answered, not run again.
-		name, err := h.Engine.ResolveGroup(ctx, req.Group)
-		if err == nil {
-			var g model.Group
-			if g, err = h.Engine.ReadGroup(ctx, name); err == nil && g.ENI.Tags[h.Engine.Tags().Request()] == req.RequestID+"-back" {
-				return &moveapi.Response{Action: moveapi.ActionDrill, Holder: g.ENI.InstanceID,
-					Report: report.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: report.Repeated,
-						Reason: fmt.Sprintf("drill %s was already carried out; not repeated", req.RequestID)}}, nil
-			}
+		st, err := h.Engine.Status(ctx, req.Group)
+		if g := st.Group; err == nil && st.LastRequest == req.RequestID+"-back" {
+			return &moveapi.Response{Action: moveapi.ActionDrill, Holder: g.ENI.InstanceID,
+				Report: report.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: report.Repeated,
+					Reason: fmt.Sprintf("drill %s was already carried out; not repeated", req.RequestID)}}, nil
 		}
 		if bad := badRequestFrom(err); bad != nil {
 			return nil, bad

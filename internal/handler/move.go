@@ -110,7 +110,7 @@ func (h *Move) history(ctx context.Context, req moveapi.Request) (*moveapi.Respo
 		moves = moves[:limit]
 	}
 	return &moveapi.Response{Action: moveapi.ActionHistory, Holder: g.ENI.InstanceID, History: moves,
-		Report: report.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: "history"}}, nil
+		Report: report.Report{Group: g.Name, ENIID: g.ENI.ID, MAC: g.ENI.MAC, PrivateIP: g.ENI.PrivateIP, AZ: g.ENI.AZ, Outcome: moveapi.OutcomeHistory}}, nil
 }
 
 func fromReport(action moveapi.ActionName, r *report.Report) *moveapi.Response {

@@ -3,35 +3,31 @@ package handler
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/report"
 )
 
 func (h *Move) status(ctx context.Context, req moveapi.Request) (*moveapi.Response, error) {
-	name, err := h.Engine.ResolveGroup(ctx, req.Group)
-	if err == nil {
-		var g model.Group
-		if g, err = h.Engine.ReadGroup(ctx, name); err == nil {
-			return h.statusOf(g), nil
-		}
-	}
+	st, err := h.Engine.Status(ctx, req.Group)
 	if bad := badRequestFrom(err); bad != nil {
 		return nil, bad
 	}
-	return nil, fmt.Errorf("status: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return h.statusResponse(st), nil
 }
 
-func (h *Move) statusOf(g model.Group) *moveapi.Response {
-	eni := g.ENI
+// statusResponse renders the engine's view of a group for the operator.
+func (h *Move) statusResponse(st engine.Status) *moveapi.Response {
+	eni := st.Group.ENI
 	resp := &moveapi.Response{
 		Action: moveapi.ActionStatus,
-		Report: report.Report{Group: g.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,
-			Outcome: "status", StartedAt: h.Engine.Now().UTC()},
-		Holder: eni.InstanceID, AttachmentState: string(eni.AttachmentStatus), Journal: map[string]string{},
+		Report: report.Report{Group: st.Group.Name, ENIID: eni.ID, MAC: eni.MAC, PrivateIP: eni.PrivateIP, AZ: eni.AZ,
+			Outcome: moveapi.OutcomeStatus, StartedAt: h.Engine.Now().UTC()},
+		Holder: eni.InstanceID, AttachmentState: string(eni.AttachmentStatus), Journal: st.Journal, Home: st.Home,
 	}
 	if eni.Attached() {
 		dot := eni.DeleteOnTermination
@@ -39,34 +35,18 @@ func (h *Move) statusOf(g model.Group) *moveapi.Response {
 	} else {
 		resp.AttachmentState = "available"
 	}
-	prefix := h.Engine.Tags().Prefix + ":"
-	for k, v := range eni.Tags {
-		if strings.HasPrefix(k, prefix) {
-			resp.Journal[k] = v
-		}
+	if len(st.History) > 0 {
+		resp.History = st.History[:min(3, len(st.History))]
 	}
-	pol := h.Engine.Policy()
-	home, _ := engine.Home(g, pol)
-	resp.Home = home.InstanceID
-	if moves := h.Engine.Tags().History(eni.Tags); len(moves) > 0 {
-		resp.History = moves[:min(3, len(moves))]
-	}
-	if p, ok := model.ParsePause(eni.Tags[h.Engine.Tags().Paused()]); ok && p.Active(pol.Now) {
+	if p := st.Pause; p != nil {
 		resp.Pause = &moveapi.PauseStatus{Until: p.Until, By: p.By, Reason: p.Reason}
 	}
-	for _, m := range g.Members {
+	for _, m := range st.Members {
 		ms := moveapi.MemberStatus{InstanceID: m.InstanceID, Name: m.Name, State: m.State, Health: m.Health, AZ: m.AZ,
-			Holder: m.InstanceID == eni.InstanceID, Home: m.InstanceID == home.InstanceID}
+			Holder: m.Holder, Home: m.Home, WhyNot: m.WhyNot, CanTakeENI: !m.Holder && m.WhyNot == ""}
 		if m.HasPriority {
 			p := m.Priority
 			ms.Priority = &p
-		}
-		switch {
-		case !ms.Holder:
-			ms.WhyNot = engine.Unusable(m, eni, pol)
-			ms.CanTakeENI = ms.WhyNot == ""
-		case !pol.Allows(m.InstanceID):
-			ms.WhyNot = engine.NotAllowed
 		}
 		resp.Members = append(resp.Members, ms)
 	}

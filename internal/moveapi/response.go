@@ -32,6 +32,13 @@ type Response struct {
 	Drill []DrillMove `json:"drill,omitempty"`
 }
 
+// Outcomes of the actions that only read: the report's outcome in their
+// responses.
+const (
+	OutcomeStatus  report.Outcome = "status"
+	OutcomeHistory report.Outcome = "history"
+)
+
 // MemberStatus describes a member in a status response.
 type MemberStatus struct {
 	InstanceID string       `json:"instance_id"`
