@@ -109,11 +109,7 @@ func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*report.Rep
 			}
 			e.hints.forget(t.InstanceID)
 		}
-		var name string
-		err := e.retry(ctx, func(ctx context.Context) (err error) {
-			name, err = e.disc.GroupOfInstance(ctx, t.InstanceID)
-			return err
-		})
+		name, err := retried(ctx, e, func(ctx context.Context) (string, error) { return e.disc.GroupOfInstance(ctx, t.InstanceID) })
 		if err != nil {
 			return nil, err
 		}
@@ -131,11 +127,7 @@ func (e *Engine) ResolveGroup(ctx context.Context, name string) (string, error) 
 	if name != "" {
 		return name, nil
 	}
-	var names []string
-	err := e.retry(ctx, func(ctx context.Context) (err error) {
-		names, err = e.disc.Names(ctx)
-		return err
-	})
+	names, err := retried(ctx, e, e.disc.Names)
 	if err != nil {
 		return "", err
 	}
@@ -172,12 +164,7 @@ func (e *Engine) newReport(g model.Group, t Trigger) *report.Report {
 // ReadGroup reads a group, retrying throttling and 5xx; an unknown group
 // is an ErrBadRequest.
 func (e *Engine) ReadGroup(ctx context.Context, name string) (model.Group, error) {
-	var g model.Group
-	err := e.retry(ctx, func(ctx context.Context) error {
-		var err error
-		g, err = e.disc.Group(ctx, name)
-		return err
-	})
+	g, err := retried(ctx, e, func(ctx context.Context) (model.Group, error) { return e.disc.Group(ctx, name) })
 	if errors.Is(err, discovery.ErrGroupNotFound) {
 		return g, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}

@@ -220,11 +220,7 @@ func (x *execution) waitRunning(ctx context.Context, id string) error {
 	start := x.now()
 	defer func() { x.step(report.StepWaitRunning, id, x.now().Sub(start), "", nil) }()
 	for {
-		var m model.Member
-		err := x.e.retry(ctx, func(ctx context.Context) (err error) {
-			m, err = x.e.disc.Instance(ctx, id)
-			return err
-		})
+		m, err := retried(ctx, x.e, func(ctx context.Context) (model.Member, error) { return x.e.disc.Instance(ctx, id) })
 		switch {
 		case err != nil:
 			return x.interrupted(report.StepWaitRunning, err)
@@ -392,10 +388,7 @@ func (x *execution) observeFrom(ctx context.Context, from time.Time) error {
 		// The run that made the shared read ended with its invocation;
 		// this one still runs and reads for itself. (A read its leader
 		// retried until it gave up is not read again N times.)
-		err = x.e.retry(ctx, func(ctx context.Context) (err error) {
-			eni, err = x.e.disc.ENI(ctx, x.eni.ID)
-			return err
-		})
+		eni, err = retried(ctx, x.e, func(ctx context.Context) (model.Interface, error) { return x.e.disc.ENI(ctx, x.eni.ID) })
 		started = x.now()
 	}
 	if awserr.IsNotFound(err) {

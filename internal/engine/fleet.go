@@ -72,11 +72,7 @@ func (e *Engine) runFromRead(ctx context.Context, g model.Group, t Trigger, dryR
 // readAll reads every group (three calls, whatever their number) and
 // remembers their members for later events.
 func (e *Engine) readAll(ctx context.Context) ([]model.Group, error) {
-	var groups []model.Group
-	err := e.retry(ctx, func(ctx context.Context) (err error) {
-		groups, err = e.disc.All(ctx)
-		return err
-	})
+	groups, err := retried(ctx, e, e.disc.All)
 	if err == nil {
 		e.hints.replaceAll(groups)
 	}

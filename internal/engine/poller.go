@@ -74,11 +74,7 @@ func (p *poller) read(ctx context.Context, id string, notBefore time.Time) (mode
 	ids := slices.Clone(tr.ids)
 	p.mu.Unlock()
 	if lead {
-		err := p.e.retry(ctx, func(ctx context.Context) (err error) {
-			tr.got, err = p.e.disc.ENIs(ctx, ids)
-			return err
-		})
-		tr.err = err
+		tr.got, tr.err = retried(ctx, p.e, func(ctx context.Context) (map[string]model.Interface, error) { return p.e.disc.ENIs(ctx, ids) })
 		p.mu.Lock()
 		delete(p.ticks, tick)
 		p.mu.Unlock()

@@ -32,6 +32,17 @@ func (e *Engine) retry(ctx context.Context, call func(context.Context) error) er
 	}
 }
 
+// retried is retry for a call that returns a value: the value of the
+// attempt that succeeded, or the last error.
+func retried[T any](ctx context.Context, e *Engine, call func(context.Context) (T, error)) (T, error) {
+	var v T
+	err := e.retry(ctx, func(ctx context.Context) (err error) {
+		v, err = call(ctx)
+		return err
+	})
+	return v, err
+}
+
 // jitter spreads retries of concurrent callers ("equal jitter").
 func jitter(d time.Duration) time.Duration {
 	if d <= 1 {
