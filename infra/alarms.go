@@ -40,8 +40,9 @@ func (s *EniFailoverStack) statusAlarms(cfg Config) {
 const statusAlarmInfix = "-status-"
 
 // observability: a dashboard and alarms to the topic on function errors,
-// failed moves and events left in the queue.
-func (s *EniFailoverStack) observability() {
+// failed moves and events left in the queue. The failed-moves alarm is
+// returned: it stops the FIS drills.
+func (s *EniFailoverStack) observability() (failedMoves awscloudwatch.Alarm) {
 	period := awscdk.Duration_Minutes(jsii.Number(5))
 	metric := func(name, stat, label string) awscloudwatch.Metric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
@@ -82,7 +83,7 @@ func (s *EniFailoverStack) observability() {
 	alarm("FleetErrors", "The fleet function (state changes, the reconcile) returned errors (it retries; see its logs)", s.Fleet.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	alarm("MoveErrors", "The manual move function returned errors", s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	alarm("FailedEventsQueued", "Events the failover function could not handle after its retries are waiting in the queue", queueDepth)
-	s.failedMoves = alarm("FailedMoves", "A license ENI move failed (see the notification and the failover logs)", metric(metrics.Failures, "Sum", "failed moves"))
+	return alarm("FailedMoves", "A license ENI move failed (see the notification and the failover logs)", metric(metrics.Failures, "Sum", "failed moves"))
 }
 
 // movesQuery saves, in the CloudWatch Logs Insights console, the query of

@@ -14,98 +14,67 @@ import (
 const DefaultFailoverConcurrency = 10
 
 func (c *Config) defaults() {
-	if c.TagPrefix == "" {
-		c.TagPrefix = model.DefaultTagPrefix
+	orDefault(&c.TagPrefix, model.DefaultTagPrefix)
+	orDefault(&c.ReconcileMinutes, 5)
+	orDefault(&c.FailoverConcurrency, DefaultFailoverConcurrency)
+	orDefault(&c.HealthEventAction, string(config.HealthMove))
+	orDefault(&c.HealthLeadMinutes, 30)
+	if c.MaxAutomaticMovesPerHour == nil {
+		n := config.DefaultMaxAutomaticMoves
+		c.MaxAutomaticMovesPerHour = &n
 	}
-	if c.ReconcileMinutes == 0 {
-		c.ReconcileMinutes = 5
-	}
-	if c.FailoverConcurrency == 0 {
-		c.FailoverConcurrency = DefaultFailoverConcurrency
-	}
-	if c.HealthEventAction == "" {
-		c.HealthEventAction = string(config.HealthMove)
-	}
-	if c.HealthLeadMinutes == 0 {
-		c.HealthLeadMinutes = 30
+	orDefault(&c.CooldownMinutes, 15)
+	orDefault(&c.LogRetentionDays, 90)
+	orDefault(&c.AssetDir, "build")
+	orDefault(&c.DeepCheckTimeoutSeconds, 30)
+	orDefault(&c.ActivationTimeoutSeconds, 60)
+	if cr := c.created(); cr != nil && len(cr.Ports) == 0 {
+		cr.Ports = slices.Clone(probeconfig.DefaultPorts)
 	}
 	if d := c.FISDrills; d != nil {
-		if d.Group == "" && c.created() != nil {
-			d.Group = c.created().Group
+		if cr := c.created(); cr != nil {
+			orDefault(&d.Group, cr.Group)
 		}
 		if len(d.KillCommands) == 0 {
 			d.KillCommands = []string{"pkill -KILL -x lmgrd"}
 		}
-		if d.RestartAfterMinutes == 0 {
-			d.RestartAfterMinutes = 10
-		}
-		if d.ThrottlePercent == 0 {
-			d.ThrottlePercent = 50
-		}
+		orDefault(&d.RestartAfterMinutes, 10)
+		orDefault(&d.ThrottlePercent, 50)
 	}
-	if c.MaxAutomaticMovesPerHour == nil {
-		three := 3
-		c.MaxAutomaticMovesPerHour = &three
+	if c.Probe != nil {
+		c.Probe.defaults(c.created())
 	}
-	if c.CooldownMinutes == 0 {
-		c.CooldownMinutes = 15
-	}
-	if c.LogRetentionDays == 0 {
-		c.LogRetentionDays = 90
-	}
-	if c.AssetDir == "" {
-		c.AssetDir = "build"
-	}
-	if c.DeepCheckTimeoutSeconds == 0 {
-		c.DeepCheckTimeoutSeconds = 30
-	}
-	if c.ActivationTimeoutSeconds == 0 {
-		c.ActivationTimeoutSeconds = 60
-	}
-	if c.LicenseENI != nil && c.LicenseENI.Create != nil {
-		cr := c.LicenseENI.Create
-		if len(cr.Ports) == 0 {
-			cr.Ports = slices.Clone(probeconfig.DefaultPorts)
-		}
-	}
-	if p := c.Probe; p != nil {
-		// The probe checks the created ENI's ports in its VPC unless told
-		// otherwise (and validate refuses otherwise).
-		if cr := c.created(); cr != nil {
-			if len(p.Ports) == 0 {
-				p.Ports = slices.Clone(cr.Ports)
-			}
-			if p.VPCID == "" {
-				p.VPCID = cr.VPCID
-			}
-		}
+}
+
+// defaults of the probe: a created ENI's ports and VPC unless told
+// otherwise (and validate refuses otherwise).
+func (p *Probe) defaults(cr *CreateENI) {
+	if cr != nil {
 		if len(p.Ports) == 0 {
-			p.Ports = slices.Clone(probeconfig.DefaultPorts)
+			p.Ports = slices.Clone(cr.Ports)
 		}
-		if p.ScheduleMinutes == 0 {
-			p.ScheduleMinutes = 1
-		}
-		if p.EvaluationPeriods == 0 {
-			p.EvaluationPeriods = 3
-		}
-		if p.IntervalSeconds == 0 {
-			p.IntervalSeconds = 5
-		}
-		if p.Confirmations == 0 {
-			p.Confirmations = 3
-		}
-		if p.Witnesses == nil {
-			p.Witnesses = []string{probeconfig.DefaultWitness}
-		}
-		if p.Check == "" {
-			p.Check = probeconfig.CheckConnect
-		}
-		if p.DatapointsToAlarm == 0 {
-			p.DatapointsToAlarm = 2
-		}
-		if p.TimeoutMillis == 0 {
-			p.TimeoutMillis = 2000
-		}
+		orDefault(&p.VPCID, cr.VPCID)
+	}
+	if len(p.Ports) == 0 {
+		p.Ports = slices.Clone(probeconfig.DefaultPorts)
+	}
+	orDefault(&p.ScheduleMinutes, 1)
+	orDefault(&p.EvaluationPeriods, 3)
+	orDefault(&p.IntervalSeconds, 5)
+	orDefault(&p.Confirmations, 3)
+	if p.Witnesses == nil {
+		p.Witnesses = []string{probeconfig.DefaultWitness}
+	}
+	orDefault(&p.Check, probeconfig.CheckConnect)
+	orDefault(&p.DatapointsToAlarm, 2)
+	orDefault(&p.TimeoutMillis, 2000)
+}
+
+// orDefault sets *v to d when it holds its type's zero value (not given).
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
 	}
 }
 

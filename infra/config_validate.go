@@ -14,9 +14,32 @@ import (
 	"github.com/eni-failover/eni-failover/internal/probeconfig"
 )
 
+// problems collects every problem of a configuration, so that they are
+// reported together.
+type problems []error
+
+func (ps *problems) bad(format string, args ...any) { *ps = append(*ps, fmt.Errorf(format, args...)) }
+
 func (c Config) validate() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var ps problems
+	c.validateMembership(&ps)
+	c.validateTiming(&ps)
+	c.validateCommands(&ps)
+	if p := c.Probe; p != nil {
+		ps = append(ps, p.validate(c.LicenseENI)...)
+	}
+	if d := c.FISDrills; d != nil {
+		d.validate(&ps)
+	}
+	if l := c.LicenseENI; l != nil {
+		l.validate(&ps)
+	}
+	return errors.Join(ps...)
+}
+
+// validateMembership: the tag prefix, pinned instances, the mail address.
+func (c Config) validateMembership(ps *problems) {
+	bad := ps.bad
 	if !model.ValidTagPrefix(c.TagPrefix) {
 		bad("tagPrefix %q: %s", c.TagPrefix, model.TagPrefixRule)
 	}
@@ -38,6 +61,12 @@ func (c Config) validate() error {
 			bad("notifyEmail %q is not an e-mail address", c.NotifyEmail)
 		}
 	}
+}
+
+// validateTiming: schedules, concurrency, the cap, cooldown, Health lead
+// time, log retention.
+func (c Config) validateTiming(ps *problems) {
+	bad := ps.bad
 	if c.ReconcileMinutes < 1 || c.ReconcileMinutes > 60 {
 		bad("reconcileMinutes %d: from 1 to 60", c.ReconcileMinutes)
 	}
@@ -63,6 +92,11 @@ func (c Config) validate() error {
 	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
 		bad("logRetentionDays %d: one of CloudWatch Logs' values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)", c.LogRetentionDays)
 	}
+}
+
+// validateCommands: the SSM command lists and their bounds.
+func (c Config) validateCommands(ps *problems) {
+	bad := ps.bad
 	for _, list := range []struct {
 		key  string
 		cmds []string
@@ -83,38 +117,38 @@ func (c Config) validate() error {
 		bad("activationTimeoutSeconds %d and deepCheckTimeoutSeconds %d: a reconcile (two deep checks, a move, an activation) would outlast Lambda's 15 minutes",
 			c.ActivationTimeoutSeconds, c.DeepCheckTimeoutSeconds)
 	}
-	if p := c.Probe; p != nil {
-		errs = append(errs, p.validate(c.LicenseENI)...)
+}
+
+func (d FISDrills) validate(ps *problems) {
+	bad := ps.bad
+	if !model.ValidGroupName(d.Group) {
+		bad("fisDrills.group %q: name the group whose holder the experiments target (it defaults to a created license ENI's group)", d.Group)
 	}
-	if d := c.FISDrills; d != nil {
-		if !model.ValidGroupName(d.Group) {
-			bad("fisDrills.group %q: name the group whose holder the experiments target (it defaults to a created license ENI's group)", d.Group)
-		}
-		for _, cmd := range d.KillCommands {
-			if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
-				bad("fisDrills.killCommands: %q: one non-empty command per entry", cmd)
-			}
-		}
-		if d.RestartAfterMinutes < 1 || d.RestartAfterMinutes > 720 {
-			bad("fisDrills.restartAfterMinutes %d: from 1 to 720", d.RestartAfterMinutes)
-		}
-		if d.ThrottlePercent < 1 || d.ThrottlePercent > 100 {
-			bad("fisDrills.throttlePercent %d: from 1 to 100", d.ThrottlePercent)
+	for _, cmd := range d.KillCommands {
+		if strings.TrimSpace(cmd) == "" || strings.Contains(cmd, "\n") {
+			bad("fisDrills.killCommands: %q: one non-empty command per entry", cmd)
 		}
 	}
-	if l := c.LicenseENI; l != nil {
-		switch {
-		case l.ImportID != "" && l.Create != nil:
-			bad("licenseEni: give importId or create, not both")
-		case l.ImportID != "" && !eniRe.MatchString(l.ImportID):
-			bad("licenseEni.importId %q is not a network interface id", l.ImportID)
-		case l.ImportID == "" && l.Create == nil:
-			bad("licenseEni: give importId or create")
-		case l.Create != nil:
-			errs = append(errs, l.Create.validate()...)
-		}
+	if d.RestartAfterMinutes < 1 || d.RestartAfterMinutes > 720 {
+		bad("fisDrills.restartAfterMinutes %d: from 1 to 720", d.RestartAfterMinutes)
 	}
-	return errors.Join(errs...)
+	if d.ThrottlePercent < 1 || d.ThrottlePercent > 100 {
+		bad("fisDrills.throttlePercent %d: from 1 to 100", d.ThrottlePercent)
+	}
+}
+
+func (l LicenseENI) validate(ps *problems) {
+	bad := ps.bad
+	switch {
+	case l.ImportID != "" && l.Create != nil:
+		bad("licenseEni: give importId or create, not both")
+	case l.ImportID != "" && !eniRe.MatchString(l.ImportID):
+		bad("licenseEni.importId %q is not a network interface id", l.ImportID)
+	case l.ImportID == "" && l.Create == nil:
+		bad("licenseEni: give importId or create")
+	case l.Create != nil:
+		*ps = append(*ps, l.Create.validate()...)
+	}
 }
 
 func (cr CreateENI) validate() []error {
@@ -160,8 +194,15 @@ func sortedPorts(ports []int) []int {
 var sgRe = regexp.MustCompile(`^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
 
 func (p Probe) validate(l *LicenseENI) []error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var ps problems
+	p.validatePlacement(l, &ps)
+	p.validateRounds(&ps)
+	return ps
+}
+
+// validatePlacement: where the probe runs and what it reaches.
+func (p Probe) validatePlacement(l *LicenseENI, ps *problems) {
+	bad := ps.bad
 	if !vpcRe.MatchString(p.VPCID) {
 		bad("probe.vpcId %q is not a VPC id", p.VPCID)
 	}
@@ -210,6 +251,11 @@ func (p Probe) validate(l *LicenseENI) []error {
 			bad("probe.targets.%s: %q is not an IPv4 address", g, ip)
 		}
 	}
+}
+
+// validateRounds: the ports, the rounds of checks and the alarm.
+func (p Probe) validateRounds(ps *problems) {
+	bad := ps.bad
 	for _, port := range p.Ports {
 		if port < 1 || port > 65535 {
 			bad("probe.ports: %d is not a port", port)
@@ -243,5 +289,4 @@ func (p Probe) validate(l *LicenseENI) []error {
 	if p.TimeoutMillis < 100 || p.TimeoutMillis > 10000 {
 		bad("probe.timeoutMillis %d: from 100 to 10000", p.TimeoutMillis)
 	}
-	return errs
 }

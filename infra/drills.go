@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsfis"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
@@ -19,7 +20,69 @@ import (
 // the holder, and throttle the failover function's EC2 calls while the
 // holder stops. They find the holder by its license-holder tag, which the
 // engine keeps (HOLDER_TAG).
-func (s *EniFailoverStack) fisDrills(cfg Config) {
+func (s *EniFailoverStack) fisDrills(cfg Config, failedMoves awscloudwatch.IAlarm, failoverRole awsiam.IRole) {
+	d := cfg.FISDrills
+	tags := model.NewTags(cfg.TagPrefix)
+	role := s.fisRole(cfg, failoverRole)
+
+	holder := map[string]interface{}{"Holder": &awsfis.CfnExperimentTemplate_ExperimentTemplateTargetProperty{
+		ResourceType: jsii.String("aws:ec2:instance"), SelectionMode: jsii.String("ALL"),
+		ResourceTags: &map[string]*string{tags.LicenseHolder(): jsii.String(d.Group)},
+	}}
+	stopHolder := &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
+		ActionId:    jsii.String("aws:ec2:stop-instances"),
+		Description: jsii.String("stop the license holder; FIS starts it again later"),
+		Parameters:  &map[string]*string{"startInstancesAfterDuration": jsii.String(fmt.Sprintf("PT%dM", d.RestartAfterMinutes))},
+		Targets:     &map[string]*string{"Instances": jsii.String("Holder")},
+	}
+	commands, _ := json.Marshal(map[string][]string{"commands": d.KillCommands})
+	template := func(id, name, desc string, targets map[string]interface{}, actions map[string]interface{}) {
+		awsfis.NewCfnExperimentTemplate(s.Stack, jsii.String(id), &awsfis.CfnExperimentTemplateProps{
+			Description:    jsii.String(desc),
+			RoleArn:        role.RoleArn(),
+			StopConditions: &[]interface{}{&awsfis.CfnExperimentTemplate_ExperimentTemplateStopConditionProperty{Source: jsii.String("aws:cloudwatch:alarm"), Value: failedMoves.AlarmArn()}},
+			Targets:        &targets,
+			Actions:        &actions,
+			Tags:           &map[string]*string{"Name": jsii.String(*awscdk.Aws_STACK_NAME() + "-" + name), tags.Group(): jsii.String(d.Group)},
+		})
+	}
+	template("DrillStopHolder", "stop-holder", "eni-failover game day: stop the holder of group "+d.Group+"; the ENI must move within seconds", holder,
+		map[string]interface{}{"StopHolder": stopHolder})
+	template("DrillKillLmgrd", "kill-lmgrd", "eni-failover game day: kill lmgrd on the holder of group "+d.Group+"; the probe must move the ENI", holder,
+		map[string]interface{}{"KillLmgrd": &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
+			ActionId:    jsii.String("aws:ssm:send-command"),
+			Description: jsii.String("run the kill commands on the holder"),
+			Parameters: &map[string]*string{
+				"documentArn":        jsii.String(fmt.Sprintf("arn:%s:ssm:%s::document/%s", *s.Stack.Partition(), *s.Stack.Region(), ssmcommand.Document)),
+				"documentParameters": jsii.String(string(commands)),
+				"duration":           jsii.String("PT1M"),
+			},
+			Targets: &map[string]*string{"Instances": jsii.String("Holder")},
+		}})
+	withRole := map[string]interface{}{"Holder": holder["Holder"], "FailoverRole": &awsfis.CfnExperimentTemplate_ExperimentTemplateTargetProperty{
+		ResourceType: jsii.String("aws:iam:role"), SelectionMode: jsii.String("ALL"), ResourceArns: &[]*string{failoverRole.RoleArn()},
+	}}
+	template("DrillThrottledFailover", "throttled-failover",
+		fmt.Sprintf("eni-failover game day: stop the holder of group %s while %d%% of the failover function's EC2 calls are throttled", d.Group, d.ThrottlePercent), withRole,
+		map[string]interface{}{
+			"ThrottleEC2": &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
+				ActionId:    jsii.String("aws:fis:inject-api-throttle-error"),
+				Description: jsii.String("throttle the failover function's EC2 calls"),
+				Parameters: &map[string]*string{
+					"service":    jsii.String("ec2"),
+					"operations": jsii.String("DescribeNetworkInterfaces,DescribeInstances,DescribeInstanceStatus,DetachNetworkInterface,AttachNetworkInterface,CreateTags"),
+					"percentage": jsii.String(fmt.Sprint(d.ThrottlePercent)),
+					"duration":   jsii.String("PT5M"),
+				},
+				Targets: &map[string]*string{"Roles": jsii.String("FailoverRole")},
+			},
+			"StopHolder": stopHolder,
+		})
+}
+
+// fisRole may stop and start the license holder, run the SSM document on
+// it, and throttle the failover function's EC2 calls: nothing else.
+func (s *EniFailoverStack) fisRole(cfg Config, failoverRole awsiam.IRole) awsiam.Role {
 	d := cfg.FISDrills
 	tags := model.NewTags(cfg.TagPrefix)
 	holderTag := map[string]interface{}{"ec2:ResourceTag/" + tags.LicenseHolder(): d.Group}
@@ -42,7 +105,7 @@ func (s *EniFailoverStack) fisDrills(cfg Config) {
 		{Sid: jsii.String("ThrottleTheFailoverFunction"), Actions: jsii.Strings("fis:InjectApiThrottleError"),
 			Resources: jsii.Strings(fmt.Sprintf("arn:%s:fis:%s:%s:experiment/*", *s.Stack.Partition(), *s.Stack.Region(), *s.Stack.Account())),
 			Conditions: &map[string]interface{}{
-				"ForAllValues:StringEquals": map[string]interface{}{"fis:Targets": []*string{s.Failover.Role().RoleArn()}},
+				"ForAllValues:StringEquals": map[string]interface{}{"fis:Targets": []*string{failoverRole.RoleArn()}},
 				"StringEquals":              map[string]interface{}{"fis:Service": "ec2"},
 			}},
 	} {
@@ -53,58 +116,5 @@ func (s *EniFailoverStack) fisDrills(cfg Config) {
 		Reason: jsii.String("FIS resolves its targets with DescribeInstances (no resource-level permissions); stopping, starting and commands are " +
 			"limited to the instance carrying the license-holder tag; experiment ARNs are chosen by FIS."),
 	}}, jsii.Bool(true))
-
-	holder := map[string]interface{}{"Holder": &awsfis.CfnExperimentTemplate_ExperimentTemplateTargetProperty{
-		ResourceType: jsii.String("aws:ec2:instance"), SelectionMode: jsii.String("ALL"),
-		ResourceTags: &map[string]*string{tags.LicenseHolder(): jsii.String(d.Group)},
-	}}
-	stopHolder := &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
-		ActionId:    jsii.String("aws:ec2:stop-instances"),
-		Description: jsii.String("stop the license holder; FIS starts it again later"),
-		Parameters:  &map[string]*string{"startInstancesAfterDuration": jsii.String(fmt.Sprintf("PT%dM", d.RestartAfterMinutes))},
-		Targets:     &map[string]*string{"Instances": jsii.String("Holder")},
-	}
-	commands, _ := json.Marshal(map[string][]string{"commands": d.KillCommands})
-	template := func(id, name, desc string, targets map[string]interface{}, actions map[string]interface{}) {
-		awsfis.NewCfnExperimentTemplate(s.Stack, jsii.String(id), &awsfis.CfnExperimentTemplateProps{
-			Description:    jsii.String(desc),
-			RoleArn:        role.RoleArn(),
-			StopConditions: &[]interface{}{&awsfis.CfnExperimentTemplate_ExperimentTemplateStopConditionProperty{Source: jsii.String("aws:cloudwatch:alarm"), Value: s.failedMoves.AlarmArn()}},
-			Targets:        &targets,
-			Actions:        &actions,
-			Tags:           &map[string]*string{"Name": jsii.String(*awscdk.Aws_STACK_NAME() + "-" + name), tags.Group(): jsii.String(d.Group)},
-		})
-	}
-	template("DrillStopHolder", "stop-holder", "eni-failover game day: stop the holder of group "+d.Group+"; the ENI must move within seconds", holder,
-		map[string]interface{}{"StopHolder": stopHolder})
-	template("DrillKillLmgrd", "kill-lmgrd", "eni-failover game day: kill lmgrd on the holder of group "+d.Group+"; the probe must move the ENI", holder,
-		map[string]interface{}{"KillLmgrd": &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
-			ActionId:    jsii.String("aws:ssm:send-command"),
-			Description: jsii.String("run the kill commands on the holder"),
-			Parameters: &map[string]*string{
-				"documentArn":        jsii.String(fmt.Sprintf("arn:%s:ssm:%s::document/%s", *s.Stack.Partition(), *s.Stack.Region(), ssmcommand.Document)),
-				"documentParameters": jsii.String(string(commands)),
-				"duration":           jsii.String("PT1M"),
-			},
-			Targets: &map[string]*string{"Instances": jsii.String("Holder")},
-		}})
-	withRole := map[string]interface{}{"Holder": holder["Holder"], "FailoverRole": &awsfis.CfnExperimentTemplate_ExperimentTemplateTargetProperty{
-		ResourceType: jsii.String("aws:iam:role"), SelectionMode: jsii.String("ALL"), ResourceArns: &[]*string{s.Failover.Role().RoleArn()},
-	}}
-	template("DrillThrottledFailover", "throttled-failover",
-		fmt.Sprintf("eni-failover game day: stop the holder of group %s while %d%% of the failover function's EC2 calls are throttled", d.Group, d.ThrottlePercent), withRole,
-		map[string]interface{}{
-			"ThrottleEC2": &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
-				ActionId:    jsii.String("aws:fis:inject-api-throttle-error"),
-				Description: jsii.String("throttle the failover function's EC2 calls"),
-				Parameters: &map[string]*string{
-					"service":    jsii.String("ec2"),
-					"operations": jsii.String("DescribeNetworkInterfaces,DescribeInstances,DescribeInstanceStatus,DetachNetworkInterface,AttachNetworkInterface,CreateTags"),
-					"percentage": jsii.String(fmt.Sprint(d.ThrottlePercent)),
-					"duration":   jsii.String("PT5M"),
-				},
-				Targets: &map[string]*string{"Roles": jsii.String("FailoverRole")},
-			},
-			"StopHolder": stopHolder,
-		})
+	return role
 }

@@ -29,20 +29,17 @@ type functionSpec struct {
 	async *awslambda.EventInvokeConfigOptions
 	// asset names the bootstrap under the asset directory ("": name).
 	asset string
-	// shares is a function whose role (and so permissions) this one
-	// shares: the same code with the same rights, deployed twice.
-	shares awslambda.Function
+	// role is the role of another deployment of this code, shared so that
+	// the same code has the same rights; nil: the function gets its own.
+	role awsiam.Role
 }
 
 // function is one Lambda function with its own log group and role. The
 // role carries only inline statements: no AWS managed policy.
-func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Function {
-	var (
-		logs awslogs.LogGroup
-		role awsiam.Role
-	)
-	if spec.shares != nil {
-		role = spec.shares.Role().(awsiam.Role)
+func (s *EniFailoverStack) function(cfg Config, spec functionSpec) (awslambda.Function, awsiam.Role) {
+	var logs awslogs.LogGroup
+	role := spec.role
+	if role != nil {
 		logs = s.logGroup(cfg, spec.id)
 		grantLogs(role, spec.id, logs)
 	} else {
@@ -55,6 +52,45 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		}
 		s.Topic.GrantPublish(role)
 	}
+	env := s.functionEnv(cfg)
+	props := &awslambda.FunctionProps{
+		FunctionName:          jsii.String(*awscdk.Aws_STACK_NAME() + "-" + spec.name),
+		Description:           jsii.String("eni-failover: " + spec.name),
+		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:          awslambda.Architecture_ARM_64(),
+		Handler:               jsii.String("bootstrap"),
+		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, cmp.Or(spec.asset, spec.name))), nil),
+		MemorySize:            jsii.Number(128),
+		Timeout:               awscdk.Duration_Seconds(jsii.Number(cfg.functionTimeoutSeconds())),
+		Role:                  role,
+		LogGroup:              logs,
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+		Environment:           &env,
+	}
+	if spec.reservedConcurrency > 0 {
+		props.ReservedConcurrentExecutions = jsii.Number(spec.reservedConcurrency)
+	}
+	if a := spec.async; a != nil {
+		props.RetryAttempts, props.MaxEventAge, props.OnFailure = a.RetryAttempts, a.MaxEventAge, a.OnFailure
+	}
+	fn := awslambda.NewFunction(s.Stack, jsii.String(spec.id), props)
+	s.dependOnPolicyOnly(fn, role)
+	if spec.role != nil {
+		return fn, role
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("EC2 Describe calls support no resource-level permissions; mutating EC2 actions use resource wildcards " +
+			"narrowed by the group-tag condition; log-stream names are chosen by Lambda; the KMS grant is for the stack's own key."),
+	}}, jsii.Bool(true))
+	return fn, role
+}
+
+// functionEnv is the failover and move functions' configuration
+// (internal/config).
+func (s *EniFailoverStack) functionEnv(cfg Config) map[string]*string {
 	env := map[string]*string{
 		config.EnvTagPrefix:         jsii.String(cfg.TagPrefix),
 		config.EnvAllowStartStopped: jsii.String(fmt.Sprint(cfg.AllowStartStopped)),
@@ -94,39 +130,7 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) awslambda.Fun
 		commands(cfg.DeepCheckCommands, cfg.DeepCheckCommandsWindows, config.EnvDeepCheckCommands, config.EnvWindowsDeepCheck,
 			config.EnvDeepCheckTimeout, cfg.DeepCheckTimeoutSeconds)
 	}
-	props := &awslambda.FunctionProps{
-		FunctionName:          jsii.String(*awscdk.Aws_STACK_NAME() + "-" + spec.name),
-		Description:           jsii.String("eni-failover: " + spec.name),
-		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:          awslambda.Architecture_ARM_64(),
-		Handler:               jsii.String("bootstrap"),
-		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, cmp.Or(spec.asset, spec.name))), nil),
-		MemorySize:            jsii.Number(128),
-		Timeout:               awscdk.Duration_Seconds(jsii.Number(cfg.functionTimeoutSeconds())),
-		Role:                  role,
-		LogGroup:              logs,
-		LoggingFormat:         awslambda.LoggingFormat_JSON,
-		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
-		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
-		Environment:           &env,
-	}
-	if spec.reservedConcurrency > 0 {
-		props.ReservedConcurrentExecutions = jsii.Number(spec.reservedConcurrency)
-	}
-	if a := spec.async; a != nil {
-		props.RetryAttempts, props.MaxEventAge, props.OnFailure = a.RetryAttempts, a.MaxEventAge, a.OnFailure
-	}
-	fn := awslambda.NewFunction(s.Stack, jsii.String(spec.id), props)
-	s.dependOnPolicyOnly(fn, role)
-	if spec.shares != nil {
-		return fn
-	}
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("EC2 Describe calls support no resource-level permissions; mutating EC2 actions use resource wildcards " +
-			"narrowed by the group-tag condition; log-stream names are chosen by Lambda; the KMS grant is for the stack's own key."),
-	}}, jsii.Bool(true))
-	return fn
+	return env
 }
 
 // logsAndRole are a function's own log group and a role that may write to

@@ -10,15 +10,23 @@ import (
 	"github.com/eni-failover/eni-failover/internal/model"
 )
 
-// licenseENI creates (MOSEK's recipe) or imports the license ENI and returns
-// its id, or nil when the ENI is managed outside the stack.
-func (s *EniFailoverStack) licenseENI(cfg Config) *string {
+// createdENI is the license ENI the stack manages: its id (nil when it is
+// managed outside the stack), and, when the stack created it, its security
+// group and address (nil when imported).
+type createdENI struct {
+	ID *string
+	SG awsec2.CfnSecurityGroup
+	IP *string
+}
+
+// licenseENI creates (MOSEK's recipe) or imports the license ENI.
+func (s *EniFailoverStack) licenseENI(cfg Config) createdENI {
 	l := cfg.LicenseENI
 	switch {
 	case l == nil:
-		return nil
+		return createdENI{}
 	case l.ImportID != "":
-		return jsii.String(l.ImportID)
+		return createdENI{ID: jsii.String(l.ImportID)}
 	}
 	cr := l.Create
 	var ingress []interface{}
@@ -65,6 +73,5 @@ func (s *EniFailoverStack) licenseENI(cfg Config) *string {
 			AllocationId: eip.AttrAllocationId(), NetworkInterfaceId: eni.Ref(),
 		})
 	}
-	s.licenseSG, s.licenseIP = sg, eni.AttrPrimaryPrivateIpAddress()
-	return eni.Ref()
+	return createdENI{ID: eni.Ref(), SG: sg, IP: eni.AttrPrimaryPrivateIpAddress()}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -29,22 +30,38 @@ import (
 )
 
 // probe runs the license-port probe in the VPC on a schedule, with one
-// alarm per group: N failed checks out of M move the group's ENI.
-func (s *EniFailoverStack) probe(cfg Config) {
-	p := cfg.Probe
+// alarm per group: N failed checks out of M move the group's ENI. lic is
+// the created license ENI, whose address and security group it uses.
+func (s *EniFailoverStack) probe(cfg Config, lic createdENI, failover awslambda.IFunction) awslambda.Function {
+	groups, targets := probeTargets(cfg, lic)
+	sgID := s.probeSecurityGroup(cfg.Probe, groups, targets, lic)
+	fn := s.probeFunction(cfg, s.probeRole(cfg), sgID, probeEnv(cfg.Probe, groups, targets))
+	s.probeRules(cfg.Probe, fn, failover)
+	s.probeAlarms(cfg.Probe, groups)
+	return fn
+}
+
+// probeTargets are the license addresses by group (a created ENI's among
+// them), and the groups in order.
+func probeTargets(cfg Config, lic createdENI) ([]string, map[string]*string) {
 	targets := map[string]*string{}
-	for g, ip := range p.Targets {
+	for g, ip := range cfg.Probe.Targets {
 		targets[g] = jsii.String(ip)
 	}
-	if s.licenseIP != nil {
-		targets[cfg.LicenseENI.Create.Group] = s.licenseIP
+	if lic.IP != nil {
+		targets[cfg.LicenseENI.Create.Group] = lic.IP
 	}
 	groups := make([]string, 0, len(targets))
 	for g := range targets {
 		groups = append(groups, g)
 	}
 	sort.Strings(groups)
+	return groups, targets
+}
 
+// probeSecurityGroup is the configured one, or one that reaches the
+// license ports and the witnesses only; a created license ENI lets it in.
+func (s *EniFailoverStack) probeSecurityGroup(p *Probe, groups []string, targets map[string]*string, lic createdENI) *string {
 	sgID := jsii.String(p.SecurityGroupID)
 	if p.SecurityGroupID == "" {
 		var egress []interface{}
@@ -81,15 +98,19 @@ func (s *EniFailoverStack) probe(cfg Config) {
 			Value:       sgID,
 		})
 	}
-	if s.licenseSG != nil {
+	if lic.SG != nil {
 		for _, port := range p.Ports {
 			awsec2.NewCfnSecurityGroupIngress(s.Stack, jsii.String(fmt.Sprintf("LicenseFromProbe%d", port)), &awsec2.CfnSecurityGroupIngressProps{
-				GroupId: s.licenseSG.AttrGroupId(), IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port),
+				GroupId: lic.SG.AttrGroupId(), IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port),
 				SourceSecurityGroupId: sgID, Description: jsii.String(fmt.Sprintf("eni-failover probe to port %d", port)),
 			})
 		}
 	}
+	return sgID
+}
 
+// probeRole may run the probe in the VPC, and never touch a license ENI.
+func (s *EniFailoverStack) probeRole(cfg Config) probeIdentity {
 	logs, role := s.logsAndRole(cfg, "Probe", "probe")
 	// What Lambda needs to place a function in a VPC (the managed policy
 	// AWSLambdaVPCAccessExecutionRole, written out).
@@ -109,6 +130,17 @@ func (s *EniFailoverStack) probe(cfg Config) {
 		Resources:  jsii.Strings("*"),
 		Conditions: &map[string]interface{}{"Null": map[string]interface{}{"ec2:ResourceTag/" + model.NewTags(cfg.TagPrefix).Group(): "false"}},
 	}))
+	return probeIdentity{logs: logs, role: role}
+}
+
+// probeIdentity is the probe function's log group and role.
+type probeIdentity struct {
+	logs awslogs.LogGroup
+	role awsiam.Role
+}
+
+// probeEnv is the probe function's configuration (probeconfig).
+func probeEnv(p *Probe, groups []string, targets map[string]*string) map[string]*string {
 	var pairs []*string
 	for i, g := range groups {
 		if i > 0 {
@@ -120,22 +152,29 @@ func (s *EniFailoverStack) probe(cfg Config) {
 	for i, port := range p.Ports {
 		ports[i] = fmt.Sprint(port)
 	}
-	watch := time.Duration(p.ScheduleMinutes) * time.Minute
 	witnesses := strings.Join(p.Witnesses, ",")
 	if witnesses == "" {
 		witnesses = "none"
 	}
-	env := map[string]*string{
+	return map[string]*string{
 		probeconfig.EnvTargets:       awscdk.Fn_Join(jsii.String(""), &pairs),
 		probeconfig.EnvPorts:         jsii.String(strings.Join(ports, ",")),
 		probeconfig.EnvTimeout:       jsii.String(fmt.Sprintf("%dms", p.TimeoutMillis)),
 		probeconfig.EnvInterval:      jsii.String(fmt.Sprintf("%ds", p.IntervalSeconds)),
-		probeconfig.EnvWatch:         jsii.String(watch.String()),
+		probeconfig.EnvWatch:         jsii.String(p.watch().String()),
 		probeconfig.EnvConfirmations: jsii.String(fmt.Sprint(p.Confirmations)),
 		probeconfig.EnvWitnesses:     jsii.String(witnesses),
 		probeconfig.EnvCheck:         jsii.String(p.Check),
 		emf.EnvNamespace:             jsii.String(emf.DefaultNamespace),
 	}
+}
+
+// watch is how long one probe invocation watches: the schedule's period.
+func (p *Probe) watch() time.Duration { return time.Duration(p.ScheduleMinutes) * time.Minute }
+
+// probeFunction is the probe in the VPC's subnets, one watch at a time.
+func (s *EniFailoverStack) probeFunction(cfg Config, id probeIdentity, sgID *string, env map[string]*string) awslambda.Function {
+	watch := cfg.Probe.watch()
 	fn := awslambda.NewFunction(s.Stack, jsii.String("Probe"), &awslambda.FunctionProps{
 		FunctionName: jsii.String(*awscdk.Aws_STACK_NAME() + "-probe"),
 		Description:  jsii.String("eni-failover: license-port probe"),
@@ -146,8 +185,8 @@ func (s *EniFailoverStack) probe(cfg Config) {
 		MemorySize:   jsii.Number(128),
 		// It watches for the schedule's period; the rest is margin.
 		Timeout:       awscdk.Duration_Seconds(jsii.Number(watch.Seconds() + probeTimeoutMargin.Seconds())),
-		Role:          role,
-		LogGroup:      logs,
+		Role:          id.role,
+		LogGroup:      id.logs,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
 		Environment:   &env,
 		// One watch at a time: the next scheduled invocation waits in
@@ -163,13 +202,17 @@ func (s *EniFailoverStack) probe(cfg Config) {
 		OnSuccess: awslambdadestinations.NewEventBridgeDestination(nil),
 	})
 	cfnFn := fn.Node().DefaultChild().(awslambda.CfnFunction)
-	cfnFn.SetVpcConfig(&awslambda.CfnFunction_VpcConfigProperty{SubnetIds: jsii.Strings(p.SubnetIDs...), SecurityGroupIds: &[]*string{sgID}})
-	s.dependOnPolicyOnly(fn, role)
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+	cfnFn.SetVpcConfig(&awslambda.CfnFunction_VpcConfigProperty{SubnetIds: jsii.Strings(cfg.Probe.SubnetIDs...), SecurityGroupIds: &[]*string{sgID}})
+	s.dependOnPolicyOnly(fn, id.role)
+	cdknag.NagSuppressions_AddResourceSuppressions(id.role, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Lambda's VPC network interfaces are created by the service under names unknown in advance; log-stream names are chosen by Lambda."),
 	}}, jsii.Bool(true))
-	s.Probe = fn
+	return fn
+}
+
+// probeRules start the probe on its schedule and pass its findings on.
+func (s *EniFailoverStack) probeRules(p *Probe, fn awslambda.Function, failover awslambda.IFunction) {
 	awsevents.NewRule(s.Stack, jsii.String("ProbeSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Check the license ports of every group"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(p.ScheduleMinutes))),
@@ -191,7 +234,7 @@ func (s *EniFailoverStack) probe(cfg Config) {
 			},
 		},
 		Targets: &[]awsevents.IRuleTarget{
-			awseventstargets.NewLambdaFunction(s.Failover, &awseventstargets.LambdaFunctionProps{
+			awseventstargets.NewLambdaFunction(failover, &awseventstargets.LambdaFunctionProps{
 				DeadLetterQueue: s.Failed, RetryAttempts: jsii.Number(4), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(15)),
 			}),
 			awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
@@ -200,6 +243,11 @@ func (s *EniFailoverStack) probe(cfg Config) {
 			}),
 		},
 	})
+}
+
+// probeAlarms are one backstop alarm per group, on the share of the
+// probe's rounds that passed.
+func (s *EniFailoverStack) probeAlarms(p *Probe, groups []string) {
 	for _, g := range groups {
 		// The id comes from the group, so adding or removing a group never
 		// renames another group's alarm (CloudFormation would replace it).

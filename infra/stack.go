@@ -2,8 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -33,12 +32,6 @@ type EniFailoverStack struct {
 	Failed awssqs.Queue
 	Probe  awslambda.Function // nil unless the probe is configured
 	ENIRef *string            // the license ENI id, when created or imported
-	// licenseSG and licenseIP are the created license ENI's security group
-	// and address (nil when the ENI is imported or managed elsewhere).
-	licenseSG awsec2.CfnSecurityGroup
-	licenseIP *string
-	// failedMoves is the alarm that stops a FIS experiment.
-	failedMoves awscloudwatch.Alarm
 }
 
 // NewEniFailoverStack builds the stack. Props may be nil (all defaults).
@@ -67,7 +60,8 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 		Reason: jsii.String("This queue is itself the dead-letter destination of the failover function and its rules."),
 	}}, jsii.Bool(true))
 
-	s.ENIRef = s.licenseENI(cfg)
+	lic := s.licenseENI(cfg)
+	s.ENIRef = lic.ID
 	// Two deployments of the failover code (docs/architecture.md, "Many
 	// groups at once"). The fleet function takes what EC2 itself shows
 	// (state changes, the reconcile) in one sandbox: its run sweeps the
@@ -85,18 +79,19 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 			OnFailure:     awslambdadestinations.NewSqsDestination(s.Failed),
 		}
 	}
-	s.Failover = s.function(cfg, functionSpec{id: "Failover", name: "failover", reservedConcurrency: cfg.FailoverConcurrency, async: async()})
-	s.Fleet = s.function(cfg, functionSpec{id: "Fleet", name: "fleet", asset: "failover", shares: s.Failover, reservedConcurrency: 1, async: async()})
-	s.Move = s.function(cfg, functionSpec{id: "Move", name: "move"})
+	var failoverRole awsiam.Role
+	s.Failover, failoverRole = s.function(cfg, functionSpec{id: "Failover", name: "failover", reservedConcurrency: cfg.FailoverConcurrency, async: async()})
+	s.Fleet, _ = s.function(cfg, functionSpec{id: "Fleet", name: "fleet", asset: "failover", role: failoverRole, reservedConcurrency: 1, async: async()})
+	s.Move, _ = s.function(cfg, functionSpec{id: "Move", name: "move"})
 
 	s.statusAlarms(cfg)
 	s.rules(cfg)
 	if cfg.Probe != nil {
-		s.probe(cfg)
+		s.Probe = s.probe(cfg, lic, s.Failover)
 	}
-	s.observability()
+	failedMoves := s.observability()
 	if cfg.FISDrills != nil {
-		s.fisDrills(cfg)
+		s.fisDrills(cfg, failedMoves, failoverRole)
 	}
 	s.movesQuery()
 	s.outputs()

@@ -105,34 +105,8 @@ func Run(ctx context.Context, args []string, resolve Resolve, stdout, stderr io.
 		usage(stderr)
 		return ExitUsage
 	}
-	fs := flag.NewFlagSet("eni-failover "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f Flags
-	fs.StringVar(&f.Group, "group", "", "group name (optional when only one exists)")
-	fs.StringVar(&f.Function, "function", "", "move function name or ARN (default: the stack's output MoveFunctionName)")
-	fs.StringVar(&f.Stack, "stack", "EniFailover", "CloudFormation stack whose outputs name the function")
-	fs.StringVar(&f.Region, "region", "", "AWS Region (default: the SDK's configuration)")
-	fs.StringVar(&f.Endpoint, "endpoint-url", "", "Lambda endpoint (aws-lambda-rie or another emulator)")
-	fs.BoolVar(&f.JSON, "json", false, "print the function's JSON response")
-	fs.DurationVar(&f.Timeout, "timeout", defaultTimeout, "how long to wait for the answer (above the function's timeout)")
-	target := fs.String("target", "", "instance to move to ("+moveapi.Taking(moveapi.FieldTarget)+")")
-	reason := fs.String("reason", "", "why (recorded in the journal and the notification)")
-	minutes := fs.Int("minutes", 0, "pause length in minutes (default 240, at most 10080)")
-	limit := fs.Int("limit", 0, fmt.Sprintf("history entries (default %d, at most %d)", moveapi.DefaultHistory, moveapi.MaxHistory))
-	if err := fs.Parse(args[1:]); err != nil {
-		return ExitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "eni-failover %s: unexpected argument %q\n", cmd, fs.Arg(0))
-		return ExitUsage
-	}
-	req := moveapi.Request{Action: action.Name, Group: f.Group, Target: *target, Reason: *reason, Minutes: *minutes, Limit: *limit}
-	if action.Idempotent {
-		// A repeat of this invocation is answered, never carried out again.
-		req.RequestID = newRequestID()
-	}
-	if _, err := moveapi.ParseRequest(mustJSON(req)); err != nil {
-		fmt.Fprintf(stderr, "eni-failover %s: %v\n", cmd, err)
+	f, req, ok := parseFlags(action, args[1:], stderr)
+	if !ok {
 		return ExitUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
@@ -176,6 +150,44 @@ func Run(ctx context.Context, args []string, resolve Resolve, stdout, stderr io.
 		render(stdout, &resp)
 	}
 	return exitCode(&resp)
+}
+
+// parseFlags reads a command's flags into the common flags and the
+// request, and checks the request as the function would; false: a usage
+// error, already reported on stderr.
+func parseFlags(action moveapi.Action, args []string, stderr io.Writer) (Flags, moveapi.Request, bool) {
+	cmd := string(action.Name)
+	fs := flag.NewFlagSet("eni-failover "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f Flags
+	fs.StringVar(&f.Group, "group", "", "group name (optional when only one exists)")
+	fs.StringVar(&f.Function, "function", "", "move function name or ARN (default: the stack's output MoveFunctionName)")
+	fs.StringVar(&f.Stack, "stack", "EniFailover", "CloudFormation stack whose outputs name the function")
+	fs.StringVar(&f.Region, "region", "", "AWS Region (default: the SDK's configuration)")
+	fs.StringVar(&f.Endpoint, "endpoint-url", "", "Lambda endpoint (aws-lambda-rie or another emulator)")
+	fs.BoolVar(&f.JSON, "json", false, "print the function's JSON response")
+	fs.DurationVar(&f.Timeout, "timeout", defaultTimeout, "how long to wait for the answer (above the function's timeout)")
+	target := fs.String("target", "", "instance to move to ("+moveapi.Taking(moveapi.FieldTarget)+")")
+	reason := fs.String("reason", "", "why (recorded in the journal and the notification)")
+	minutes := fs.Int("minutes", 0, "pause length in minutes (default 240, at most 10080)")
+	limit := fs.Int("limit", 0, fmt.Sprintf("history entries (default %d, at most %d)", moveapi.DefaultHistory, moveapi.MaxHistory))
+	if err := fs.Parse(args); err != nil {
+		return f, moveapi.Request{}, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "eni-failover %s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return f, moveapi.Request{}, false
+	}
+	req := moveapi.Request{Action: action.Name, Group: f.Group, Target: *target, Reason: *reason, Minutes: *minutes, Limit: *limit}
+	if action.Idempotent {
+		// A repeat of this invocation is answered, never carried out again.
+		req.RequestID = newRequestID()
+	}
+	if _, err := moveapi.ParseRequest(mustJSON(req)); err != nil {
+		fmt.Fprintf(stderr, "eni-failover %s: %v\n", cmd, err)
+		return f, req, false
+	}
+	return f, req, true
 }
 
 func exitCode(r *moveapi.Response) int {

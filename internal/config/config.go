@@ -201,6 +201,18 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.MetricsNamespace == "" || len(c.MetricsNamespace) > 255 || strings.HasPrefix(c.MetricsNamespace, "AWS/") {
 		bad(emf.EnvNamespace, c.MetricsNamespace, "1-255 characters, not starting with AWS/")
 	}
+	c.readLists(getenv, bad)
+	if c.PollMax < c.PollInterval {
+		bad(EnvPollMax, get(EnvPollMax), "must not be shorter than POLL_INTERVAL")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return c, nil
+}
+
+// readLists reads the command lists and the pinned instances.
+func (c *Config) readLists(getenv func(string) string, bad func(name, v, why string)) {
 	c.ActivationCommands = lines(getenv(EnvActivationCommands))
 	c.WindowsActivationCommands = lines(getenv(EnvWindowsActivation))
 	c.DeepCheckCommands = lines(getenv(EnvDeepCheckCommands))
@@ -214,13 +226,6 @@ func Load(getenv func(string) string) (Config, error) {
 			c.InstanceIDs = append(c.InstanceIDs, id)
 		}
 	}
-	if c.PollMax < c.PollInterval {
-		bad(EnvPollMax, get(EnvPollMax), "must not be shorter than POLL_INTERVAL")
-	}
-	if err := errors.Join(errs...); err != nil {
-		return Config{}, fmt.Errorf("invalid configuration: %w", err)
-	}
-	return c, nil
 }
 
 // EngineOptions turns the configuration into engine options.

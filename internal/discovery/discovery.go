@@ -173,6 +173,36 @@ func byInstanceID(id string) *ec2.DescribeInstancesInput {
 	return &ec2.DescribeInstancesInput{Filters: []types.Filter{{Name: aws.String("instance-id"), Values: []string{id}}}}
 }
 
+// completeHealth sets each running member's status checks from the
+// listing, and asks for those the listing's pages did not reach by id.
+func (d *Discoverer) completeHealth(ctx context.Context, members []*taggedMember, health map[string]model.Health, truncated bool) error {
+	var missing []string
+	for _, m := range members {
+		if m.State != model.StateRunning {
+			continue
+		}
+		if h, ok := health[m.InstanceID]; ok {
+			m.Health = h
+		} else if truncated {
+			missing = append(missing, m.InstanceID)
+		}
+	}
+	for len(missing) > 0 {
+		batch := missing[:min(len(missing), statusBatch)]
+		missing = missing[len(batch):]
+		more, _, err := d.listStatus(ctx, batch, 0)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if h, ok := more[m.InstanceID]; ok {
+				m.Health = h
+			}
+		}
+	}
+	return nil
+}
+
 func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPages int) ([]model.Group, error) {
 	// The three listings are independent: made at once, they cost one
 	// round trip on a failover's critical path instead of three. Status
@@ -197,29 +227,8 @@ func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPage
 	if len(enis) == 0 {
 		return nil, nil
 	}
-	var missing []string
-	for _, m := range members {
-		if m.State != model.StateRunning {
-			continue
-		}
-		if h, ok := health[m.InstanceID]; ok {
-			m.Health = h
-		} else if truncated {
-			missing = append(missing, m.InstanceID)
-		}
-	}
-	for len(missing) > 0 {
-		batch := missing[:min(len(missing), statusBatch)]
-		missing = missing[len(batch):]
-		more, _, err := d.listStatus(ctx, batch, 0)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range members {
-			if h, ok := more[m.InstanceID]; ok {
-				m.Health = h
-			}
-		}
+	if err := d.completeHealth(ctx, members, health, truncated); err != nil {
+		return nil, err
 	}
 	byGroup := map[string][]model.Member{}
 	for _, m := range members {

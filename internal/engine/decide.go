@@ -61,38 +61,10 @@ func Decide(g model.Group, t Trigger, p Policy) (report.Plan, error) {
 	}
 	eni := g.ENI
 	if !eni.Attached() {
-		reason := fmt.Sprintf("%s is available (no holder)", eni.ID)
-		// The journal names who held it last: when that member went down
-		// (a terminated holder releases the ENI by itself), it counts as a
-		// failure for anti-flap.
-		if former := eni.Tags[p.Tags.Holder()]; former != "" {
-			plan.FormerHolder = former
-			if m, ok := g.Member(former); !ok || m.Down() {
-				plan.FailedHolder = former
-				reason = fmt.Sprintf("%s is available; former holder %s is gone", eni.ID, former)
-				if ok {
-					reason = fmt.Sprintf("%s is available; former holder %s is %s", eni.ID, former, m.State)
-				}
-			}
-		}
-		return withCandidates(g, p, plan, report.ActAttach, "", reason, false)
+		return decideAvailable(g, p, plan)
 	}
 	if t.Kind == report.Impaired && t.InstanceID == "" {
-		// A probe alarm names the group, not the instance it probed.
-		// The holder got the ENI after the failing probes began (EC2's
-		// attach time; the journal's move time when that is later): the
-		// probes were about an earlier holder, or about no holder at all.
-		got, _ := time.Parse(time.RFC3339, eni.Tags[p.Tags.MovedAt()])
-		if eni.AttachTime.After(got) {
-			got = eni.AttachTime
-		}
-		if !t.Since.IsZero() && got.After(t.Since) {
-			plan.Reason = fmt.Sprintf("probe alarm covers %s onwards, but %s got %s at %s: the probed holder no longer holds it",
-				t.Since.UTC().Format(time.RFC3339), eni.InstanceID, eni.ID, got.UTC().Format(time.RFC3339))
-			t = Trigger{Kind: report.Reconcile}
-		} else {
-			t.InstanceID = eni.InstanceID
-		}
+		t, plan.Reason = aboutHolder(eni, t, p)
 	}
 	holder, member := g.Member(eni.InstanceID)
 	if !member {
@@ -180,6 +152,44 @@ func repairReason(eni model.Interface, h model.Member, p Policy) string {
 		return fmt.Sprintf("DeleteOnTermination is true on %s: terminating %s would delete the licensed MAC", eni.AttachmentID, h.InstanceID)
 	}
 	return fmt.Sprintf("journal tag %s does not name holder %s", p.Tags.Holder(), h.InstanceID)
+}
+
+// decideAvailable attaches an ENI no instance holds. The journal names
+// who held it last: when that member went down (a terminated holder
+// releases the ENI by itself), it counts as a failure for anti-flap.
+func decideAvailable(g model.Group, p Policy, plan report.Plan) (report.Plan, error) {
+	eni := g.ENI
+	reason := fmt.Sprintf("%s is available (no holder)", eni.ID)
+	if former := eni.Tags[p.Tags.Holder()]; former != "" {
+		plan.FormerHolder = former
+		if m, ok := g.Member(former); !ok || m.Down() {
+			plan.FailedHolder = former
+			reason = fmt.Sprintf("%s is available; former holder %s is gone", eni.ID, former)
+			if ok {
+				reason = fmt.Sprintf("%s is available; former holder %s is %s", eni.ID, former, m.State)
+			}
+		}
+	}
+	return withCandidates(g, p, plan, report.ActAttach, "", reason, false)
+}
+
+// aboutHolder turns a probe alarm, which names the group and not the
+// instance it probed, into a trigger about the holder, unless the holder
+// got the ENI after the failing probes began (EC2's attach time; the
+// journal's move time when that is later): then the probes were about an
+// earlier holder, or about no holder at all, and only a reconcile remains,
+// with the reason why.
+func aboutHolder(eni model.Interface, t Trigger, p Policy) (Trigger, string) {
+	got, _ := time.Parse(time.RFC3339, eni.Tags[p.Tags.MovedAt()])
+	if eni.AttachTime.After(got) {
+		got = eni.AttachTime
+	}
+	if !t.Since.IsZero() && got.After(t.Since) {
+		return Trigger{Kind: report.Reconcile}, fmt.Sprintf("probe alarm covers %s onwards, but %s got %s at %s: the probed holder no longer holds it",
+			t.Since.UTC().Format(time.RFC3339), eni.InstanceID, eni.ID, got.UTC().Format(time.RFC3339))
+	}
+	t.InstanceID = eni.InstanceID
+	return t, ""
 }
 
 func decideManual(g model.Group, t Trigger, p Policy, plan report.Plan) (report.Plan, error) {
