@@ -2,8 +2,6 @@ package layers_test
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -33,7 +31,10 @@ var rules = []struct {
 }
 
 func TestWhatEachBinaryLinks(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command: %v", err)
+	}
 	for _, r := range rules {
 		out, err := exec.Command(goTool, "list", "-deps", "../../"+r.pkg).Output()
 		if err != nil {
