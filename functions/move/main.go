@@ -1,5 +1,5 @@
-// Command move is the Lambda function for operators: status, plan (dry
-// run), move and failback, invoked synchronously.
+// Command move is the Lambda function for operators (the actions of
+// internal/moveapi), invoked synchronously.
 package main
 
 import (
@@ -22,5 +22,6 @@ func main() {
 		return
 	}
 	h := &handler.Move{Deps: deps, OutageWait: cfg.DrillOutageWait}
-	lambda.Start(h.Handle)
+	// The byte-level handler: the payload reaches strictjson whole.
+	lambda.Start(h)
 }

@@ -2,6 +2,7 @@ package handler_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -335,6 +336,29 @@ func TestEveryActionIsServed(t *testing.T) {
 				t.Fatalf("%s changed EC2 but the table says it does not mutate", a.Name)
 			}
 		})
+	}
+}
+
+// The move function runs the byte-level handler: data after the object
+// reaches strictjson and is refused; a valid payload answers the same
+// JSON as the typed handler.
+func TestInvokeSeesTheWholePayload(t *testing.T) {
+	e := newEnv(t)
+	for _, payload := range []string{`{"action":"plan"} trailing`, `{"action":"plan"} {"action":"move"}`, `{"action":"move"}]`} {
+		out, err := e.manual.Invoke(context.Background(), []byte(payload))
+		var bad *moveapi.BadRequestError
+		if !errors.As(err, &bad) || out != nil {
+			t.Fatalf("%s: %s %v", payload, out, err)
+		}
+	}
+	out, err := e.manual.Invoke(context.Background(), []byte(`{"action":"plan","reason":"a <planned> move & more"}`))
+	var resp moveapi.Response
+	if err != nil || json.Unmarshal(out, &resp) != nil || resp.Action != moveapi.ActionPlan || resp.Outcome != report.Planned ||
+		!bytes.Contains(out, []byte("<planned> move & more")) {
+		t.Fatalf("plan: %s %v", out, err)
+	}
+	if e.region.EC2.MutatingCalls() != 0 {
+		t.Fatal("a refused payload or a plan changed EC2")
 	}
 }
 

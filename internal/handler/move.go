@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -69,6 +70,25 @@ func (h *Move) move(ctx context.Context, req moveapi.Request, kind report.Kind) 
 		resp.Error = err.Error()
 	}
 	return resp, nil
+}
+
+// Invoke is the Lambda runtime's byte-level handler: the function sees
+// the payload exactly as sent. Through a typed handler, aws-lambda-go
+// decodes the payload with json.Decoder, which stops after the first
+// value, so `{"action":"plan"} trailing` would arrive as a valid plan;
+// here strictjson refuses it, as the README promises.
+func (h *Move) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	resp, err := h.Handle(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false) // as the runtime's own encoder: reasons keep their "<" and "&"
+	if err := enc.Encode(resp); err != nil {
+		return nil, fmt.Errorf("encoding the %s response: %w", resp.Action, err)
+	}
+	return out.Bytes(), nil
 }
 
 // pause starts or ends a group's maintenance mode.
