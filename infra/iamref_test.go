@@ -198,6 +198,7 @@ func (s synthesized) arnType(r string) string {
 		id, _, _ := strings.Cut(strings.Trim(r, "${}"), ".")
 		for _, typ := range []struct{ cfn, ref string }{
 			{"AWS::SNS::Topic", "sns:topic"}, {"AWS::SQS::Queue", "sqs:queue"}, {"AWS::KMS::Key", "kms:key"}, {"AWS::Logs::LogGroup", "logs:log-group"},
+			{"AWS::Events::EventBus", "events:event-bus"},
 		} {
 			if _, ok := s.find(typ.cfn, nil)[id]; ok {
 				return typ.ref

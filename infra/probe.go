@@ -35,8 +35,10 @@ import (
 func (s *EniFailoverStack) probe(cfg Config, lic createdENI, failover awslambda.IFunction) awslambda.Function {
 	groups, targets := probeTargets(cfg, lic)
 	sgID := s.probeSecurityGroup(cfg.Probe, groups, targets, lic)
-	fn := s.probeFunction(cfg, s.probeRole(cfg), sgID, probeEnv(cfg.Probe, groups, targets))
-	s.probeRules(cfg.Probe, fn, failover)
+	id := s.probeRole(cfg)
+	bus := s.findingsBus(id.role)
+	fn := s.probeFunction(cfg, id, sgID, probeEnv(cfg.Probe, groups, targets), bus)
+	s.probeRules(cfg.Probe, fn, bus, failover)
 	s.probeAlarms(cfg.Probe, groups)
 	return fn
 }
@@ -172,8 +174,32 @@ func probeEnv(p *Probe, groups []string, targets map[string]*string) map[string]
 // watch is how long one probe invocation watches: the schedule's period.
 func (p *Probe) watch() time.Duration { return time.Duration(p.ScheduleMinutes) * time.Minute }
 
+// findingsBus carries the probe's findings, and nobody else's events. On
+// the default bus any principal of the account allowed events:PutEvents
+// could send a record naming the probe (only the "aws." sources are
+// reserved: EventBridge PutEvents), and so move the license off a healthy
+// holder or write a false outage into the history. This bus's policy
+// denies PutEvents to every principal but the probe's role, which Lambda's
+// on-success destination uses; an explicit deny in a resource policy
+// holds against a same-account principal whatever its own policies allow.
+func (s *EniFailoverStack) findingsBus(probeRole awsiam.IRole) awsevents.EventBus {
+	bus := awsevents.NewEventBus(s.Stack, jsii.String("ProbeFindingsBus"), &awsevents.EventBusProps{
+		EventBusName: jsii.String(*awscdk.Aws_STACK_NAME() + "-probe-findings"),
+		Description:  jsii.String("eni-failover: the license-port probe's findings, from the probe alone"),
+	})
+	bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyTheProbePutsFindings"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("events:PutEvents"),
+		Resources:  jsii.Strings(*bus.EventBusArn()),
+		Conditions: &map[string]interface{}{"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": probeRole.RoleArn()}},
+	}))
+	return bus
+}
+
 // probeFunction is the probe in the VPC's subnets, one watch at a time.
-func (s *EniFailoverStack) probeFunction(cfg Config, id probeIdentity, sgID *string, env map[string]*string) awslambda.Function {
+func (s *EniFailoverStack) probeFunction(cfg Config, id probeIdentity, sgID *string, env map[string]*string, bus awsevents.IEventBus) awslambda.Function {
 	watch := cfg.Probe.watch()
 	fn := awslambda.NewFunction(s.Stack, jsii.String("Probe"), &awslambda.FunctionProps{
 		FunctionName: jsii.String(*awscdk.Aws_STACK_NAME() + "-probe"),
@@ -197,9 +223,10 @@ func (s *EniFailoverStack) probeFunction(cfg Config, id probeIdentity, sgID *str
 		// is queued. A failed one is not retried (the next follows).
 		RetryAttempts: jsii.Number(0),
 		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(max(60, 2*watch.Seconds()))),
-		// Its findings leave through the Lambda service, not the VPC: the
-		// subnets need no internet and no endpoints.
-		OnSuccess: awslambdadestinations.NewEventBridgeDestination(nil),
+		// Its findings leave through the Lambda service, not the VPC (the
+		// subnets need no internet and no endpoints), to a bus only the
+		// probe may put on.
+		OnSuccess: awslambdadestinations.NewEventBridgeDestination(bus),
 	})
 	cfnFn := fn.Node().DefaultChild().(awslambda.CfnFunction)
 	cfnFn.SetVpcConfig(&awslambda.CfnFunction_VpcConfigProperty{SubnetIds: jsii.Strings(cfg.Probe.SubnetIDs...), SecurityGroupIds: &[]*string{sgID}})
@@ -212,7 +239,7 @@ func (s *EniFailoverStack) probeFunction(cfg Config, id probeIdentity, sgID *str
 }
 
 // probeRules start the probe on its schedule and pass its findings on.
-func (s *EniFailoverStack) probeRules(p *Probe, fn awslambda.Function, failover awslambda.IFunction) {
+func (s *EniFailoverStack) probeRules(p *Probe, fn awslambda.Function, bus awsevents.IEventBus, failover awslambda.IFunction) {
 	awsevents.NewRule(s.Stack, jsii.String("ProbeSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Check the license ports of every group"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(p.ScheduleMinutes))),
@@ -225,6 +252,7 @@ func (s *EniFailoverStack) probeRules(p *Probe, fn awslambda.Function, failover 
 	names := []interface{}{findings.FindingFailure, findings.FindingRestored}
 	awsevents.NewRule(s.Stack, jsii.String("ProbeFindings"), &awsevents.RuleProps{
 		Description: jsii.String("The probe's confirmed failures and restorations: fail over, confirm, watch on"),
+		EventBus:    bus,
 		EventPattern: &awsevents.EventPattern{
 			Source: jsii.Strings(eventparse.SourceLambda), DetailType: jsii.Strings(eventparse.DetailInvocationSuccess),
 			Detail: &map[string]interface{}{

@@ -489,14 +489,15 @@ func TestActivationAndProbe(t *testing.T) {
 		// It watches a minute; one watch at a time.
 		"Timeout": 75, "ReservedConcurrentExecutions": 1,
 	})
-	// Its findings leave through its destination (EventBridge's default
-	// bus), never through the VPC; a rule hands them to the failover
+	// Its findings leave through its destination (a bus of their own),
+	// never through the VPC; a rule on that bus hands them to the failover
 	// function and back to the probe.
 	s.has(t, "AWS::Lambda::EventInvokeConfig", obj{
 		"FunctionName": ref("Probe"), "MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 120,
-		"DestinationConfig": obj{"OnSuccess": obj{"Destination": like(obj{"Fn::Join": arr{"", with(":event-bus/default")}})}},
+		"DestinationConfig": obj{"OnSuccess": obj{"Destination": getAtt("ProbeFindingsBus", "Arn")}},
 	})
 	s.has(t, tRule, obj{
+		"EventBusName": ref("ProbeFindingsBus"),
 		"EventPattern": obj{
 			"source": arr{eventparse.SourceLambda}, "detail-type": arr{eventparse.DetailInvocationSuccess},
 			"detail": obj{
@@ -513,6 +514,9 @@ func TestActivationAndProbe(t *testing.T) {
 	for _, st := range s.statements(t, "ProbeRole") {
 		if anyIs(st.actions(), "events:PutEvents") {
 			putEvents = true
+			if res := literal(st.Resource); !strings.Contains(res, "ProbeFindingsBus") {
+				t.Errorf("the probe puts its findings on %s, not on its own bus", res)
+			}
 		}
 	}
 	if !putEvents {
@@ -533,6 +537,33 @@ func TestActivationAndProbe(t *testing.T) {
 	}
 	s.count(t, tAlarm, obj{"MetricName": findings.MetricReachable}, 2)
 	s.count(t, tRule, obj{"ScheduleExpression": "rate(1 minute)", "Targets": arr{like(obj{"Arn": getAtt("Probe", "Arn")})}}, 1)
+}
+
+// TestProbeFindingsCannotBeForged: on the default bus any principal of
+// the account allowed events:PutEvents could send a record naming the probe
+// (only "aws." sources are reserved: EventBridge PutEvents) and move the
+// license off a healthy holder. The findings' bus denies PutEvents to every
+// principal but the probe's role, and nothing listens for findings on the
+// default bus.
+func TestProbeFindingsCannotBeForged(t *testing.T) {
+	s := synth(t, fullContext())
+	s.has(t, "AWS::Events::EventBus", obj{"Name": stackNameJoin("-probe-findings")})
+	s.has(t, "AWS::Events::EventBusPolicy", obj{
+		"EventBusName": ref("ProbeFindingsBus"),
+		"Statement": obj{
+			"Effect": "Deny", "Principal": obj{"AWS": "*"}, "Action": "events:PutEvents",
+			"Resource":  getAtt("ProbeFindingsBus", "Arn"),
+			"Condition": obj{"ArnNotEquals": obj{"aws:PrincipalArn": getAtt("ProbeRole", "Arn")}},
+		},
+	})
+	s.count(t, "AWS::Events::EventBusPolicy", nil, 1)
+	for id, r := range s.find(tRule, nil) {
+		props := r["Properties"].(obj)
+		pattern, _ := props["EventPattern"].(obj)
+		if src, _ := pattern["source"].([]any); len(src) == 1 && src[0] == eventparse.SourceLambda && props["EventBusName"] == nil {
+			t.Errorf("rule %s listens for Lambda records on the default bus, where anyone may put one", id)
+		}
+	}
 }
 
 // TestProbeAlarmIdsAreStable: adding a group that sorts first leaves the
