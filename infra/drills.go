@@ -86,7 +86,16 @@ func (s *EniFailoverStack) fisRole(cfg Config, failoverRole awsiam.IRole) awsiam
 	d := cfg.FISDrills
 	tags := model.NewTags(cfg.TagPrefix)
 	holderTag := map[string]interface{}{"ec2:ResourceTag/" + tags.LicenseHolder(): d.Group}
-	instances := fmt.Sprintf("arn:%s:ec2:%s:%s:instance/*", *s.Stack.Partition(), *s.Stack.Region(), *s.Stack.Account())
+	groupTag := map[string]interface{}{"ec2:ResourceTag/" + tags.Group(): d.Group}
+	instances := []*string{jsii.String(fmt.Sprintf("arn:%s:ec2:%s:%s:instance/*", *s.Stack.Partition(), *s.Stack.Region(), *s.Stack.Account()))}
+	if len(cfg.InstanceIDs) > 0 {
+		// Pinned membership: the drills reach the deployment's instances
+		// alone, whatever else carries the tags.
+		instances = nil
+		for _, id := range cfg.InstanceIDs {
+			instances = append(instances, jsii.String(fmt.Sprintf("arn:%s:ec2:%s:%s:instance/%s", *s.Stack.Partition(), *s.Stack.Region(), *s.Stack.Account(), id)))
+		}
+	}
 	role := awsiam.NewRole(s.Stack, jsii.String("FISDrillRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("fis.amazonaws.com"), &awsiam.ServicePrincipalOpts{
 			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": s.Stack.Account()}},
@@ -95,11 +104,24 @@ func (s *EniFailoverStack) fisRole(cfg Config, failoverRole awsiam.IRole) awsiam
 	})
 	for _, st := range []*awsiam.PolicyStatementProps{
 		{Sid: jsii.String("FindInstances"), Actions: jsii.Strings("ec2:DescribeInstances"), Resources: jsii.Strings("*")},
-		{Sid: jsii.String("StopAndStartTheHolder"), Actions: jsii.Strings("ec2:StopInstances", "ec2:StartInstances"),
-			Resources: jsii.Strings(instances), Conditions: &map[string]interface{}{"StringEquals": holderTag}},
+		{Sid: jsii.String("StopTheHolder"), Actions: jsii.Strings("ec2:StopInstances"),
+			Resources: &instances, Conditions: &map[string]interface{}{"StringEquals": holderTag}},
+		// FIS identifies its targets when the experiment starts and, after
+		// startInstancesAfterDuration, starts the instance it stopped (FIS
+		// User Guide, "Targets"; aws:ec2:stop-instances). By then the
+		// engine has moved the license-holder tag to the new holder, so
+		// the restart is scoped by the group tag, which every member keeps.
+		{Sid: jsii.String("RestartTheStoppedMember"), Actions: jsii.Strings("ec2:StartInstances"),
+			Resources: &instances, Conditions: &map[string]interface{}{"StringEquals": groupTag}},
+		// "Required with startInstancesAfterDuration to restart instances
+		// with encrypted volumes" (FIS actions reference): a grant for EBS,
+		// on the account's keys, and only for an AWS service.
+		{Sid: jsii.String("RestartWithEncryptedVolumes"), Actions: jsii.Strings("kms:CreateGrant"),
+			Resources:  jsii.Strings(fmt.Sprintf("arn:%s:kms:%s:%s:key/*", *s.Stack.Partition(), *s.Stack.Region(), *s.Stack.Account())),
+			Conditions: &map[string]interface{}{"Bool": map[string]interface{}{"kms:GrantIsForAWSResource": "true"}}},
 		{Sid: jsii.String("RunShellDocument"), Actions: jsii.Strings("ssm:SendCommand"),
 			Resources: jsii.Strings(fmt.Sprintf("arn:%s:ssm:%s::document/%s", *s.Stack.Partition(), *s.Stack.Region(), ssmcommand.Document))},
-		{Sid: jsii.String("RunOnTheHolder"), Actions: jsii.Strings("ssm:SendCommand"), Resources: jsii.Strings(instances),
+		{Sid: jsii.String("RunOnTheHolder"), Actions: jsii.Strings("ssm:SendCommand"), Resources: &instances,
 			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"ssm:resourceTag/" + tags.LicenseHolder(): d.Group}}},
 		{Sid: jsii.String("FollowCommands"), Actions: jsii.Strings("ssm:ListCommands", "ssm:CancelCommand"), Resources: jsii.Strings("*")},
 		{Sid: jsii.String("ThrottleTheFailoverFunction"), Actions: jsii.Strings("fis:InjectApiThrottleError"),
@@ -113,8 +135,9 @@ func (s *EniFailoverStack) fisRole(cfg Config, failoverRole awsiam.IRole) awsiam
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("FIS resolves its targets with DescribeInstances (no resource-level permissions); stopping, starting and commands are " +
-			"limited to the instance carrying the license-holder tag; experiment ARNs are chosen by FIS."),
+		Reason: jsii.String("FIS resolves its targets with DescribeInstances (no resource-level permissions); stopping and commands are " +
+			"limited to the instance carrying the license-holder tag, restarting to the group's members (the deployment's pinned instances when " +
+			"instanceIds is set); experiment ARNs are chosen by FIS; KMS grants only for an AWS service, on keys whose ids are the customer's."),
 	}}, jsii.Bool(true))
 	return role
 }

@@ -82,10 +82,12 @@ var serviceAuthorizationReference = map[string]actionRef{
 	"sqs:SendMessage":                {required: []string{"sqs:queue"}},
 	"sqs:GetQueueAttributes":         {required: []string{"sqs:queue"}},
 	"sqs:GetQueueUrl":                {required: []string{"sqs:queue"}},
-	"kms:Decrypt":                    {required: []string{"kms:key"}, keys: []string{"kms:CallerAccount", "kms:EncryptionContext:${TagKey}", "kms:EncryptionContextKeys", "kms:ViaService"}},
-	"kms:GenerateDataKey*":           {required: []string{"kms:key"}, keys: []string{"kms:CallerAccount", "kms:EncryptionContext:${TagKey}", "kms:EncryptionContextKeys", "kms:ViaService"}},
-	"logs:CreateLogStream":           {required: []string{"logs:log-group"}},
-	"logs:PutLogEvents":              {required: []string{"logs:log-stream"}},
+	"kms:CreateGrant": {required: []string{"kms:key"}, keys: []string{"kms:CallerAccount", "kms:EncryptionContext:${TagKey}", "kms:EncryptionContextKeys",
+		"kms:GrantConstraintType", "kms:GrantIsForAWSResource", "kms:GrantOperations", "kms:GranteePrincipal", "kms:RetiringPrincipal", "kms:ViaService"}},
+	"kms:Decrypt":          {required: []string{"kms:key"}, keys: []string{"kms:CallerAccount", "kms:EncryptionContext:${TagKey}", "kms:EncryptionContextKeys", "kms:ViaService"}},
+	"kms:GenerateDataKey*": {required: []string{"kms:key"}, keys: []string{"kms:CallerAccount", "kms:EncryptionContext:${TagKey}", "kms:EncryptionContextKeys", "kms:ViaService"}},
+	"logs:CreateLogStream": {required: []string{"logs:log-group"}},
+	"logs:PutLogEvents":    {required: []string{"logs:log-stream"}},
 	// The probe's on-success destination puts its findings on the bus.
 	"events:PutEvents": {required: []string{"events:event-bus"}, keys: []string{"events:detail-type", "events:source", "events:eventBusInvocation"}},
 }

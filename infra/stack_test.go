@@ -650,6 +650,61 @@ func TestDeepCheck(t *testing.T) {
 	}
 }
 
+// TestFISRoleScope: the FIS role stops and commands the license holder
+// alone, restarts only members of the group (FIS restarts the instance it
+// stopped after the engine moved the license-holder tag away: FIS User
+// Guide, "Targets"), reaches only the pinned instances when instanceIds is
+// set, and may create a KMS grant only for an AWS service (FIS actions
+// reference, aws:ec2:stop-instances with encrypted volumes).
+func TestFISRoleScope(t *testing.T) {
+	for _, pinned := range []bool{false, true} {
+		ctx := fullContext()
+		if !pinned {
+			delete(ctx, "instanceIds")
+		}
+		s := synth(t, ctx)
+		tag := func(st statement, key string) any { return st.Condition["StringEquals"][key] }
+		seen := map[string]bool{}
+		for _, st := range s.statements(t, "FISDrillRole") {
+			for _, a := range st.actions() {
+				seen[a] = true
+				res := st.resources()
+				switch a {
+				case "ec2:StopInstances":
+					if tag(st, "ec2:ResourceTag/eni-failover:license-holder") != "mosek" || len(st.Condition) != 1 {
+						t.Errorf("pinned %v: %s not limited to the holder: %+v", pinned, a, st.Condition)
+					}
+				case "ec2:StartInstances":
+					if tag(st, "ec2:ResourceTag/eni-failover:group") != "mosek" || len(st.Condition) != 1 {
+						t.Errorf("pinned %v: %s not limited to the group's members: %+v", pinned, a, st.Condition)
+					}
+				case "ssm:SendCommand":
+					if !strings.Contains(strings.Join(res, " "), ":document/") && tag(st, "ssm:resourceTag/eni-failover:license-holder") != "mosek" {
+						t.Errorf("pinned %v: SendCommand on instances without the holder tag: %+v", pinned, st)
+					}
+				case "kms:CreateGrant":
+					if st.Condition["Bool"]["kms:GrantIsForAWSResource"] != "true" {
+						t.Errorf("a KMS grant not only for AWS services: %+v", st.Condition)
+					}
+				}
+				if a != "ec2:StopInstances" && a != "ec2:StartInstances" && !(a == "ssm:SendCommand" && tag(st, "ssm:resourceTag/eni-failover:license-holder") != nil) {
+					continue
+				}
+				for _, r := range res {
+					if pinned != !strings.HasSuffix(r, ":instance/*") {
+						t.Errorf("pinned %v: %s on %s", pinned, a, r)
+					}
+				}
+			}
+		}
+		for _, a := range []string{"ec2:StopInstances", "ec2:StartInstances", "kms:CreateGrant", "ssm:SendCommand"} {
+			if !seen[a] {
+				t.Errorf("pinned %v: the FIS role lacks %s", pinned, a)
+			}
+		}
+	}
+}
+
 // TestFISDrills: opt-in game-day templates, each stopped by the
 // failed-move alarm, finding the holder by the tag the engine keeps. The
 // action ids, their target keys (Instances, Roles) and parameters are the
