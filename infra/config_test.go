@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -160,5 +161,49 @@ func TestConfigRulesAWSWouldNotCatch(t *testing.T) {
 		"probe": map[string]any{"subnetIds": []any{"subnet-0123456789abcdef0"}}})
 	if err != nil || !slices.Equal(c.Probe.Ports, []int{1234}) || c.Probe.VPCID != "vpc-0123456789abcdef0" {
 		t.Errorf("probe defaults %+v: %v", c.Probe, err)
+	}
+}
+
+// Quotas a deploy would meet are refused at synth, naming the values: a
+// security group holds 60 rules per direction (Amazon VPC quotas), and a
+// function's environment variables 4 KB together (Lambda quotas).
+func TestQuotasAtSynth(t *testing.T) {
+	probeWith := func(groups int, witnesses []any) map[string]any {
+		targets := map[string]any{}
+		for i := range groups {
+			targets[fmt.Sprintf("group-%02d", i)] = fmt.Sprintf("10.0.1.%d", i+1)
+		}
+		return map[string]any{"probe": map[string]any{"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"subnet-0123456789abcdef0"},
+			"targets": targets, "witnesses": witnesses}}
+	}
+	// 30 groups x 2 ports: 60 rules, the quota.
+	if _, err := ParseConfig(probeWith(30, nil)); err != nil {
+		t.Errorf("60 rules refused: %v", err)
+	}
+	_, err := ParseConfig(probeWith(30, []any{"10.0.0.2:53"}))
+	if err == nil || !strings.Contains(err.Error(), "61 egress rules") || !strings.Contains(err.Error(), "probe.securityGroupId") {
+		t.Errorf("61 rules: %v", err)
+	}
+	own := probeWith(40, nil)
+	own["probe"].(map[string]any)["securityGroupId"] = "sg-0123456789abcdef0"
+	if _, err := ParseConfig(own); err != nil {
+		t.Errorf("a security group of the operator's own has no rules of ours to count: %v", err)
+	}
+
+	long := make([]any, 8)
+	for i := range long {
+		long[i] = strings.Repeat("x", 450)
+	}
+	_, err = ParseConfig(map[string]any{"activationCommands": long})
+	if err == nil || !strings.Contains(err.Error(), "environment variables would take") || !strings.Contains(err.Error(), "activationCommands") {
+		t.Errorf("an environment over 4 KB: %v", err)
+	}
+	if _, err := ParseConfig(map[string]any{"activationCommands": long[:6]}); err != nil {
+		t.Errorf("an environment under 4 KB: %v", err)
+	}
+	many := probeWith(220, nil)
+	many["probe"].(map[string]any)["securityGroupId"] = "sg-0123456789abcdef0"
+	if _, err := ParseConfig(many); err == nil || !strings.Contains(err.Error(), "the probe's environment variables would take") {
+		t.Errorf("a probe environment over 4 KB: %v", err)
 	}
 }

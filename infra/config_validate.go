@@ -1,14 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/mail"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/aws/jsii-runtime-go"
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/probeconfig"
@@ -34,7 +37,80 @@ func (c Config) validate() error {
 	if l := c.LicenseENI; l != nil {
 		l.validate(&ps)
 	}
+	c.validateQuotas(&ps)
 	return errors.Join(ps...)
+}
+
+// Quotas a deploy would meet, checked at synth so that a configuration
+// that cannot deploy never reaches CloudFormation.
+const (
+	// lambdaEnvBytes: "4 KB, for all environment variables associated
+	// with the function, in aggregate" (Lambda quotas), counted here as the
+	// JSON object Lambda's API carries them in.
+	lambdaEnvBytes = 4096
+	// sgRulesPerDirection: "Inbound or outbound rules per security group:
+	// 60" (Amazon VPC quotas, the default).
+	sgRulesPerDirection = 60
+	// topicARNBound is the longest the topic's ARN can be (a topic name
+	// has at most 256 characters): it stands for the ARN, unknown at synth.
+	topicARNBound = 320
+	// addressBound stands for a created ENI's address (IPv4, dotted).
+	addressBound = "255.255.255.255"
+)
+
+// validateQuotas: the functions' environments fit Lambda's 4 KB, and the
+// probe's security group its rules quota.
+func (c Config) validateQuotas(ps *problems) {
+	if n := envBytes(functionEnv(c, jsii.String(strings.Repeat("x", topicARNBound)))); n > lambdaEnvBytes {
+		ps.bad("the failover and move functions' environment variables would take %d bytes, and Lambda allows %d for all of them together "+
+			"(Lambda quotas): shorten activationCommands, deepCheckCommands (and their Windows lists) or instanceIds, e.g. by running a script "+
+			"installed on the instances", n, lambdaEnvBytes)
+	}
+	p := c.Probe
+	if p == nil {
+		return
+	}
+	addresses := maps.Clone(p.Targets)
+	if cr := c.created(); cr != nil {
+		if addresses == nil {
+			addresses = map[string]string{}
+		}
+		addresses[cr.Group] = addressBound
+	}
+	var pairs []string
+	for _, g := range slices.Sorted(maps.Keys(addresses)) {
+		pairs = append(pairs, g+"="+addresses[g])
+	}
+	targets := strings.Join(pairs, ",")
+	if n := envBytes(probeEnv(p, &targets)); n > lambdaEnvBytes {
+		ps.bad("the probe's environment variables would take %d bytes (%d groups in PROBE_TARGETS), and Lambda allows %d for all of them together "+
+			"(Lambda quotas): probe fewer groups per deployment, or shorter group names", n, len(addresses), lambdaEnvBytes)
+	}
+	if p.SecurityGroupID != "" {
+		return
+	}
+	rules := len(addresses) * len(p.Ports)
+	for _, w := range p.Witnesses {
+		if w != probeconfig.DefaultWitness {
+			rules++
+		}
+	}
+	if rules > sgRulesPerDirection {
+		ps.bad("probe: its security group would need %d egress rules (%d groups x %d ports, and the witnesses), and a security group has %d per "+
+			"direction by default (Amazon VPC quotas): give probe.securityGroupId, a group of your own that reaches the license subnets' CIDR "+
+			"on the license ports, or raise the quota and give that group", rules, len(addresses), len(p.Ports), sgRulesPerDirection)
+	}
+}
+
+// envBytes is the size of a function's environment variables as Lambda's
+// API carries them: one JSON object.
+func envBytes(env map[string]*string) int {
+	plain := make(map[string]string, len(env))
+	for k, v := range env {
+		plain[k] = *v
+	}
+	b, _ := json.Marshal(plain)
+	return len(b)
 }
 
 // validateMembership: the tag prefix, pinned instances, the mail address.

@@ -52,7 +52,7 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) (awslambda.Fu
 		}
 		s.Topic.GrantPublish(role)
 	}
-	env := s.functionEnv(cfg)
+	env := functionEnv(cfg, s.Topic.TopicArn())
 	props := &awslambda.FunctionProps{
 		FunctionName:          jsii.String(*awscdk.Aws_STACK_NAME() + "-" + spec.name),
 		Description:           jsii.String("eni-failover: " + spec.name),
@@ -90,7 +90,7 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) (awslambda.Fu
 
 // functionEnv is the failover and move functions' configuration
 // (internal/config).
-func (s *EniFailoverStack) functionEnv(cfg Config) map[string]*string {
+func functionEnv(cfg Config, topicARN *string) map[string]*string {
 	env := map[string]*string{
 		config.EnvTagPrefix:         jsii.String(cfg.TagPrefix),
 		config.EnvAllowStartStopped: jsii.String(fmt.Sprint(cfg.AllowStartStopped)),
@@ -98,7 +98,7 @@ func (s *EniFailoverStack) functionEnv(cfg Config) map[string]*string {
 		config.EnvCooldown:          jsii.String(fmt.Sprintf("%dm", cfg.CooldownMinutes)),
 		config.EnvHealthLeadTime:    jsii.String(fmt.Sprintf("%dm", cfg.HealthLeadMinutes)),
 		config.EnvMaxAutomaticMoves: jsii.String(fmt.Sprint(*cfg.MaxAutomaticMovesPerHour)),
-		config.EnvNotifyTopicARN:    s.Topic.TopicArn(),
+		config.EnvNotifyTopicARN:    topicARN,
 		emf.EnvNamespace:            jsii.String(emf.DefaultNamespace),
 	}
 	if cfg.Probe != nil {

@@ -37,7 +37,14 @@ func (s *EniFailoverStack) probe(cfg Config, lic createdENI, failover awslambda.
 	sgID := s.probeSecurityGroup(cfg.Probe, groups, targets, lic)
 	id := s.probeRole(cfg)
 	bus := s.findingsBus(id.role)
-	fn := s.probeFunction(cfg, id, sgID, probeEnv(cfg.Probe, groups, targets), bus)
+	var pairs []*string
+	for i, g := range groups {
+		if i > 0 {
+			pairs = append(pairs, jsii.String(","))
+		}
+		pairs = append(pairs, jsii.String(g+"="), targets[g])
+	}
+	fn := s.probeFunction(cfg, id, sgID, probeEnv(cfg.Probe, awscdk.Fn_Join(jsii.String(""), &pairs)), bus)
 	s.probeRules(cfg.Probe, fn, bus, failover)
 	s.probeAlarms(cfg.Probe, groups)
 	return fn
@@ -141,15 +148,9 @@ type probeIdentity struct {
 	role awsiam.Role
 }
 
-// probeEnv is the probe function's configuration (probeconfig).
-func probeEnv(p *Probe, groups []string, targets map[string]*string) map[string]*string {
-	var pairs []*string
-	for i, g := range groups {
-		if i > 0 {
-			pairs = append(pairs, jsii.String(","))
-		}
-		pairs = append(pairs, jsii.String(g+"="), targets[g])
-	}
+// probeEnv is the probe function's configuration (probeconfig); targets
+// is PROBE_TARGETS, "group=ip,...".
+func probeEnv(p *Probe, targets *string) map[string]*string {
 	ports := make([]string, len(p.Ports))
 	for i, port := range p.Ports {
 		ports[i] = fmt.Sprint(port)
@@ -159,7 +160,7 @@ func probeEnv(p *Probe, groups []string, targets map[string]*string) map[string]
 		witnesses = "none"
 	}
 	return map[string]*string{
-		probeconfig.EnvTargets:       awscdk.Fn_Join(jsii.String(""), &pairs),
+		probeconfig.EnvTargets:       targets,
 		probeconfig.EnvPorts:         jsii.String(strings.Join(ports, ",")),
 		probeconfig.EnvTimeout:       jsii.String(fmt.Sprintf("%dms", p.TimeoutMillis)),
 		probeconfig.EnvInterval:      jsii.String(fmt.Sprintf("%ds", p.IntervalSeconds)),
