@@ -2,6 +2,7 @@ package main
 
 import (
 	"slices"
+	"time"
 
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/model"
@@ -86,6 +87,26 @@ func (c Config) activates() bool {
 // deepChecks reports whether the reconcile runs the deep check.
 func (c Config) deepChecks() bool {
 	return len(c.DeepCheckCommands)+len(c.DeepCheckCommandsWindows) > 0
+}
+
+// drillOutageWait is how long a drill waits for the probe's measurement
+// (DRILL_OUTAGE_WAIT) when the probe is deployed.
+const drillOutageWait = 45 * time.Second
+
+// moveTimeoutSeconds is the move function's timeout: a drill fits it
+// (config.DrillTime, and a margin to report), within Lambda's 15 minutes.
+// With activationTimeoutSeconds over about 390 a drill cannot fit, and
+// the function refuses it before it moves.
+func (c Config) moveTimeoutSeconds() int {
+	var activation, wait time.Duration
+	if c.activates() {
+		activation = time.Duration(c.ActivationTimeoutSeconds) * time.Second
+	}
+	if c.Probe != nil {
+		wait = drillOutageWait
+	}
+	drill := int((config.DrillTime(activation, wait) + 15*time.Second).Seconds())
+	return min(900, max(c.functionTimeoutSeconds(), drill))
 }
 
 // functionTimeoutSeconds is the failover and move functions' timeout: a

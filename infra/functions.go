@@ -27,6 +27,8 @@ type functionSpec struct {
 	// async configures asynchronous invocation (retries, event age,
 	// on-failure destination); nil keeps Lambda's defaults.
 	async *awslambda.EventInvokeConfigOptions
+	// timeoutSeconds is the function's timeout (0: functionTimeoutSeconds).
+	timeoutSeconds int
 	// asset names the bootstrap under the asset directory ("": name).
 	asset string
 	// role is the role of another deployment of this code, shared so that
@@ -61,7 +63,7 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) (awslambda.Fu
 		Handler:               jsii.String("bootstrap"),
 		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, cmp.Or(spec.asset, spec.name))), nil),
 		MemorySize:            jsii.Number(128),
-		Timeout:               awscdk.Duration_Seconds(jsii.Number(cfg.functionTimeoutSeconds())),
+		Timeout:               awscdk.Duration_Seconds(jsii.Number(cmp.Or(spec.timeoutSeconds, cfg.functionTimeoutSeconds()))),
 		Role:                  role,
 		LogGroup:              logs,
 		LoggingFormat:         awslambda.LoggingFormat_JSON,
@@ -103,7 +105,7 @@ func functionEnv(cfg Config, topicARN *string) map[string]*string {
 	}
 	if cfg.Probe != nil {
 		// A drill waits for the probe's measurement of the outage.
-		env[config.EnvDrillOutageWait] = jsii.String("45s")
+		env[config.EnvDrillOutageWait] = jsii.String(drillOutageWait.String())
 	}
 	if cfg.FISDrills != nil {
 		// FIS finds the holder by its tag.

@@ -82,7 +82,7 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 	var failoverRole awsiam.Role
 	s.Failover, failoverRole = s.function(cfg, functionSpec{id: "Failover", name: "failover", reservedConcurrency: cfg.FailoverConcurrency, async: async()})
 	s.Fleet, _ = s.function(cfg, functionSpec{id: "Fleet", name: "fleet", asset: "failover", role: failoverRole, reservedConcurrency: 1, async: async()})
-	s.Move, _ = s.function(cfg, functionSpec{id: "Move", name: "move"})
+	s.Move, _ = s.function(cfg, functionSpec{id: "Move", name: "move", timeoutSeconds: cfg.moveTimeoutSeconds()})
 
 	s.statusAlarms(cfg)
 	s.rules(cfg)

@@ -29,11 +29,14 @@ var groupTag = model.NewTags("").Group()
 func TestFunctions(t *testing.T) {
 	s := synth(t, nil)
 	s.count(t, tFunction, nil, 3)
+	// The move function's timeout fits a drill: two moves of 30 s and a
+	// margin of 15 s to report (config.DrillTime).
+	timeouts := map[string]int{"failover": 60, "fleet": 60, "move": 75}
 	for _, name := range []string{"failover", "fleet", "move"} {
 		s.has(t, tFunction, obj{
 			"FunctionName": stackNameJoin("-" + name),
 			"Runtime":      "provided.al2023", "Architectures": arr{"arm64"}, "Handler": "bootstrap",
-			"MemorySize": 128, "Timeout": 60,
+			"MemorySize": 128, "Timeout": timeouts[name],
 			"LoggingConfig": obj{"LogFormat": "JSON", "LogGroup": ref(strings.ToUpper(name[:1]) + name[1:] + "Logs")},
 			"Environment": obj{"Variables": obj{
 				config.EnvTagPrefix: model.DefaultTagPrefix, config.EnvNotifyTopicARN: ref("Notifications"),
@@ -437,10 +440,13 @@ func TestCDKJSONExampleSynthesizes(t *testing.T) {
 
 func TestActivationAndProbe(t *testing.T) {
 	s := synth(t, fullContext())
+	// A drill with activation (60 s) and the probe's measurement (45 s):
+	// 2 x (30 + 60) + 45, and 15 s to report.
+	s.has(t, tFunction, obj{"FunctionName": stackNameJoin("-move"), "Timeout": 240})
 	s.count(t, tFunction, obj{"Timeout": 120, "Environment": obj{"Variables": like(obj{
 		config.EnvActivationCommands: "systemctl restart lmgrd\nsleep 3; ss -ltn | grep -q ':27007 '",
 		config.EnvActivationTimeout:  "60s",
-	})}}, 3) // the move and the activation fit in the failover, fleet and move functions' timeouts
+	})}}, 2) // the move and the activation fit in the failover and fleet functions' timeouts
 	for _, role := range []string{"FailoverRole", "MoveRole"} {
 		bySid := map[string]statement{}
 		for _, st := range s.statements(t, role) {

@@ -21,7 +21,7 @@ func main() {
 		lambda.Start(startup.Failing(err))
 		return
 	}
-	h := &handler.Move{Deps: deps, OutageWait: cfg.DrillOutageWait}
+	h := &handler.Move{Deps: deps, OutageWait: cfg.DrillOutageWait, DrillTime: cfg.DrillTime()}
 	// The byte-level handler: the payload reaches strictjson whole.
 	lambda.Start(h)
 }

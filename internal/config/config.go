@@ -228,6 +228,28 @@ func (c *Config) readLists(getenv func(string) string, bad func(name, v, why str
 	}
 }
 
+// DrillMoveAllowance is what one move of a drill may take before its
+// activation: 5-15 s with EC2's real timings, twice that allowed.
+const DrillMoveAllowance = 30 * time.Second
+
+// DrillTime is the longest a drill may need: two moves, each followed by
+// its activation (activation: ACTIVATION_TIMEOUT, 0 when none is
+// configured), then the wait for the probe's measurement (outageWait).
+// The stack sizes the move function's timeout for it, and the drill
+// refuses to start with less time left.
+func DrillTime(activation, outageWait time.Duration) time.Duration {
+	return 2*(DrillMoveAllowance+activation) + outageWait
+}
+
+// DrillTime is the longest this configuration's drill may need.
+func (c Config) DrillTime() time.Duration {
+	var activation time.Duration
+	if len(c.ActivationCommands) > 0 || len(c.WindowsActivationCommands) > 0 {
+		activation = c.ActivationTimeout
+	}
+	return DrillTime(activation, c.DrillOutageWait)
+}
+
 // EngineOptions turns the configuration into engine options.
 func (c Config) EngineOptions() engine.Options {
 	return engine.Options{

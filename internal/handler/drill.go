@@ -16,6 +16,12 @@ import (
 // It stops after the first move when that one did not succeed.
 func (h *Move) drill(ctx context.Context, req moveapi.Request) (*moveapi.Response, error) {
 	reason := strings.TrimSpace("drill " + req.Reason)
+	if dl, ok := h.Engine.Clock().Deadline(ctx); ok && h.DrillTime > 0 && dl.Sub(h.Engine.Now()) < h.DrillTime {
+		return nil, moveapi.BadRequest("drill refused, nothing moved: it may need %s (two moves, each with its activation, and the wait for the probe's "+
+			"measurement) and this invocation has %s left; deploy the stack again (it sizes the move function's timeout for a drill), "+
+			"lower activationTimeoutSeconds, or move and fail back with two invocations",
+			h.DrillTime.Round(time.Second), dl.Sub(h.Engine.Now()).Round(time.Second))
+	}
 	if req.RequestID != "" {
 		// The journal keeps the last request id: a repeat of a finished
 		// drill finds its "-back" and is answered, not run again.

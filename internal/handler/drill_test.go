@@ -3,11 +3,15 @@ package handler_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
@@ -59,6 +63,30 @@ func TestDrillReportsTheProbesOutage(t *testing.T) {
 		}
 		if !probeRuns && (resp.Drill[1].OutageMS != 0 || took < 45*time.Second) {
 			t.Fatalf("without the probe: outage %d ms after %s, want none after the whole wait", resp.Drill[1].OutageMS, took)
+		}
+	}
+}
+
+// A drill that cannot finish within the invocation (two moves, two
+// activations, the outage wait) is refused before it moves anything,
+// saying what to change; with the time it needs it runs.
+func TestDrillThatCannotFinishIsRefused(t *testing.T) {
+	for _, left := range []time.Duration{100 * time.Second, 110 * time.Second} {
+		clk := simclock.NewSim(sim.Start)
+		r := sim.NewRegionOn(clk, fakeec2.RealisticTimings(), 1)
+		r.AddGroup(sim.Mosek())
+		m := &handler.Move{Deps: r.Deps(engine.Options{}, nil, nil), DrillTime: config.DrillTime(0, 45*time.Second)}
+		ctx := simclock.WithDeadline(context.Background(), clk.Now().Add(left))
+		resp, err := m.Handle(ctx, json.RawMessage(`{"action":"drill"}`))
+		fits := left >= m.DrillTime
+		var bad *moveapi.BadRequestError
+		switch {
+		case fits && (err != nil || len(resp.Drill) != 2):
+			t.Fatalf("%s left for a drill of %s: %+v %v", left, m.DrillTime, resp, err)
+		case !fits && (!errors.As(err, &bad) || !strings.Contains(err.Error(), "1m45s") || !strings.Contains(err.Error(), "1m40s left")):
+			t.Fatalf("%s left for a drill of %s: %+v %v", left, m.DrillTime, resp, err)
+		case !fits && r.EC2.MutatingCalls() != 0:
+			t.Fatalf("a refused drill made %d mutating calls", r.EC2.MutatingCalls())
 		}
 	}
 }

@@ -21,6 +21,11 @@ type Move struct {
 	// probe's measurement of the clients' outage to reach the history
 	// (DRILL_OUTAGE_WAIT; 0: no probe, no wait).
 	OutageWait time.Duration
+	// DrillTime is the longest a drill may need (config.DrillTime): with
+	// less time left in the invocation it is refused before it moves, so
+	// that it never stops half-way with the ENI moved and lmgrd not
+	// started (0: not checked).
+	DrillTime time.Duration
 }
 
 // Handle serves one manual invocation. A bad payload or an unknown group is
