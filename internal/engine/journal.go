@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -153,7 +154,8 @@ func (e *Engine) SetPause(ctx context.Context, group string, p model.Pause) (*re
 	if !p.Active(start) {
 		r.Outcome, r.Reason = report.Resumed, "automatic moves resumed"+byWhom(p.By)
 	}
-	p.Reason = tagSafe(p.Reason)
+	// Any letter goes in a tag value; control characters never do.
+	p.Reason, p.By = printable(p.Reason), printable(p.By)
 	took, err := e.tagENI(ctx, g.ENI.ID, map[string]string{e.tags.Paused(): p.String()})
 	step := report.Step{Name: report.StepJournal, Detail: e.tags.Paused() + "=" + p.String(), DurationMS: took.Milliseconds()}
 	if err != nil {
@@ -260,6 +262,17 @@ func (x *execution) writeJournal(ctx context.Context, holder string, moved bool)
 	for k, v := range set {
 		x.eni.Tags[k] = v
 	}
+}
+
+// printable is s with every control character (a newline, an escape) made
+// a space: text an operator typed, kept in any language.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // tagSafe keeps a reason within what EC2 and IAM conditions accept in a

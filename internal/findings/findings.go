@@ -6,6 +6,7 @@
 package findings
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"time"
 )
@@ -93,10 +94,22 @@ type Episode struct {
 	Resent int `json:"resent,omitempty"`
 }
 
-// RequestID names the trigger of a failure of group that began at since.
+// RequestID names the trigger of a failure of group that began at since;
+// every probe computes the same one. It goes into the journal's request
+// tag, so a group name too long to fit beside the rest (names run to 256
+// characters) is replaced by a hash of it.
 func RequestID(group string, since time.Time) string {
-	return fmt.Sprintf("probe:%d:%s", since.Unix(), group)
+	id := fmt.Sprintf("probe:%d:%s", since.Unix(), group)
+	if len(id) <= maxRequestID {
+		return id
+	}
+	sum := sha256.Sum256([]byte(group))
+	return fmt.Sprintf("probe:%d:%x", since.Unix(), sum[:8])
 }
+
+// maxRequestID bounds a probe's request id (bytes), well within a tag
+// value.
+const maxRequestID = 100
 
 // PortResult is one port's check.
 type PortResult struct {

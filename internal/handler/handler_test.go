@@ -636,6 +636,30 @@ func TestHealthChangeDaysAhead(t *testing.T) {
 	}
 }
 
+// A pause with the longest inputs (a 120-character SSO identity, a reason
+// of 200 bytes in two-byte letters) fits EC2's 256-character tag value and
+// holds: an over-long value would fail the journal write, and automation
+// would go on during the maintenance it was meant to protect.
+func TestPauseWithTheLongestInputsHolds(t *testing.T) {
+	e := newEnv(t)
+	who := "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/jane.doe.with.a.long.name@example.com"
+	reason := strings.Repeat("ü", 100)
+	ctx := lambdacontext.NewContext(e.region.Context(time.Minute), &lambdacontext.LambdaContext{
+		ClientContext: lambdacontext.ClientContext{Custom: map[string]string{"operator": who}}})
+	resp, err := e.manual.Handle(ctx, json.RawMessage(`{"action":"pause","reason":"`+reason+`","minutes":10080}`))
+	if err != nil || resp.Outcome != report.Paused || resp.Error != "" {
+		t.Fatalf("pause: %+v %v", resp, err)
+	}
+	status, err := e.invoke(`{"action":"status"}`)
+	if err != nil || status.Pause == nil || status.Pause.Reason != reason || len(status.Pause.By) < 40 || !strings.HasPrefix(who, strings.TrimSuffix(status.Pause.By, "...")) {
+		t.Fatalf("status while paused: %+v %v", status.Pause, err)
+	}
+	e.region.EC2.StopInstance(sim.Primary)
+	if res, err := e.event("ec2-state-stopping.json"); err != nil || res.Reports[0].Outcome != report.Paused || e.holder() != sim.Primary {
+		t.Fatalf("stop while paused: %+v %v", res, err)
+	}
+}
+
 // TestPauseAndResume: a paused group ignores a stop event (reported as
 // skipped), status shows who paused it, why and until when; after resume
 // the next event moves the ENI.

@@ -3,6 +3,7 @@ package model_test
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/eni-failover/eni-failover/internal/model"
@@ -25,6 +26,20 @@ func TestClip(t *testing.T) {
 		got := model.Clip(tc.in, tc.n)
 		if got != tc.want || !utf8.ValidString(got) || len(got) > max(tc.n, 4) {
 			t.Errorf("Clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
+
+// The pause's journal value fits EC2's 256 characters at the longest
+// inputs (a 200-byte reason, a long SSO identity), keeping the reason.
+func TestPauseFitsATagValue(t *testing.T) {
+	for _, reason := range []string{strings.Repeat("x", 200), strings.Repeat("ü", 100), "short"} {
+		p := model.Pause{Until: time.Date(2286, 1, 1, 0, 0, 0, 0, time.UTC), Reason: reason,
+			By: "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/jane.doe@example.com"}
+		v := p.String()
+		got, ok := model.ParsePause(v)
+		if utf8.RuneCountInString(v) > model.MaxTagValue || len(v) > model.MaxTagValue || !ok || got.Reason != reason || len(got.By) < 40 {
+			t.Errorf("%d characters: %q -> %+v", utf8.RuneCountInString(v), v, got)
 		}
 	}
 }

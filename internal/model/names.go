@@ -25,13 +25,22 @@ func ValidTagPrefix(p string) bool {
 // TagPrefixRule says what ValidTagPrefix accepts, for error messages.
 const TagPrefixRule = "1-100 characters of letters, digits and _.:/=+@-, not starting with aws:"
 
+// EC2's tag limits ("Tag restrictions", Amazon EC2 User Guide): a key of
+// at most 128 Unicode characters, a value of at most 256, at most 50 tags
+// on a resource. Every value the engine writes fits by construction.
+const (
+	MaxTagKey          = 128
+	MaxTagValue        = 256
+	MaxTagsPerResource = 50
+)
+
 // ValidGroupName reports whether name can be a group: any value the group
 // tag can hold. EC2 takes any character in a tag value, up to 256 Unicode
 // characters ("Tag restrictions", Amazon EC2 User Guide); an empty value
 // names no group, and control characters are refused as typing slips.
 func ValidGroupName(name string) bool {
 	n := utf8.RuneCountInString(name)
-	return utf8.ValidString(name) && n >= 1 && n <= 256 && !strings.ContainsFunc(name, unicode.IsControl)
+	return utf8.ValidString(name) && n >= 1 && n <= MaxTagValue && !strings.ContainsFunc(name, unicode.IsControl)
 }
 
 // EscapeFilterValue makes v match itself in an EC2 Describe filter, where

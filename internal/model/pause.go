@@ -1,7 +1,6 @@
 package model
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -27,14 +26,24 @@ const (
 func (p Pause) Active(now time.Time) bool { return now.Before(p.Until) }
 
 // String is the journal form: "UNTIL_UNIX BY REASON" (BY is "-" when
-// unknown, and holds no spaces).
+// unknown, and holds no spaces). It fits a tag value whatever the inputs
+// (a reason of 200 characters, an SSO session's long identity): the
+// reason is kept whole up to 200 characters and BY is clipped to the rest.
 func (p Pause) String() string {
+	until := strconv.FormatInt(p.Until.Unix(), 10)
+	reason := Clip(strings.TrimSpace(p.Reason), maxPauseReason)
 	by := strings.Join(strings.Fields(p.By), "_")
 	if by == "" {
 		by = "-"
 	}
-	return strings.TrimSpace(fmt.Sprintf("%d %s %s", p.Until.Unix(), by, p.Reason))
+	// Clip counts bytes, which are never fewer than EC2's characters.
+	by = Clip(by, MaxTagValue-len(until)-len(reason)-2)
+	return strings.TrimSpace(until + " " + by + " " + reason)
 }
+
+// maxPauseReason is the longest pause reason the journal keeps whole (the
+// move function's limit on a reason).
+const maxPauseReason = 200
 
 // ParsePause reads the journal tag; ok is false when there is none or it
 // cannot be read (then the group is not paused).

@@ -3,13 +3,16 @@ package fakeec2
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/eni-failover/eni-failover/internal/model"
 )
 
 // call runs one API call: latency, fault rules, then fn under the lock with
@@ -447,15 +450,26 @@ func (f *Fake) ModifyNetworkInterfaceAttribute(ctx context.Context, in *ec2.Modi
 // CreateTags sets tags on interfaces and instances.
 func (f *Fake) CreateTags(ctx context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
 	err := f.call(ctx, OpCreateTags, *in, func() error {
+		if err := checkTags(in.Tags); err != nil {
+			return err
+		}
+		// EC2 applies a request whole or not at all.
 		for _, r := range in.Resources {
 			tags, err := f.tagsOf(OpCreateTags, r)
 			if err != nil {
 				return err
 			}
+			keys := maps.Clone(tags)
 			for _, t := range in.Tags {
-				if len(aws.ToString(t.Value)) > 256 {
-					return apiError(OpCreateTags, "InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters", 400)
-				}
+				keys[aws.ToString(t.Key)] = ""
+			}
+			if len(keys) > model.MaxTagsPerResource {
+				return apiError(OpCreateTags, "TagLimitExceeded", fmt.Sprintf("The maximum number of Tags for a resource has been reached (%s: %d)", r, model.MaxTagsPerResource), 400)
+			}
+		}
+		for _, r := range in.Resources {
+			tags, _ := f.tagsOf(OpCreateTags, r)
+			for _, t := range in.Tags {
 				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 			}
 		}
@@ -465,6 +479,24 @@ func (f *Fake) CreateTags(ctx context.Context, in *ec2.CreateTagsInput, _ ...fun
 		return nil, err
 	}
 	return &ec2.CreateTagsOutput{}, nil
+}
+
+// checkTags refuses what EC2 refuses in a tag ("Tag restrictions", Amazon
+// EC2 User Guide): a key over 128 Unicode characters, or starting with the
+// reserved "aws:", a value over 256.
+func checkTags(tags []types.Tag) error {
+	for _, t := range tags {
+		k, v := aws.ToString(t.Key), aws.ToString(t.Value)
+		switch {
+		case utf8.RuneCountInString(k) > model.MaxTagKey:
+			return apiError(OpCreateTags, "InvalidParameterValue", fmt.Sprintf("Tag key exceeds the maximum length of %d characters", model.MaxTagKey), 400)
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			return apiError(OpCreateTags, "InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use", 400)
+		case utf8.RuneCountInString(v) > model.MaxTagValue:
+			return apiError(OpCreateTags, "InvalidParameterValue", fmt.Sprintf("Tag value exceeds the maximum length of %d characters", model.MaxTagValue), 400)
+		}
+	}
+	return nil
 }
 
 // tagsOf is the tag map of an interface or instance; f.mu must be held.

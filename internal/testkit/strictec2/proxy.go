@@ -16,6 +16,13 @@
 //     true is deleted with the instance);
 //   - detaching and attaching take time: the attachment is reported
 //     "detaching" and "attaching" meanwhile;
+//   - tag restrictions: a key of at most 128 characters, not starting
+//     with aws:, a value of at most 256, at most 50 tags on a resource
+//     (InvalidParameterValue, TagLimitExceeded; "Tag restrictions", Amazon
+//     EC2 User Guide);
+//   - on demand, eventual consistency: tag writes invisible to
+//     DescribeNetworkInterfaces for a while (SetTagDelay; "Eventual
+//     consistency in the Amazon EC2 API");
 //   - faults on demand: throttling, UnauthorizedOperation for named
 //     instances, OperationNotPermitted.
 //
@@ -85,7 +92,11 @@ type Proxy struct {
 	dot      map[string]bool // attachment id -> DeleteOnTermination
 	calls    map[string]int  // EC2 action -> calls seen
 	hold     bool            // detaches stay pending until released
-	inflight sync.WaitGroup
+	// tagDelay hides tag writes from Describe for a while (SetTagDelay);
+	// tagChanges are the writes still hidden.
+	tagDelay   time.Duration
+	tagChanges []tagChange
+	inflight   sync.WaitGroup
 }
 
 type pending struct {
@@ -133,6 +144,7 @@ func (p *Proxy) Reset() {
 	p.attaches = map[string]time.Time{}
 	p.dot = map[string]bool{}
 	p.calls = map[string]int{}
+	p.tagDelay, p.tagChanges = 0, nil
 }
 
 // MapKey re-signs requests signed with the placeholder access key id with
@@ -339,6 +351,8 @@ func (p *Proxy) enforce(ctx context.Context, form url.Values) *apiResponse {
 		}
 	case "TerminateInstances":
 		p.releaseOnTerminate(ctx, form)
+	case "CreateTags", "DeleteTags":
+		return p.changeTags(ctx, form)
 	}
 	return nil
 }
@@ -516,6 +530,7 @@ func (p *Proxy) after(_ context.Context, form url.Values, out []byte) []byte {
 	case "DescribeNetworkInterfaces":
 		p.mu.Lock()
 		defer p.mu.Unlock()
+		out = p.staleTags(out)
 		return attachmentBlock.ReplaceAllFunc(out, func(block []byte) []byte {
 			m := attachmentID.FindStringSubmatch(string(block))
 			if m == nil {
