@@ -92,7 +92,7 @@ func (s *EniFailoverStack) probeSecurityGroup(p *Probe, groups []string, targets
 				egress = append(egress, &awsec2.CfnSecurityGroup_EgressProperty{
 					IpProtocol: jsii.String("tcp"), FromPort: jsii.Number(port), ToPort: jsii.Number(port),
 					CidrIp:      awscdk.Fn_Join(jsii.String(""), &[]*string{targets[g], jsii.String("/32")}),
-					Description: jsii.String(fmt.Sprintf("license port %d of group %s", port, g)),
+					Description: jsii.String(fmt.Sprintf("license port %d of group %s", port, model.SafeName(g))),
 				})
 			}
 		}
@@ -281,11 +281,11 @@ func (s *EniFailoverStack) probeAlarms(p *Probe, groups []string) {
 		// The id comes from the group, so adding or removing a group never
 		// renames another group's alarm (CloudFormation would replace it).
 		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(probeAlarmID(g)), &awscloudwatch.AlarmProps{
-			AlarmName:        jsii.String(*awscdk.Aws_STACK_NAME() + probeAlarmInfix + g),
+			AlarmName:        jsii.String(*awscdk.Aws_STACK_NAME() + probeAlarmInfix + model.SafeName(g)),
 			AlarmDescription: jsii.String("License ports of group " + g + " do not answer: in ALARM, the group's license ENI leaves its holder"),
 			Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 				Namespace: jsii.String(emf.DefaultNamespace), MetricName: jsii.String(findings.MetricReachable),
-				DimensionsMap: &map[string]*string{"Group": jsii.String(g)},
+				DimensionsMap: &map[string]*string{"Group": jsii.String(model.SafeName(g))},
 				// The share of rounds that passed: a planned move's few
 				// failed rounds keep it above one half, a dead lmgrd
 				// takes it to 0. The probe's own finding is the fast path.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -740,5 +741,33 @@ func TestFISDrills(t *testing.T) {
 	// Without a created ENI the group must be named.
 	if _, err := ParseConfig(map[string]any{"fisDrills": map[string]any{}}); err == nil || !strings.Contains(err.Error(), "fisDrills.group") {
 		t.Errorf("fisDrills without a group: %v", err)
+	}
+}
+
+// TestGroupNamesInAnyScriptDeploy: a group name is any tag value, but
+// alarm names and dimensions take ASCII only (CloudWatch "Dimension"),
+// alarm names at most 255 characters, and security-group rule
+// descriptions only a-zA-Z0-9. _-:/()#,@[]+=&;{}!$* (EC2
+// "SecurityGroupRule"). The stack renders such names with model.SafeName,
+// as the functions do in their metrics.
+func TestGroupNamesInAnyScriptDeploy(t *testing.T) {
+	long := strings.Repeat("ü", 200)
+	s := synth(t, map[string]any{"probe": map[string]any{"vpcId": "vpc-0123456789abcdef0", "subnetIds": []any{"subnet-0123456789abcdef0"},
+		"targets": map[string]any{"Lizenz München": "10.0.1.9", long: "10.0.1.10"}}})
+	description := regexp.MustCompile(`^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]*$`)
+	for _, g := range []string{"Lizenz München", long} {
+		safe := model.SafeName(g)
+		s.has(t, tAlarm, obj{"MetricName": findings.MetricReachable, "Dimensions": arr{obj{"Name": "Group", "Value": safe}},
+			"AlarmName": obj{"Fn::Join": arr{"", arr{obj{"Ref": "AWS::StackName"}, probeAlarmInfix + safe}}}})
+		if len(probeAlarmInfix+safe)+128 > 255 {
+			t.Errorf("alarm name of %q can pass 255 characters", g)
+		}
+	}
+	for _, sg := range s.find(tSG, obj{"GroupDescription": matches("probe")}) {
+		for _, rule := range sg["Properties"].(obj)["SecurityGroupEgress"].([]any) {
+			if d, _ := rule.(obj)["Description"].(string); !description.MatchString(d) {
+				t.Errorf("security-group rule description %q has characters EC2 refuses", d)
+			}
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -96,8 +97,13 @@ func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*report.Rep
 		r, err := e.confirm(ctx, t, dryRun)
 		return []*report.Report{r}, err
 	case t.InstanceID == "" && t.Group != "":
-		// An alarm about a whole group (the license-port probe).
-		r, err := e.runGroup(ctx, t.Group, t, dryRun)
+		// An alarm about a whole group (the license-port probe): its
+		// dimension holds the group's rendering for CloudWatch.
+		name, err := e.groupRendered(ctx, t.Group)
+		if err != nil {
+			return nil, err
+		}
+		r, err := e.runGroup(ctx, name, t, dryRun)
 		return []*report.Report{r}, err
 	default:
 		if t.InstanceID == "" {
@@ -120,6 +126,28 @@ func (e *Engine) Run(ctx context.Context, t Trigger, dryRun bool) ([]*report.Rep
 		r, err := e.runGroup(ctx, name, t, dryRun)
 		return []*report.Report{r}, err
 	}
+}
+
+// groupRendered is the group whose name, or whose model.SafeName (what
+// CloudWatch carries in a dimension), is rendered; the name itself when
+// no group renders to it (the run then says it is not found).
+func (e *Engine) groupRendered(ctx context.Context, rendered string) (string, error) {
+	if !model.Rendered(rendered) {
+		return rendered, nil // the name in full: most names are their own rendering
+	}
+	names, err := retried(ctx, e, e.disc.Names)
+	if err != nil {
+		return "", err
+	}
+	if slices.Contains(names, rendered) {
+		return rendered, nil
+	}
+	for _, n := range names {
+		if model.SafeName(n) == rendered {
+			return n, nil
+		}
+	}
+	return rendered, nil
 }
 
 // ResolveGroup returns the named group, or the only one when name is "".

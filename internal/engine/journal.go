@@ -163,6 +163,12 @@ func (e *Engine) SetPause(ctx context.Context, group string, p model.Pause) (*re
 		r.Outcome, r.Error = report.Failed, fmt.Sprintf("writing %s on %s: %v", e.tags.Paused(), g.ENI.ID, err)
 	}
 	r.Steps = append(r.Steps, step)
+	if err == nil && !e.confirmJournal(ctx, g.ENI.ID, map[string]string{e.tags.Paused(): p.String()}, r, e.log.With("group", name)) {
+		// Written, but an automatic trigger may not see it yet: the
+		// operator must not take the pause for granted.
+		err = errors.New(r.Steps[len(r.Steps)-1].Error)
+		r.Error = err.Error()
+	}
 	r.DurationMS = e.clk.Now().Sub(start).Milliseconds()
 	e.log.InfoContext(ctx, "maintenance mode", "group", name, "eni_id", g.ENI.ID, "outcome", string(r.Outcome), "until", p.Until.UTC().Format(time.RFC3339), "by", p.By)
 	if err != nil {
@@ -198,6 +204,47 @@ func (e *Engine) tagENI(ctx context.Context, eniID string, set map[string]string
 		return err
 	})
 	return e.clk.Now().Sub(start), err
+}
+
+// confirmJournal waits until EC2's Describe shows the tags just written
+// ("Eventual consistency in the Amazon EC2 API": a Describe right after
+// CreateTags may not show a tag for a while), polling as a move does, for
+// at most Options.VisibleWithin and never into the deadline's margin.
+// What an operator was told (a pause holds, a request was carried out)
+// must hold for the next call; it reports false when the tags did not
+// show in time, with a step that says so.
+func (e *Engine) confirmJournal(ctx context.Context, eniID string, want map[string]string, r *report.Report, log *slog.Logger) bool {
+	start := e.clk.Now()
+	limit := start.Add(e.opts.VisibleWithin)
+	if dl, ok := e.clk.Deadline(ctx); ok && dl.Add(-e.opts.DeadlineMargin).Before(limit) {
+		limit = dl.Add(-e.opts.DeadlineMargin)
+	}
+	step := report.Step{Name: report.StepConfirmJournal}
+	for wait := e.opts.PollInitial; ; wait = min(2*wait, e.opts.PollMax) {
+		eni, err := retried(ctx, e, func(ctx context.Context) (model.Interface, error) { return e.disc.ENI(ctx, eniID) })
+		if err == nil && visible(eni.Tags, want) {
+			break
+		}
+		if !e.clk.Now().Add(wait).Before(limit) || e.clk.Sleep(ctx, wait) != nil {
+			step.Error = fmt.Sprintf("%s does not show %s after %s: EC2 has not made the write visible yet; the next call may not see it",
+				eniID, strings.Join(slices.Sorted(maps.Keys(want)), ", "), e.clk.Now().Sub(start).Round(time.Millisecond))
+			log.WarnContext(ctx, "journal not visible yet", "eni_id", eniID, "error", step.Error)
+			break
+		}
+	}
+	step.DurationMS = e.clk.Now().Sub(start).Milliseconds()
+	r.Steps = append(r.Steps, step)
+	return step.Error == ""
+}
+
+// visible reports whether tags hold every wanted value.
+func visible(tags, want map[string]string) bool {
+	for k, v := range want {
+		if tags[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // journalOnce writes a move's journal once per run, right after the first

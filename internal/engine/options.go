@@ -30,6 +30,10 @@ type Options struct {
 	// it the automation only notifies until an operator acts
 	// (model.AutomaticMovesCapped).
 	MaxAutomaticMoves int
+	// VisibleWithin is how long a pause or an operator's request waits for
+	// EC2's Describe to show its journal write before answering (default
+	// 10 s; EC2's tags are eventually consistent).
+	VisibleWithin time.Duration
 	// GracefulDetachWait is how long a graceful detach may stay in
 	// detaching before a force detach (default 8 s).
 	GracefulDetachWait time.Duration
@@ -97,6 +101,7 @@ func (o Options) withDefaults() Options {
 		o.DeviceIndex = 1
 	}
 	def(&o.Cooldown, 15*time.Minute)
+	def(&o.VisibleWithin, 10*time.Second)
 	def(&o.DeepCheckRetry, 5*time.Second)
 	def(&o.GracefulDetachWait, 8*time.Second)
 	def(&o.HealthLead, 30*time.Minute)

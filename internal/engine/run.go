@@ -220,6 +220,11 @@ func (e *Engine) act(ctx context.Context, g model.Group, plan report.Plan, t Tri
 	if e.opts.HolderTag && x.mutated && x.eni.AttachmentStatus == model.Attached {
 		e.markHolder(ctx, g, x.eni.InstanceID, r)
 	}
+	if t.Kind.Manual() && t.RequestID != "" && x.journalDone {
+		// The operator's repeat of this request must find it carried out:
+		// answer once EC2's Describe shows the request id.
+		e.confirmJournal(ctx, x.eni.ID, map[string]string{e.tags.Request(): t.RequestID}, r, log)
+	}
 	return o, err
 }
 

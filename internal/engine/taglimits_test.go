@@ -52,3 +52,24 @@ func TestJournalFitsTagLimitsAtTheLongestInputs(t *testing.T) {
 		t.Errorf("journal: %v", tags)
 	}
 }
+
+// A probe alarm names its group by the rendering CloudWatch can carry
+// (model.SafeName): the alarm for "Lizenz München" moves that group.
+func TestProbeAlarmForAGroupNamedInAnyScript(t *testing.T) {
+	name := "Lizenz München"
+	clk := simclock.NewVirtual(t0)
+	f := fakeec2.New(clk, fakeec2.RealisticTimings(), 1)
+	for i, id := range []string{"i-0000000000000000a", "i-0000000000000000b"} {
+		f.AddInstance(fakeec2.InstanceSpec{ID: id, AZ: az, Tags: map[string]string{"eni-failover:group": name, "eni-failover:priority": itoa(int64(i))}})
+	}
+	f.AddENI(fakeec2.ENISpec{ID: eniID, AZ: az, MAC: "02:4c:69:63:65:6e", PrivateIP: "10.0.1.50", AttachTo: "i-0000000000000000a", DeviceIndex: 1,
+		Tags: map[string]string{"eni-failover:group": name}})
+	eng := engine.New(f, clk, nil, engine.Options{})
+	clk.Advance(time.Minute)
+	ctx := simclock.WithDeadline(context.Background(), clk.Now().Add(time.Minute))
+	reps, err := eng.Run(ctx, engine.Trigger{Kind: report.Impaired, Group: model.SafeName(name), Since: clk.Now().Add(-time.Minute), At: clk.Now(),
+		Reason: "alarm: license ports of group " + model.SafeName(name) + " do not answer"}, false)
+	if err != nil || len(reps) != 1 || reps[0].Group != name || reps[0].Outcome != report.Moved {
+		t.Fatalf("alarm for %q: %+v %v", model.SafeName(name), reps, err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eni-failover/eni-failover/internal/emf"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/report"
 )
 
@@ -50,7 +51,9 @@ func (e *Emitter) Report(r *report.Report) error {
 		return nil
 	}
 	line := map[string]any{
-		"Group":    r.Group,
+		// CloudWatch takes ASCII dimension values only: a group's name
+		// in any other script would cost the whole record.
+		"Group":    model.SafeName(r.Group),
 		"Function": e.function,
 		"Outcome":  string(r.Outcome),
 		"Trigger":  string(r.Trigger),

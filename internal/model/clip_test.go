@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +42,32 @@ func TestPauseFitsATagValue(t *testing.T) {
 		if utf8.RuneCountInString(v) > model.MaxTagValue || len(v) > model.MaxTagValue || !ok || got.Reason != reason || len(got.By) < 40 {
 			t.Errorf("%d characters: %q -> %+v", utf8.RuneCountInString(v), v, got)
 		}
+	}
+}
+
+// SafeName renders any group name as CloudWatch and EC2 descriptions take
+// it: ASCII from the allowed set, 1-64 characters, not blank, stable, and
+// different for different names.
+func TestSafeName(t *testing.T) {
+	allowed := regexp.MustCompile(`^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]{1,64}$`)
+	seen := map[string]string{}
+	for _, g := range []string{"mosek", "R&D (prod) #1", "Lizenz München", "Lizenz Munchen", "Lizenz Mönchen", "   ", "a\u00a0b",
+		strings.Repeat("x", 64), strings.Repeat("x", 65), strings.Repeat("ü", 256), "グループ", "tab\there"} {
+		s := model.SafeName(g)
+		if !allowed.MatchString(s) || strings.TrimSpace(s) == "" || s != model.SafeName(g) {
+			t.Errorf("SafeName(%q) = %q", g, s)
+		}
+		if other, ok := seen[s]; ok {
+			t.Errorf("%q and %q share %q", g, other, s)
+		}
+		seen[s] = g
+	}
+	for _, g := range []string{"mosek", "R&D (prod) #1", strings.Repeat("x", 64)} {
+		if model.SafeName(g) != g {
+			t.Errorf("a safe name changed: %q -> %q", g, model.SafeName(g))
+		}
+	}
+	if got := model.SafeName("Lizenz München"); !strings.HasPrefix(got, "Lizenz M_nchen#") {
+		t.Errorf("Lizenz München -> %q", got)
 	}
 }

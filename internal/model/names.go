@@ -1,6 +1,8 @@
 package model
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode"
@@ -61,3 +63,42 @@ func ValidRequestID(id string) bool { return requestID.MatchString(id) }
 
 // RequestIDRule says what ValidRequestID accepts, for error messages.
 const RequestIDRule = "1-64 characters of letters, digits and _.:- (a UUID fits)"
+
+// groupSafe are the characters every place a group's name goes outside a
+// tag accepts: CloudWatch dimension values and alarm names take ASCII
+// only ("Dimension", CloudWatch API Reference), security-group rule
+// descriptions only these ("SecurityGroupRule", Amazon EC2 API Reference).
+const groupSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789. _-:/()#,@[]+=&;{}!$*"
+
+// maxSafeName bounds a rendered name, so that an alarm name (the stack's
+// name, "-probe-group-", the group) stays within CloudWatch's 255.
+const maxSafeName = 64
+
+// renderedName is what SafeName makes of a name it cannot keep.
+var renderedName = regexp.MustCompile(`#[0-9a-f]{8}$`)
+
+// Rendered reports whether s has the form SafeName gives a name it could
+// not keep (it ends in "#" and 8 hex digits).
+func Rendered(s string) bool { return renderedName.MatchString(s) && SafeName(s) == s }
+
+// SafeName renders a group's name for the places that take less than a
+// tag value: the Group dimension of the metrics, the probe alarms' names
+// and dimensions, security-group rule descriptions. A name of at most 64
+// safe characters, not all blank, is itself. Any other keeps its first
+// safe characters (others become "_"), cut to 55, then "#" and 8 hex
+// digits of its SHA-256: stable across deploys and sandboxes, and two
+// names share a rendering only by a hash collision.
+func SafeName(group string) string {
+	safe := !strings.ContainsFunc(group, func(r rune) bool { return !strings.ContainsRune(groupSafe, r) })
+	if safe && len(group) <= maxSafeName && strings.TrimSpace(group) != "" {
+		return group
+	}
+	b := []byte(strings.Map(func(r rune) rune {
+		if strings.ContainsRune(groupSafe, r) {
+			return r
+		}
+		return '_'
+	}, group))
+	sum := sha256.Sum256([]byte(group))
+	return fmt.Sprintf("%s#%x", b[:min(len(b), maxSafeName-9)], sum[:4])
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/findings"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/probeconfig"
 )
 
@@ -118,7 +119,7 @@ func writeRecord(w io.Writer, namespace string, at time.Time, group string, metr
 	if group == "" {
 		dims = [][]string{{}}
 	} else {
-		fields["Group"] = group
+		fields["Group"] = model.SafeName(group) // dimension values are ASCII (model.SafeName)
 	}
 	b, err := emf.Record(namespace, at, dims, metrics, fields)
 	if err != nil {

@@ -87,6 +87,9 @@ const (
 	StepHistory StepName = "history"
 	// StepRecordHealth: an AWS Health notice recorded in the journal.
 	StepRecordHealth StepName = "record-health"
+	// StepConfirmJournal: waiting until EC2's Describe shows the journal
+	// just written (read-after-write: a pause, a request id).
+	StepConfirmJournal StepName = "confirm-journal"
 	// StepActivate: the token server (re)started on the new holder.
 	StepActivate StepName = "activate"
 )
