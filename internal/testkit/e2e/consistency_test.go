@@ -1,8 +1,18 @@
 package e2e
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+	"github.com/eni-failover/eni-failover/internal/model"
 )
 
 // tagDelay is how long the strict layer keeps a tag write from
@@ -39,4 +49,44 @@ func TestReadAfterWrite(t *testing.T) {
 			t.Fatalf("the same request again: %+v %v, ENI on %s (first moved it to %s)", again, ferr, w.holder(), first.HolderAfter)
 		}
 	})
+}
+
+// The strict layer refuses the tags EC2 refuses ("Tag restrictions",
+// Amazon EC2 User Guide), which moto accepts: a value over 256 characters
+// (counted as characters, not bytes), a key over 128 or starting with aws:,
+// a 51st tag on a resource; a value of 256 two-byte characters passes.
+func TestStrictLayerEnforcesTagRestrictions(t *testing.T) {
+	w := newWorld(t)
+	put := func(tags ...types.Tag) error {
+		_, err := w.ec2.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{w.eni}, Tags: tags})
+		return err
+	}
+	tag := func(k, v string) types.Tag { return types.Tag{Key: aws.String(k), Value: aws.String(v)} }
+	for name, c := range map[string]struct {
+		tag  types.Tag
+		code string
+	}{
+		"value of 257":  {tag("long", strings.Repeat("x", 257)), "InvalidParameterValue"},
+		"key of 129":    {tag(strings.Repeat("k", 129), "v"), "InvalidParameterValue"},
+		"reserved key":  {tag("aws:owner", "v"), "InvalidParameterValue"},
+		"256 two-bytes": {tag("wide", strings.Repeat("ü", 256)), ""},
+	} {
+		var apiErr smithy.APIError
+		err := put(c.tag)
+		if (c.code == "") != (err == nil) || (err != nil && (!errors.As(err, &apiErr) || apiErr.ErrorCode() != c.code)) {
+			t.Errorf("%s: %v, want %q", name, err, c.code)
+		}
+	}
+	have := len(w.journal())
+	var fill []types.Tag
+	for i := have; i < model.MaxTagsPerResource; i++ {
+		fill = append(fill, tag(fmt.Sprintf("fill-%02d", i), "x"))
+	}
+	if err := put(fill...); err != nil {
+		t.Fatalf("up to 50 tags: %v", err)
+	}
+	var apiErr smithy.APIError
+	if err := put(tag("one-too-many", "x")); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "TagLimitExceeded" {
+		t.Fatalf("a 51st tag: %v", err)
+	}
 }
