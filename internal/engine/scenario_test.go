@@ -740,9 +740,12 @@ func TestRefusedDetachBacksOffThenReports(t *testing.T) {
 	if len(detaches) != 4 {
 		t.Fatalf("%d detach calls, want 4: %v", len(detaches), opsOf(w.ec2.Calls()))
 	}
+	// RefusalBackoff (500 ms), doubling: 0.5 s, 1 s, 2 s between tries,
+	// plus the re-read and the call's own round trips (well under 1 s).
 	for i := 1; i < len(detaches); i++ {
-		if gap := detaches[i].Sub(detaches[i-1]); gap < 500*time.Millisecond {
-			t.Fatalf("detach %d sent %s after the one before: more than two a second", i+1, gap)
+		want := 500 * time.Millisecond << (i - 1)
+		if gap := detaches[i].Sub(detaches[i-1]); gap < want || gap > want+time.Second {
+			t.Fatalf("detach %d sent %s after the one before, want %s (doubling) and the round trips", i+1, gap, want)
 		}
 	}
 	st := w.ec2.ENI(eniID)

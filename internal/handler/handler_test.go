@@ -276,10 +276,19 @@ func TestManualActions(t *testing.T) {
 		if e.holder() != sim.Standby || len(resp.Steps) < 4 {
 			t.Fatalf("holder %s steps %+v", e.holder(), resp.Steps)
 		}
+		// The steps of a planned move, in order, and their durations
+		// within the run's.
+		var names []report.StepName
+		var sum int64
 		for _, s := range resp.Steps {
-			if s.Name == "" || s.DurationMS < 0 {
-				t.Fatalf("step %+v", s)
+			if s.Name != report.StepJournal {
+				names = append(names, s.Name)
 			}
+			sum += s.DurationMS
+		}
+		want := []report.StepName{report.StepRead, report.StepDetach, report.StepWaitAvailable, report.StepAttach, report.StepWaitAttached, report.StepHistory}
+		if !slices.Equal(names, want) || sum > resp.DurationMS {
+			t.Fatalf("steps %v (%d ms of %d ms), want %v", names, sum, resp.DurationMS, want)
 		}
 	})
 	t.Run("move to a target", func(t *testing.T) {

@@ -23,16 +23,22 @@ func latencies() Latencies {
 func TestRestoreScenarios(t *testing.T) {
 	for _, f := range Failures {
 		t.Run(string(f), func(t *testing.T) {
-			r := PlayRestore(f, fakeec2.RealisticTimings(), RealisticLatencies(), 1)
-			t.Log(r)
-			if f == ProbeNetworkDown {
-				if r.Moves != 0 || r.Detected != 0 {
-					t.Fatalf("the probe's own trouble moved the license: %s", r)
+			for seed := int64(1); seed <= 3; seed++ {
+				r := PlayRestore(f, fakeec2.RealisticTimings(), RealisticLatencies(), seed)
+				t.Log(r)
+				if f == ProbeNetworkDown {
+					if r.Moves != 0 || r.Detected != 0 {
+						t.Fatalf("the probe's own trouble moved the license: %s", r)
+					}
+					continue
 				}
-				return
-			}
-			if !r.Restored || r.Moves != 1 {
-				t.Fatalf("%s", r)
+				if !r.Restored || r.Moves != 1 {
+					t.Fatalf("%s", r)
+				}
+				// docs/benchmarks.md calls these targets "met": hold them.
+				if target, ok := RestoreTargets[f]; ok && r.LicenseRestored > target {
+					t.Fatalf("seed %d: license answering again after %s, target %s (modelled): %s", seed, r.LicenseRestored, target, r)
+				}
 			}
 		})
 	}
