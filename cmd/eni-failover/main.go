@@ -35,16 +35,7 @@ func resolve(ctx context.Context, f cli.Flags, mutating bool) (cli.Target, error
 	if err != nil {
 		return cli.Target{}, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
-	client := lambda.NewFromConfig(cfg, func(o *lambda.Options) {
-		if f.Endpoint != "" {
-			o.BaseEndpoint = aws.String(f.Endpoint)
-		}
-		if mutating {
-			// One attempt: a repeat is answered from the journal anyway
-			// (request_id), but a second run is never started by us.
-			o.Retryer = aws.NopRetryer{}
-		}
-	})
+	client := lambdaClient(cfg, f.Endpoint, mutating)
 	t := cli.Target{Invoker: client, Function: f.Function, Operator: operator(ctx, cfg, f.Endpoint != "")}
 	if t.Function == "" {
 		t.Function = os.Getenv("ENI_FAILOVER_FUNCTION")
@@ -58,6 +49,21 @@ func resolve(ctx context.Context, f cli.Flags, mutating bool) (cli.Target, error
 		}
 	}
 	return t, nil
+}
+
+// lambdaClient is the Lambda client the command invokes with. A mutating
+// action gets one attempt: a repeat is answered from the journal anyway
+// (request_id), but a second run is never started by us, even when Lambda
+// throttles the first.
+func lambdaClient(cfg aws.Config, endpoint string, mutating bool) *lambda.Client {
+	return lambda.NewFromConfig(cfg, func(o *lambda.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+		if mutating {
+			o.Retryer = aws.NopRetryer{}
+		}
+	})
 }
 
 // fromStack reads the stack's output MoveFunctionName.
