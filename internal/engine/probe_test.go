@@ -220,7 +220,8 @@ func TestDeepCheck(t *testing.T) {
 			if moved := r.Outcome == report.Moved; moved != tc.moved {
 				t.Fatalf("outcome %s (%s), moved want %v", r.Outcome, r.Reason, tc.moved)
 			}
-			if tc.moved && (!strings.Contains(r.Reason, "deep check: command ended Failed") || !strings.Contains(r.Reason, "Cannot connect") || r.HolderAfter != "i-b") {
+			if tc.moved && (!strings.Contains(r.Reason, "deep check: command cmd-") || !strings.Contains(r.Reason, "exited 1 twice") ||
+				strings.Contains(r.Reason, "Cannot connect") || r.HolderAfter != "i-b") {
 				t.Fatalf("move: %+v", r)
 			}
 		})

@@ -1,10 +1,9 @@
 package engine
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"strings"
+	"fmt"
 
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/report"
@@ -109,9 +108,10 @@ func (e *Engine) deepCheck(ctx context.Context, g model.Group) (*report.Report, 
 			return nil, nil
 		}
 	}
-	reason := "deep check: " + strings.TrimSpace(cmp.Or(a.Error, string(a.Status)))
-	if out := strings.TrimSpace(a.Output); out != "" {
-		reason += ": " + model.Clip(strings.Join(strings.Fields(out), " "), 200)
-	}
+	// The command's output stays in the log above: the reason goes into a
+	// tag anyone allowed ec2:DescribeNetworkInterfaces reads ("Do not
+	// store ... sensitive information in tags", EC2 User Guide).
+	reason := fmt.Sprintf("deep check: command %s on %s exited %d twice, %s apart (output in the failover function's log)",
+		a.CommandID, holder, a.ExitCode, e.opts.DeepCheckRetry)
 	return e.runGroup(ctx, g.Name, Trigger{Kind: report.Impaired, Group: g.Name, Since: first, At: e.clk.Now(), Reason: reason}, false)
 }
