@@ -90,9 +90,10 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	if t.Scheduled != nil {
 		g = e.recordNotice(ctx, g, *t.Scheduled, r, dryRun)
 	}
+	log := e.log.With("group", name, "eni_id", g.ENI.ID, "trigger", string(t.Kind))
+	g = e.distrust(ctx, g, r, log)
 	plan, err := Decide(g, t, e.Policy())
 	r.Action, r.Reason, r.Plan = plan.Action, plan.Reason, &plan
-	log := e.log.With("group", name, "eni_id", g.ENI.ID, "trigger", string(t.Kind))
 	// A scheduled AWS Health change recorded for the holder, not yet due:
 	// the run's outcome says so even when it also mended the attachment.
 	deferred := t.Scheduled != nil && err == nil && g.ENI.Attached() && g.ENI.InstanceID == t.InstanceID &&
@@ -156,6 +157,19 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		}
 	}
 	return finish(e.act(ctx, g, plan, t, r, held, start, log))
+}
+
+// distrust leaves out of g's journal the values no function could have
+// written, and says so loudly: in the report (and so the notification)
+// and at error level in the log.
+func (e *Engine) distrust(ctx context.Context, g model.Group, r *report.Report, log *slog.Logger) model.Group {
+	clean, doubts := e.tags.Distrust(g.ENI.Tags, e.clk.Now())
+	for _, d := range doubts {
+		log.ErrorContext(ctx, "journal value ignored", "error", d)
+	}
+	r.Warnings = append(r.Warnings, doubts...)
+	g.ENI.Tags = clean
+	return g
 }
 
 // runEnd ends one run: the outcome and error in the report, and the "run

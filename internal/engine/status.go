@@ -51,10 +51,14 @@ func (e *Engine) Status(ctx context.Context, group string) (Status, error) {
 }
 
 func (e *Engine) statusOf(g model.Group) Status {
+	raw := g.ENI.Tags
 	pol := e.Policy()
+	// What a run would obey: forged values left out (model.Tags.Distrust);
+	// Journal still shows the tags as they are.
+	g.ENI.Tags, _ = e.tags.Distrust(g.ENI.Tags, pol.Now)
 	st := Status{Group: g, Journal: map[string]string{}, History: e.tags.History(g.ENI.Tags), LastRequest: g.ENI.Tags[e.tags.Request()]}
 	prefix := e.tags.Prefix + ":"
-	for k, v := range g.ENI.Tags {
+	for k, v := range raw {
 		if strings.HasPrefix(k, prefix) {
 			st.Journal[k] = v
 		}

@@ -41,7 +41,8 @@ func Worth(r *report.Report, notifyOnly bool) bool {
 		return r.Outcome == report.Planned || r.Outcome == report.Deferred
 	}
 	return !r.DryRun && (r.Outcome.Changed() || r.Outcome == report.Failed || r.Outcome == report.Deferred ||
-		r.Outcome == report.Capped || r.Outcome == report.Confirmed)
+		r.Outcome == report.Capped || r.Outcome == report.Confirmed || len(r.Warnings) > 0 ||
+		r.Outcome == report.Paused && r.Trigger != "" && !r.Trigger.Manual())
 }
 
 // Subject is a readable one-line summary (SNS allows 100 characters).
@@ -59,6 +60,10 @@ func Subject(r *report.Report, notifyOnly bool) string {
 	case r.Outcome == report.Confirmed:
 		s = fmt.Sprintf("eni-failover %s: license answers again on %s after %s", r.Group, cmp.Or(r.HolderAfter, "(none)"),
 			(time.Duration(r.OutageMS) * time.Millisecond).Round(100*time.Millisecond))
+	case r.Outcome == report.Paused && r.Trigger != "":
+		s = fmt.Sprintf("eni-failover %s: group paused, %s NOT acted on (%s)", r.Group, r.Trigger, cmp.Or(r.HolderBefore, "(none)"))
+	case len(r.Warnings) > 0 && !r.Outcome.Changed():
+		s = fmt.Sprintf("eni-failover %s: journal values IGNORED: someone else wrote the ENI's tags", r.Group)
 	case r.Outcome == report.ReturnedToFormer:
 		s = fmt.Sprintf("eni-failover %s: no standby took %s; back on %s", r.Group, r.ENIID, r.HolderAfter)
 	case r.Activation != nil && !r.Activation.OK():

@@ -49,6 +49,13 @@ func Text(r *report.Report, event string, notifyOnly bool) string {
 	if r.Error != "" {
 		line("Error", "%s", r.Error)
 	}
+	for _, w := range r.Warnings {
+		line("Ignored", "%s", w)
+	}
+	if len(r.Warnings) > 0 {
+		b.WriteString("\nSomeone other than eni-failover wrote these journal tags on the ENI: find who in CloudTrail (CreateTags on " + r.ENIID +
+			"), and deny tag writes on the ENI to all but the functions and the named admins (README, \"Who may join a group\": the service control policy).\n")
+	}
 	if todo := whatToDo(r, notifyOnly); todo != "" {
 		b.WriteString("\nWhat to do: " + todo + "\n")
 	}

@@ -25,3 +25,30 @@ func TestTextSaysWhatToDoWhenAMoveFailed(t *testing.T) {
 		t.Errorf("a good move asks for action:\n%s", text)
 	}
 }
+
+// Journal values someone else wrote, and automatic triggers a pause
+// skipped, are notified; a dry run and the pause action's own report
+// follow the usual rules.
+func TestWarningsAndSkipsAreNotified(t *testing.T) {
+	forged := &report.Report{Group: "mosek", ENIID: "eni-1", Outcome: report.NothingToDo, Trigger: report.Reconcile,
+		Warnings: []string{"eni-failover:paused ends 2027-12-06T00:00:00Z, beyond the 168h0m0s a pause may last: ignored"}}
+	skipped := &report.Report{Group: "mosek", Outcome: report.Paused, Trigger: report.InstanceDown, HolderBefore: "i-a"}
+	for _, c := range []struct {
+		r       *report.Report
+		worth   bool
+		subject string
+	}{
+		{forged, true, "journal values IGNORED"},
+		{skipped, true, "group paused, instance-down NOT acted on"},
+		{&report.Report{Group: "mosek", Outcome: report.Paused}, false, ""},
+		{&report.Report{Group: "mosek", Outcome: report.NothingToDo, Trigger: report.Reconcile}, false, ""},
+		{&report.Report{Group: "mosek", Outcome: report.Paused, Trigger: report.Move}, false, ""},
+	} {
+		if got := Worth(c.r, false); got != c.worth || c.worth && !strings.Contains(Subject(c.r, false), c.subject) {
+			t.Errorf("%+v: worth %v, subject %q", c.r, got, Subject(c.r, false))
+		}
+	}
+	if text := Text(forged, "reconcile", false); !strings.Contains(text, "Ignored") || !strings.Contains(text, "CloudTrail") {
+		t.Errorf("text:\n%s", text)
+	}
+}

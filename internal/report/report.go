@@ -131,6 +131,10 @@ type Report struct {
 	// OutageMS is the clients' outage the probe measured (license
 	// confirmed reports).
 	OutageMS int64 `json:"outage_ms,omitempty"`
+	// Warnings are journal values the run ignored because no function
+	// could have written them (model.Tags.Distrust): someone else wrote
+	// the ENI's tags. Each is notified.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // StepMS sums the durations of the named steps.
