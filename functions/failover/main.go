@@ -23,6 +23,6 @@ func main() {
 		lambda.Start(startup.Failing(err))
 		return
 	}
-	h := &handler.Failover{Deps: deps, HealthNotifyOnly: cfg.HealthAction == config.HealthNotify}
+	h := &handler.Failover{Deps: deps, HealthNotifyOnly: cfg.HealthAction == config.HealthNotify, MetricsNamespace: cfg.MetricsNamespace}
 	lambda.Start(h.Handle)
 }

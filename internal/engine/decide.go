@@ -122,6 +122,8 @@ func holderFailing(h model.Member, eni model.Interface, t Trigger, p Policy) (bo
 		return true, fmt.Sprintf("detach from %s in progress", h.InstanceID)
 	case h.Down():
 		return true, fmt.Sprintf("holder %s is %s", h.InstanceID, h.State)
+	case about && t.Kind == report.Impaired && t.NeedsEC2Impaired && h.Health != model.HealthImpaired:
+		return false, ""
 	case about && t.Kind == report.Impaired && t.Reason != "":
 		// The alarm, the probe's finding or the deep check says what failed.
 		return true, fmt.Sprintf("holder %s: %s", h.InstanceID, t.Reason)

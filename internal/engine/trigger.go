@@ -24,6 +24,12 @@ type Trigger struct {
 	// license-port probe) began: a holder that got the ENI after it was
 	// not the one probed.
 	Since time.Time
+	// NeedsEC2Impaired: the trigger counts only when EC2's own status
+	// checks find the instance impaired. A status-check alarm can be set
+	// by anyone allowed cloudwatch:SetAlarmState ("the action configured
+	// for the appropriate state is invoked"), so it may not move the
+	// license off a holder EC2 finds healthy.
+	NeedsEC2Impaired bool
 	// RequestID names a manual request; the journal keeps the last one
 	// carried out, and a repeat of it is answered without acting.
 	RequestID string

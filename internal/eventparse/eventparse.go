@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/findings"
 	"github.com/eni-failover/eni-failover/internal/model"
@@ -77,6 +78,11 @@ type Parsed struct {
 type Options struct {
 	// HealthNotifyOnly turns AWS Health events into notifications only.
 	HealthNotifyOnly bool
+	// MetricsNamespace is where the probe writes LicensePortReachable
+	// ("": emf.DefaultNamespace). An alarm on that metric name in any other
+	// namespace is not the probe's: anyone may publish to a namespace of
+	// their own (PutMetricData, or EMF lines in any log group).
+	MetricsNamespace string
 }
 
 type envelope struct {
@@ -102,7 +108,9 @@ func Parse(raw []byte, opts Options) Parsed {
 	case env.Source == SourceEC2 && (env.DetailType == DetailSpot || env.DetailType == DetailRebalance):
 		parse = evacuation
 	case env.Source == SourceCloudWatch && env.DetailType == DetailAlarm:
-		parse = alarm
+		parse = func(env envelope, at time.Time) ([]engine.Trigger, string, error) {
+			return alarm(env, at, cmp.Or(opts.MetricsNamespace, emf.DefaultNamespace))
+		}
 	case env.Source == SourceHealth && env.DetailType == DetailHealth:
 		parse = health
 		p.NotifyOnly = opts.HealthNotifyOnly
@@ -190,7 +198,7 @@ func evacuation(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	return []engine.Trigger{{Kind: report.Evacuate, InstanceID: d.InstanceID, Reason: reason, At: at}}, "", nil
 }
 
-func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
+func alarm(env envelope, at time.Time, namespace string) ([]engine.Trigger, string, error) {
 	var d struct {
 		AlarmName string `json:"alarmName"`
 		State     struct {
@@ -228,6 +236,12 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 			return nil, fmt.Sprintf("alarm %q is a metric-math alarm (%s): no instance to act on", d.AlarmName, model.Clip(m.Expression, 80)), nil
 		}
 	}
+	for _, m := range d.Configuration.Metrics {
+		if m.MetricStat.Metric.Name == findings.MetricReachable && m.MetricStat.Metric.Namespace != namespace {
+			return nil, fmt.Sprintf("alarm %q watches %s in namespace %q, not the probe's %q: not acted on",
+				d.AlarmName, findings.MetricReachable, m.MetricStat.Metric.Namespace, namespace), nil
+		}
+	}
 	if group := probeGroup(d.Configuration.Metrics); group != "" {
 		// The license-port probe's alarm: about a group's current holder
 		// as of the start of the failing datapoints.
@@ -263,7 +277,8 @@ func alarm(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 	}
 	var ts []engine.Trigger
 	for _, id := range list {
-		ts = append(ts, engine.Trigger{Kind: report.Impaired, InstanceID: id, Reason: fmt.Sprintf("alarm %s on %s", d.AlarmName, id), At: at})
+		ts = append(ts, engine.Trigger{Kind: report.Impaired, InstanceID: id, Reason: fmt.Sprintf("alarm %s on %s", d.AlarmName, id), At: at,
+			NeedsEC2Impaired: true})
 	}
 	return ts, "", nil
 }

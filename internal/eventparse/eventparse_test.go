@@ -102,6 +102,27 @@ func TestProbeAlarm(t *testing.T) {
 	}
 }
 
+// LicensePortReachable is accepted from the probe's namespace alone:
+// anyone may publish zeros under that name to a namespace of their own
+// (PutMetricData, or EMF lines in any log group) and alarm on them. An
+// instance alarm counts only when EC2's own checks confirm it.
+func TestAlarmsAnyoneCanRaise(t *testing.T) {
+	forged := strings.Replace(string(events.MustSample("alarm-license-probe.json")), `"namespace": "ENIFailover"`, `"namespace": "Attacker"`, 1)
+	if !strings.Contains(forged, `"Attacker"`) {
+		t.Fatal("the sample's namespace moved: fix the test")
+	}
+	if p := Parse([]byte(forged), Options{}); len(p.Triggers) != 0 || !strings.Contains(p.Ignored, `namespace "Attacker"`) {
+		t.Errorf("probe alarm in another namespace: %+v", p)
+	}
+	if p := Parse(events.MustSample("alarm-license-probe.json"), Options{MetricsNamespace: "Custom"}); len(p.Triggers) != 0 {
+		t.Errorf("probe alarm in the default namespace while the probe writes to Custom: %+v", p)
+	}
+	p := Parse(events.MustSample("alarm-status-check.json"), Options{})
+	if len(p.Triggers) != 1 || !p.Triggers[0].NeedsEC2Impaired {
+		t.Errorf("status-check alarm: %+v", p)
+	}
+}
+
 func TestHealthNotifyOnly(t *testing.T) {
 	p := Parse(events.MustSample("health-ec2-scheduled.json"), Options{HealthNotifyOnly: true})
 	if !p.NotifyOnly || len(p.Triggers) != 1 {

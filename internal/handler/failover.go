@@ -19,6 +19,9 @@ type Failover struct {
 	Deps
 	// HealthNotifyOnly: AWS Health events only notify.
 	HealthNotifyOnly bool
+	// MetricsNamespace is the probe's namespace (METRICS_NAMESPACE): a
+	// probe alarm on another is not acted on.
+	MetricsNamespace string
 }
 
 // FailoverResult is the JSON summary of one event.
@@ -33,7 +36,7 @@ type FailoverResult struct {
 // standby yet), so Lambda's retries and the on-failure destination get it.
 func (h *Failover) Handle(ctx context.Context, raw json.RawMessage) (*FailoverResult, error) {
 	log := h.logger()
-	p := eventparse.Parse(raw, eventparse.Options{HealthNotifyOnly: h.HealthNotifyOnly})
+	p := eventparse.Parse(raw, eventparse.Options{HealthNotifyOnly: h.HealthNotifyOnly, MetricsNamespace: h.MetricsNamespace})
 	res := &FailoverResult{Parsed: p, Reports: []*report.Report{}}
 	switch {
 	case p.Malformed:

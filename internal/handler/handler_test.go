@@ -81,7 +81,11 @@ func TestEventKinds(t *testing.T) {
 		{"ec2-state-pending.json", nil, sim.Primary, false, nil},
 		{"spot-interruption.json", nil, sim.Standby, true, nil},
 		{"rebalance-recommendation.json", nil, sim.Standby, true, nil},
-		{"alarm-status-check.json", nil, sim.Standby, true, nil},
+		// A status-check alarm moves the ENI when EC2's own checks find
+		// the holder impaired; one EC2 does not confirm (SetAlarmState by
+		// anyone allowed it) moves nothing.
+		{"alarm-status-check.json", func(r *sim.Region) { r.EC2.SetStatus(sim.Primary, "impaired") }, sim.Standby, true, nil},
+		{"alarm-status-check.json", nil, sim.Primary, false, nil},
 		{"alarm-ok.json", nil, sim.Primary, false, nil},
 		{"alarm-metric-math.json", nil, sim.Primary, false, nil},
 		{"alarm-composite.json", nil, sim.Primary, false, nil},

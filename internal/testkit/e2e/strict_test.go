@@ -124,7 +124,7 @@ func TestRefusedCallsEndToEnd(t *testing.T) {
 	t.Run("detach refused", func(t *testing.T) {
 		w := newWorld(t)
 		strict.AddFault(strictec2.Fault{Action: "DetachNetworkInterface", Code: "OperationNotPermitted", Message: "The attachment cannot be detached."})
-		_, ferr := w.failoverMayFail("alarm-status-check.json")
+		_, ferr := w.failoverMayFail("spot-interruption.json")
 		if got := w.holder(); got != w.primary {
 			t.Fatalf("ENI on %q, want still on %s", got, w.primary)
 		}
