@@ -236,7 +236,7 @@ func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPage
 	}
 	var groups []model.Group
 	seen := map[string]string{}
-	dup := map[string]bool{}
+	dup := map[string]*DuplicateGroupError{}
 	var errs []error
 	for _, n := range enis {
 		name := n.Tags[d.Tags.Group()]
@@ -244,8 +244,11 @@ func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPage
 			continue
 		}
 		if other, ok := seen[name]; ok {
-			dup[name] = true
-			errs = append(errs, fmt.Errorf("group %q is tagged on two network interfaces (%s, %s): tag exactly one", name, other, n.ID))
+			if dup[name] == nil {
+				dup[name] = &DuplicateGroupError{Group: name, ENIs: []string{other}}
+				errs = append(errs, dup[name])
+			}
+			dup[name].ENIs = append(dup[name].ENIs, n.ID)
 			continue
 		}
 		seen[name] = n.ID
@@ -257,7 +260,7 @@ func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPage
 	// other groups are still served.
 	out := groups[:0]
 	for _, g := range groups {
-		if !dup[g.Name] {
+		if dup[g.Name] == nil {
 			out = append(out, g)
 		}
 	}
@@ -411,4 +414,17 @@ func tagValue(tags []types.Tag, key string) string {
 		}
 	}
 	return ""
+}
+
+// DuplicateGroupError is a group tagged on more than one network
+// interface: left alone, since the engine cannot tell the license ENI
+// from a decoy someone else tagged, and reported.
+type DuplicateGroupError struct {
+	Group string
+	ENIs  []string
+}
+
+func (e *DuplicateGroupError) Error() string {
+	return fmt.Sprintf("group %q is tagged on %d network interfaces (%s): left alone until exactly one carries the tag; "+
+		"one may be a decoy tagged by someone else", e.Group, len(e.ENIs), strings.Join(e.ENIs, ", "))
 }

@@ -83,7 +83,7 @@ func TestUnknownAndDuplicatedGroups(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 	gs, err := d.All(context.Background())
-	if len(gs) != 1 || gs[0].Name != "g000" || err == nil || !strings.Contains(err.Error(), "two network interfaces") {
+	if len(gs) != 1 || gs[0].Name != "g000" || err == nil || !strings.Contains(err.Error(), "tagged on 2 network interfaces (eni-dup, eni-g001)") {
 		t.Fatalf("groups %d, err %v", len(gs), err)
 	}
 	if name, err := d.GroupOfInstance(context.Background(), "i-0010"); name != "g001" || err != nil {

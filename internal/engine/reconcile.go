@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/eni-failover/eni-failover/internal/discovery"
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/report"
 )
@@ -24,7 +26,8 @@ func (e *Engine) reconcile(ctx context.Context, t Trigger, dryRun bool) ([]*repo
 
 // reconcileRead is the reconcile of a fleet read just made.
 func (e *Engine) reconcileRead(ctx context.Context, t Trigger, groups []model.Group, readErr error, dryRun bool) ([]*report.Report, error) {
-	if readErr != nil && len(groups) == 0 {
+	dups, readErr := duplicates(readErr)
+	if readErr != nil && len(groups) == 0 && len(dups) == 0 {
 		return nil, readErr
 	}
 	checks := newSlots(deepChecksAtOnce)
@@ -64,7 +67,42 @@ func (e *Engine) reconcileRead(ctx context.Context, t Trigger, groups []model.Gr
 		}))
 	}
 	reports, err := e.fanOut(jobs)
+	for _, d := range dups {
+		// A failed run for the group: counted in Failures, notified, both
+		// interfaces named; the reconcile itself goes on for the others.
+		r := &report.Report{Group: d.Group, ENIID: strings.Join(d.ENIs, ","), Trigger: t.Kind, Action: report.ActNone,
+			Outcome: report.Failed, Reason: "misconfigured: " + d.Error(), Error: d.Error(), DryRun: dryRun, StartedAt: e.clk.Now().UTC()}
+		e.log.ErrorContext(ctx, "group left alone", "group", d.Group, "eni_id", r.ENIID, "error", d.Error())
+		reports = append(reports, r)
+	}
 	return reports, errors.Join(readErr, err)
+}
+
+// duplicates takes the groups tagged on several interfaces out of a read's
+// error; rest is what remains (nil when nothing else went wrong).
+func duplicates(err error) (dups []*discovery.DuplicateGroupError, rest error) {
+	var others []error
+	var walk func(error)
+	walk = func(err error) {
+		var d *discovery.DuplicateGroupError
+		switch x := err.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				walk(e)
+			}
+		case *discovery.DuplicateGroupError:
+			dups = append(dups, x)
+		default:
+			if errors.As(err, &d) && errors.Unwrap(err) != nil {
+				walk(errors.Unwrap(err))
+				return
+			}
+			others = append(others, err)
+		}
+	}
+	walk(err)
+	return dups, errors.Join(others...)
 }
 
 // deepChecksAtOnce bounds the deep checks of one reconcile in flight

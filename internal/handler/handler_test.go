@@ -532,7 +532,7 @@ func TestGroupNamesAreAnyTagValue(t *testing.T) {
 			t.Fatalf("status of %q: %+v %v", name, resp, err)
 		}
 	}
-	if _, err := e.invoke(`{"action":"status","group":"dup"}`); err == nil || !strings.Contains(err.Error(), "two network interfaces") {
+	if _, err := e.invoke(`{"action":"status","group":"dup"}`); err == nil || !strings.Contains(err.Error(), "tagged on 2 network interfaces") {
 		t.Fatalf("the misconfigured group: %v", err)
 	}
 }
@@ -793,5 +793,27 @@ func TestDrill(t *testing.T) {
 	if again, err := e.invoke(`{"action":"drill","reason":"game day","request_id":"drill-1"}`); err != nil || e.region.EC2.MutatingCalls() != 0 ||
 		again.Outcome != report.Repeated {
 		t.Fatalf("a repeated drill: %+v %v, %d mutating calls", again, err, e.region.EC2.MutatingCalls())
+	}
+}
+
+// A decoy ENI tagged with a group's name leaves the group alone, and the
+// reconcile says so loudly: a failed report (Failures, a notification)
+// naming both interfaces, while the other groups are still served.
+func TestDecoyENIIsReported(t *testing.T) {
+	e := newEnv(t)
+	e.region.EC2.AddENI(fakeec2.ENISpec{ID: "eni-0decoy0000000000", AZ: sim.AZ, Tags: map[string]string{"eni-failover:group": events.GroupPlaceholder}})
+	res, err := e.event("scheduled-reconcile.json")
+	if err != nil {
+		t.Fatalf("the reconcile failed as a whole: %v", err)
+	}
+	var found bool
+	for _, r := range res.Reports {
+		if r.Group == events.GroupPlaceholder {
+			found = r.Outcome == report.Failed && strings.Contains(r.Error, "eni-0decoy0000000000") && strings.Contains(r.Error, sim.ENIID)
+		}
+	}
+	msgs := e.region.SNS.Messages()
+	if !found || len(msgs) != 1 || !strings.Contains(aws.ToString(msgs[0].Subject), "FAILED") || !strings.Contains(e.metrics.String(), `"Failures":1`) {
+		t.Fatalf("reports %+v, %d notifications, metrics %s", res.Reports, len(msgs), e.metrics.String())
 	}
 }
