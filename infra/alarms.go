@@ -82,7 +82,10 @@ func (s *EniFailoverStack) observability() (failedMoves awscloudwatch.Alarm) {
 	alarm("FailoverErrors", "The failover function returned errors (it retries; see its logs)", s.Failover.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	alarm("FleetErrors", "The fleet function (state changes, the reconcile) returned errors (it retries; see its logs)", s.Fleet.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	alarm("MoveErrors", "The manual move function returned errors", s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
-	alarm("FailedEventsQueued", "Events the failover function could not handle after its retries are waiting in the queue", queueDepth)
+	// On what was sent, not on what is visible: anyone allowed
+	// sqs:ReceiveMessage keeps the visible count at zero.
+	alarm("FailedEventsQueued", "Events the failover function could not handle after its retries were sent to the queue",
+		s.Failed.MetricNumberOfMessagesSent(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}))
 	return alarm("FailedMoves", "A license ENI move failed (see the notification and the failover logs)", metric(metrics.Failures, "Sum", "failed moves"))
 }
 

@@ -49,12 +49,14 @@ func (s *EniFailoverStack) notifications(cfg Config) awssns.Topic {
 	return topic
 }
 
-// alarmSourceConditions limit a grant to CloudWatch to the alarms of this
-// stack's account and region.
+// alarmSourceConditions limit a grant to CloudWatch to this stack's alarms:
+// every one is named after the stack (given names start with it, and
+// CloudFormation's generated names do too), so an alarm anyone else in the
+// account creates cannot publish to the topic.
 func alarmSourceConditions() map[string]interface{} {
 	return map[string]interface{}{
 		"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
 		"ArnLike": map[string]interface{}{"aws:SourceArn": awscdk.Fn_Sub(
-			jsii.String("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"), nil)},
+			jsii.String("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"), nil)},
 	}
 }

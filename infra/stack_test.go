@@ -96,11 +96,23 @@ func TestQueueAndTopic(t *testing.T) {
 	// allow CloudWatch to publish, and the key let it encrypt, each only
 	// for this account's alarms (Amazon SNS Developer Guide, "Enable
 	// compatibility between event sources from AWS services and encrypted
-	// topics", sns-key-management.html#compatibility-with-aws-services).
+	// topics", sns-key-management.html#compatibility-with-aws-services),
+	// and only for the stack's own alarms: names CloudFormation gives start
+	// with the stack's name, as the given ones do, and any other alarm of
+	// the account could otherwise mail the operators.
 	fromOwnAlarms := obj{
 		"StringEquals": obj{"aws:SourceAccount": obj{"Ref": "AWS::AccountId"}},
-		"ArnLike":      obj{"aws:SourceArn": obj{"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}},
+		"ArnLike":      obj{"aws:SourceArn": obj{"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"}},
 	}
+	for id, a := range s.find(tAlarm, nil) {
+		if name, ok := a["Properties"].(obj)["AlarmName"]; ok && !strings.Contains(literal(name), "${AWS::StackName}-") {
+			t.Errorf("alarm %s is named %s, outside the topic's grant", id, literal(name))
+		}
+	}
+	// The failed-events alarm counts what was sent, which nobody can hide
+	// by receiving the messages.
+	s.has(t, tAlarm, obj{"MetricName": "NumberOfMessagesSent", "Namespace": "AWS/SQS", "Statistic": "Sum",
+		"Dimensions": arr{obj{"Name": "QueueName", "Value": getAtt("FailedEvents", "QueueName")}}})
 	s.has(t, "AWS::SNS::TopicPolicy", obj{"PolicyDocument": obj{"Statement": with(like(obj{
 		"Effect": "Allow", "Principal": obj{"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
 		"Resource": ref("Notifications"), "Condition": fromOwnAlarms,
