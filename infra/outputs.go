@@ -19,6 +19,14 @@ func (s *EniFailoverStack) outputs() {
 	out("FleetFunctionName", "Handles EC2 state changes and the reconcile, sweeping the fleet while it works", s.Fleet.FunctionName())
 	out("MoveFunctionName", "The operator's actions: "+moveapi.Names(), s.Move.FunctionName())
 	out("NotificationTopicArn", "One message per move or failed move", s.Topic.TopicArn())
+	// The roles that write the journal and the probe's metrics, by exact
+	// ARN: the service control policy of docs/security.md exempts these
+	// and no role whose name merely looks alike.
+	out("FailoverRoleArn", "Role of the failover and fleet functions (exempt it in the SCP, docs/security.md)", s.Failover.Role().RoleArn())
+	out("MoveRoleArn", "Role of the move function (exempt it in the SCP, docs/security.md)", s.Move.Role().RoleArn())
+	if s.Probe != nil {
+		out("ProbeRoleArn", "Role of the probe (exempt it from the metric rule of the SCP, docs/security.md)", s.Probe.Role().RoleArn())
+	}
 	out("FailedEventsQueueUrl", "Events the failover function could not handle", s.Failed.QueueUrl())
 	// fileb:// works with AWS CLI v1 and v2 (only v2 knows
 	// --cli-binary-format); the read timeout outlasts the function's.
