@@ -257,9 +257,16 @@ func alarm(env envelope, at time.Time, namespace string) ([]engine.Trigger, stri
 		return []engine.Trigger{{Kind: report.Impaired, Group: group, Since: since, At: at,
 			Reason: fmt.Sprintf("license ports of group %s do not answer (alarm %s)", group, d.AlarmName)}}, "", nil
 	}
+	return instanceAlarm(d.AlarmName, d.Configuration.Metrics, at)
+}
+
+// instanceAlarm is an alarm on instances' metrics (the status checks): a
+// trigger about each instance, which counts only when EC2's own checks
+// confirm it.
+func instanceAlarm(name string, metrics []alarmMetric, at time.Time) ([]engine.Trigger, string, error) {
 	ids := map[string]bool{}
 	var list []string
-	for _, m := range d.Configuration.Metrics {
+	for _, m := range metrics {
 		id, ok := m.MetricStat.Metric.Dimensions["InstanceId"]
 		if !ok {
 			continue
@@ -273,11 +280,11 @@ func alarm(env envelope, at time.Time, namespace string) ([]engine.Trigger, stri
 		}
 	}
 	if len(list) == 0 {
-		return nil, "", fmt.Errorf("alarm %q has no InstanceId dimension", d.AlarmName)
+		return nil, "", fmt.Errorf("alarm %q has no InstanceId dimension", name)
 	}
 	var ts []engine.Trigger
 	for _, id := range list {
-		ts = append(ts, engine.Trigger{Kind: report.Impaired, InstanceID: id, Reason: fmt.Sprintf("alarm %s on %s", d.AlarmName, id), At: at,
+		ts = append(ts, engine.Trigger{Kind: report.Impaired, InstanceID: id, Reason: fmt.Sprintf("alarm %s on %s", name, id), At: at,
 			NeedsEC2Impaired: true})
 	}
 	return ts, "", nil

@@ -14,7 +14,7 @@ func TestStory(t *testing.T) {
 	s := out.String()
 	want := []string{
 		"primary -> standby -> second -> primary -> standby -> second -> primary",
-		"SNS notifications: 8.",
+		"SNS notifications: 9.",
 		"does not hold", // the duplicate and late events
 		"already home",
 		"plan: move",
