@@ -113,3 +113,20 @@ func TestFailedJournal(t *testing.T) {
 		t.Fatalf("formatted %q", out)
 	}
 }
+
+// EC2 tag keys are case-sensitive, and so is discovery: a decoy ENI or
+// instance tagged Eni-Failover:Group (a key the SCP's aws:TagKeys rule,
+// itself case-sensitive, would not cover) is no member and no group.
+func TestTagKeyCaseVariantsAreIgnored(t *testing.T) {
+	f := region(t, 1, 0)
+	f.AddENI(fakeec2.ENISpec{ID: "eni-decoy", AZ: "us-east-1a", Tags: map[string]string{"Eni-Failover:Group": "g000", "ENI-FAILOVER:GROUP": "g000"}})
+	f.AddInstance(fakeec2.InstanceSpec{ID: "i-0intruder", AZ: "us-east-1a", Tags: map[string]string{"Eni-Failover:Group": "g000", "eni-failover:Priority": "0"}})
+	d := &discovery.Discoverer{EC2: f, Tags: model.NewTags(""), Clock: simclock.NewVirtual(t0)}
+	gs, err := d.All(context.Background())
+	if err != nil || len(gs) != 1 || gs[0].ENI.ID == "eni-decoy" {
+		t.Fatalf("groups %+v, err %v", gs, err)
+	}
+	if _, ok := gs[0].Member("i-0intruder"); ok {
+		t.Fatal("an instance tagged with a case variant of the group key joined the group")
+	}
+}
