@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/jsii-runtime-go"
+	"github.com/eni-failover/eni-failover/internal/config"
 )
 
 func TestConfigValidation(t *testing.T) {
@@ -190,20 +193,36 @@ func TestQuotasAtSynth(t *testing.T) {
 		t.Errorf("a security group of the operator's own has no rules of ours to count: %v", err)
 	}
 
-	long := make([]any, 8)
-	for i := range long {
-		long[i] = strings.Repeat("x", 450)
-	}
-	_, err = ParseConfig(map[string]any{"activationCommands": long})
-	if err == nil || !strings.Contains(err.Error(), "environment variables would take") || !strings.Contains(err.Error(), "activationCommands") {
-		t.Errorf("an environment over 4 KB: %v", err)
-	}
-	if _, err := ParseConfig(map[string]any{"activationCommands": long[:6]}); err != nil {
-		t.Errorf("an environment under 4 KB: %v", err)
-	}
 	many := probeWith(220, nil)
 	many["probe"].(map[string]any)["securityGroupId"] = "sg-0123456789abcdef0"
 	if _, err := ParseConfig(many); err == nil || !strings.Contains(err.Error(), "the probe's environment variables would take") {
 		t.Errorf("a probe environment over 4 KB: %v", err)
+	}
+}
+
+// The failover and move functions' environment fits Lambda's 4 KB at the
+// largest configuration: 50 pinned instances, every SSM document (names of
+// 128 characters), the longest topic ARN. The commands themselves live in
+// the documents, so no command list can push it over.
+func TestFunctionEnvironmentFits(t *testing.T) {
+	var ids []any
+	for i := range 50 {
+		ids = append(ids, fmt.Sprintf("i-%017d", i))
+	}
+	long := make([]any, 40)
+	for i := range long {
+		long[i] = strings.Repeat("x", 450)
+	}
+	c, err := ParseConfig(map[string]any{"instanceIds": ids, "activationCommands": long, "activationCommandsWindows": long,
+		"deepCheckCommands": long, "deepCheckCommandsWindows": long, "fisDrills": map[string]any{"group": "mosek"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := commandDocuments{}
+	for _, v := range []string{config.EnvActivationDocument, config.EnvWindowsActivationDoc, config.EnvDeepCheckDocument, config.EnvWindowsDeepCheckDoc} {
+		docs[v] = jsii.String(strings.Repeat("d", 128))
+	}
+	if n := envBytes(functionEnv(c, jsii.String(strings.Repeat("x", topicARNBound)), docs)); n > lambdaEnvBytes || n < 1000 {
+		t.Fatalf("%d bytes of environment, Lambda allows %d", n, lambdaEnvBytes)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/aws/jsii-runtime-go"
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/probeconfig"
@@ -58,14 +57,11 @@ const (
 	addressBound = "255.255.255.255"
 )
 
-// validateQuotas: the functions' environments fit Lambda's 4 KB, and the
-// probe's security group its rules quota.
+// validateQuotas: the probe's environment fits Lambda's 4 KB, and its
+// security group the rules quota. (The failover and move functions'
+// environment fits by construction: the commands live in SSM documents,
+// and at most 50 instances are pinned; TestFunctionEnvironmentFits.)
 func (c Config) validateQuotas(ps *problems) {
-	if n := envBytes(functionEnv(c, jsii.String(strings.Repeat("x", topicARNBound)))); n > lambdaEnvBytes {
-		ps.bad("the failover and move functions' environment variables would take %d bytes, and Lambda allows %d for all of them together "+
-			"(Lambda quotas): shorten activationCommands, deepCheckCommands (and their Windows lists) or instanceIds, e.g. by running a script "+
-			"installed on the instances", n, lambdaEnvBytes)
-	}
 	p := c.Probe
 	if p == nil {
 		return

@@ -27,6 +27,8 @@ type functionSpec struct {
 	// async configures asynchronous invocation (retries, event age,
 	// on-failure destination); nil keeps Lambda's defaults.
 	async *awslambda.EventInvokeConfigOptions
+	// documents are the stack's SSM documents the function may send.
+	documents commandDocuments
 	// timeoutSeconds is the function's timeout (0: functionTimeoutSeconds).
 	timeoutSeconds int
 	// asset names the bootstrap under the asset directory ("": name).
@@ -49,12 +51,12 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) (awslambda.Fu
 		for _, st := range ec2Statements(s.Stack, cfg, s.ENIRef) {
 			role.AddToPrincipalPolicy(st)
 		}
-		for _, st := range ssmStatements(s.Stack, cfg) {
+		for _, st := range ssmStatements(s.Stack, cfg, spec.documents) {
 			role.AddToPrincipalPolicy(st)
 		}
 		s.Topic.GrantPublish(role)
 	}
-	env := functionEnv(cfg, s.Topic.TopicArn())
+	env := functionEnv(cfg, s.Topic.TopicArn(), spec.documents)
 	props := &awslambda.FunctionProps{
 		FunctionName:          jsii.String(*awscdk.Aws_STACK_NAME() + "-" + spec.name),
 		Description:           jsii.String("eni-failover: " + spec.name),
@@ -92,7 +94,7 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) (awslambda.Fu
 
 // functionEnv is the failover and move functions' configuration
 // (internal/config).
-func functionEnv(cfg Config, topicARN *string) map[string]*string {
+func functionEnv(cfg Config, topicARN *string, docs commandDocuments) map[string]*string {
 	env := map[string]*string{
 		config.EnvTagPrefix:         jsii.String(cfg.TagPrefix),
 		config.EnvAllowStartStopped: jsii.String(fmt.Sprint(cfg.AllowStartStopped)),
@@ -115,22 +117,15 @@ func functionEnv(cfg Config, topicARN *string) map[string]*string {
 		// Pinned membership: a tagged stranger never gets the ENI.
 		env[config.EnvInstanceIDs] = jsii.String(strings.Join(cfg.InstanceIDs, ","))
 	}
-	// SSM commands: their lines (shell, PowerShell) and their bound.
-	commands := func(linux, windows []string, linuxVar, windowsVar, timeoutVar string, seconds int) {
-		for name, lines := range map[string][]string{linuxVar: linux, windowsVar: windows} {
-			if len(lines) > 0 {
-				env[name] = jsii.String(strings.Join(lines, "\n"))
-			}
-		}
-		env[timeoutVar] = jsii.String(fmt.Sprintf("%ds", seconds))
+	// SSM commands: the stack's documents that hold them, and their bound.
+	for variable, name := range docs {
+		env[variable] = name
 	}
 	if cfg.activates() {
-		commands(cfg.ActivationCommands, cfg.ActivationCommandsWindows, config.EnvActivationCommands, config.EnvWindowsActivation,
-			config.EnvActivationTimeout, cfg.ActivationTimeoutSeconds)
+		env[config.EnvActivationTimeout] = jsii.String(fmt.Sprintf("%ds", cfg.ActivationTimeoutSeconds))
 	}
 	if cfg.deepChecks() {
-		commands(cfg.DeepCheckCommands, cfg.DeepCheckCommandsWindows, config.EnvDeepCheckCommands, config.EnvWindowsDeepCheck,
-			config.EnvDeepCheckTimeout, cfg.DeepCheckTimeoutSeconds)
+		env[config.EnvDeepCheckTimeout] = jsii.String(fmt.Sprintf("%ds", cfg.DeepCheckTimeoutSeconds))
 	}
 	return env
 }

@@ -2,15 +2,14 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/eni-failover/eni-failover/internal/model"
-	"github.com/eni-failover/eni-failover/internal/ssmcommand"
 )
 
 // ec2Statements: Describe calls on "*" (they take no resource), every
@@ -84,21 +83,17 @@ func ec2Statements(stack awscdk.Stack, cfg Config, eniRef *string) []awsiam.Poli
 
 // ssmStatements let the functions run the activation document on the
 // group's instances only, and read its result.
-func ssmStatements(stack awscdk.Stack, cfg Config) []awsiam.PolicyStatement {
+func ssmStatements(stack awscdk.Stack, cfg Config, docs commandDocuments) []awsiam.PolicyStatement {
 	if !cfg.runsCommands() {
 		return nil
 	}
-	// Only the documents the configured commands need.
-	var documents []string
-	for doc, cmds := range map[string][]string{
-		ssmcommand.Document:        append(slices.Clone(cfg.ActivationCommands), cfg.DeepCheckCommands...),
-		ssmcommand.WindowsDocument: append(slices.Clone(cfg.ActivationCommandsWindows), cfg.DeepCheckCommandsWindows...),
-	} {
-		if len(cmds) > 0 {
-			documents = append(documents, fmt.Sprintf("arn:%s:ssm:%s::document/%s", *stack.Partition(), *stack.Region(), doc))
-		}
+	// The stack's own documents alone: they hold the commands, so the
+	// role cannot run any other (AWS-RunShellScript would run anything).
+	var documents []*string
+	for _, variable := range slices.Sorted(maps.Keys(docs)) {
+		documents = append(documents, awscdk.Fn_Join(jsii.String(""), &[]*string{
+			jsii.String(fmt.Sprintf("arn:%s:ssm:%s:%s:document/", *stack.Partition(), *stack.Region(), *stack.Account())), docs[variable]}))
 	}
-	sort.Strings(documents)
 	instances := []string{fmt.Sprintf("arn:%s:ec2:%s:%s:instance/*", *stack.Partition(), *stack.Region(), *stack.Account())}
 	if len(cfg.InstanceIDs) > 0 {
 		instances = nil
@@ -108,9 +103,9 @@ func ssmStatements(stack awscdk.Stack, cfg Config) []awsiam.PolicyStatement {
 	}
 	return []awsiam.PolicyStatement{
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("RunActivationDocument"),
+			Sid:       jsii.String("RunTheStacksDocuments"),
 			Actions:   jsii.Strings("ssm:SendCommand"),
-			Resources: jsii.Strings(documents...),
+			Resources: &documents,
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("RunActivationOnMembers"),

@@ -79,10 +79,11 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 			OnFailure:     awslambdadestinations.NewSqsDestination(s.Failed),
 		}
 	}
+	docs := s.commandDocuments(cfg)
 	var failoverRole awsiam.Role
-	s.Failover, failoverRole = s.function(cfg, functionSpec{id: "Failover", name: "failover", reservedConcurrency: cfg.FailoverConcurrency, async: async()})
-	s.Fleet, _ = s.function(cfg, functionSpec{id: "Fleet", name: "fleet", asset: "failover", role: failoverRole, reservedConcurrency: 1, async: async()})
-	s.Move, _ = s.function(cfg, functionSpec{id: "Move", name: "move", timeoutSeconds: cfg.moveTimeoutSeconds()})
+	s.Failover, failoverRole = s.function(cfg, functionSpec{id: "Failover", name: "failover", reservedConcurrency: cfg.FailoverConcurrency, async: async(), documents: docs})
+	s.Fleet, _ = s.function(cfg, functionSpec{id: "Fleet", name: "fleet", asset: "failover", role: failoverRole, reservedConcurrency: 1, async: async(), documents: docs})
+	s.Move, _ = s.function(cfg, functionSpec{id: "Move", name: "move", timeoutSeconds: cfg.moveTimeoutSeconds(), documents: docs})
 
 	s.statusAlarms(cfg)
 	s.rules(cfg)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -457,16 +458,19 @@ func TestActivationAndProbe(t *testing.T) {
 	// 2 x (30 + 60) + 45, and 15 s to report.
 	s.has(t, tFunction, obj{"FunctionName": stackNameJoin("-move"), "Timeout": 240})
 	s.count(t, tFunction, obj{"Timeout": 120, "Environment": obj{"Variables": like(obj{
-		config.EnvActivationCommands: "systemctl restart lmgrd\nsleep 3; ss -ltn | grep -q ':27007 '",
+		config.EnvActivationDocument: ref("ActivationDocument"),
 		config.EnvActivationTimeout:  "60s",
+		config.EnvActivationCommands: absent(),
 	})}}, 2) // the move and the activation fit in the failover and fleet functions' timeouts
+	s.commandDocument(t, "ActivationDocument", "aws:runShellScript", "systemctl restart lmgrd", "sleep 3; ss -ltn | grep -q ':27007 '")
 	for _, role := range []string{"FailoverRole", "MoveRole"} {
 		bySid := map[string]statement{}
 		for _, st := range s.statements(t, role) {
 			bySid[st.Sid] = st
 		}
-		if res := bySid["RunActivationDocument"].resources(); len(res) != 1 || !strings.HasSuffix(res[0], ":document/"+ssmcommand.Document) {
-			t.Errorf("%s: activation document %v", role, res)
+		// The stack's document alone: AWS-RunShellScript would run anything.
+		if res := literal(bySid["RunTheStacksDocuments"].Resource); !strings.Contains(res, ":document/${ActivationDocument") || strings.Contains(res, ssmcommand.Document) {
+			t.Errorf("%s: documents %s", role, res)
 		}
 		if c := bySid["RunActivationOnMembers"].Condition["StringLike"]["ssm:resourceTag/"+groupTag]; c != "?*" {
 			t.Errorf("%s: SendCommand on members without the group-tag condition: %v", role, bySid["RunActivationOnMembers"])
@@ -617,19 +621,20 @@ func TestWindowsActivation(t *testing.T) {
 	ctx["activationCommandsWindows"] = []any{"Restart-Service -Name 'FlexNet License Server - mosek'"}
 	s := synth(t, ctx)
 	s.count(t, tFunction, obj{"Environment": obj{"Variables": like(obj{
-		config.EnvWindowsActivation: "Restart-Service -Name 'FlexNet License Server - mosek'",
+		config.EnvWindowsActivationDoc: ref("ActivationDocumentWindows"),
 	})}}, 3)
+	s.commandDocument(t, "ActivationDocumentWindows", "aws:runPowerShellScript", "Restart-Service -Name 'FlexNet License Server - mosek'")
 	for _, st := range s.statements(t, "FailoverRole") {
-		if st.Sid != "RunActivationDocument" {
+		if st.Sid != "RunTheStacksDocuments" {
 			continue
 		}
-		res := strings.Join(st.resources(), " ")
-		if !strings.Contains(res, ":document/"+ssmcommand.Document) || !strings.Contains(res, ":document/"+ssmcommand.WindowsDocument) {
+		res := literal(st.Resource)
+		if !strings.Contains(res, ":document/${ActivationDocument") || !strings.Contains(res, ":document/${ActivationDocumentWindows") {
 			t.Errorf("documents %s", res)
 		}
 		return
 	}
-	t.Error("no RunActivationDocument statement")
+	t.Error("no RunTheStacksDocuments statement")
 }
 
 // TestMovesQueryIsSaved: the Logs Insights console has the query of every
@@ -652,16 +657,18 @@ func TestMovesQueryIsSaved(t *testing.T) {
 // failover function time for two checks and a move.
 func TestDeepCheck(t *testing.T) {
 	s := synth(t, map[string]any{"deepCheckCommands": []any{"timeout 15 /opt/mosek/bin/lmutil lmstat -c 27007@localhost"}})
-	s.count(t, tFunction, obj{"Timeout": 60 + 2*30 + 5, "Environment": obj{"Variables": like(obj{
-		config.EnvDeepCheckCommands: "timeout 15 /opt/mosek/bin/lmutil lmstat -c 27007@localhost",
+	s.count(t, tFunction, obj{"Environment": obj{"Variables": like(obj{
+		config.EnvDeepCheckDocument: ref("DeepCheckDocument"),
 		config.EnvDeepCheckTimeout:  "30s",
 	})}}, 3)
+	s.count(t, tFunction, obj{"Timeout": 60 + 2*30 + 5}, 3)
+	s.commandDocument(t, "DeepCheckDocument", "aws:runShellScript", "timeout 15 /opt/mosek/bin/lmutil lmstat -c 27007@localhost")
 	bySid := map[string]statement{}
 	for _, st := range s.statements(t, "FailoverRole") {
 		bySid[st.Sid] = st
 	}
-	if res := bySid["RunActivationDocument"].resources(); len(res) != 1 || !strings.HasSuffix(res[0], ":document/"+ssmcommand.Document) {
-		t.Errorf("deep check document %v", res)
+	if res := literal(bySid["RunTheStacksDocuments"].Resource); !strings.Contains(res, ":document/${DeepCheckDocument") || strings.Contains(res, "ActivationDocument") {
+		t.Errorf("deep check document %s", res)
 	}
 	if _, err := ParseConfig(map[string]any{"activationCommands": []any{"x"}, "activationTimeoutSeconds": 600.0,
 		"deepCheckCommands": []any{"y"}, "deepCheckTimeoutSeconds": 120.0}); err == nil || !strings.Contains(err.Error(), "outlast Lambda's 15 minutes") {
@@ -781,5 +788,38 @@ func TestGroupNamesInAnyScriptDeploy(t *testing.T) {
 				t.Errorf("security-group rule description %q has characters EC2 refuses", d)
 			}
 		}
+	}
+}
+
+// commandDocument checks that the stack's SSM document id holds the
+// commands, run by the given action within the executionTimeout the
+// functions pass.
+func (s synthesized) commandDocument(t *testing.T, id, action string, commands ...string) {
+	t.Helper()
+	var found bool
+	for logical, d := range s.find("AWS::SSM::Document", obj{"DocumentType": "Command"}) {
+		if !strings.HasPrefix(logical, id) || strings.HasPrefix(logical, id+"Windows") && !strings.HasSuffix(id, "Windows") {
+			continue
+		}
+		found = true
+		b, _ := json.Marshal(d["Properties"].(obj)["Content"])
+		var content struct {
+			SchemaVersion string `json:"schemaVersion"`
+			MainSteps     []struct {
+				Action string
+				Inputs struct {
+					RunCommand     []string `json:"runCommand"`
+					TimeoutSeconds string   `json:"timeoutSeconds"`
+				}
+			} `json:"mainSteps"`
+		}
+		if err := json.Unmarshal(b, &content); err != nil || content.SchemaVersion != "2.2" || len(content.MainSteps) != 1 ||
+			content.MainSteps[0].Action != action || !slices.Equal(content.MainSteps[0].Inputs.RunCommand, commands) ||
+			content.MainSteps[0].Inputs.TimeoutSeconds != "{{ executionTimeout }}" {
+			t.Errorf("document %s: %s", logical, b)
+		}
+	}
+	if !found {
+		t.Errorf("no SSM document %s", id)
 	}
 }

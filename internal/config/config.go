@@ -76,6 +76,11 @@ type Config struct {
 	// bounds one run.
 	DeepCheckCommands, WindowsDeepCheckCommands []string
 	DeepCheckTimeout                            time.Duration
+	// ActivationDocuments and DeepCheckDocuments name SSM documents that
+	// hold the commands (ACTIVATION_DOCUMENT, DEEP_CHECK_DOCUMENT and their
+	// _WINDOWS): the stack's own, which its roles alone may send. They
+	// take the place of the command lists.
+	ActivationDocuments, DeepCheckDocuments Documents
 	// InstanceIDs pins membership (ENI_FAILOVER_INSTANCE_IDS, comma
 	// separated): when set, no other instance is ever chosen, whatever
 	// its tags say. Empty: every tagged instance is a member.
@@ -105,6 +110,10 @@ const (
 	EnvWindowsActivation     = "ACTIVATION_COMMANDS_WINDOWS"
 	EnvActivationTimeout     = "ACTIVATION_TIMEOUT"
 	EnvDeepCheckCommands     = "DEEP_CHECK_COMMANDS"
+	EnvActivationDocument    = "ACTIVATION_DOCUMENT"
+	EnvWindowsActivationDoc  = "ACTIVATION_DOCUMENT_WINDOWS"
+	EnvDeepCheckDocument     = "DEEP_CHECK_DOCUMENT"
+	EnvWindowsDeepCheckDoc   = "DEEP_CHECK_DOCUMENT_WINDOWS"
 	EnvWindowsDeepCheck      = "DEEP_CHECK_COMMANDS_WINDOWS"
 	EnvDeepCheckTimeout      = "DEEP_CHECK_TIMEOUT"
 	EnvInstanceIDs           = "ENI_FAILOVER_INSTANCE_IDS"
@@ -133,6 +142,10 @@ var Vars = []envvar.Var{
 	{Name: EnvActivationTimeout, Default: "60s", Meaning: "bound on an activation (sending, running, reading the result); within the Lambda deadline"},
 	{Name: EnvDeepCheckCommands, Default: "", Meaning: "shell commands, one per line, run with SSM on each healthy holder at every scheduled reconcile, e.g. `timeout 15 /opt/mosek/bin/lmutil lmstat -c 27007@localhost`: a non-zero exit, twice 5 s apart, fails the holder over; empty: no deep check"},
 	{Name: EnvWindowsDeepCheck, Default: "", Meaning: "PowerShell commands for the deep check of a Windows holder"},
+	{Name: EnvActivationDocument, Default: "", Meaning: "an SSM Command document that holds the activation commands (the stack creates it from `activationCommands` and sets this instead of `ACTIVATION_COMMANDS`, so that the role may send that document alone)"},
+	{Name: EnvWindowsActivationDoc, Default: "", Meaning: "the same, with the PowerShell activation commands"},
+	{Name: EnvDeepCheckDocument, Default: "", Meaning: "an SSM Command document that holds the deep-check commands (the stack's, in place of `DEEP_CHECK_COMMANDS`)"},
+	{Name: EnvWindowsDeepCheckDoc, Default: "", Meaning: "the same, with the PowerShell deep-check commands"},
 	{Name: EnvDeepCheckTimeout, Default: "30s", Meaning: "bound on one deep check (sending, running, reading the result); one that does not end in time moves nothing"},
 	{Name: EnvInstanceIDs, Default: "", Meaning: "the token servers, comma separated (the CDK app sets it from `instanceIds`): no other instance is ever given the ENI, whatever its tags say; empty: every instance tagged with the group is a member"},
 }
@@ -217,6 +230,8 @@ func (c *Config) readLists(getenv func(string) string, bad func(name, v, why str
 	c.WindowsActivationCommands = lines(getenv(EnvWindowsActivation))
 	c.DeepCheckCommands = lines(getenv(EnvDeepCheckCommands))
 	c.WindowsDeepCheckCommands = lines(getenv(EnvWindowsDeepCheck))
+	c.ActivationDocuments = Documents{Linux: document(getenv, EnvActivationDocument, bad), Windows: document(getenv, EnvWindowsActivationDoc, bad)}
+	c.DeepCheckDocuments = Documents{Linux: document(getenv, EnvDeepCheckDocument, bad), Windows: document(getenv, EnvWindowsDeepCheckDoc, bad)}
 	for _, id := range strings.Split(getenv(EnvInstanceIDs), ",") {
 		switch id = strings.TrimSpace(id); {
 		case id == "":
@@ -227,6 +242,12 @@ func (c *Config) readLists(getenv func(string) string, bad func(name, v, why str
 		}
 	}
 }
+
+// Documents are a command's SSM documents by platform ("" where none).
+type Documents struct{ Linux, Windows string }
+
+// Any reports whether a document is named.
+func (d Documents) Any() bool { return d.Linux != "" || d.Windows != "" }
 
 // DrillMoveAllowance is what one move of a drill may take before its
 // activation: 5-15 s with EC2's real timings, twice that allowed.
@@ -244,7 +265,7 @@ func DrillTime(activation, outageWait time.Duration) time.Duration {
 // DrillTime is the longest this configuration's drill may need.
 func (c Config) DrillTime() time.Duration {
 	var activation time.Duration
-	if len(c.ActivationCommands) > 0 || len(c.WindowsActivationCommands) > 0 {
+	if len(c.ActivationCommands) > 0 || len(c.WindowsActivationCommands) > 0 || c.ActivationDocuments.Any() {
 		activation = c.ActivationTimeout
 	}
 	return DrillTime(activation, c.DrillOutageWait)
@@ -266,6 +287,18 @@ func (c Config) EngineOptions() engine.Options {
 		MaxAutomaticMoves:  c.MaxAutomaticMoves,
 		HolderTag:          c.HolderTag,
 	}
+}
+
+// ssmDocumentName is SSM's rule for a document name (CreateDocument).
+var ssmDocumentName = regexp.MustCompile(`^[a-zA-Z0-9_.\-]{3,128}$`)
+
+// document reads a document name variable ("" when unset).
+func document(getenv func(string) string, name string, bad func(name, v, why string)) string {
+	v := strings.TrimSpace(getenv(name))
+	if v != "" && !ssmDocumentName.MatchString(v) {
+		bad(name, v, "not an SSM document name (3-128 letters, digits, _ . -)")
+	}
+	return v
 }
 
 // lines are the non-empty lines of v, trimmed.

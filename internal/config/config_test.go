@@ -69,3 +69,16 @@ func TestInvalidValuesAreAllReported(t *testing.T) {
 		}
 	}
 }
+
+// The stack's own SSM documents are read in place of the command lists,
+// and count as activation for the drill's time.
+func TestDocuments(t *testing.T) {
+	c, err := Load(env(map[string]string{EnvActivationDocument: "EniFailover-Activation-1A2B", EnvWindowsDeepCheckDoc: "EniFailover-DeepCheckWindows-3C"}))
+	if err != nil || c.ActivationDocuments.Linux != "EniFailover-Activation-1A2B" || c.DeepCheckDocuments.Windows != "EniFailover-DeepCheckWindows-3C" ||
+		c.DrillTime() != DrillTime(c.ActivationTimeout, 0) {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if _, err := Load(env(map[string]string{EnvDeepCheckDocument: "no spaces allowed"})); err == nil || !strings.Contains(err.Error(), EnvDeepCheckDocument) {
+		t.Fatalf("a bad document name: %v", err)
+	}
+}

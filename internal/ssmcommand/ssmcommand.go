@@ -50,6 +50,12 @@ type Runner struct {
 	// Setting names the configuration the commands come from, for errors
 	// (default ACTIVATION_COMMANDS; with "_WINDOWS" for Windows).
 	Setting string
+	// OwnDocument and OwnWindowsDocument name SSM documents that hold
+	// the commands themselves (the stack's own): when one is set for a
+	// platform, it is sent instead of the AWS-Run*Script document, and no
+	// commands travel with it, so that the function's role may run those
+	// commands and nothing else.
+	OwnDocument, OwnWindowsDocument string
 }
 
 var _ engine.CommandRunner = (*Runner)(nil)
@@ -78,22 +84,25 @@ func (a *Runner) Run(ctx context.Context, instanceID string, windows bool) (res 
 		res.Status, res.Error = report.CommandError, "no time left before the deadline to run the activation"
 		return res
 	}
-	doc, commands, setting := Document, a.Commands, cmp.Or(a.Setting, "ACTIVATION_COMMANDS")
+	doc, commands, own, setting := Document, a.Commands, a.OwnDocument, cmp.Or(a.Setting, "ACTIVATION_COMMANDS")
 	if windows {
-		doc, commands, setting = WindowsDocument, a.WindowsCommands, setting+"_WINDOWS"
+		doc, commands, own, setting = WindowsDocument, a.WindowsCommands, a.OwnWindowsDocument, setting+"_WINDOWS"
 	}
-	if len(commands) == 0 {
+	params := map[string][]string{"executionTimeout": {strconv.Itoa(int(budget.Seconds()))}}
+	switch {
+	case own != "":
+		doc = own
+	case len(commands) > 0:
+		params["commands"] = commands
+	default:
 		res.Status, res.Error = report.CommandError, fmt.Sprintf("no activation commands for %s's platform (%s is empty)", instanceID, setting)
 		return res
 	}
 	out, err := a.SSM.SendCommand(ctx, &ssm.SendCommandInput{
-		DocumentName: aws.String(doc),
-		InstanceIds:  []string{instanceID},
-		Comment:      aws.String("eni-failover: " + cmp.Or(a.Purpose, "activate the token server on the new license ENI holder")),
-		Parameters: map[string][]string{
-			"commands":         commands,
-			"executionTimeout": {strconv.Itoa(int(budget.Seconds()))},
-		},
+		DocumentName:   aws.String(doc),
+		InstanceIds:    []string{instanceID},
+		Comment:        aws.String("eni-failover: " + cmp.Or(a.Purpose, "activate the token server on the new license ENI holder")),
+		Parameters:     params,
 		TimeoutSeconds: aws.Int32(int32(max(30, budget.Seconds()))),
 	})
 	if err != nil {

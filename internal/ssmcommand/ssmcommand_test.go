@@ -65,6 +65,25 @@ func TestUndeliverableNeverRan(t *testing.T) {
 	}
 }
 
+// With a document of its own (the stack's, holding the commands), the
+// runner sends that document and no commands: the role may send it alone,
+// so nobody who changes the function's configuration chooses what runs.
+func TestOwnDocument(t *testing.T) {
+	a, f, ctx := setup(nil)
+	a.Commands, a.OwnDocument = nil, "EniFailover-Activation-EXAMPLE"
+	if res := a.Run(ctx, "i-b", false); !res.OK() {
+		t.Fatalf("result %+v", res)
+	}
+	sent := f.Sent[0]
+	if aws.ToString(sent.DocumentName) != "EniFailover-Activation-EXAMPLE" || sent.Parameters["commands"] != nil || len(sent.Parameters["executionTimeout"]) != 1 {
+		t.Fatalf("sent %s with %v", aws.ToString(sent.DocumentName), sent.Parameters)
+	}
+	// No Windows document and no Windows commands: reported, nothing sent.
+	if res := a.Run(ctx, "i-b", true); res.OK() || !strings.Contains(res.Error, "_WINDOWS") || len(f.Sent) != 1 {
+		t.Fatalf("windows without a document: %+v, %d sent", res, len(f.Sent))
+	}
+}
+
 func TestTimeout(t *testing.T) {
 	a, _, ctx := setup(&fakessm.Outcome{}) // never ends
 	res := a.Run(ctx, "i-b", false)

@@ -38,21 +38,22 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 	opts := cfg.EngineOptions()
 	var ssmClient *ssm.Client
 	// runner runs commands on a holder through SSM; nil without commands.
-	runner := func(linux, windows []string, timeout time.Duration, purpose, setting string) *ssmcommand.Runner {
-		if len(linux)+len(windows) == 0 {
+	runner := func(linux, windows []string, docs config.Documents, timeout time.Duration, purpose, setting string) *ssmcommand.Runner {
+		if len(linux)+len(windows) == 0 && !docs.Any() {
 			return nil
 		}
 		if ssmClient == nil {
 			ssmClient = ssm.NewFromConfig(env.Config, func(o *ssm.Options) { o.BaseEndpoint = env.Endpoint("SSM") })
 		}
-		return &ssmcommand.Runner{SSM: ssmClient, Commands: linux, WindowsCommands: windows, Timeout: timeout, Purpose: purpose, Setting: setting}
+		return &ssmcommand.Runner{SSM: ssmClient, Commands: linux, WindowsCommands: windows, OwnDocument: docs.Linux, OwnWindowsDocument: docs.Windows,
+			Timeout: timeout, Purpose: purpose, Setting: setting}
 	}
 	// Assigned only when set: a nil *ssmcommand.Runner in the interface would not
 	// be nil to the engine.
-	if a := runner(cfg.ActivationCommands, cfg.WindowsActivationCommands, cfg.ActivationTimeout, "", ""); a != nil {
+	if a := runner(cfg.ActivationCommands, cfg.WindowsActivationCommands, cfg.ActivationDocuments, cfg.ActivationTimeout, "", ""); a != nil {
 		opts.Activator = a
 	}
-	if a := runner(cfg.DeepCheckCommands, cfg.WindowsDeepCheckCommands, cfg.DeepCheckTimeout,
+	if a := runner(cfg.DeepCheckCommands, cfg.WindowsDeepCheckCommands, cfg.DeepCheckDocuments, cfg.DeepCheckTimeout,
 		"deep check of the token server on the license ENI holder", config.EnvDeepCheckCommands); a != nil {
 		opts.DeepCheck = a
 	}
