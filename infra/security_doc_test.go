@@ -83,7 +83,7 @@ func TestSecurityDocPolicies(t *testing.T) {
 	}
 	stack := bySid["NobodyElseChangesTheStack"]
 	for _, a := range []string{"cloudwatch:SetAlarmState", "cloudwatch:PutMetricAlarm", "lambda:UpdateFunctionConfiguration",
-		"sns:Subscribe", "sns:SetSubscriptionAttributes", "sqs:ReceiveMessage", "sqs:PurgeQueue"} {
+		"sns:Subscribe", "sns:SetSubscriptionAttributes", "sqs:ReceiveMessage", "sqs:PurgeQueue", "ssm:UpdateDocument"} {
 		if !slices.Contains(list(stack.Action), a) {
 			t.Errorf("the stack's resources: %s not denied", a)
 		}
