@@ -32,6 +32,7 @@ func TestDrillReportsTheProbesOutage(t *testing.T) {
 		ctx := simclock.WithDeadline(context.Background(), clk.Now().Add(2*time.Minute))
 		start := clk.Now()
 		var wait func()
+		var answeredAt time.Time // when the license answered again
 		if probeRuns {
 			// The probe: once the ENI is back home, the license answers
 			// again, 12 s after the drill began.
@@ -45,7 +46,8 @@ func TestDrillReportsTheProbesOutage(t *testing.T) {
 					}
 				}
 				_ = clk.Sleep(ctx, 3*time.Second)
-				if _, err := deps.Engine.Run(ctx, engine.Trigger{Kind: report.LicenseRestored, Group: "mosek", Since: start.Add(time.Second), At: clk.Now(), Brief: true}, false); err != nil {
+				answeredAt = clk.Now()
+				if _, err := deps.Engine.Run(ctx, engine.Trigger{Kind: report.LicenseRestored, Group: "mosek", Since: start.Add(time.Second), At: answeredAt, Brief: true}, false); err != nil {
 					t.Error(err)
 				}
 			})
@@ -58,8 +60,10 @@ func TestDrillReportsTheProbesOutage(t *testing.T) {
 			t.Fatalf("probe %v: drill %+v %v", probeRuns, resp, err)
 		}
 		took := clk.Now().Sub(start)
-		if probeRuns && (resp.Drill[1].OutageMS <= 0 || took > 45*time.Second) {
-			t.Fatalf("with the probe: outage %d ms after %s, want it reported as soon as written", resp.Drill[1].OutageMS, took)
+		// The outage is exactly what the probe measured: its first failed
+		// check (a second into the drill) to the license answering again.
+		if want := answeredAt.Sub(start.Add(time.Second)).Milliseconds(); probeRuns && (resp.Drill[1].OutageMS != want || want <= 0 || took > 45*time.Second) {
+			t.Fatalf("with the probe: outage %d ms (want %d) after %s, want it reported as soon as written", resp.Drill[1].OutageMS, want, took)
 		}
 		if !probeRuns && (resp.Drill[1].OutageMS != 0 || took < 45*time.Second) {
 			t.Fatalf("without the probe: outage %d ms after %s, want none after the whole wait", resp.Drill[1].OutageMS, took)

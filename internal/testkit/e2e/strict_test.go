@@ -107,11 +107,13 @@ func TestDeleteOnTerminationIsKept(t *testing.T) {
 	}
 }
 
-// TestRefusedCallsEndToEnd: IAM refusing the attach to one standby sends
-// the ENI to the next; EC2 refusing the detach leaves it on its holder
-// after a few paced tries, reported.
-func TestRefusedCallsEndToEnd(t *testing.T) {
-	t.Run("attach refused for a standby", func(t *testing.T) {
+// TestInjectedRefusalsEndToEnd: an attach to one standby refused as IAM
+// would (UnauthorizedOperation, injected by the strict layer: moto checks
+// actions, not resources) sends the ENI to the next; EC2 refusing the
+// detach (injected OperationNotPermitted) leaves it on its holder after a
+// few paced tries, reported.
+func TestInjectedRefusalsEndToEnd(t *testing.T) {
+	t.Run("injected refusal of the attach to a standby", func(t *testing.T) {
 		w := newWorld(t)
 		strict.AddFault(strictec2.Fault{Action: "AttachNetworkInterface", Instance: w.standby, Code: "UnauthorizedOperation",
 			Message: "You are not authorized to perform this operation.", Status: 403})
