@@ -133,11 +133,28 @@ func (s *EniFailoverStack) fisRole(cfg Config, failoverRole awsiam.IRole) awsiam
 	} {
 		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(st))
 	}
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("FIS resolves its targets with DescribeInstances (no resource-level permissions); stopping and commands are " +
-			"limited to the instance carrying the license-holder tag, restarting to the group's members (the deployment's pinned instances when " +
-			"instanceIds is set); experiment ARNs are chosen by FIS; KMS grants only for an AWS service, on keys whose ids are the customer's."),
-	}}, jsii.Bool(true))
+	// Each wildcard cdk-nag finds is suppressed on its own, with its
+	// reason: a new wildcard fails the nag test instead of hiding under a
+	// blanket suppression.
+	arn := func(rest string) string { return "Resource::arn:<AWS::Partition>:" + rest }
+	suppress := []struct{ appliesTo, reason string }{
+		{"Resource::*", "FIS resolves its targets with ec2:DescribeInstances and follows its commands with ssm:ListCommands and " +
+			"ssm:CancelCommand, which take no resource-level permissions."},
+		{arn("kms:<AWS::Region>:<AWS::AccountId>:key/*"), "kms:CreateGrant on the account's keys, only for an AWS service " +
+			"(kms:GrantIsForAWSResource): a holder's EBS volumes may use any customer-managed key, and FIS restarts it."},
+		{arn("fis:<AWS::Region>:<AWS::AccountId>:experiment/*"), "FIS names its experiments; the throttling is limited to " +
+			"the failover function's role and to EC2 by conditions."},
+	}
+	if len(cfg.InstanceIDs) == 0 {
+		suppress = append(suppress, struct{ appliesTo, reason string }{arn("ec2:<AWS::Region>:<AWS::AccountId>:instance/*"),
+			"Without instanceIds, stopping and commands are limited to the instance with the license-holder tag, and " +
+				"restarting to the group's members, by tag conditions."})
+	}
+	var suppressions []*cdknag.NagPackSuppression
+	for _, sp := range suppress {
+		suppressions = append(suppressions, &cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String(sp.reason),
+			AppliesTo: &[]interface{}{jsii.String(sp.appliesTo)}})
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &suppressions, jsii.Bool(true))
 	return role
 }

@@ -823,3 +823,34 @@ func (s synthesized) commandDocument(t *testing.T, id, action string, commands .
 		t.Errorf("no SSM document %s", id)
 	}
 }
+
+// The FIS role's cdk-nag suppressions name each wildcard they accept
+// (appliesTo), each with its reason: a new wildcard in the role is a
+// finding, not hidden by a suppression of the whole rule.
+func TestFISNagSuppressionsAreGranular(t *testing.T) {
+	for _, ctx := range []map[string]any{fullContext(), {"fisDrills": map[string]any{"group": "mosek"}}} {
+		s := synth(t, ctx)
+		found := 0
+		for id, r := range s.find(tPolicy, nil) {
+			if !strings.HasPrefix(id, "FISDrillRole") {
+				continue
+			}
+			meta, _ := r["Metadata"].(obj)
+			nag, _ := meta["cdk_nag"].(obj)
+			rules, _ := nag["rules_to_suppress"].([]any)
+			for _, rule := range rules {
+				rl := rule.(obj)
+				applies, _ := rl["applies_to"].([]any)
+				if rl["id"] == "AwsSolutions-IAM5" {
+					found++
+					if len(applies) != 1 || len(literal(rl["reason"])) < 40 {
+						t.Errorf("suppression without a single finding or a reason: %v", rl)
+					}
+				}
+			}
+		}
+		if found < 3 {
+			t.Errorf("%d granular IAM5 suppressions on the FIS role", found)
+		}
+	}
+}
