@@ -35,7 +35,7 @@ func fullContext() map[string]any {
 
 func TestNoUnsuppressedNagFindings(t *testing.T) {
 	for name, ctx := range map[string]map[string]any{"defaults": nil, "everything": fullContext(),
-		"imported ENI": {"licenseEni": map[string]any{"importId": "eni-0f1e2d3c4b5a69788"}},
+		"imported ENI":                    {"licenseEni": map[string]any{"importId": "eni-0f1e2d3c4b5a69788"}},
 		"drills without pinned instances": {"fisDrills": map[string]any{"group": "mosek"}}} {
 		t.Run(name, func(t *testing.T) {
 			s := synth(t, ctx)
