@@ -14,6 +14,7 @@ package storm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"strings"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
 
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/config"
@@ -94,6 +96,8 @@ type callRecord struct {
 	op  string
 	at  time.Time
 	inv int
+	// code is the error code EC2 answered ("" when it accepted the call).
+	code string
 }
 
 type storm struct {
@@ -175,6 +179,7 @@ func Run(src Source, steps int) Result {
 		s.converge()
 	}
 	s.checkCallRate()
+	s.checkPacing()
 	return *s.res
 }
 
@@ -465,6 +470,28 @@ func (s *storm) checkCallRate() {
 	}
 }
 
+// refusalBackoff is the documented pause after a refused detach (the
+// engine's RefusalBackoff, doubling from there): sent again sooner, the
+// same refusal only repeats, and the loop hammers EC2's bucket.
+const refusalBackoff = 500 * time.Millisecond
+
+// checkPacing: no invocation sends a detach again sooner than the backoff
+// after EC2 refused its previous one (OperationNotPermitted).
+func (s *storm) checkPacing() {
+	last := map[int]callRecord{}
+	for _, c := range s.calls {
+		if c.op != fakeec2.OpDetachNetworkInterface || c.inv == 0 {
+			continue
+		}
+		if prev, ok := last[c.inv]; ok && prev.code == "OperationNotPermitted" && c.at.Sub(prev.at) < refusalBackoff {
+			s.violate("invocation %d sent a detach %s after EC2 refused its last one (at %s): the backoff is %s",
+				c.inv, c.at.Sub(prev.at), prev.at.Sub(sim.Start).Round(time.Millisecond), refusalBackoff)
+			return
+		}
+		last[c.inv] = c
+	}
+}
+
 // newInvocation makes an event or an operator's invocation (only the
 // latter when manualOnly).
 func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
@@ -621,6 +648,10 @@ func (s *storm) afterCall(op string, err error) {
 	rec := callRecord{op: op, at: s.region.Clock.Now()}
 	if inv != nil {
 		rec.inv = inv.id
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		rec.code = apiErr.ErrorCode()
 	}
 	s.calls = append(s.calls, rec)
 	if op == fakeec2.OpAttachNetworkInterface && err == nil {
