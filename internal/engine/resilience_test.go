@@ -48,7 +48,7 @@ func TestCrashResume(t *testing.T) {
 				fail(w)
 				ctx, cancel := context.WithCancel(w.ctx())
 				var calls atomic.Int32
-				w.ec2.AfterCall(func(string, error) {
+				w.ec2.AfterCall(func(string, any, error) {
 					if calls.Add(1) == int32(k) {
 						cancel()
 					}
@@ -154,7 +154,7 @@ func runConcurrently(t *testing.T, w *world, eng func(int) *engine.Engine) map[r
 func TestAntiFlapRecordSurvivesACrash(t *testing.T) {
 	w := newWorld(t, engine.Options{})
 	ctx, cancel := context.WithCancel(w.ctx())
-	w.ec2.AfterCall(func(op string, err error) {
+	w.ec2.AfterCall(func(op string, _ any, err error) {
 		if op == fakeec2.OpAttachNetworkInterface && err == nil {
 			cancel() // the Lambda dies right after the attach
 		}

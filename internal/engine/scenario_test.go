@@ -368,7 +368,7 @@ func TestAvailableENI(t *testing.T) {
 		w.ec2.StopInstance("i-a")
 		w.settle()
 		done := false
-		w.ec2.AfterCall(func(op string, err error) {
+		w.ec2.AfterCall(func(op string, _ any, err error) {
 			if op == fakeec2.OpDescribeNetworkInterfaces && !done && w.ec2.ENI(eniID).Status == "available" {
 				done = true
 				w.ec2.AttachNow(eniID, "i-c", 1) // an operator in the console
@@ -398,7 +398,7 @@ func TestAvailableENI(t *testing.T) {
 		// Deleted once the group read has listed it: whatever the order of
 		// the group's other reads, the move then meets a missing ENI.
 		deleted := false
-		w.ec2.AfterCall(func(op string, err error) {
+		w.ec2.AfterCall(func(op string, _ any, err error) {
 			if op == fakeec2.OpDescribeNetworkInterfaces && !deleted {
 				deleted = true
 				w.ec2.DeleteENI(eniID)

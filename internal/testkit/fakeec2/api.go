@@ -43,7 +43,7 @@ func (f *Fake) call(ctx context.Context, op string, input any, fn func() error) 
 	hook := f.afterCall
 	f.mu.Unlock()
 	if hook != nil {
-		hook(op, err)
+		hook(op, input, err)
 	}
 	return err
 }

@@ -143,7 +143,7 @@ type Fake struct {
 	faults    []*Fault
 	calls     []Call
 	// afterCall runs after each call, outside the lock (crash injection).
-	afterCall func(op string, err error)
+	afterCall func(op string, input any, err error)
 	// gate runs before each call, outside the lock: a scheduler may block
 	// there, or fail the call (a killed invocation).
 	gate func(ctx context.Context, op string) error
@@ -549,9 +549,9 @@ func (f *Fake) TotalCalls() int {
 	return len(f.calls)
 }
 
-// AfterCall registers a hook run after every call with its operation and
-// error (for crash injection); nil removes it.
-func (f *Fake) AfterCall(h func(op string, err error)) {
+// AfterCall registers a hook run after every call with its operation,
+// input and error (for crash injection and pacing checks); nil removes it.
+func (f *Fake) AfterCall(h func(op string, input any, err error)) {
 	f.mu.Lock()
 	f.afterCall = h
 	f.mu.Unlock()

@@ -98,6 +98,10 @@ type callRecord struct {
 	inv int
 	// code is the error code EC2 answered ("" when it accepted the call).
 	code string
+	// attachment is the attachment a detach named; force, whether it was
+	// forced.
+	attachment string
+	force      bool
 }
 
 type storm struct {
@@ -475,20 +479,28 @@ func (s *storm) checkCallRate() {
 // same refusal only repeats, and the loop hammers EC2's bucket.
 const refusalBackoff = 500 * time.Millisecond
 
-// checkPacing: no invocation sends a detach again sooner than the backoff
-// after EC2 refused its previous one (OperationNotPermitted).
+// checkPacing: no invocation sends the same detach (attachment, forced or
+// not) again sooner than the backoff after EC2 refused it
+// (OperationNotPermitted). Another attachment (the ENI moved meanwhile), or
+// forcing a detach another run has started, is another call.
 func (s *storm) checkPacing() {
-	last := map[int]callRecord{}
+	type key struct {
+		inv        int
+		attachment string
+		force      bool
+	}
+	last := map[key]callRecord{}
 	for _, c := range s.calls {
 		if c.op != fakeec2.OpDetachNetworkInterface || c.inv == 0 {
 			continue
 		}
-		if prev, ok := last[c.inv]; ok && prev.code == "OperationNotPermitted" && c.at.Sub(prev.at) < refusalBackoff {
-			s.violate("invocation %d sent a detach %s after EC2 refused its last one (at %s): the backoff is %s",
-				c.inv, c.at.Sub(prev.at), prev.at.Sub(sim.Start).Round(time.Millisecond), refusalBackoff)
+		k := key{c.inv, c.attachment, c.force}
+		if prev, ok := last[k]; ok && prev.code == "OperationNotPermitted" && c.at.Sub(prev.at) < refusalBackoff {
+			s.violate("invocation %d sent the detach of %s %s after EC2 refused it (at %s): the backoff is %s",
+				c.inv, c.attachment, c.at.Sub(prev.at), prev.at.Sub(sim.Start).Round(time.Millisecond), refusalBackoff)
 			return
 		}
-		last[c.inv] = c
+		last[k] = c
 	}
 }
 
@@ -643,9 +655,12 @@ func manualSummary(resp *moveapi.Response, err error) string {
 
 // afterCall watches every accepted detach: it must come from an operator,
 // a planned move, or a holder that is down, impaired or alarmed.
-func (s *storm) afterCall(op string, err error) {
+func (s *storm) afterCall(op string, input any, err error) {
 	inv := s.sched.running()
 	rec := callRecord{op: op, at: s.region.Clock.Now()}
+	if in, ok := input.(ec2.DetachNetworkInterfaceInput); ok {
+		rec.attachment, rec.force = aws.ToString(in.AttachmentId), aws.ToBool(in.Force)
+	}
 	if inv != nil {
 		rec.inv = inv.id
 	}
