@@ -76,9 +76,6 @@ func (e *Engine) Now() time.Time { return e.clk.Now() }
 // Clock is the engine's clock (the wall clock in Lambda).
 func (e *Engine) Clock() clock.Clock { return e.clk }
 
-// Tags returns the tag keys the engine reads and writes.
-func (e *Engine) Tags() model.Tags { return e.tags }
-
 // Run handles one trigger and returns a report per group it looked at. A
 // trigger about an instance in no group returns no report and no error.
 // With dryRun, nothing is changed and the reports hold the plans.

@@ -120,7 +120,7 @@ func (o Options) withDefaults() Options {
 	if o.DetachRefusals <= 0 {
 		o.DetachRefusals = 4
 	}
-	def(&o.RefusalBackoff, 500*time.Millisecond)
+	def(&o.RefusalBackoff, DefaultRefusalBackoff)
 	if o.MaxSteps <= 0 {
 		o.MaxSteps = 200
 	}
@@ -133,3 +133,7 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// DefaultRefusalBackoff is the first pause after EC2 refuses a detach
+// (Options.RefusalBackoff), doubling from there.
+const DefaultRefusalBackoff = 500 * time.Millisecond

@@ -84,18 +84,17 @@ func duplicates(err error) (dups []*discovery.DuplicateGroupError, rest error) {
 	var others []error
 	var walk func(error)
 	walk = func(err error) {
-		var d *discovery.DuplicateGroupError
 		switch x := err.(type) {
 		case nil:
-		case interface{ Unwrap() []error }:
+		case *discovery.DuplicateGroupError:
+			dups = append(dups, x)
+		case interface{ Unwrap() []error }: // errors.Join
 			for _, e := range x.Unwrap() {
 				walk(e)
 			}
-		case *discovery.DuplicateGroupError:
-			dups = append(dups, x)
 		default:
-			if errors.As(err, &d) && errors.Unwrap(err) != nil {
-				walk(errors.Unwrap(err))
+			if errors.As(err, new(*discovery.DuplicateGroupError)) {
+				walk(errors.Unwrap(err)) // a wrapper around them ("reading all groups: ...")
 				return
 			}
 			others = append(others, err)

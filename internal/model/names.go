@@ -36,6 +36,22 @@ const (
 	MaxTagsPerResource = 50
 )
 
+// TagRestriction says what EC2 refuses in a tag, as its error message
+// ("" when nothing): a key over 128 characters or starting with the
+// reserved "aws:", a value over 256. The simulated EC2 and the strict
+// layer of the tests answer with it (code InvalidParameterValue).
+func TagRestriction(key, value string) string {
+	switch {
+	case utf8.RuneCountInString(key) > MaxTagKey:
+		return fmt.Sprintf("Tag key exceeds the maximum length of %d characters", MaxTagKey)
+	case strings.HasPrefix(strings.ToLower(key), "aws:"):
+		return "Tag keys starting with 'aws:' are reserved for internal use"
+	case utf8.RuneCountInString(value) > MaxTagValue:
+		return fmt.Sprintf("Tag value exceeds the maximum length of %d characters", MaxTagValue)
+	}
+	return ""
+}
+
 // ValidGroupName reports whether name can be a group: any value the group
 // tag can hold. EC2 takes any character in a tag value, up to 256 Unicode
 // characters ("Tag restrictions", Amazon EC2 User Guide); an empty value

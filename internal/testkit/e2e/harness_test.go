@@ -19,11 +19,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/testkit/localproc"
 	"github.com/eni-failover/eni-failover/internal/testkit/strictec2"
 )
@@ -318,11 +320,11 @@ func tail(s string, n int) string {
 }
 
 // timeoutOf is a function's timeout, as the stack sets it: the move
-// function's fits a drill (two moves of 30 s, each with its 60 s
-// activation, and 15 s to report).
+// function's fits a drill (config.DrillTime with the 60 s activation these
+// functions run, and 15 s to report).
 func timeoutOf(name string) string {
 	if name == "move" {
-		return "195"
+		return strconv.Itoa(int((config.DrillTime(60*time.Second, 0) + 15*time.Second).Seconds()))
 	}
 	return "60"
 }

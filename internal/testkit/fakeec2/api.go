@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -486,14 +485,8 @@ func (f *Fake) CreateTags(ctx context.Context, in *ec2.CreateTagsInput, _ ...fun
 // reserved "aws:", a value over 256.
 func checkTags(tags []types.Tag) error {
 	for _, t := range tags {
-		k, v := aws.ToString(t.Key), aws.ToString(t.Value)
-		switch {
-		case utf8.RuneCountInString(k) > model.MaxTagKey:
-			return apiError(OpCreateTags, "InvalidParameterValue", fmt.Sprintf("Tag key exceeds the maximum length of %d characters", model.MaxTagKey), 400)
-		case strings.HasPrefix(strings.ToLower(k), "aws:"):
-			return apiError(OpCreateTags, "InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use", 400)
-		case utf8.RuneCountInString(v) > model.MaxTagValue:
-			return apiError(OpCreateTags, "InvalidParameterValue", fmt.Sprintf("Tag value exceeds the maximum length of %d characters", model.MaxTagValue), 400)
+		if msg := model.TagRestriction(aws.ToString(t.Key), aws.ToString(t.Value)); msg != "" {
+			return apiError(OpCreateTags, "InvalidParameterValue", msg, 400)
 		}
 	}
 	return nil

@@ -475,9 +475,9 @@ func (s *storm) checkCallRate() {
 }
 
 // refusalBackoff is the documented pause after a refused detach (the
-// engine's RefusalBackoff, doubling from there): sent again sooner, the
-// same refusal only repeats, and the loop hammers EC2's bucket.
-const refusalBackoff = 500 * time.Millisecond
+// engine's, doubling from there): sent again sooner, the same refusal
+// only repeats, and the loop hammers EC2's bucket.
+const refusalBackoff = engine.DefaultRefusalBackoff
 
 // checkPacing: no invocation sends the same detach (attachment, forced or
 // not) again sooner than the backoff after EC2 refused it

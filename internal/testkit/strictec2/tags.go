@@ -8,9 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -72,13 +70,8 @@ func (p *Proxy) changeTags(ctx context.Context, form url.Values) *apiResponse {
 	keys, values := formTags(form)
 	if create {
 		for i, k := range keys {
-			switch {
-			case utf8.RuneCountInString(k) > model.MaxTagKey:
-				return apiError(http.StatusBadRequest, "InvalidParameterValue", fmt.Sprintf("Tag key exceeds the maximum length of %d characters", model.MaxTagKey))
-			case strings.HasPrefix(strings.ToLower(k), "aws:"):
-				return apiError(http.StatusBadRequest, "InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
-			case utf8.RuneCountInString(values[i]) > model.MaxTagValue:
-				return apiError(http.StatusBadRequest, "InvalidParameterValue", fmt.Sprintf("Tag value exceeds the maximum length of %d characters", model.MaxTagValue))
+			if msg := model.TagRestriction(k, values[i]); msg != "" {
+				return apiError(http.StatusBadRequest, "InvalidParameterValue", msg)
 			}
 		}
 	}
