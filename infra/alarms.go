@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
@@ -8,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawslogs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/metrics"
 )
@@ -37,12 +40,13 @@ func (s *EniFailoverStack) statusAlarms(cfg Config) {
 }
 
 // statusAlarmInfix follows the stack name in a status-check alarm's name.
-const statusAlarmInfix = "-status-"
+// The doctor looks for it by this name.
+const statusAlarmInfix = config.StatusAlarmInfix
 
 // observability: a dashboard and alarms to the topic on function errors,
 // failed moves and events left in the queue. The failed-moves alarm is
 // returned: it stops the FIS drills.
-func (s *EniFailoverStack) observability() (failedMoves awscloudwatch.Alarm) {
+func (s *EniFailoverStack) observability(withoutReady awscloudwatch.IMetric) (failedMoves awscloudwatch.Alarm) {
 	period := awscdk.Duration_Minutes(jsii.Number(5))
 	metric := func(name, stat, label string) awscloudwatch.Metric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
@@ -67,6 +71,17 @@ func (s *EniFailoverStack) observability() (failedMoves awscloudwatch.Alarm) {
 						s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period})}}),
 				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Events in the on-failure queue"), Width: jsii.Number(12),
 					Left: &[]awscloudwatch.IMetric{queueDepth}}),
+			},
+			{
+				// Every group's line, whatever groups exist: they are found
+				// by tag at run time, not known when the stack is made.
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Ready standbys per group (scheduled doctor)"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+						Expression: jsii.String(fmt.Sprintf("SEARCH('{%s,Group} MetricName=\"%s\"', 'Minimum', %d)", emf.DefaultNamespace, metrics.ReadyStandbys, int(*period.ToSeconds(nil)))),
+						Label:      jsii.String(""), Period: period,
+					})}}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Groups without a ready standby"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{withoutReady}}),
 			},
 		},
 	})

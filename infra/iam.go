@@ -117,7 +117,9 @@ func ssmStatements(stack awscdk.Stack, cfg Config, docs commandDocuments) []awsi
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("ReadActivationResult"),
-			Actions:   jsii.Strings("ssm:GetCommandInvocation"),
+			// DescribeInstanceInformation: the readiness checks read the
+			// agents' pings before a failover needs them.
+			Actions:   jsii.Strings("ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation"),
 			Resources: jsii.Strings("*"),
 		}),
 	}

@@ -50,6 +50,9 @@ var resourceKeys = map[string][]string{
 	"ssm:managed-instance": {"aws:ResourceTag/${TagKey}", "ssm:resourceTag/${TagKey}"},
 	"events:event-bus":     {"aws:ResourceTag/${TagKey}"},
 	"fis:experiment":       {"aws:ResourceTag/${TagKey}"},
+	"events:rule":          {"aws:ResourceTag/${TagKey}", "events:creatorAccount", "events:ManagedBy"},
+	"cloudwatch:alarm":     {"aws:ResourceTag/${TagKey}"},
+	"lambda:function":      {"aws:ResourceTag/${TagKey}"},
 }
 
 var serviceAuthorizationReference = map[string]actionRef{
@@ -78,10 +81,20 @@ var serviceAuthorizationReference = map[string]actionRef{
 	"ec2:UnassignPrivateIpAddresses": {required: []string{"ec2:network-interface"}},
 	"ssm:SendCommand":                {required: []string{"ssm:document"}, optional: []string{"ssm:instance", "ssm:managed-instance"}},
 	"ssm:GetCommandInvocation":       {},
-	"sns:Publish":                    {required: []string{"sns:topic"}},
-	"sqs:SendMessage":                {required: []string{"sqs:queue"}},
-	"sqs:GetQueueAttributes":         {required: []string{"sqs:queue"}},
-	"sqs:GetQueueUrl":                {required: []string{"sqs:queue"}},
+	// The doctor's reads.
+	"ssm:DescribeInstanceInformation": {},
+	"events:DescribeRule":             {required: []string{"events:rule"}, keys: []string{"events:creatorAccount"}},
+	"events:TestEventPattern":         {},
+	"cloudwatch:DescribeAlarms":       {optional: []string{"cloudwatch:alarm"}},
+	"cloudwatch:GetMetricStatistics":  {},
+	"sns:ListSubscriptionsByTopic":    {required: []string{"sns:topic"}},
+	"lambda:GetFunctionConfiguration": {required: []string{"lambda:function"}},
+	"lambda:GetFunctionConcurrency":   {required: []string{"lambda:function"}},
+	"lambda:InvokeFunction":           {required: []string{"lambda:function"}},
+	"sns:Publish":                     {required: []string{"sns:topic"}},
+	"sqs:SendMessage":                 {required: []string{"sqs:queue"}},
+	"sqs:GetQueueAttributes":          {required: []string{"sqs:queue"}},
+	"sqs:GetQueueUrl":                 {required: []string{"sqs:queue"}},
 	"kms:CreateGrant": {required: []string{"kms:key"}, keys: []string{"kms:CallerAccount", "kms:EncryptionContext:${TagKey}", "kms:EncryptionContextKeys",
 		"kms:GrantConstraintType", "kms:GrantIsForAWSResource", "kms:GrantOperations", "kms:GranteePrincipal", "kms:RetiringPrincipal", "kms:ViaService"}},
 	"kms:Decrypt":          {required: []string{"kms:key"}, keys: []string{"kms:CallerAccount", "kms:EncryptionContext:${TagKey}", "kms:EncryptionContextKeys", "kms:ViaService"}},
@@ -200,7 +213,7 @@ func (s synthesized) arnType(r string) string {
 		id, _, _ := strings.Cut(strings.Trim(r, "${}"), ".")
 		for _, typ := range []struct{ cfn, ref string }{
 			{"AWS::SNS::Topic", "sns:topic"}, {"AWS::SQS::Queue", "sqs:queue"}, {"AWS::KMS::Key", "kms:key"}, {"AWS::Logs::LogGroup", "logs:log-group"},
-			{"AWS::Events::EventBus", "events:event-bus"},
+			{"AWS::Events::EventBus", "events:event-bus"}, {"AWS::Events::Rule", "events:rule"}, {"AWS::Lambda::Function", "lambda:function"},
 		} {
 			if _, ok := s.find(typ.cfn, nil)[id]; ok {
 				return typ.ref

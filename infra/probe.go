@@ -22,6 +22,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/eventparse"
 	"github.com/eni-failover/eni-failover/internal/findings"
@@ -309,7 +310,7 @@ const probeTimeoutMargin = 15 * time.Second
 // differs from the "-probe-" of the numbered alarms of earlier versions, so
 // that the upgrade creates the new alarms before it deletes the old ones
 // without a clash of names. The alarm rule matches "-probe-".
-const probeAlarmInfix = "-probe-group-"
+const probeAlarmInfix = config.ProbeAlarmInfix
 
 // probeAlarmID is a stable construct id for a group's probe alarm: the
 // group name's letters and digits, and a hash of the whole name so that

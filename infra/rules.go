@@ -7,14 +7,17 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/eventparse"
 )
 
 // rules routes every trigger of the decision table: what EC2 itself shows
 // (state changes, the reconcile) to the fleet function, what only an event
 // says to the failover function; a target that cannot be invoked retries,
-// then goes to the queue.
-func (s *EniFailoverStack) rules(cfg Config) {
+// then goes to the queue. It returns the rules with an event pattern, the
+// doctor's to test.
+func (s *EniFailoverStack) rules(cfg Config) []awsevents.Rule {
+	var patterned []awsevents.Rule
 	targetFn := func(fn awslambda.Function) awsevents.IRuleTarget {
 		return awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
 			DeadLetterQueue: s.Failed,
@@ -30,14 +33,14 @@ func (s *EniFailoverStack) rules(cfg Config) {
 	}
 	target := func() awsevents.IRuleTarget { return targetFn(s.Failover) }
 	rule := func(id, desc string, pattern *awsevents.EventPattern) {
-		awsevents.NewRule(s.Stack, jsii.String(id), &awsevents.RuleProps{
+		patterned = append(patterned, awsevents.NewRule(s.Stack, jsii.String(id), &awsevents.RuleProps{
 			Description: jsii.String(desc), EventPattern: pattern, Targets: &[]awsevents.IRuleTarget{target()},
-		})
+		}))
 	}
 	fleetRule := func(id, desc string, pattern *awsevents.EventPattern) {
-		awsevents.NewRule(s.Stack, jsii.String(id), &awsevents.RuleProps{
+		patterned = append(patterned, awsevents.NewRule(s.Stack, jsii.String(id), &awsevents.RuleProps{
 			Description: jsii.String(desc), EventPattern: pattern, Targets: &[]awsevents.IRuleTarget{targetFn(s.Fleet)},
-		})
+		}))
 	}
 	fleetRule("InstanceStateChange", "EC2 state changes of token servers: fail over or attach an orphaned ENI", &awsevents.EventPattern{
 		Source: jsii.Strings(eventparse.SourceEC2), DetailType: jsii.Strings(eventparse.DetailStateChange), Detail: &stateDetail,
@@ -74,7 +77,10 @@ func (s *EniFailoverStack) rules(cfg Config) {
 		return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}"+infix), nil)
 	}
 	resources := append(*awsevents.Match_Prefix(alarmPrefix(statusAlarmInfix)), *awsevents.Match_Prefix(alarmPrefix(probeAlarmInfix))...)
-	rule("AlarmState", "This stack's alarms going to ALARM (status checks, license-port probe): fail over", &awsevents.EventPattern{
+	// The readiness alarm: the failover function says why no standby is
+	// ready, and moves nothing.
+	resources = append(resources, *awsevents.Match_Prefix(alarmPrefix(config.ReadinessAlarmInfix))...)
+	rule("AlarmState", "This stack's alarms going to ALARM (status checks, license-port probe: fail over; readiness: say why)", &awsevents.EventPattern{
 		Source: jsii.Strings(eventparse.SourceCloudWatch), DetailType: jsii.Strings(eventparse.DetailAlarm),
 		Resources: &resources,
 		Detail:    &map[string]interface{}{"state": map[string]interface{}{"value": []string{eventparse.AlarmStateAlarm}}},
@@ -84,4 +90,5 @@ func (s *EniFailoverStack) rules(cfg Config) {
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(cfg.ReconcileMinutes))),
 		Targets:     &[]awsevents.IRuleTarget{targetFn(s.Fleet)},
 	})
+	return patterned
 }

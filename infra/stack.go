@@ -83,14 +83,18 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 	var failoverRole awsiam.Role
 	s.Failover, failoverRole = s.function(cfg, functionSpec{id: "Failover", name: "failover", reservedConcurrency: cfg.FailoverConcurrency, async: async(), documents: docs})
 	s.Fleet, _ = s.function(cfg, functionSpec{id: "Fleet", name: "fleet", asset: "failover", role: failoverRole, reservedConcurrency: 1, async: async(), documents: docs})
-	s.Move, _ = s.function(cfg, functionSpec{id: "Move", name: "move", timeoutSeconds: cfg.moveTimeoutSeconds(), documents: docs})
+	var moveRole awsiam.Role
+	s.Move, moveRole = s.function(cfg, functionSpec{id: "Move", name: "move", timeoutSeconds: cfg.moveTimeoutSeconds(), documents: docs})
 
 	s.statusAlarms(cfg)
-	s.rules(cfg)
+	rules := s.rules(cfg)
+	var probeGroups []string
 	if cfg.Probe != nil {
 		s.Probe = s.probe(cfg, lic, s.Failover)
+		probeGroups, _ = probeTargets(cfg, lic)
 	}
-	failedMoves := s.observability()
+	s.doctor(cfg, moveRole, rules, probeGroups)
+	failedMoves := s.observability(s.readiness(cfg))
 	if cfg.FISDrills != nil {
 		s.fisDrills(cfg, failedMoves, failoverRole)
 	}

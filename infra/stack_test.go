@@ -161,7 +161,7 @@ func TestRules(t *testing.T) {
 	s.has(t, tRule, obj{"EventPattern": obj{
 		"source": arr{eventparse.SourceCloudWatch}, "detail-type": arr{eventparse.DetailAlarm},
 		"detail":    obj{"state": obj{"value": arr{eventparse.AlarmStateAlarm}}},
-		"resources": arr{prefix(statusAlarmInfix), prefix(probeAlarmInfix)},
+		"resources": arr{prefix(statusAlarmInfix), prefix(probeAlarmInfix), prefix(config.ReadinessAlarmInfix)},
 	}})
 	s.has(t, tRule, obj{"ScheduleExpression": "rate(5 minutes)", "Targets": fleetTarget["Targets"]})
 	// Without configured instances no rule is scoped.
@@ -211,10 +211,15 @@ func toAny(ss []string) []any {
 
 func TestAlarmsAndDashboard(t *testing.T) {
 	s := synth(t, fullContext())
-	// Status checks (2), the function and queue alarms (4), the probe (2):
-	// every one notifies the topic.
-	s.count(t, tAlarm, nil, 9)
-	s.count(t, tAlarm, obj{"AlarmActions": arr{ref("Notifications")}}, 9)
+	// Status checks (2), the function and queue alarms (4), the probe (2),
+	// readiness (1): every one notifies the topic.
+	s.count(t, tAlarm, nil, 10)
+	s.count(t, tAlarm, obj{"AlarmActions": arr{ref("Notifications")}}, 10)
+	// Two reconcile periods with a group that has no ready standby.
+	s.has(t, tAlarm, obj{
+		"MetricName": metrics.GroupsWithoutReadyStandby, "Namespace": emf.DefaultNamespace, "Period": 300,
+		"EvaluationPeriods": 2, "DatapointsToAlarm": 2, "Threshold": 1, "AlarmName": stackNameJoin(config.ReadinessAlarmInfix),
+	})
 	for _, id := range []string{"i-0123456789abcdef0", "i-0bbbbbbbbbbbbbbb2"} {
 		s.has(t, tAlarm, obj{
 			"MetricName": "StatusCheckFailed", "Namespace": "AWS/EC2",
@@ -475,7 +480,7 @@ func TestActivationAndProbe(t *testing.T) {
 		if c := bySid["RunActivationOnMembers"].Condition["StringLike"]["ssm:resourceTag/"+groupTag]; c != "?*" {
 			t.Errorf("%s: SendCommand on members without the group-tag condition: %v", role, bySid["RunActivationOnMembers"])
 		}
-		if a := bySid["ReadActivationResult"].actions(); len(a) != 1 || a[0] != "ssm:GetCommandInvocation" {
+		if a := bySid["ReadActivationResult"].actions(); !slices.Equal(a, []string{"ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation"}) {
 			t.Errorf("%s: result reading %v", role, a)
 		}
 	}

@@ -1,6 +1,6 @@
 // Command eni-failover is the operator's command line: it invokes the
 // deployed move function (status, plan, move, failback, pause, resume,
-// history, drill) and prints tables, or JSON with --json. Install it with
+// history, drill, doctor) and prints tables, or JSON with --json. Install it with
 // go install github.com/eni-failover/eni-failover/cmd/eni-failover@latest.
 package main
 

@@ -50,7 +50,7 @@ func Load(getenv func(string) string) (Env, error) {
 		attempts = n
 	}
 	e := Env{getenv: getenv}
-	for _, svc := range []string{"EC2", "SNS", "SSM"} {
+	for _, svc := range []string{"EC2", "SNS", "SSM", "EVENTBRIDGE", "CLOUDWATCH", "LAMBDA"} {
 		if ep := e.Endpoint(svc); ep != nil {
 			if u, err := url.Parse(*ep); err != nil || u.Scheme == "" || u.Host == "" {
 				errs = append(errs, fmt.Errorf("endpoint %q for %s is not a URL", *ep, svc))

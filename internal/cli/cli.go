@@ -86,7 +86,8 @@ func usage(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-9s %s\n", a.Name+":", strings.Join(flags, " "))
 	}
-	fmt.Fprintln(w, "\nexit codes: 0 done (status: ENI on a healthy member), 1 failed, 2 usage or refused, 3 function unreachable, 4 status degraded")
+	fmt.Fprintln(w, "\nexit codes: 0 done (status: ENI on a healthy member), 1 failed, 2 usage or refused, 3 function unreachable, 4 status degraded;")
+	fmt.Fprintln(w, "doctor: 0 every check passed, 1 warnings, 2 failures (a failover would not succeed)")
 }
 
 // Run executes one command line and returns the exit code.
@@ -192,6 +193,9 @@ func parseFlags(action moveapi.Action, args []string, stderr io.Writer) (Flags, 
 
 func exitCode(r *moveapi.Response) int {
 	switch {
+	case r.Action == moveapi.ActionDoctor:
+		// The doctor's own codes: 0 all passed, 1 warnings, 2 failures.
+		return moveapi.ExitCode(moveapi.Worst(r.Checks))
 	case r.Outcome == report.Failed || r.Error != "":
 		return ExitFailed
 	case r.Action == moveapi.ActionStatus && !healthy(r):

@@ -17,6 +17,8 @@ func render(w io.Writer, r *moveapi.Response) {
 	switch r.Action {
 	case "status":
 		printStatus(w, r)
+	case moveapi.ActionDoctor:
+		printChecks(w, r.Checks)
 	case "history":
 		fmt.Fprintf(w, "group %s, ENI %s on %s\n", r.Group, r.ENIID, cmp.Or(r.Holder, "(none)"))
 		printMoves(w, r.History)
@@ -144,6 +146,10 @@ func printRun(w io.Writer, r *moveapi.Response) {
 		}
 		tw.Flush()
 	}
+	if len(r.Checks) > 0 {
+		// A drill the doctor refused: what it found.
+		printChecks(w, r.Checks)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", short(r.Error, 300))
 	}
@@ -163,4 +169,28 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// printChecks is the doctor's table: group, check, result, what it saw and
+// what to do, then the count of each result.
+func printChecks(w io.Writer, checks []moveapi.Check) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tAREA\tCHECK\tRESULT\tDETAIL\tWHAT TO DO")
+	count := map[moveapi.Verdict]int{}
+	for _, c := range checks {
+		count[c.Result]++
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", orDash(c.Group), c.Area, short(c.Check, 90), strings.ToUpper(string(c.Result)), short(c.Detail, 140), orDash(short(c.Fix, 140)))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d checks: %d pass, %d warn, %d fail: %s\n", len(checks), count[moveapi.Pass], count[moveapi.Warn], count[moveapi.Fail], verdictLine(moveapi.Worst(checks)))
+}
+
+func verdictLine(v moveapi.Verdict) string {
+	switch v {
+	case moveapi.Pass:
+		return "a failover would succeed"
+	case moveapi.Warn:
+		return "a failover would succeed; see the warnings"
+	}
+	return "a failover would NOT succeed; fix the failures"
 }

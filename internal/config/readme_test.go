@@ -15,7 +15,7 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range append(Vars, probeconfig.Vars...) {
+	for _, v := range append(append(Vars, DoctorVars...), probeconfig.Vars...) {
 		def := "(empty)"
 		if v.Default != "" {
 			def = "`" + v.Default + "`"

@@ -81,3 +81,21 @@ func (e *Engine) statusOf(g model.Group) Status {
 	}
 	return st
 }
+
+// Statuses reads the named group, or every group when group is "" (the
+// groups that read well, and the error of those that did not).
+func (e *Engine) Statuses(ctx context.Context, group string) ([]Status, error) {
+	if group != "" {
+		st, err := e.Status(ctx, group)
+		if err != nil {
+			return nil, err
+		}
+		return []Status{st}, nil
+	}
+	groups, err := e.readAll(ctx)
+	out := make([]Status, len(groups))
+	for i, g := range groups {
+		out[i] = e.statusOf(g)
+	}
+	return out, err
+}

@@ -72,6 +72,9 @@ type Parsed struct {
 	// NotifyOnly: report what would happen, change nothing (AWS Health
 	// events with HEALTH_EVENT_ACTION=notify).
 	NotifyOnly bool `json:"notify_only,omitempty"`
+	// Readiness: the stack's readiness alarm fired (a group has had no
+	// ready standby for two periods): say why, move nothing.
+	Readiness bool `json:"readiness,omitempty"`
 }
 
 // Options shape parsing.
@@ -107,6 +110,9 @@ func Parse(raw []byte, opts Options) Parsed {
 		parse = stateChange
 	case env.Source == SourceEC2 && (env.DetailType == DetailSpot || env.DetailType == DetailRebalance):
 		parse = evacuation
+	case env.Source == SourceCloudWatch && env.DetailType == DetailAlarm && readinessAlarm(env, cmp.Or(opts.MetricsNamespace, emf.DefaultNamespace)):
+		p.Readiness, p.Ignored = true, "the readiness alarm: no move, the reasons are notified"
+		return p
 	case env.Source == SourceCloudWatch && env.DetailType == DetailAlarm:
 		parse = func(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 			return alarm(env, at, cmp.Or(opts.MetricsNamespace, emf.DefaultNamespace))
@@ -196,119 +202,6 @@ func evacuation(env envelope, at time.Time) ([]engine.Trigger, string, error) {
 		reason = fmt.Sprintf("spot interruption (%s) of %s", cmp.Or(d.Action, "terminate"), d.InstanceID)
 	}
 	return []engine.Trigger{{Kind: report.Evacuate, InstanceID: d.InstanceID, Reason: reason, At: at}}, "", nil
-}
-
-func alarm(env envelope, at time.Time, namespace string) ([]engine.Trigger, string, error) {
-	var d struct {
-		AlarmName string `json:"alarmName"`
-		State     struct {
-			Value      string `json:"value"`
-			Timestamp  string `json:"timestamp"`
-			ReasonData string `json:"reasonData"`
-		} `json:"state"`
-		Configuration struct {
-			Metrics   []alarmMetric `json:"metrics"`
-			AlarmRule string        `json:"alarmRule"`
-		} `json:"configuration"`
-	}
-	if err := detailObject(env, &d); err != nil {
-		return nil, "", err
-	}
-	if d.State.Value == "" {
-		return nil, "", fmt.Errorf("no alarm state")
-	}
-	if d.State.Value != AlarmStateAlarm {
-		return nil, fmt.Sprintf("alarm %q went to %s", d.AlarmName, d.State.Value), nil
-	}
-	if t := ParseTime(d.State.Timestamp); !t.IsZero() {
-		at = t
-	}
-	// Only a metric alarm on one instance's metric says that instance
-	// failed. A composite alarm names other alarms (its rule), and a
-	// metric-math alarm computes over its inputs: the instances behind
-	// them say nothing about which one failed, and our own alarms reach
-	// the function by themselves.
-	if d.Configuration.AlarmRule != "" {
-		return nil, fmt.Sprintf("alarm %q is a composite alarm (%s): no instance to act on", d.AlarmName, model.Clip(d.Configuration.AlarmRule, 80)), nil
-	}
-	for _, m := range d.Configuration.Metrics {
-		if m.Expression != "" {
-			return nil, fmt.Sprintf("alarm %q is a metric-math alarm (%s): no instance to act on", d.AlarmName, model.Clip(m.Expression, 80)), nil
-		}
-	}
-	for _, m := range d.Configuration.Metrics {
-		if m.MetricStat.Metric.Name == findings.MetricReachable && m.MetricStat.Metric.Namespace != namespace {
-			return nil, fmt.Sprintf("alarm %q watches %s in namespace %q, not the probe's %q: not acted on",
-				d.AlarmName, findings.MetricReachable, m.MetricStat.Metric.Namespace, namespace), nil
-		}
-	}
-	if group := probeGroup(d.Configuration.Metrics); group != "" {
-		// The license-port probe's alarm: about a group's current holder
-		// as of the start of the failing datapoints.
-		since := at.Add(-3 * time.Minute)
-		var rd struct {
-			StartDate string `json:"startDate"`
-		}
-		if json.Unmarshal([]byte(d.State.ReasonData), &rd) == nil {
-			if t := ParseTime(rd.StartDate); !t.IsZero() {
-				since = t
-			}
-		}
-		return []engine.Trigger{{Kind: report.Impaired, Group: group, Since: since, At: at,
-			Reason: fmt.Sprintf("license ports of group %s do not answer (alarm %s)", group, d.AlarmName)}}, "", nil
-	}
-	return instanceAlarm(d.AlarmName, d.Configuration.Metrics, at)
-}
-
-// instanceAlarm is an alarm on instances' metrics (the status checks): a
-// trigger about each instance, which counts only when EC2's own checks
-// confirm it.
-func instanceAlarm(name string, metrics []alarmMetric, at time.Time) ([]engine.Trigger, string, error) {
-	ids := map[string]bool{}
-	var list []string
-	for _, m := range metrics {
-		id, ok := m.MetricStat.Metric.Dimensions["InstanceId"]
-		if !ok {
-			continue
-		}
-		if err := checkInstance(id); err != nil {
-			return nil, "", err
-		}
-		if !ids[id] {
-			ids[id] = true
-			list = append(list, id)
-		}
-	}
-	if len(list) == 0 {
-		return nil, "", fmt.Errorf("alarm %q has no InstanceId dimension", name)
-	}
-	var ts []engine.Trigger
-	for _, id := range list {
-		ts = append(ts, engine.Trigger{Kind: report.Impaired, InstanceID: id, Reason: fmt.Sprintf("alarm %s on %s", name, id), At: at,
-			NeedsEC2Impaired: true})
-	}
-	return ts, "", nil
-}
-
-type alarmMetric struct {
-	Expression string `json:"expression"`
-	MetricStat struct {
-		Metric struct {
-			Namespace  string            `json:"namespace"`
-			Name       string            `json:"name"`
-			Dimensions map[string]string `json:"dimensions"`
-		} `json:"metric"`
-	} `json:"metricStat"`
-}
-
-// probeGroup returns the group of a license-port probe alarm, or "".
-func probeGroup(ms []alarmMetric) string {
-	for _, m := range ms {
-		if m.MetricStat.Metric.Name == findings.MetricReachable {
-			return m.MetricStat.Metric.Dimensions["Group"]
-		}
-	}
-	return ""
 }
 
 // probeFindings reads the probe's result out of its destination's record:

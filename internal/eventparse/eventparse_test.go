@@ -224,3 +224,20 @@ func TestProbeFindings(t *testing.T) {
 		t.Fatalf("restored %+v", r)
 	}
 }
+
+// The readiness alarm moves nothing: it asks for the reasons to be told.
+// The same metric name in another namespace is anybody's, and is not it.
+func TestReadinessAlarm(t *testing.T) {
+	p := Parse(events.MustSample("alarm-readiness.json"), Options{})
+	if !p.Readiness || len(p.Triggers) != 0 || p.Malformed {
+		t.Fatalf("parsed %+v", p)
+	}
+	for name, raw := range map[string]string{
+		"other namespace": strings.Replace(string(events.MustSample("alarm-readiness.json")), `"namespace": "ENIFailover"`, `"namespace": "Attacker"`, 1),
+		"back to OK":      strings.Replace(string(events.MustSample("alarm-readiness.json")), `"value": "ALARM"`, `"value": "OK"`, 1),
+	} {
+		if p := Parse([]byte(raw), Options{}); p.Readiness || len(p.Triggers) != 0 {
+			t.Errorf("%s: parsed %+v", name, p)
+		}
+	}
+}

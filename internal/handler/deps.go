@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/eni-failover/eni-failover/internal/doctor"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/metrics"
 	"github.com/eni-failover/eni-failover/internal/notify"
@@ -16,6 +17,10 @@ type Deps struct {
 	Notifier *notify.Notifier // nil: no notifications
 	Metrics  *metrics.Emitter // nil: no metrics
 	Log      *slog.Logger
+	// Doctor checks that a failover would succeed: the move function's
+	// doctor action and drill preflight, the failover function's DryRuns
+	// for it and the readiness count at each reconcile (nil: none).
+	Doctor *doctor.Doctor
 }
 
 func (d Deps) logger() *slog.Logger { return orDiscard(d.Log) }

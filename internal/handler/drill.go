@@ -35,6 +35,10 @@ func (h *Move) drill(ctx context.Context, req moveapi.Request) (*moveapi.Respons
 			return nil, bad
 		}
 	}
+	if refused := h.preflight(ctx, req); refused != nil {
+		h.logger().WarnContext(ctx, "drill refused by the doctor", "group", req.Group, "error", refused.Error)
+		return refused, nil
+	}
 	there := engine.Trigger{Kind: report.Move, Group: req.Group, Reason: reason, RequestID: req.RequestID}
 	reports, err := h.Engine.Run(ctx, there, false)
 	if bad := badRequestFrom(err); bad != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/eventparse"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/report"
 )
 
@@ -29,6 +30,8 @@ type FailoverResult struct {
 	eventparse.Parsed
 	Reports []*report.Report `json:"reports"`
 	Errors  []string         `json:"errors,omitempty"`
+	// Doctor answers a doctor request (the move function's).
+	Doctor *moveapi.RoleChecks `json:"doctor,omitempty"`
 }
 
 // Handle parses the event, runs each trigger and returns a summary. It
@@ -36,9 +39,15 @@ type FailoverResult struct {
 // standby yet), so Lambda's retries and the on-failure destination get it.
 func (h *Failover) Handle(ctx context.Context, raw json.RawMessage) (*FailoverResult, error) {
 	log := h.logger()
+	if isDirectRequest(raw) {
+		return h.roleChecks(ctx, raw)
+	}
 	p := eventparse.Parse(raw, eventparse.Options{HealthNotifyOnly: h.HealthNotifyOnly, MetricsNamespace: h.MetricsNamespace})
 	res := &FailoverResult{Parsed: p, Reports: []*report.Report{}}
 	switch {
+	case p.Readiness:
+		h.readiness(ctx, true)
+		return res, nil
 	case p.Malformed:
 		log.WarnContext(ctx, "event ignored: malformed", "source", p.Source, "detail_type", p.DetailType, "reason", p.Ignored)
 		return res, nil
@@ -53,6 +62,11 @@ func (h *Failover) Handle(ctx context.Context, raw json.RawMessage) (*FailoverRe
 	reports, err := run(ctx, p.Triggers, p.NotifyOnly)
 	for _, r := range reports {
 		h.record(ctx, r, p.DetailType, p.NotifyOnly)
+	}
+	if scheduled(p.Triggers) {
+		// After the reconcile's own moves: a standby it just used is
+		// counted as the holder it now is.
+		h.readiness(ctx, false)
 	}
 	res.Reports = append(res.Reports, reports...)
 	var retry []error
@@ -93,6 +107,11 @@ func Conducts(ts []engine.Trigger) bool {
 		}
 	}
 	return len(ts) > 0
+}
+
+// scheduled reports whether the event is the scheduled reconcile.
+func scheduled(ts []engine.Trigger) bool {
+	return len(ts) == 1 && ts[0].Kind == report.Reconcile && ts[0].Group == ""
 }
 
 // unjoin lists the errors of an errors.Join (nil: none).

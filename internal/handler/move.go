@@ -50,6 +50,8 @@ func (h *Move) Handle(ctx context.Context, raw json.RawMessage) (*moveapi.Respon
 		return h.history(ctx, req)
 	case moveapi.ActionDrill:
 		return h.drill(ctx, req)
+	case moveapi.ActionDoctor:
+		return h.doctor(ctx, req)
 	}
 	// An action in moveapi's table that nobody serves here: refuse it
 	// rather than guess what it means.

@@ -6,6 +6,8 @@ package metrics
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +26,11 @@ const (
 	NothingToDo      = "NoChange"
 	Activations      = "Activations"
 	ActivationFails  = "ActivationFailures"
+	// ReadyStandbys counts, per group, the standbys that passed the
+	// scheduled readiness checks; GroupsWithoutReadyStandby counts the
+	// groups with none (the readiness alarm's metric).
+	ReadyStandbys             = "ReadyStandbys"
+	GroupsWithoutReadyStandby = "GroupsWithoutReadyStandby"
 )
 
 // Emitter writes one EMF line per report.
@@ -92,4 +99,40 @@ func (e *Emitter) Report(r *report.Report) error {
 	defer e.mu.Unlock()
 	_, err = fmt.Fprintf(e.w, "%s\n", b)
 	return err
+}
+
+// Readiness writes each group's count of ready standbys, and the number
+// of groups without one (written every time, zero included, so that the
+// alarm sees the reconcile's rounds).
+func (e *Emitter) Readiness(ready map[string]int) error {
+	if e == nil {
+		return nil
+	}
+	without := 0
+	var lines [][]byte
+	for _, group := range slices.Sorted(maps.Keys(ready)) {
+		if ready[group] == 0 {
+			without++
+		}
+		b, err := emf.Record(e.namespace, e.now(), [][]string{{"Group"}}, []emf.Metric{{Name: ReadyStandbys, Unit: "Count"}},
+			map[string]any{"Group": model.SafeName(group), "Function": e.function, ReadyStandbys: ready[group]})
+		if err != nil {
+			return fmt.Errorf("encoding the readiness of group %s: %w", group, err)
+		}
+		lines = append(lines, b)
+	}
+	b, err := emf.Record(e.namespace, e.now(), [][]string{{}}, []emf.Metric{{Name: GroupsWithoutReadyStandby, Unit: "Count"}},
+		map[string]any{"Function": e.function, GroupsWithoutReadyStandby: without})
+	if err != nil {
+		return fmt.Errorf("encoding the readiness: %w", err)
+	}
+	lines = append(lines, b)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, b := range lines {
+		if _, err := fmt.Fprintf(e.w, "%s\n", b); err != nil {
+			return err
+		}
+	}
+	return nil
 }

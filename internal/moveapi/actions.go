@@ -22,6 +22,7 @@ const (
 	ActionResume   ActionName = "resume"
 	ActionHistory  ActionName = "history"
 	ActionDrill    ActionName = "drill"
+	ActionDoctor   ActionName = "doctor"
 )
 
 // Field names a request field an action may take besides "action",
@@ -73,6 +74,7 @@ var Actions = []Action{
 	{Name: ActionHistory, Help: "the last moves, newest first", Fields: []Field{FieldLimit}},
 	{Name: ActionDrill, Help: "a failover exercise: a planned move to the best standby and back, each timed", Mutates: true, Idempotent: true,
 		Fields: []Field{FieldReason}},
+	{Name: ActionDoctor, Help: "check, changing nothing, that a failover would succeed here: IAM (EC2 DryRun with both roles), the rules, the standbys, the watchers"},
 }
 
 // Lookup finds an action by name.

@@ -20,7 +20,7 @@ func TestParseRequest(t *testing.T) {
 		{`{"action":"pause","reason":"patching","minutes":10080}`, ""},
 		{`{"action":"history","limit":50}`, ""},
 		{`{"action":"drill","request_id":"cli-2"}`, ""},
-		{`{"action":""}`, `"action" is required: status, plan, move, failback, pause, resume, history or drill`},
+		{`{"action":""}`, `"action" is required: status, plan, move, failback, pause, resume, history, drill or doctor`},
 		{`{"action":"teleport"}`, `unknown action "teleport"`},
 		{`{"action":"failback","target":"i-0bbbbbbbbbbbbbbb2"}`, "target applies to plan and move, not failback"},
 		{`{"action":"status","reason":"x"}`, "reason applies to plan, move, failback, pause, resume and drill, not status"},

@@ -30,6 +30,8 @@ type Response struct {
 	History []model.Move `json:"history,omitempty"`
 	// Drill is the exercise's two moves, there and back.
 	Drill []DrillMove `json:"drill,omitempty"`
+	// Checks are the doctor's findings (doctor, and a drill it refused).
+	Checks []Check `json:"checks,omitempty"`
 }
 
 // Outcomes of the actions that only read: the report's outcome in their

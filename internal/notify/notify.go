@@ -125,3 +125,33 @@ func subjectSafe(s string) string {
 	}
 	return out
 }
+
+// PublishReadiness tells people that a group has no standby ready for a
+// failover, and why each is not.
+func (n *Notifier) PublishReadiness(ctx context.Context, group string, standbys int, notReady []string) error {
+	if n == nil || n.TopicARN == "" {
+		return nil
+	}
+	why := "no standby"
+	if len(notReady) > 0 {
+		why = notReady[0]
+	}
+	subject := subjectSafe(fmt.Sprintf("eni-failover %s: NO standby ready for a failover (%s)", group, why))
+	var b strings.Builder
+	fmt.Fprintf(&b, "Group %s has %d standby(s) and none could take the license ENI now: a failover would have nowhere to go.\n\n", group, standbys)
+	for _, r := range notReady {
+		fmt.Fprintf(&b, "- %s\n", r)
+	}
+	fmt.Fprintf(&b, "\nRun: eni-failover doctor --group %s\n", group)
+	_, err := n.SNS.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(n.TopicARN), Subject: aws.String(subject), Message: aws.String(b.String()),
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			"group":   {DataType: aws.String("String"), StringValue: aws.String(group)},
+			"outcome": {DataType: aws.String("String"), StringValue: aws.String("no-ready-standby")},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("publishing the readiness of group %s to %s: %w", group, n.TopicARN, err)
+	}
+	return nil
+}

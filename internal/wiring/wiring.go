@@ -10,13 +10,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/eni-failover/eni-failover/internal/awsenv"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/config"
+	"github.com/eni-failover/eni-failover/internal/doctor"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/metrics"
@@ -62,11 +66,47 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 		Metrics: metrics.New(stdout, cfg.MetricsNamespace, function, nil),
 		Log:     log,
 	}
+	var snsClient *sns.Client
 	if cfg.NotifyTopicARN != "" {
-		snsClient := sns.NewFromConfig(env.Config, func(o *sns.Options) { o.BaseEndpoint = env.Endpoint("SNS") })
+		snsClient = sns.NewFromConfig(env.Config, func(o *sns.Options) { o.BaseEndpoint = env.Endpoint("SNS") })
 		deps.Notifier = &notify.Notifier{SNS: snsClient, TopicARN: cfg.NotifyTopicARN}
 	}
+	doc, err := buildDoctor(getenv, env, cfg, deps.Engine, ec2Client, snsClient, function)
+	if err != nil {
+		return handler.Deps{}, cfg, err
+	}
+	deps.Doctor = doc
 	return deps, cfg, nil
+}
+
+// buildDoctor gives each function the doctor's part it runs with its role:
+// the failover code the DryRuns and the readiness count (EC2, SSM), the
+// move function everything (the rules, alarms, subscriptions and the
+// functions' settings too).
+func buildDoctor(getenv func(string) string, env awsenv.Env, cfg config.Config, eng *engine.Engine, ec2Client *ec2.Client, snsClient *sns.Client, function string) (*doctor.Doctor, error) {
+	deployed, err := config.LoadDoctor(getenv)
+	if err != nil {
+		return nil, err
+	}
+	d := &doctor.Doctor{Engine: eng, EC2: ec2Client, Role: doctor.FailoverRole, Deployed: deployed, TopicARN: cfg.NotifyTopicARN, MetricsNamespace: cfg.MetricsNamespace,
+		Platforms: doctor.Platforms{
+			Linux:   len(cfg.ActivationCommands)+len(cfg.DeepCheckCommands) > 0 || cfg.ActivationDocuments.Linux != "" || cfg.DeepCheckDocuments.Linux != "",
+			Windows: len(cfg.WindowsActivationCommands)+len(cfg.WindowsDeepCheckCommands) > 0 || cfg.ActivationDocuments.Windows != "" || cfg.DeepCheckDocuments.Windows != "",
+		}}
+	if d.Platforms.Needed() {
+		d.Agents = ssm.NewFromConfig(env.Config, func(o *ssm.Options) { o.BaseEndpoint = env.Endpoint("SSM") })
+	}
+	if function != "move" {
+		return d, nil
+	}
+	d.Role = doctor.MoveRole
+	d.Rules = eventbridge.NewFromConfig(env.Config, func(o *eventbridge.Options) { o.BaseEndpoint = env.Endpoint("EVENTBRIDGE") })
+	d.Alarms = cloudwatch.NewFromConfig(env.Config, func(o *cloudwatch.Options) { o.BaseEndpoint = env.Endpoint("CLOUDWATCH") })
+	d.Functions = lambda.NewFromConfig(env.Config, func(o *lambda.Options) { o.BaseEndpoint = env.Endpoint("LAMBDA") })
+	if snsClient != nil {
+		d.Topics = snsClient
+	}
+	return d, nil
 }
 
 // newEC2 is the EC2 client of the engine. It makes one attempt per call:

@@ -34,17 +34,42 @@ func (f *Fake) call(ctx context.Context, op string, input any, fn func() error) 
 	f.mu.Lock()
 	f.advance()
 	f.started = 0
+	// A fault (UnauthorizedOperation standing for IAM) answers a DryRun
+	// as it answers the call; otherwise EC2 says it would have succeeded.
 	err := f.injected(op, input)
-	if err == nil {
+	dry := dryRun(input)
+	switch {
+	case err == nil && dry:
+		err = apiError(op, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
+	case err == nil:
 		err = fn()
 	}
-	f.calls = append(f.calls, Call{Op: op, Input: input, Err: err, At: f.clk.Now(), Latency: d, Transition: f.started})
+	f.calls = append(f.calls, Call{Op: op, Input: input, Err: err, At: f.clk.Now(), Latency: d, Transition: f.started, DryRun: dry})
 	hook := f.afterCall
 	f.mu.Unlock()
 	if hook != nil {
 		hook(op, input, err)
 	}
 	return err
+}
+
+// dryRun reports whether a mutating call's input sets DryRun.
+func dryRun(input any) bool {
+	switch in := input.(type) {
+	case ec2.AttachNetworkInterfaceInput:
+		return aws.ToBool(in.DryRun)
+	case ec2.DetachNetworkInterfaceInput:
+		return aws.ToBool(in.DryRun)
+	case ec2.ModifyNetworkInterfaceAttributeInput:
+		return aws.ToBool(in.DryRun)
+	case ec2.CreateTagsInput:
+		return aws.ToBool(in.DryRun)
+	case ec2.DeleteTagsInput:
+		return aws.ToBool(in.DryRun)
+	case ec2.StartInstancesInput:
+		return aws.ToBool(in.DryRun)
+	}
+	return false
 }
 
 func notFound(op, code, format string, args ...any) error {

@@ -126,6 +126,8 @@ type Call struct {
 	// Latency is the call's round trip; Transition the attach or detach
 	// transition it started (what EC2 itself takes).
 	Latency, Transition time.Duration
+	// DryRun: the call asked only whether it was allowed.
+	DryRun bool
 }
 
 // Fake is the simulated EC2. It is safe for concurrent use.
@@ -524,7 +526,7 @@ func (f *Fake) CallCount(op string) int {
 func (f *Fake) MutatingCalls() int {
 	n := 0
 	for _, c := range f.Calls() {
-		if MutatingOps[c.Op] {
+		if MutatingOps[c.Op] && !c.DryRun {
 			n++
 		}
 	}
@@ -535,7 +537,7 @@ func (f *Fake) MutatingCalls() int {
 func (f *Fake) AcceptedMutations() map[string]int {
 	m := map[string]int{}
 	for _, c := range f.Calls() {
-		if MutatingOps[c.Op] && c.Err == nil {
+		if MutatingOps[c.Op] && c.Err == nil && !c.DryRun {
 			m[c.Op]++
 		}
 	}

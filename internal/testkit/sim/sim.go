@@ -18,6 +18,7 @@ import (
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/emf"
+	"github.com/eni-failover/eni-failover/internal/doctor"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/metrics"
@@ -114,11 +115,15 @@ func (r *Region) Deps(opts engine.Options, metricsOut io.Writer, log *slog.Logge
 	if metricsOut == nil {
 		metricsOut = io.Discard
 	}
+	eng := engine.New(r.EC2, r.Clock, log, opts)
 	return handler.Deps{
-		Engine:   engine.New(r.EC2, r.Clock, log, opts),
+		Engine:   eng,
 		Notifier: &notify.Notifier{SNS: r.SNS, TopicARN: TopicARN},
 		Metrics:  metrics.New(metricsOut, emf.DefaultNamespace, "sim", r.Clock.Now),
 		Log:      log,
+		// The simulated EC2 answers DryRuns; the other services' checks
+		// are left out (their clients are nil).
+		Doctor: &doctor.Doctor{Engine: eng, EC2: r.EC2, Role: doctor.FailoverRole, TopicARN: TopicARN},
 	}
 }
 

@@ -1,0 +1,108 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eni-failover/eni-failover/internal/envvar"
+)
+
+// The doctor's environment variables: what the stack deployed, so that
+// the doctor can compare what it finds with it. The stack sets them on
+// the move function; unset, the checks that need them are left out and
+// say so.
+const (
+	EnvDoctorRules        = "DOCTOR_RULES"
+	EnvDoctorAlarmPrefix  = "DOCTOR_ALARM_PREFIX"
+	EnvDoctorFunctions    = "DOCTOR_FUNCTIONS"
+	EnvDoctorProbeGroups  = "DOCTOR_PROBE_GROUPS"
+	EnvDoctorProbeMinutes = "DOCTOR_PROBE_MINUTES"
+	EnvFailoverFunction   = "FAILOVER_FUNCTION"
+)
+
+// The names the stack gives its alarms after its name: the doctor looks
+// for them, the stack's rule routes the first two to the failover
+// function.
+const (
+	StatusAlarmInfix    = "-status-"
+	ProbeAlarmInfix     = "-probe-group-"
+	ReadinessAlarmInfix = "-no-ready-standby"
+)
+
+// DoctorVars lists the doctor's variables; the README's table is checked
+// against it.
+var DoctorVars = []envvar.Var{
+	{Name: EnvDoctorRules, Default: "", Meaning: "the stack's EventBridge rules (names, comma separated) that the doctor tests AWS's documented events against"},
+	{Name: EnvDoctorAlarmPrefix, Default: "", Meaning: "the prefix of the stack's alarm names (the stack name): the doctor checks they exist and report data"},
+	{Name: EnvDoctorFunctions, Default: "", Meaning: "the functions as deployed, `name=timeoutSeconds/reservedConcurrency` comma separated (0: none reserved): the doctor reports drift"},
+	{Name: EnvDoctorProbeGroups, Default: "", Meaning: "the groups the probe watches (comma separated): the doctor checks their probe rounds arrive"},
+	{Name: EnvDoctorProbeMinutes, Default: "0", Meaning: "the probe's schedule in minutes: a group with no probe round for twice that fails the doctor"},
+	{Name: EnvFailoverFunction, Default: "", Meaning: "the failover function's name: the doctor asks it to DryRun a failover's EC2 calls with its own role; empty: only the move function's role is checked"},
+}
+
+// Doctor is what the doctor compares the account with.
+type Doctor struct {
+	Rules        []string
+	AlarmPrefix  string
+	Functions    []DeployedFunction
+	ProbeGroups  []string
+	ProbeEvery   time.Duration
+	FailoverName string
+}
+
+// DeployedFunction is one function as the stack deployed it.
+type DeployedFunction struct {
+	Name                string
+	TimeoutSeconds      int
+	ReservedConcurrency int // 0: none reserved
+}
+
+// LoadDoctor reads the doctor's variables.
+func LoadDoctor(getenv func(string) string) (Doctor, error) {
+	get := envvar.Reader(getenv, DoctorVars)
+	d := Doctor{Rules: list(get(EnvDoctorRules)), AlarmPrefix: get(EnvDoctorAlarmPrefix), ProbeGroups: list(get(EnvDoctorProbeGroups)),
+		FailoverName: get(EnvFailoverFunction)}
+	minutes, err := strconv.Atoi(get(EnvDoctorProbeMinutes))
+	if err != nil || minutes < 0 || minutes > 60 {
+		return Doctor{}, fmt.Errorf("invalid configuration: %s=%q: an integer from 0 to 60", EnvDoctorProbeMinutes, get(EnvDoctorProbeMinutes))
+	}
+	d.ProbeEvery = time.Duration(minutes) * time.Minute
+	for _, f := range list(get(EnvDoctorFunctions)) {
+		fn, err := parseDeployed(f)
+		if err != nil {
+			return Doctor{}, fmt.Errorf("invalid configuration: %s: %w", EnvDoctorFunctions, err)
+		}
+		d.Functions = append(d.Functions, fn)
+	}
+	return d, nil
+}
+
+// parseDeployed reads "name=timeout/concurrency".
+func parseDeployed(s string) (DeployedFunction, error) {
+	name, rest, ok := strings.Cut(s, "=")
+	timeout, reserved, ok2 := strings.Cut(rest, "/")
+	t, err1 := strconv.Atoi(timeout)
+	r, err2 := strconv.Atoi(reserved)
+	if !ok || !ok2 || name == "" || err1 != nil || err2 != nil || t < 1 || r < 0 {
+		return DeployedFunction{}, fmt.Errorf("%q: want name=timeoutSeconds/reservedConcurrency", s)
+	}
+	return DeployedFunction{Name: name, TimeoutSeconds: t, ReservedConcurrency: r}, nil
+}
+
+// Format is the inverse of parseDeployed, for the stack.
+func (f DeployedFunction) Format() string {
+	return fmt.Sprintf("%s=%d/%d", f.Name, f.TimeoutSeconds, f.ReservedConcurrency)
+}
+
+// list splits a comma-separated value, dropping empty items.
+func list(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

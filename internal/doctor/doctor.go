@@ -1,0 +1,153 @@
+// Package doctor checks, without changing anything, that a failover would
+// succeed in this account: EC2 DryRuns of a failover's calls with the
+// functions' own roles, the deployed rules against AWS's documented
+// events, the standbys' readiness and the watchers (alarms, the probe,
+// subscriptions, the functions' settings). The move function's doctor
+// action runs it all; the scheduled reconcile runs the cheap part
+// (Readiness) and publishes the count of ready standbys.
+package doctor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/eni-failover/eni-failover/internal/awsapi"
+	"github.com/eni-failover/eni-failover/internal/config"
+	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
+)
+
+// Roles of the functions, as the checks name them.
+const (
+	MoveRole     = "move role"
+	FailoverRole = "failover role"
+)
+
+// Doctor holds the clients (this function's role) and what the stack
+// deployed. A nil client leaves its checks out.
+type Doctor struct {
+	Engine *engine.Engine
+	EC2    awsapi.EC2
+	// Role names this function's role in the checks.
+	Role      string
+	Agents    Agents
+	Rules     Rules
+	Alarms    Alarms
+	Topics    Topics
+	Functions Functions
+	Platforms Platforms
+	Deployed  config.Doctor
+	TopicARN  string
+	// MetricsNamespace is where the probe's rounds are counted.
+	MetricsNamespace string
+}
+
+// Run checks the named group, or every group when group is "", and the
+// stack's watchers once.
+func (d *Doctor) Run(ctx context.Context, group string) ([]moveapi.Check, error) {
+	statuses, err := d.Engine.Statuses(ctx, group)
+	if len(statuses) == 0 {
+		if err == nil {
+			err = fmt.Errorf("no group found (no network interface tagged %s)", d.Engine.Policy().Tags.Group())
+		}
+		return nil, fmt.Errorf("doctor: reading the groups: %w", err)
+	}
+	var out []moveapi.Check
+	if err != nil {
+		out = append(out, moveapi.Check{Area: moveapi.AreaStandby, Check: "every group reads", Result: moveapi.Fail, Detail: err.Error(),
+			Fix: "see eni-failover status; an ENI tagged into a group twice, or a group without members, is left out"})
+	}
+	pol := d.Engine.Policy()
+	var pinned, probed []string
+	for _, st := range statuses {
+		g := st.Group
+		checks := DryRuns(ctx, d.EC2, st, pol, d.Role)
+		if d.Functions != nil && d.Deployed.FailoverName != "" {
+			checks = append(checks, d.failoverRoleChecks(ctx, g.Name)...)
+		}
+		ready := Standbys(ctx, st, pol, d.Agents, d.Platforms, DeniedAttaches(checks))
+		out = append(out, checks...)
+		out = append(out, ready.Checks...)
+		var members []string
+		for _, m := range st.Members {
+			if pol.Allows(m.InstanceID) {
+				members = append(members, m.InstanceID)
+			}
+		}
+		if pol.Allowed != nil {
+			pinned = append(pinned, members...)
+		}
+		if d.Rules != nil {
+			out = append(out, RuleChecks(ctx, d.Rules, g.Name, d.Deployed.Rules, members, pol.Allowed != nil)...)
+		}
+		if d.Alarms != nil && d.Deployed.ProbeEvery > 0 && contains(d.Deployed.ProbeGroups, g.Name) {
+			probed = append(probed, g.Name)
+			out = append(out, ProbeRounds(ctx, d.Alarms, d.MetricsNamespace, g.Name, d.Deployed.ProbeEvery, pol.Now))
+		}
+	}
+	if d.Alarms != nil {
+		out = append(out, AlarmChecks(ctx, d.Alarms, d.Deployed.AlarmPrefix, ExpectedAlarms(d.Deployed.AlarmPrefix, pinned, probed), pol.Now)...)
+	}
+	if d.Topics != nil || d.TopicARN == "" {
+		out = append(out, TopicChecks(ctx, d.Topics, d.TopicARN)...)
+	}
+	if d.Functions != nil {
+		out = append(out, FunctionChecks(ctx, d.Functions, d.Deployed.Functions)...)
+	}
+	return out, nil
+}
+
+// Readiness is the scheduled, cheap part: the standbys of every group read
+// in one fleet read, with a DryRun of each attach.
+func (d *Doctor) Readiness(ctx context.Context, statuses []engine.Status) []Readiness {
+	pol := d.Engine.Policy()
+	out := make([]Readiness, 0, len(statuses))
+	for _, st := range statuses {
+		attaches := AttachDryRuns(ctx, d.EC2, st, pol, d.Role)
+		out = append(out, Standbys(ctx, st, pol, d.Agents, d.Platforms, DeniedAttaches(attaches)))
+	}
+	return out
+}
+
+// failoverRoleChecks asks the failover function for its role's DryRuns of
+// the group: the role that carries out automatic failovers.
+func (d *Doctor) failoverRoleChecks(ctx context.Context, group string) []moveapi.Check {
+	fail := func(v moveapi.Verdict, detail, fix string) []moveapi.Check {
+		return []moveapi.Check{{Group: group, Area: moveapi.AreaIAM, Check: "EC2 DryRuns (" + FailoverRole + ")", Result: v, Detail: detail, Fix: fix}}
+	}
+	payload, _ := json.Marshal(map[string]string{"action": string(moveapi.ActionDoctor), "group": group})
+	out, err := d.Functions.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(d.Deployed.FailoverName), Payload: payload})
+	if err != nil {
+		return fail(moveapi.Warn, "could not ask the failover function: "+message(err), "run the doctor again; the move role needs lambda:InvokeFunction on it")
+	}
+	if out.FunctionError != nil {
+		return fail(moveapi.Fail, "the failover function failed: "+string(out.Payload), "see the failover function's logs")
+	}
+	var res struct {
+		Doctor *moveapi.RoleChecks `json:"doctor"`
+	}
+	if err := json.Unmarshal(out.Payload, &res); err != nil || res.Doctor == nil {
+		return fail(moveapi.Fail, "the failover function did not answer the doctor: "+clip(string(out.Payload)), "deploy the stack again: the function is older than this one")
+	}
+	return res.Doctor.Checks
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func clip(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "..."
+	}
+	return s
+}
