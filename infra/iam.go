@@ -116,7 +116,7 @@ func ssmStatements(stack awscdk.Stack, cfg Config, docs commandDocuments) []awsi
 			},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("ReadActivationResult"),
+			Sid: jsii.String("ReadActivationResult"),
 			// DescribeInstanceInformation: the readiness checks read the
 			// agents' pings before a failover needs them.
 			Actions:   jsii.Strings("ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation"),
