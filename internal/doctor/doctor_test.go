@@ -244,11 +244,11 @@ func TestPinnedRulesKeepStrangersOut(t *testing.T) {
 	d.doc.Engine = deps.Engine
 	// Unpinned patterns let another instance's stop through.
 	checks := d.run(t)
-	if c := find(checks, "another instance's stop stays out"); len(c) != 1 || c[0].Result != moveapi.Fail {
+	if c := find(checks, "a stop of another instance stays out"); len(c) != 1 || c[0].Result != moveapi.Fail {
 		t.Fatalf("%+v", c)
 	}
 	d.rules["ef-state"] = `{"source":["aws.ec2"],"detail-type":["EC2 Instance State-change Notification"],"detail":{"instance-id":["` + strings.ReplaceAll(pinned, ",", `","`) + `"]}}`
-	if c := find(d.run(t), "another instance's stop stays out"); len(c) != 1 || c[0].Result != moveapi.Pass {
+	if c := find(d.run(t), "a stop of another instance stays out"); len(c) != 1 || c[0].Result != moveapi.Pass {
 		t.Fatalf("%+v", c)
 	}
 }

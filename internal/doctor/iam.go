@@ -26,15 +26,15 @@ func DryRuns(ctx context.Context, api awsapi.EC2, st engine.Status, pol engine.P
 	g := st.Group
 	var out []moveapi.Check
 	add := func(call, target string, err error) {
-		out = append(out, dryRunCheck(g.Name, role, call, target, "", err))
+		out = append(out, dryRunCheck(g.Name, g.ENI.ID, role, call, target, "", err))
 	}
 	yes := aws.Bool(true)
 	if g.ENI.Attached() {
 		_, err := api.DetachNetworkInterface(ctx, &ec2.DetachNetworkInterfaceInput{AttachmentId: aws.String(g.ENI.AttachmentID), DryRun: yes})
-		add("ec2:DetachNetworkInterface", fmt.Sprintf("%s from %s", g.ENI.ID, g.ENI.InstanceID), err)
+		add("ec2:DetachNetworkInterface", "from "+g.ENI.InstanceID, err)
 		_, err = api.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{NetworkInterfaceId: aws.String(g.ENI.ID), DryRun: yes,
 			Attachment: &types.NetworkInterfaceAttachmentChanges{AttachmentId: aws.String(g.ENI.AttachmentID), DeleteOnTermination: aws.Bool(false)}})
-		add("ec2:ModifyNetworkInterfaceAttribute", g.ENI.ID+" (DeleteOnTermination)", err)
+		add("ec2:ModifyNetworkInterfaceAttribute", "DeleteOnTermination", err)
 	} else {
 		out = append(out, moveapi.Check{Group: g.Name, Area: moveapi.AreaIAM, Check: fmt.Sprintf("ec2:DetachNetworkInterface (%s)", role), Result: moveapi.Warn,
 			Detail: fmt.Sprintf("%s is not attached, so the detach could not be tried", g.ENI.ID),
@@ -42,12 +42,12 @@ func DryRuns(ctx context.Context, api awsapi.EC2, st engine.Status, pol engine.P
 	}
 	_, err := api.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{g.ENI.ID}, DryRun: yes,
 		Tags: []types.Tag{{Key: aws.String(pol.Tags.Holder()), Value: aws.String(g.ENI.InstanceID)}}})
-	add("ec2:CreateTags", g.ENI.ID+" (the journal)", err)
+	add("ec2:CreateTags", "journal", err)
 	out = append(out, AttachDryRuns(ctx, api, st, pol, role)...)
 	for _, m := range st.Members {
 		if !m.Holder && pol.Allows(m.InstanceID) && m.State == model.StateStopped && pol.AllowStartStopped {
 			_, err := api.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{m.InstanceID}, DryRun: yes})
-			out = append(out, dryRunCheck(g.Name, role, callStart, named(m.Member), m.InstanceID, err))
+			out = append(out, dryRunCheck(g.Name, g.ENI.ID, role, callStart, named(m.Member), m.InstanceID, err))
 		}
 	}
 	return out
@@ -68,7 +68,7 @@ func AttachDryRuns(ctx context.Context, api awsapi.EC2, st engine.Status, pol en
 		}
 		_, err := api.AttachNetworkInterface(ctx, &ec2.AttachNetworkInterfaceInput{NetworkInterfaceId: aws.String(st.Group.ENI.ID), InstanceId: aws.String(m.InstanceID),
 			DeviceIndex: aws.Int32(pol.DeviceIndex), DryRun: aws.Bool(true)})
-		out = append(out, dryRunCheck(st.Group.Name, role, callAttach, fmt.Sprintf("%s to %s", st.Group.ENI.ID, named(m.Member)), m.InstanceID, err))
+		out = append(out, dryRunCheck(st.Group.Name, st.Group.ENI.ID, role, callAttach, "to "+named(m.Member), m.InstanceID, err))
 	}
 	return out
 }
@@ -86,12 +86,12 @@ func DeniedAttaches(checks []moveapi.Check) map[string]string {
 }
 
 // dryRunCheck reads EC2's answer to one DryRun.
-func dryRunCheck(group, role, call, target, instance string, err error) moveapi.Check {
+func dryRunCheck(group, eni, role, call, target, instance string, err error) moveapi.Check {
 	c := moveapi.Check{Group: group, Area: moveapi.AreaIAM, Check: fmt.Sprintf("%s %s (%s)", call, target, role), Instance: instance}
 	var api smithy.APIError
 	switch code := awserr.Code(err); {
 	case code == "DryRunOperation":
-		c.Result, c.Detail = moveapi.Pass, "allowed (DryRun)"
+		c.Result, c.Detail = moveapi.Pass, "allowed (DryRun on "+eni+")"
 	case code == "UnauthorizedOperation" || code == "AccessDenied" || code == "AccessDeniedException":
 		c.Result = moveapi.Fail
 		c.Detail = "denied: " + message(err)

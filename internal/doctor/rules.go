@@ -16,9 +16,9 @@ import (
 // documented are AWS's documented events (events/) a member's failure
 // arrives as: each must match one of the stack's rules.
 var documented = []struct{ name, sample string }{
-	{"stop", "ec2-state-stopped.json"},
-	{"Spot interruption warning", "spot-interruption.json"},
-	{"AWS Health notice", "health-ec2-arn-now.json"},
+	{"a stop", "ec2-state-stopped.json"},
+	{"a Spot interruption warning", "spot-interruption.json"},
+	{"an AWS Health notice", "health-ec2-arn-now.json"},
 }
 
 // stranger is an instance in no group: with instanceIds pinned, no rule
@@ -73,12 +73,12 @@ func RuleChecks(ctx context.Context, api Rules, group string, ruleNames, members
 	for _, d := range documented {
 		for _, id := range members {
 			hits, err := matching(id, d.sample)
-			name := fmt.Sprintf("a %s of %s reaches a function", d.name, id)
+			name := fmt.Sprintf("%s of %s reaches a function", d.name, id)
 			switch {
 			case err != nil:
 				out = append(out, check(name, moveapi.Warn, err.Error(), "run the doctor again"))
 			case len(hits) == 0:
-				out = append(out, check(name, moveapi.Fail, fmt.Sprintf("AWS's documented %s event (events/%s) matches none of the stack's rules", d.name, d.sample),
+				out = append(out, check(name, moveapi.Fail, fmt.Sprintf("AWS's documented event (events/%s) matches none of the stack's rules", d.sample),
 					"deploy the stack again: a rule's pattern was changed, or the instance is missing from instanceIds"))
 			default:
 				out = append(out, check(name, moveapi.Pass, "matches "+strings.Join(hits, ", "), ""))
@@ -88,7 +88,7 @@ func RuleChecks(ctx context.Context, api Rules, group string, ruleNames, members
 			continue
 		}
 		hits, err := matching(stranger, d.sample)
-		name := fmt.Sprintf("another instance's %s stays out", d.name)
+		name := fmt.Sprintf("%s of another instance stays out", d.name)
 		switch {
 		case err != nil:
 			out = append(out, check(name, moveapi.Warn, err.Error(), "run the doctor again"))

@@ -110,7 +110,7 @@ func ProbeRounds(ctx context.Context, api Alarms, namespace, group string, every
 		return watcher(group, name, moveapi.Fail, fmt.Sprintf("no round of the probe in the last %s: a dead license daemon would not be noticed quickly", window),
 			"look at the probe function's errors and logs (its VPC subnets, its security group)")
 	}
-	return watcher(group, name, moveapi.Pass, fmt.Sprintf("%.0f rounds in the last %s, %.0f%% answered", rounds, window, 100*passed/rounds), "")
+	return watcher(group, name, moveapi.Pass, fmt.Sprintf("%.0f round(s) in the last %s, %.0f%% answered", rounds, window, 100*passed/rounds), "")
 }
 
 // TopicChecks: someone must be told, and have confirmed it.

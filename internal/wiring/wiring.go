@@ -11,11 +11,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/eni-failover/eni-failover/internal/awsenv"
 	"github.com/eni-failover/eni-failover/internal/clock"
@@ -101,7 +103,12 @@ func buildDoctor(getenv func(string) string, env awsenv.Env, cfg config.Config, 
 	}
 	d.Role = doctor.MoveRole
 	d.Rules = eventbridge.NewFromConfig(env.Config, func(o *eventbridge.Options) { o.BaseEndpoint = env.Endpoint("EVENTBRIDGE") })
-	d.Alarms = cloudwatch.NewFromConfig(env.Config, func(o *cloudwatch.Options) { o.BaseEndpoint = env.Endpoint("CLOUDWATCH") })
+	d.Alarms = cloudwatch.NewFromConfig(env.Config, func(o *cloudwatch.Options) {
+		o.BaseEndpoint = env.Endpoint("CLOUDWATCH")
+		// CloudWatch's Query protocol rather than the SDK's default CBOR:
+		// every CloudWatch endpoint serves it, emulators included.
+		o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
+	})
 	d.Functions = lambda.NewFromConfig(env.Config, func(o *lambda.Options) { o.BaseEndpoint = env.Endpoint("LAMBDA") })
 	if snsClient != nil {
 		d.Topics = snsClient

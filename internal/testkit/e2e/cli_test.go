@@ -36,6 +36,14 @@ func TestCommandLine(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "holder "+w.primary) || !strings.Contains(out, "token-2") {
 		t.Fatalf("status: exit %d\n%s", code, out)
 	}
+	if code, out = cli("doctor"); code != 0 || !strings.Contains(out, "WHAT TO DO") || !strings.Contains(out, "a failover would succeed") {
+		t.Fatalf("doctor: exit %d\n%s", code, out)
+	}
+	strict.SetAgent(w.standby, "ConnectionLost")
+	if code, out = cli("doctor", "--json"); code != 1 || !strings.Contains(out, `"result":"warn"`) {
+		t.Fatalf("doctor with a standby's agent offline: exit %d, want 1\n%s", code, out)
+	}
+	strict.SetAgent(w.standby, "")
 	if code, out = cli("move", "--target", w.second, "--reason", "cli e2e"); code != 0 || !strings.Contains(out, "move: moved") || w.holder() != w.second {
 		t.Fatalf("move: exit %d, ENI on %s\n%s", code, w.holder(), out)
 	}

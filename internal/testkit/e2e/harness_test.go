@@ -125,6 +125,10 @@ func setUp(m *testing.M) int {
 				}
 				defer f.stop()
 				functions[name] = f
+				// Lambda's view of it, for the doctor's reads and its
+				// invocation of the failover function.
+				timeout, _ := strconv.Atoi(timeoutOf(name))
+				strict.SetFunction(stackName+"-"+name, strictec2.Function{URL: f.url, Timeout: timeout})
 			}
 		}
 	}
@@ -246,7 +250,12 @@ func startFunction(rie, dir, name string) (*function, error) {
 		// The probe watches 12 s per invocation, a round every 2 s (a 1 s
 		// timeout: loopback answers at once, even on a busy machine).
 		"PROBE_TARGETS=mosek=127.0.0.1", fmt.Sprintf("PROBE_PORTS=%d", probePort), "PROBE_TIMEOUT=1s",
-		"PROBE_INTERVAL=2s", "PROBE_WATCH=12s", "PROBE_CONFIRMATIONS=3", "PROBE_WITNESSES="+witnesses)
+		"PROBE_INTERVAL=2s", "PROBE_WATCH=12s", "PROBE_CONFIRMATIONS=3", "PROBE_WITNESSES="+witnesses,
+		// What the doctor compares the account with, as the stack sets it
+		// (each world deploys these rules and alarms in moto).
+		"DOCTOR_RULES="+strings.Join(doctorRules(), ","), "DOCTOR_ALARM_PREFIX="+stackName, "DOCTOR_PROBE_GROUPS=mosek", "DOCTOR_PROBE_MINUTES=1",
+		"DOCTOR_FUNCTIONS="+stackName+"-failover="+timeoutOf("failover")+"/0,"+stackName+"-move="+timeoutOf("move")+"/0",
+		"FAILOVER_FUNCTION="+stackName+"-failover")
 	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
 	if err := f.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting aws-lambda-rie for %s: %w", name, err)

@@ -83,6 +83,25 @@ func iamCall(params url.Values) (string, error) {
 	return string(body), nil
 }
 
+// motoNames are the names moto checks for actions it names otherwise
+// than IAM: CloudWatch by its endpoint prefix (monitoring:), Lambda's
+// InvokeFunction by its API operation (Invoke).
+var motoNames = map[string]string{"lambda:InvokeFunction": "lambda:Invoke"}
+
+// asMotoChecks adds, to the actions IAM knows, the names moto checks.
+func asMotoChecks(actions []string) []string {
+	out := append([]string{}, actions...)
+	for _, a := range actions {
+		if alias, ok := motoNames[a]; ok {
+			out = append(out, alias)
+		}
+		if rest, ok := strings.CutPrefix(a, "cloudwatch:"); ok {
+			out = append(out, "monitoring:"+rest)
+		}
+	}
+	return out
+}
+
 // createUser makes a user with one inline policy allowing actions on "*"
 // and returns its access key.
 func createUser(name string, actions []string) (aws.Credentials, error) {
@@ -90,7 +109,7 @@ func createUser(name string, actions []string) (aws.Credentials, error) {
 		return aws.Credentials{}, err
 	}
 	doc, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{
-		map[string]any{"Effect": "Allow", "Action": actions, "Resource": "*"},
+		map[string]any{"Effect": "Allow", "Action": asMotoChecks(actions), "Resource": "*"},
 	}})
 	if _, err := iamCall(url.Values{"Action": {"PutUserPolicy"}, "UserName": {name}, "PolicyName": {name}, "PolicyDocument": {string(doc)}}); err != nil {
 		return aws.Credentials{}, err

@@ -148,7 +148,8 @@ func TestIAMIsEnforced(t *testing.T) {
 	w := newWorldWithout(t, "ec2:AttachNetworkInterface")
 	w.stop(w.primary)
 	_, ferr := w.failoverMayFail("ec2-state-stopped.json")
-	if ferr == nil || !strings.Contains(ferr.Message, "AccessDenied") {
+	// EC2's own code for IAM's refusal (moto's AccessDenied, as EC2 says it).
+	if ferr == nil || !strings.Contains(ferr.Message, "UnauthorizedOperation") {
 		t.Fatalf("error %+v: want every attach denied", ferr)
 	}
 	if got := w.holder(); got == w.standby || got == w.second {

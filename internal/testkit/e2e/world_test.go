@@ -10,11 +10,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/eni-failover/eni-failover/events"
 )
@@ -26,6 +30,8 @@ type world struct {
 	t                                  *testing.T
 	ec2                                *ec2.Client
 	sqs                                *sqs.Client
+	events                             *eventbridge.Client
+	cw                                 *cloudwatch.Client
 	queueURL                           string
 	group, eni, mac                    string
 	primary, standby, second, outsider string
@@ -51,10 +57,17 @@ func newWorldWithout(t *testing.T, action string) *world {
 	// The harness, too, goes through the strict proxy, as the admin.
 	creds := credentials.NewStaticCredentialsProvider(adminKey, placeholder, "")
 	w := &world{
-		t:     t,
-		group: "mosek",
-		ec2:   ec2.New(ec2.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(strict.URL())}),
-		sqs:   sqs.New(sqs.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(strict.URL())}),
+		t:      t,
+		group:  "mosek",
+		ec2:    ec2.New(ec2.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(strict.URL())}),
+		sqs:    sqs.New(sqs.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(strict.URL())}),
+		events: eventbridge.New(eventbridge.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(strict.URL())}),
+		cw: cloudwatch.New(cloudwatch.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(strict.URL())},
+			func(o *cloudwatch.Options) {
+				o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
+				// moto checks the signature of the uncompressed body.
+				o.DisableRequestCompression = true
+			}),
 	}
 	snsc := sns.New(sns.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(strict.URL())})
 
@@ -94,6 +107,7 @@ func newWorldWithout(t *testing.T, action string) *world {
 	w.queueURL = aws.ToString(q.QueueUrl)
 	attrs := must(w.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}}))
 	must(snsc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(attrs.Attributes["QueueArn"])}))
+	w.deploy(ctx)
 	strict.Settle()
 	return w
 }

@@ -24,7 +24,13 @@
 //     DescribeNetworkInterfaces for a while (SetTagDelay; "Eventual
 //     consistency in the Amazon EC2 API");
 //   - faults on demand: throttling, UnauthorizedOperation for named
-//     instances, OperationNotPermitted.
+//     instances, OperationNotPermitted;
+//   - DryRun: IAM's answer alone (moto checks the policy, then answers
+//     DryRunOperation), and moto's AccessDenied for an EC2 action is
+//     EC2's UnauthorizedOperation;
+//   - the doctor's calls moto lacks (services.go): SSM's
+//     DescribeInstanceInformation, EventBridge's TestEventPattern, Lambda's
+//     function reads and Invoke, after moto's IAM check.
 //
 // It also re-signs requests: a client signs with a placeholder access key
 // the proxy maps to real credentials (moto's IAM users), so long-running
@@ -97,6 +103,9 @@ type Proxy struct {
 	tagDelay   time.Duration
 	tagChanges []tagChange
 	inflight   sync.WaitGroup
+	// functions and agents stand for Lambda and SSM (services.go).
+	functions map[string]Function
+	agents    map[string]string
 }
 
 type pending struct {
@@ -116,7 +125,7 @@ func New(upstream, region string, t Timings) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("strictec2: listening: %w", err)
 	}
-	p := &Proxy{upstream: u, ln: ln, timings: t, region: region, keys: map[string]aws.Credentials{}}
+	p := &Proxy{upstream: u, ln: ln, timings: t, region: region, keys: map[string]aws.Credentials{}, functions: map[string]Function{}}
 	p.Reset()
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
@@ -145,6 +154,7 @@ func (p *Proxy) Reset() {
 	p.dot = map[string]bool{}
 	p.calls = map[string]int{}
 	p.tagDelay, p.tagChanges = 0, nil
+	p.agents = map[string]string{}
 }
 
 // MapKey re-signs requests signed with the placeholder access key id with
@@ -214,6 +224,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key, service := credentialScope(r.Header.Get("Authorization"))
+	if p.emulated(r, service) {
+		p.emulate(w, r, body, key, service)
+		return
+	}
 	if service == "ec2" {
 		form, _ := url.ParseQuery(string(body))
 		if resp := p.enforce(r.Context(), form); resp != nil {
@@ -229,6 +243,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if service == "ec2" && status == http.StatusOK {
 		form, _ := url.ParseQuery(string(body))
 		out = p.after(r.Context(), form, out)
+	}
+	if service == "ec2" && status == http.StatusForbidden {
+		// moto refuses an EC2 action as IAM does elsewhere (AccessDenied);
+		// EC2 itself answers UnauthorizedOperation.
+		out = bytes.Replace(out, []byte("<Code>AccessDenied</Code>"), []byte("<Code>UnauthorizedOperation</Code>"), 1)
 	}
 	for k, vs := range header {
 		if strings.EqualFold(k, "Content-Length") {
@@ -338,6 +357,11 @@ func (p *Proxy) enforce(ctx context.Context, form url.Values) *apiResponse {
 		}
 	}
 	p.mu.Unlock()
+	if form.Get("DryRun") == "true" {
+		// Only IAM's answer: moto checks the policy, then answers
+		// DryRunOperation; nothing here may act on it.
+		return nil
+	}
 	switch action {
 	case "AttachNetworkInterface":
 		return p.attach(ctx, form)

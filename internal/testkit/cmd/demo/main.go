@@ -18,9 +18,11 @@ import (
 
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/config"
+	"github.com/eni-failover/eni-failover/internal/doctor"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/model"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/ssmcommand"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
@@ -70,6 +72,7 @@ func run(out io.Writer, verbose bool) error {
 	ssmFake := fakessm.New(region.Clock)
 	activator := &ssmcommand.Runner{SSM: ssmFake, Commands: []string{"systemctl restart lmgrd"}, Timeout: 30 * time.Second, Clock: region.Clock}
 	deps := region.Deps(engine.Options{Activator: activator, MaxAutomaticMoves: config.DefaultMaxAutomaticMoves}, io.Discard, log)
+	deps.Doctor.Role = doctor.MoveRole
 	s := &story{out: out, region: region, fo: &handler.Failover{Deps: deps}, manual: &handler.Move{Deps: deps}, ssm: ssmFake}
 
 	s.title("eni-failover demo: a MOSEK token server on a simulated EC2 (realistic latencies, virtual clock)")
@@ -79,6 +82,9 @@ func run(out io.Writer, verbose bool) error {
 	s.say("Members: primary %s (priority 1), standby %s (2),", sim.Primary, sim.Standby)
 	s.say("         second standby %s (3).", sim.Second)
 	if err := s.status(); err != nil {
+		return err
+	}
+	if err := s.doctor(); err != nil {
 		return err
 	}
 
@@ -154,6 +160,18 @@ func run(out io.Writer, verbose bool) error {
 		s.say("  notification: %s", model.Clip(aws.ToString(m.Subject), 67))
 	}
 	s.say("Simulated time elapsed: %s.", region.Clock.Now().Sub(sim.Start).Round(time.Millisecond))
+	return nil
+}
+
+// doctor asks, before anything fails, whether a failover would succeed:
+// EC2 answers DryRuns of each call, and each standby is looked at.
+func (s *story) doctor() error {
+	s.title("0. Is it ready? The doctor, before anything fails (EC2 DryRuns with the move role)")
+	if err := s.invoke(`{"action":"doctor","group":"mosek"}`); err != nil {
+		return err
+	}
+	s.say("(In AWS it also tests the rules, the alarms, the subscriptions, the SSM agents and the")
+	s.say("failover function's own role: eni-failover doctor.)")
 	return nil
 }
 
@@ -300,6 +318,13 @@ func (s *story) invoke(payload string) error {
 			cands = append(cands, label(c.InstanceID))
 		}
 		s.say("  plan: %s %s from %s to %s (no change made)", resp.Plan.Action, resp.ENIID, label(resp.HolderBefore), strings.Join(cands, ", "))
+		return nil
+	}
+	if len(resp.Checks) > 0 {
+		for _, c := range resp.Checks {
+			s.say("  %-4s %-8s %s", strings.ToUpper(string(c.Result)), c.Area, model.Clip(strings.TrimSuffix(c.Check, " (move role)"), 72))
+		}
+		s.say("  doctor: %s (%d checks; exit code %d)", resp.Outcome, len(resp.Checks), moveapi.ExitCode(moveapi.Worst(resp.Checks)))
 		return nil
 	}
 	if resp.Pause != nil {

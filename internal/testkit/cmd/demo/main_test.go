@@ -28,7 +28,8 @@ func TestStory(t *testing.T) {
 		"lmgrd NOT started",                                       // and the timeline says so
 		"paused: group paused until",                              // a stop skipped during maintenance
 		"What to do: no member can take",                          // no viable standby
-		"ENI away 5.1s (T+0.140s - T+5.260s), served at T+7.260s", // a step's start and end on the clock
+		"ENI away 5.1s (T+0.640s - T+5.760s), served at T+7.760s", // a step's start and end on the clock
+		"doctor: pass (8 checks; exit code 0)",                    // the doctor before anything fails
 	}
 	for _, w := range want {
 		if !strings.Contains(s, w) {
