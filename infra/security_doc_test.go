@@ -81,6 +81,11 @@ func TestSecurityDocPolicies(t *testing.T) {
 	if st := bySid["OnlyTheProbeWritesItsMetrics"]; st.Condition["StringEquals"]["cloudwatch:namespace"] != "ENIFailover" {
 		t.Errorf("the probe's namespace: %+v", st)
 	}
+	// EventBridge invokes as a service, which an SCP does not govern; the
+	// move role asks the failover function for its DryRuns.
+	if st := bySid["OnlyTheMoveRoleAsksTheFailoverFunctions"]; !slices.Contains(list(st.Action), "lambda:InvokeFunction") || len(list(st.Resource)) != 2 {
+		t.Errorf("direct invocations of the failover functions: %+v", st)
+	}
 	stack := bySid["NobodyElseChangesTheStack"]
 	for _, a := range []string{"cloudwatch:SetAlarmState", "cloudwatch:PutMetricAlarm", "lambda:UpdateFunctionConfiguration",
 		"sns:Subscribe", "sns:SetSubscriptionAttributes", "sqs:ReceiveMessage", "sqs:PurgeQueue", "ssm:UpdateDocument"} {

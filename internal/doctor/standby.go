@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,7 +68,8 @@ func Standbys(ctx context.Context, st engine.Status, pol engine.Policy, agents A
 					"it is no target until the change is over; add a standby, or carry out the change now (stop and start it)")
 			}
 			if why, ok := denied[m.InstanceID]; ok {
-				fail(named(m.Member)+" may be given the ENI", "attach denied: "+why, "see the iam check of this attach")
+				fail(named(m.Member)+" may be given the ENI", fmt.Sprintf("attach to %s denied: %s", named(m.Member), strings.TrimPrefix(why, "denied: ")),
+					"see the iam check of this attach")
 			}
 		}
 		if platforms.Needed() && agents != nil {
@@ -89,7 +91,11 @@ func Standbys(ctx context.Context, st engine.Status, pol engine.Policy, agents A
 			continue
 		}
 		for _, p := range problems {
-			r.NotReady = append(r.NotReady, fmt.Sprintf("%s: %s", p.Check, p.Detail))
+			reason := p.Detail
+			if !strings.Contains(reason, m.InstanceID) {
+				reason = named(m.Member) + ": " + reason
+			}
+			r.NotReady = append(r.NotReady, reason)
 		}
 		// One standby not ready is a warning while another is; the
 		// group's count below fails when none is.

@@ -125,7 +125,7 @@ func TestReadiness(t *testing.T) {
 		t.Fatalf("%d notifications, want 1", len(msgs))
 	}
 	body := aws.ToString(msgs[0].Message)
-	for _, want := range []string{"attach denied", sim.Standby, sim.Second + " (mosek-3210)", "stopped (starting standbys is off)", "eni-failover doctor --group mosek"} {
+	for _, want := range []string{"attach to " + sim.Standby + " (mosek-bbb2) denied: You are not authorized", sim.Second + " (mosek-3210)", "stopped (starting standbys is off)", "eni-failover doctor --group mosek"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("notification lacks %q:\n%s", want, body)
 		}
