@@ -85,8 +85,10 @@ func (s *EniFailoverStack) observability(withoutReady awscloudwatch.IMetric) (fa
 			},
 		},
 	})
-	alarm := func(id, desc string, m awscloudwatch.IMetric) awscloudwatch.Alarm {
+	// Named after the stack, so that the doctor finds each one.
+	alarm := func(id, name, desc string, m awscloudwatch.IMetric) awscloudwatch.Alarm {
 		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmName:        jsii.String(*awscdk.Aws_STACK_NAME() + name),
 			AlarmDescription: jsii.String(desc), Metric: m, Threshold: jsii.Number(1), EvaluationPeriods: jsii.Number(1),
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
@@ -94,14 +96,14 @@ func (s *EniFailoverStack) observability(withoutReady awscloudwatch.IMetric) (fa
 		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Topic))
 		return a
 	}
-	alarm("FailoverErrors", "The failover function returned errors (it retries; see its logs)", s.Failover.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
-	alarm("FleetErrors", "The fleet function (state changes, the reconcile) returned errors (it retries; see its logs)", s.Fleet.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
-	alarm("MoveErrors", "The manual move function returned errors", s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
+	alarm("FailoverErrors", config.FailoverErrorsAlarm, "The failover function returned errors (it retries; see its logs)", s.Failover.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
+	alarm("FleetErrors", config.FleetErrorsAlarm, "The fleet function (state changes, the reconcile) returned errors (it retries; see its logs)", s.Fleet.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
+	alarm("MoveErrors", config.MoveErrorsAlarm, "The manual move function returned errors", s.Move.MetricErrors(&awscloudwatch.MetricOptions{Period: period}))
 	// On what was sent, not on what is visible: anyone allowed
 	// sqs:ReceiveMessage keeps the visible count at zero.
-	alarm("FailedEventsQueued", "Events the failover function could not handle after its retries were sent to the queue",
+	alarm("FailedEventsQueued", config.FailedEventsQueuedAlarm, "Events the failover function could not handle after its retries were sent to the queue",
 		s.Failed.MetricNumberOfMessagesSent(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}))
-	return alarm("FailedMoves", "A license ENI move failed (see the notification and the failover logs)", metric(metrics.Failures, "Sum", "failed moves"))
+	return alarm("FailedMoves", config.FailedMovesAlarm, "A license ENI move failed (see the notification and the failover logs)", metric(metrics.Failures, "Sum", "failed moves"))
 }
 
 // movesQuery saves, in the CloudWatch Logs Insights console, the query of

@@ -215,6 +215,10 @@ func TestAlarmsAndDashboard(t *testing.T) {
 	// readiness (1): every one notifies the topic.
 	s.count(t, tAlarm, nil, 10)
 	s.count(t, tAlarm, obj{"AlarmActions": arr{ref("Notifications")}}, 10)
+	// The doctor finds each alarm by its name.
+	for _, suffix := range config.StackAlarms {
+		s.has(t, tAlarm, obj{"AlarmName": stackNameJoin(suffix)})
+	}
 	// Two reconcile periods with a group that has no ready standby.
 	s.has(t, tAlarm, obj{
 		"MetricName": metrics.GroupsWithoutReadyStandby, "Namespace": emf.DefaultNamespace, "Period": 300,

@@ -31,6 +31,19 @@ const (
 	ReadinessAlarmInfix = "-no-ready-standby"
 )
 
+// The names of the stack's alarms on its own functions and queue, after
+// its name: the doctor finds each of them.
+const (
+	FailoverErrorsAlarm     = "-failover-errors"
+	FleetErrorsAlarm        = "-fleet-errors"
+	MoveErrorsAlarm         = "-move-errors"
+	FailedEventsQueuedAlarm = "-failed-events-queued"
+	FailedMovesAlarm        = "-failed-moves"
+)
+
+// StackAlarms are those names, in order.
+var StackAlarms = []string{FailoverErrorsAlarm, FleetErrorsAlarm, MoveErrorsAlarm, FailedEventsQueuedAlarm, FailedMovesAlarm}
+
 // DoctorVars lists the doctor's variables; the README's table is checked
 // against it.
 var DoctorVars = []envvar.Var{

@@ -74,6 +74,9 @@ func newDeployment(t *testing.T) *deployment {
 	now := r.Clock.Now()
 	d.alarms.list = []cwtypes.MetricAlarm{alarm("ef-no-ready-standby", cwtypes.StateValueOk, now.Add(-time.Hour)),
 		alarm("ef-probe-group-mosek", cwtypes.StateValueOk, now.Add(-time.Hour))}
+	for _, suffix := range config.StackAlarms {
+		d.alarms.list = append(d.alarms.list, alarm("ef"+suffix, cwtypes.StateValueOk, now.Add(-time.Hour)))
+	}
 	deps := r.Deps(engine.Options{}, nil, nil)
 	d.doc = &doctor.Doctor{Engine: deps.Engine, EC2: r.EC2, Role: doctor.MoveRole, Agents: d.agents, Rules: d.rules, Alarms: d.alarms, Topics: d.subs,
 		Functions: d.functions, Platforms: doctor.Platforms{Linux: true}, TopicARN: sim.TopicARN, MetricsNamespace: "ENIFailover",
@@ -256,7 +259,8 @@ func TestPinnedRulesKeepStrangersOut(t *testing.T) {
 func TestWatchers(t *testing.T) {
 	d := newDeployment(t)
 	now := d.region.Clock.Now()
-	d.alarms.list = []cwtypes.MetricAlarm{alarm("ef-no-ready-standby", cwtypes.StateValueInsufficientData, now.Add(-time.Hour))}
+	d.alarms.list = []cwtypes.MetricAlarm{alarm("ef-no-ready-standby", cwtypes.StateValueInsufficientData, now.Add(-time.Hour)),
+		alarm("ef-failed-moves", cwtypes.StateValueAlarm, now.Add(-time.Minute))}
 	d.alarms.rounds = 0
 	d.subs = append(d.subs, snstypes.Subscription{Protocol: aws.String("email"), Endpoint: aws.String("late@example.com"), SubscriptionArn: aws.String("PendingConfirmation")})
 	d.doc.Topics = d.subs
@@ -269,6 +273,8 @@ func TestWatchers(t *testing.T) {
 	}{
 		{[]string{"alarm ef-probe-group-mosek"}, moveapi.Fail, "missing"},
 		{[]string{"alarm ef-no-ready-standby"}, moveapi.Warn, "cannot fire"},
+		{[]string{"alarm ef-failed-moves"}, moveapi.Warn, "in ALARM since"},
+		{[]string{"alarm ef-move-errors"}, moveapi.Fail, "missing"},
 		{[]string{"probe rounds"}, moveapi.Fail, "no round of the probe in the last 2m0s"},
 		{[]string{"notification subscriptions"}, moveapi.Warn, "pending confirmation: email:late@example.com"},
 		{[]string{"function ef-fleet"}, moveapi.Fail, "reserved concurrency 0, deployed 1"},

@@ -71,13 +71,17 @@ func AlarmChecks(ctx context.Context, api Alarms, prefix string, expected []stri
 	return out
 }
 
-// ExpectedAlarms are the alarm names the stack makes for a group's
-// members and probe, and its readiness alarm.
+// ExpectedAlarms are the alarm names the stack makes: its readiness alarm,
+// the alarms on its functions and queue, and those of the pinned members
+// and the probed groups.
 func ExpectedAlarms(prefix string, pinned []string, probed []string) []string {
 	if prefix == "" {
 		return nil
 	}
 	names := []string{prefix + config.ReadinessAlarmInfix}
+	for _, suffix := range config.StackAlarms {
+		names = append(names, prefix+suffix)
+	}
 	for _, id := range pinned {
 		names = append(names, prefix+config.StatusAlarmInfix+id)
 	}

@@ -46,8 +46,12 @@ func (w *world) deploy(ctx context.Context) {
 	for name, p := range rulePatterns() {
 		must(w.events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(p)}))
 	}
-	for name, metric := range map[string]string{stackName + config.ReadinessAlarmInfix: metrics.GroupsWithoutReadyStandby,
-		stackName + config.ProbeAlarmInfix + w.group: findings.MetricReachable} {
+	alarms := map[string]string{stackName + config.ReadinessAlarmInfix: metrics.GroupsWithoutReadyStandby,
+		stackName + config.ProbeAlarmInfix + w.group: findings.MetricReachable}
+	for _, suffix := range config.StackAlarms {
+		alarms[stackName+suffix] = metrics.Failures
+	}
+	for name, metric := range alarms {
 		must(w.cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String(name), Namespace: aws.String(emf.DefaultNamespace),
 			MetricName: aws.String(metric), Statistic: cwtypes.StatisticMaximum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(2),
 			Threshold: aws.Float64(1), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold, AlarmActions: []string{topicARN}}))
