@@ -44,6 +44,9 @@ type Doctor struct {
 	TopicARN  string
 	// MetricsNamespace is where the probe's rounds are counted.
 	MetricsNamespace string
+
+	// attaches remembers the scheduled passes' attach DryRuns (readiness.go).
+	attaches attachMemo
 }
 
 // Run checks the named group, or every group when group is "", and the
@@ -62,14 +65,15 @@ func (d *Doctor) Run(ctx context.Context, group string) ([]moveapi.Check, error)
 			Fix: "see eni-failover status; an ENI tagged into a group twice, or a group without members, is left out"})
 	}
 	pol := d.Engine.Policy()
+	pacer := &Pacer{Clock: d.Engine.Clock()}
 	var pinned, probed []string
 	for _, st := range statuses {
 		g := st.Group
-		checks := DryRuns(ctx, d.EC2, st, pol, d.Role)
+		checks := DryRuns(ctx, pacer, d.EC2, st, pol, d.Role)
 		if d.Functions != nil && d.Deployed.FailoverName != "" {
 			checks = append(checks, d.failoverRoleChecks(ctx, g.Name)...)
 		}
-		ready := Standbys(ctx, st, pol, d.Agents, d.Platforms, DeniedAttaches(checks))
+		ready := Standbys(st, pol, ReadAgents(ctx, d.Agents, d.Platforms, memberIDs(st)), d.Platforms, DeniedAttaches(checks))
 		out = append(out, checks...)
 		out = append(out, ready.Checks...)
 		var members []string
@@ -99,18 +103,6 @@ func (d *Doctor) Run(ctx context.Context, group string) ([]moveapi.Check, error)
 		out = append(out, FunctionChecks(ctx, d.Functions, d.Deployed.Functions)...)
 	}
 	return out, nil
-}
-
-// Readiness is the scheduled, cheap part: the standbys of every group read
-// in one fleet read, with a DryRun of each attach.
-func (d *Doctor) Readiness(ctx context.Context, statuses []engine.Status) []Readiness {
-	pol := d.Engine.Policy()
-	out := make([]Readiness, 0, len(statuses))
-	for _, st := range statuses {
-		attaches := AttachDryRuns(ctx, d.EC2, st, pol, d.Role)
-		out = append(out, Standbys(ctx, st, pol, d.Agents, d.Platforms, DeniedAttaches(attaches)))
-	}
-	return out
 }
 
 // failoverRoleChecks asks the failover function for its role's DryRuns of

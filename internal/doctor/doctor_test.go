@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -292,5 +294,109 @@ func TestUnknownGroupIsABadRequest(t *testing.T) {
 	_, err := d.doc.Run(d.region.Context(time.Minute), "nope")
 	if !errors.Is(err, engine.ErrBadRequest) || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// The scheduled pass spares EC2's bucket of mutating requests, which a
+// failover needs: at most ReadinessDryRuns attach DryRuns a pass, the
+// standbys in turn, and a denial learnt in one pass still counts in the
+// next.
+func TestReadinessBoundsItsDryRuns(t *testing.T) {
+	const groups = 15
+	r := fleet(groups)
+	denied := fmt.Sprintf("i-%017x", 2) // g00's first standby: in the first pass
+	r.EC2.AddFault(fakeec2.Fault{Op: fakeec2.OpAttachNetworkInterface, Code: "UnauthorizedOperation", HTTPStatus: 403,
+		Match: func(in any) bool { return aws.ToString(in.(ec2.AttachNetworkInterfaceInput).InstanceId) == denied }})
+	deps := r.Deps(engine.Options{}, nil, nil)
+	doc := deps.Doctor
+	tried := map[string]int{}
+	pass := func() []doctor.Readiness {
+		r.EC2.ResetCalls()
+		st, err := doc.Engine.Statuses(r.Context(time.Minute), "")
+		if err != nil || len(st) != groups {
+			t.Fatalf("%d groups, err %v", len(st), err)
+		}
+		out := doc.Readiness(r.Context(time.Minute), st)
+		n := 0
+		for _, c := range r.EC2.Calls() {
+			if c.Op == fakeec2.OpAttachNetworkInterface && c.DryRun {
+				n++
+				tried[aws.ToString(c.Input.(ec2.AttachNetworkInterfaceInput).InstanceId)]++
+			}
+		}
+		if n != doctor.ReadinessDryRuns {
+			t.Fatalf("%d attach DryRuns in a pass, want %d", n, doctor.ReadinessDryRuns)
+		}
+		if r.EC2.MutatingCalls() != 0 {
+			t.Fatal("a readiness pass changed EC2")
+		}
+		return out
+	}
+	for i := range 2 {
+		out := pass()
+		g := out[slices.IndexFunc(out, func(r doctor.Readiness) bool { return r.Group == "g00" })]
+		if g.Ready != 1 || g.Standbys != 2 {
+			t.Fatalf("pass %d: g00 %+v: the denial must count", i+1, g)
+		}
+	}
+	// Two passes of 20 cover the 30 standbys, the first ones twice.
+	if len(tried) != 2*groups {
+		t.Fatalf("%d standbys tried, want all %d", len(tried), 2*groups)
+	}
+}
+
+// fleet is a region of n groups, each a holder and two standbys.
+func fleet(n int) *sim.Region {
+	r := sim.NewRegion(fakeec2.RealisticTimings(), 1)
+	for g := range n {
+		id := func(n int) string { return fmt.Sprintf("i-%017x", g*10+n) }
+		r.AddGroup(sim.GroupSpec{Name: fmt.Sprintf("g%02d", g), ENIID: fmt.Sprintf("eni-%017x", g), AZ: sim.AZ, MAC: fmt.Sprintf("0a:00:00:00:00:%02x", g),
+			PrivateIP: fmt.Sprintf("10.0.1.%d", g+10), Holder: id(1),
+			Members: []sim.MemberSpec{{ID: id(1), Priority: 1}, {ID: id(2), Priority: 2}, {ID: id(3), Priority: 3}}})
+	}
+	return r
+}
+
+// The operator's doctor over many groups spaces its DryRuns after the
+// first DryRunsAtOnce, and reports those it had no time for instead of
+// running past the invocation.
+func TestDoctorPacesItsDryRuns(t *testing.T) {
+	r := fleet(10) // 5 DryRuns a group: 50
+	doc := r.Deps(engine.Options{}, nil, nil).Doctor
+	checks, err := doc.Run(r.Context(time.Hour), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at []time.Time
+	for _, c := range r.EC2.Calls() {
+		if c.DryRun {
+			at = append(at, c.At)
+		}
+	}
+	if len(at) != 50 {
+		t.Fatalf("%d DryRuns, want 50", len(at))
+	}
+	for i := doctor.DryRunsAtOnce + 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < doctor.DryRunEvery {
+			t.Fatalf("DryRun %d came %s after the one before, want at least %s", i+1, gap, doctor.DryRunEvery)
+		}
+	}
+	if v := moveapi.Worst(checks); v != moveapi.Pass {
+		t.Fatalf("verdict %s", v)
+	}
+	// With 10 s left, the run stops trying 5 s before the end.
+	r.EC2.ResetCalls()
+	checks, err = doc.Run(r.Context(10*time.Second), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	untried := 0
+	for _, c := range checks {
+		if strings.HasPrefix(c.Detail, "not tried: the invocation is ending") {
+			untried++
+		}
+	}
+	if untried == 0 || moveapi.Worst(checks) != moveapi.Warn {
+		t.Fatalf("%d checks not tried, verdict %s", untried, moveapi.Worst(checks))
 	}
 }

@@ -22,7 +22,7 @@ import (
 // makes, with DryRun set: EC2 evaluates the role's policy with its
 // conditions, permission boundary and the organization's SCPs, and answers
 // DryRunOperation (allowed) or UnauthorizedOperation, changing nothing.
-func DryRuns(ctx context.Context, api awsapi.EC2, st engine.Status, pol engine.Policy, role string) []moveapi.Check {
+func DryRuns(ctx context.Context, p *Pacer, api awsapi.EC2, st engine.Status, pol engine.Policy, role string) []moveapi.Check {
 	g := st.Group
 	var out []moveapi.Check
 	add := func(call, target string, err error) {
@@ -30,23 +30,35 @@ func DryRuns(ctx context.Context, api awsapi.EC2, st engine.Status, pol engine.P
 	}
 	yes := aws.Bool(true)
 	if g.ENI.Attached() {
-		_, err := api.DetachNetworkInterface(ctx, &ec2.DetachNetworkInterfaceInput{AttachmentId: aws.String(g.ENI.AttachmentID), DryRun: yes})
+		err := paced(ctx, p, func() error {
+			_, err := api.DetachNetworkInterface(ctx, &ec2.DetachNetworkInterfaceInput{AttachmentId: aws.String(g.ENI.AttachmentID), DryRun: yes})
+			return err
+		})
 		add("ec2:DetachNetworkInterface", "from "+g.ENI.InstanceID, err)
-		_, err = api.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{NetworkInterfaceId: aws.String(g.ENI.ID), DryRun: yes,
-			Attachment: &types.NetworkInterfaceAttachmentChanges{AttachmentId: aws.String(g.ENI.AttachmentID), DeleteOnTermination: aws.Bool(false)}})
+		err = paced(ctx, p, func() error {
+			_, err := api.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{NetworkInterfaceId: aws.String(g.ENI.ID), DryRun: yes,
+				Attachment: &types.NetworkInterfaceAttachmentChanges{AttachmentId: aws.String(g.ENI.AttachmentID), DeleteOnTermination: aws.Bool(false)}})
+			return err
+		})
 		add("ec2:ModifyNetworkInterfaceAttribute", "DeleteOnTermination", err)
 	} else {
 		out = append(out, moveapi.Check{Group: g.Name, Area: moveapi.AreaIAM, Check: fmt.Sprintf("ec2:DetachNetworkInterface (%s)", role), Result: moveapi.Warn,
 			Detail: fmt.Sprintf("%s is not attached, so the detach could not be tried", g.ENI.ID),
 			Fix:    "the reconcile attaches it to the best member; or run: eni-failover move --group " + g.Name})
 	}
-	_, err := api.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{g.ENI.ID}, DryRun: yes,
-		Tags: []types.Tag{{Key: aws.String(pol.Tags.Holder()), Value: aws.String(g.ENI.InstanceID)}}})
+	err := paced(ctx, p, func() error {
+		_, err := api.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{g.ENI.ID}, DryRun: yes,
+			Tags: []types.Tag{{Key: aws.String(pol.Tags.Holder()), Value: aws.String(g.ENI.InstanceID)}}})
+		return err
+	})
 	add("ec2:CreateTags", "journal", err)
-	out = append(out, AttachDryRuns(ctx, api, st, pol, role)...)
+	out = append(out, AttachDryRuns(ctx, p, api, st, pol, role)...)
 	for _, m := range st.Members {
 		if !m.Holder && pol.Allows(m.InstanceID) && m.State == model.StateStopped && pol.AllowStartStopped {
-			_, err := api.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{m.InstanceID}, DryRun: yes})
+			err := paced(ctx, p, func() error {
+				_, err := api.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{m.InstanceID}, DryRun: yes})
+				return err
+			})
 			out = append(out, dryRunCheck(g.Name, g.ENI.ID, role, callStart, named(m.Member), m.InstanceID, err))
 		}
 	}
@@ -60,14 +72,17 @@ const (
 )
 
 // AttachDryRuns asks EC2 whether role may attach the ENI to each standby.
-func AttachDryRuns(ctx context.Context, api awsapi.EC2, st engine.Status, pol engine.Policy, role string) []moveapi.Check {
+func AttachDryRuns(ctx context.Context, p *Pacer, api awsapi.EC2, st engine.Status, pol engine.Policy, role string) []moveapi.Check {
 	var out []moveapi.Check
 	for _, m := range st.Members {
 		if m.Holder || !pol.Allows(m.InstanceID) {
 			continue
 		}
-		_, err := api.AttachNetworkInterface(ctx, &ec2.AttachNetworkInterfaceInput{NetworkInterfaceId: aws.String(st.Group.ENI.ID), InstanceId: aws.String(m.InstanceID),
-			DeviceIndex: aws.Int32(pol.DeviceIndex), DryRun: aws.Bool(true)})
+		err := paced(ctx, p, func() error {
+			_, err := api.AttachNetworkInterface(ctx, &ec2.AttachNetworkInterfaceInput{NetworkInterfaceId: aws.String(st.Group.ENI.ID), InstanceId: aws.String(m.InstanceID),
+				DeviceIndex: aws.Int32(pol.DeviceIndex), DryRun: aws.Bool(true)})
+			return err
+		})
 		out = append(out, dryRunCheck(st.Group.Name, st.Group.ENI.ID, role, callAttach, "to "+named(m.Member), m.InstanceID, err))
 	}
 	return out
@@ -85,11 +100,21 @@ func DeniedAttaches(checks []moveapi.Check) map[string]string {
 	return denied
 }
 
+// paced makes one DryRun once the pacer allows it.
+func paced(ctx context.Context, p *Pacer, call func() error) error {
+	if err := p.wait(ctx); err != nil {
+		return err
+	}
+	return call()
+}
+
 // dryRunCheck reads EC2's answer to one DryRun.
 func dryRunCheck(group, eni, role, call, target, instance string, err error) moveapi.Check {
 	c := moveapi.Check{Group: group, Area: moveapi.AreaIAM, Check: fmt.Sprintf("%s %s (%s)", call, target, role), Instance: instance}
 	var api smithy.APIError
 	switch code := awserr.Code(err); {
+	case errors.Is(err, errNoTime):
+		c.Result, c.Detail, c.Fix = moveapi.Warn, err.Error(), "run the doctor for this group alone: eni-failover doctor --group "+group
 	case code == "DryRunOperation":
 		c.Result, c.Detail = moveapi.Pass, "allowed (DryRun on "+eni+")"
 	case code == "UnauthorizedOperation" || code == "AccessDenied" || code == "AccessDeniedException":

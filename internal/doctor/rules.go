@@ -44,7 +44,7 @@ func RuleChecks(ctx context.Context, api Rules, group string, ruleNames, members
 		case err != nil:
 			out = append(out, check("rule "+name, moveapi.Fail, "could not read it: "+message(err), "deploy the stack again (the rule may have been deleted)"))
 		case r.State != ebtypes.RuleStateEnabled:
-			out = append(out, check("rule "+name, moveapi.Fail, fmt.Sprintf("%s", r.State), "enable it: aws events enable-rule --name "+name))
+			out = append(out, check("rule "+name, moveapi.Fail, string(r.State), "enable it: aws events enable-rule --name "+name))
 		case aws.ToString(r.EventPattern) != "":
 			patterns[name] = aws.ToString(r.EventPattern)
 		}

@@ -42,13 +42,9 @@ type Readiness struct {
 // commands, and the attach allowed (denied: the attach DryRuns' failures,
 // by instance). Every member's SSM agent is checked: the holder's runs
 // the deep check.
-func Standbys(ctx context.Context, st engine.Status, pol engine.Policy, agents Agents, platforms Platforms, denied map[string]string) Readiness {
+func Standbys(st engine.Status, pol engine.Policy, seen AgentsSeen, platforms Platforms, denied map[string]string) Readiness {
 	g := st.Group
 	r := Readiness{Group: g.Name}
-	agentOf, agentErr := map[string]ssmtypes.InstanceInformation{}, error(nil)
-	if platforms.Needed() && agents != nil {
-		agentOf, agentErr = describeAgents(ctx, agents, memberIDs(st))
-	}
 	for _, m := range st.Members {
 		var problems []moveapi.Check
 		fail := func(check, detail, fix string) {
@@ -72,8 +68,8 @@ func Standbys(ctx context.Context, st engine.Status, pol engine.Policy, agents A
 					"see the iam check of this attach")
 			}
 		}
-		if platforms.Needed() && agents != nil {
-			if c := agentCheck(g.Name, m.Member, agentOf, agentErr, platforms); c.Result != moveapi.Pass {
+		if seen.Read {
+			if c := agentCheck(g.Name, m.Member, seen.Info, seen.Err, platforms); c.Result != moveapi.Pass {
 				problems = append(problems, c)
 			} else {
 				r.Checks = append(r.Checks, c)
@@ -151,6 +147,23 @@ func agentCheck(group string, m model.Member, agents map[string]ssmtypes.Instanc
 		c.Result, c.Detail = moveapi.Pass, fmt.Sprintf("online (%s)", info.PlatformType)
 	}
 	return c
+}
+
+// AgentsSeen is what SSM said of the members' agents; Read: it was asked
+// (commands run through SSM and a client is there).
+type AgentsSeen struct {
+	Info map[string]ssmtypes.InstanceInformation
+	Err  error
+	Read bool
+}
+
+// ReadAgents asks SSM about the instances' agents when commands need them.
+func ReadAgents(ctx context.Context, agents Agents, platforms Platforms, ids []string) AgentsSeen {
+	if !platforms.Needed() || agents == nil {
+		return AgentsSeen{}
+	}
+	info, err := describeAgents(ctx, agents, ids)
+	return AgentsSeen{Info: info, Err: err, Read: true}
 }
 
 // describeAgents reads the SSM agents of the instances, by instance id.

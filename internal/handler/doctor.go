@@ -104,8 +104,9 @@ func (h *Failover) roleChecks(ctx context.Context, raw json.RawMessage) (*Failov
 		return nil, fmt.Errorf("doctor: reading group %s: %w", req.Group, err)
 	}
 	rc := &moveapi.RoleChecks{Role: doctor.FailoverRole, Checks: []moveapi.Check{}}
+	pacer := &doctor.Pacer{Clock: h.Engine.Clock()}
 	for _, st := range statuses {
-		rc.Checks = append(rc.Checks, doctor.DryRuns(ctx, h.Doctor.EC2, st, h.Engine.Policy(), doctor.FailoverRole)...)
+		rc.Checks = append(rc.Checks, doctor.DryRuns(ctx, pacer, h.Doctor.EC2, st, h.Engine.Policy(), doctor.FailoverRole)...)
 	}
 	return &FailoverResult{Doctor: rc, Reports: []*report.Report{}}, nil
 }

@@ -182,16 +182,16 @@ func testEventPattern(body []byte) (any, error) {
 	}
 	var event map[string]any
 	if err := json.Unmarshal([]byte(in.Event), &event); err != nil {
-		return nil, fmt.Errorf("Event is not valid JSON: %v", err)
+		return nil, fmt.Errorf("event is not valid JSON: %v", err)
 	}
 	for _, f := range []string{"id", "account", "source", "time", "region", "resources", "detail-type"} {
 		if _, ok := event[f]; !ok {
-			return nil, fmt.Errorf("Parameter Event is not valid: %s is required", f)
+			return nil, fmt.Errorf("parameter Event is not valid: %s is required", f)
 		}
 	}
 	hit, err := eventpattern.Match([]byte(in.EventPattern), []byte(in.Event))
 	if err != nil {
-		return nil, fmt.Errorf("Event pattern is not valid: %v", err)
+		return nil, fmt.Errorf("event pattern is not valid: %v", err)
 	}
 	return map[string]bool{"Result": hit}, nil
 }
