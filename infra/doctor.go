@@ -27,7 +27,7 @@ func functionName(name string) string { return *awscdk.Aws_STACK_NAME() + "-" + 
 // subscriptions, the functions' settings, and ask the failover function
 // for its role's DryRuns. Every grant is a read; the DryRuns need nothing
 // beyond the calls a move makes.
-func (s *EniFailoverStack) doctor(cfg Config, moveRole awsiam.Role, rules []awsevents.Rule, probeGroups []string) {
+func (s *EniFailoverStack) doctor(cfg Config, moveRole awsiam.Role, rules []awsevents.Rule) {
 	var names, arns []*string
 	for i, r := range rules {
 		if i > 0 {
@@ -49,13 +49,11 @@ func (s *EniFailoverStack) doctor(cfg Config, moveRole awsiam.Role, rules []awse
 		fns = append(fns, f.Format())
 	}
 	env := map[string]*string{
-		config.EnvDoctorRules:       awscdk.Fn_Join(jsii.String(""), &names),
-		config.EnvDoctorAlarmPrefix: awscdk.Aws_STACK_NAME(),
-		config.EnvDoctorFunctions:   jsii.String(strings.Join(fns, ",")),
-		config.EnvFailoverFunction:  jsii.String(functionName("failover")),
+		config.EnvDoctorRules:      awscdk.Fn_Join(jsii.String(""), &names),
+		config.EnvDoctorFunctions:  jsii.String(strings.Join(fns, ",")),
+		config.EnvFailoverFunction: jsii.String(functionName("failover")),
 	}
 	if cfg.Probe != nil {
-		env[config.EnvDoctorProbeGroups] = jsii.String(strings.Join(probeGroups, ","))
 		env[config.EnvDoctorProbeMinutes] = jsii.String(fmt.Sprint(cfg.Probe.ScheduleMinutes))
 	}
 	for k, v := range env {

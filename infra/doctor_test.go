@@ -97,8 +97,15 @@ func TestDoctorKnowsTheDeployment(t *testing.T) {
 	var env map[string]any
 	for _, f := range s.find(tFunction, nil) {
 		props := f["Properties"].(obj)
-		if strings.HasSuffix(literal(props["FunctionName"]), "-move") {
-			env = props["Environment"].(obj)["Variables"].(obj)
+		vars, _ := props["Environment"].(obj)["Variables"].(obj)
+		name := literal(props["FunctionName"])
+		if strings.HasSuffix(name, "-move") {
+			env = vars
+		}
+		// The failover code acts on the stack's alarms by exact name.
+		if (strings.HasSuffix(name, "-failover") || strings.HasSuffix(name, "-fleet")) &&
+			(literal(vars[config.EnvAlarmPrefix]) != "${AWS::StackName}" || literal(vars[config.EnvProbedGroups]) != "matlab,mosek") {
+			t.Errorf("%s: %s %q, %s %q", name, config.EnvAlarmPrefix, literal(vars[config.EnvAlarmPrefix]), config.EnvProbedGroups, literal(vars[config.EnvProbedGroups]))
 		}
 	}
 	if env == nil {
@@ -114,8 +121,8 @@ func TestDoctorKnowsTheDeployment(t *testing.T) {
 		t.Errorf("DOCTOR_RULES names %v, want %v", ids, want)
 	}
 	for k, want := range map[string]string{
-		config.EnvDoctorAlarmPrefix: "${AWS::StackName}", config.EnvFailoverFunction: "${AWS::StackName}-failover",
-		config.EnvDoctorProbeGroups: "matlab,mosek", config.EnvDoctorProbeMinutes: "1",
+		config.EnvAlarmPrefix: "${AWS::StackName}", config.EnvFailoverFunction: "${AWS::StackName}-failover",
+		config.EnvProbedGroups: "matlab,mosek", config.EnvDoctorProbeMinutes: "1",
 	} {
 		if got := literal(env[k]); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)

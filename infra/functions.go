@@ -57,6 +57,12 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) (awslambda.Fu
 		s.Topic.GrantPublish(role)
 	}
 	env := functionEnv(cfg, s.Topic.TopicArn(), spec.documents)
+	// The stack's alarms by exact name: the failover code acts on no
+	// other, and the doctor checks each exists.
+	env[config.EnvAlarmPrefix] = awscdk.Aws_STACK_NAME()
+	if len(s.probed) > 0 {
+		env[config.EnvProbedGroups] = jsii.String(strings.Join(s.probed, ","))
+	}
 	props := &awslambda.FunctionProps{
 		FunctionName:          jsii.String(*awscdk.Aws_STACK_NAME() + "-" + spec.name),
 		Description:           jsii.String("eni-failover: " + spec.name),

@@ -32,6 +32,8 @@ type EniFailoverStack struct {
 	Failed awssqs.Queue
 	Probe  awslambda.Function // nil unless the probe is configured
 	ENIRef *string            // the license ENI id, when created or imported
+	// probed are the groups the probe watches (none without the probe).
+	probed []string
 }
 
 // NewEniFailoverStack builds the stack. Props may be nil (all defaults).
@@ -62,6 +64,9 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 
 	lic := s.licenseENI(cfg)
 	s.ENIRef = lic.ID
+	if cfg.Probe != nil {
+		s.probed, _ = probeTargets(cfg, lic)
+	}
 	// Two deployments of the failover code (docs/architecture.md, "Many
 	// groups at once"). The fleet function takes what EC2 itself shows
 	// (state changes, the reconcile) in one sandbox: its run sweeps the
@@ -88,12 +93,10 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 
 	s.statusAlarms(cfg)
 	rules := s.rules(cfg)
-	var probeGroups []string
 	if cfg.Probe != nil {
 		s.Probe = s.probe(cfg, lic, s.Failover)
-		probeGroups, _ = probeTargets(cfg, lic)
 	}
-	s.doctor(cfg, moveRole, rules, probeGroups)
+	s.doctor(cfg, moveRole, rules)
 	failedMoves := s.observability(s.readiness(cfg))
 	if cfg.FISDrills != nil {
 		s.fisDrills(cfg, failedMoves, failoverRole)

@@ -23,6 +23,7 @@ func main() {
 		lambda.Start(startup.Failing(err))
 		return
 	}
-	h := &handler.Failover{Deps: deps, HealthNotifyOnly: cfg.HealthAction == config.HealthNotify, MetricsNamespace: cfg.MetricsNamespace}
+	h := &handler.Failover{Deps: deps, HealthNotifyOnly: cfg.HealthAction == config.HealthNotify, MetricsNamespace: cfg.MetricsNamespace,
+		StackAlarms: wiring.StackAlarms(deps, cfg)}
 	lambda.Start(h.Handle)
 }

@@ -15,9 +15,9 @@ import (
 // say so.
 const (
 	EnvDoctorRules        = "DOCTOR_RULES"
-	EnvDoctorAlarmPrefix  = "DOCTOR_ALARM_PREFIX"
+	EnvAlarmPrefix        = "ALARM_PREFIX"
 	EnvDoctorFunctions    = "DOCTOR_FUNCTIONS"
-	EnvDoctorProbeGroups  = "DOCTOR_PROBE_GROUPS"
+	EnvProbedGroups       = "PROBED_GROUPS"
 	EnvDoctorProbeMinutes = "DOCTOR_PROBE_MINUTES"
 	EnvFailoverFunction   = "FAILOVER_FUNCTION"
 )
@@ -48,9 +48,9 @@ var StackAlarms = []string{FailoverErrorsAlarm, FleetErrorsAlarm, MoveErrorsAlar
 // against it.
 var DoctorVars = []envvar.Var{
 	{Name: EnvDoctorRules, Default: "", Meaning: "the stack's EventBridge rules (names, comma separated) that the doctor tests AWS's documented events against"},
-	{Name: EnvDoctorAlarmPrefix, Default: "", Meaning: "the prefix of the stack's alarm names (the stack name): the doctor checks they exist and report data"},
+	{Name: EnvAlarmPrefix, Default: "", Meaning: "the stack's name, which its alarm names begin with: the failover function acts only on the stack's own alarms, by exact name (`STACK-status-INSTANCE` for a pinned instance, `STACK-probe-group-GROUP` for a probed group, `STACK-no-ready-standby`), and the doctor checks each exists and reports data; empty: any alarm the rule brings is read"},
 	{Name: EnvDoctorFunctions, Default: "", Meaning: "the functions as deployed, `name=timeoutSeconds/reservedConcurrency` comma separated (0: none reserved): the doctor reports drift"},
-	{Name: EnvDoctorProbeGroups, Default: "", Meaning: "the groups the probe watches (comma separated): the doctor checks their probe rounds arrive"},
+	{Name: EnvProbedGroups, Default: "", Meaning: "the groups the probe watches (comma separated): each has a probe alarm, and the doctor checks their probe rounds arrive"},
 	{Name: EnvDoctorProbeMinutes, Default: "0", Meaning: "the probe's schedule in minutes: a group with no probe round for twice that fails the doctor"},
 	{Name: EnvFailoverFunction, Default: "", Meaning: "the failover function's name: the doctor asks it to DryRun a failover's EC2 calls with its own role; empty: only the move function's role is checked"},
 }
@@ -75,7 +75,7 @@ type DeployedFunction struct {
 // LoadDoctor reads the doctor's variables.
 func LoadDoctor(getenv func(string) string) (Doctor, error) {
 	get := envvar.Reader(getenv, DoctorVars)
-	d := Doctor{Rules: list(get(EnvDoctorRules)), AlarmPrefix: get(EnvDoctorAlarmPrefix), ProbeGroups: list(get(EnvDoctorProbeGroups)),
+	d := Doctor{Rules: list(get(EnvDoctorRules)), AlarmPrefix: get(EnvAlarmPrefix), ProbeGroups: list(get(EnvProbedGroups)),
 		FailoverName: get(EnvFailoverFunction)}
 	minutes, err := strconv.Atoi(get(EnvDoctorProbeMinutes))
 	if err != nil || minutes < 0 || minutes > 60 {

@@ -28,7 +28,7 @@ func watcher(group, name string, v moveapi.Verdict, detail, fix string) moveapi.
 // than its evaluation takes (such an alarm cannot fire).
 func AlarmChecks(ctx context.Context, api Alarms, prefix string, expected []string, now time.Time) []moveapi.Check {
 	if prefix == "" {
-		return []moveapi.Check{watcher("", "the stack's alarms", moveapi.Warn, "not checked: DOCTOR_ALARM_PREFIX is unset", "deploy the stack (it sets it)")}
+		return []moveapi.Check{watcher("", "the stack's alarms", moveapi.Warn, "not checked: ALARM_PREFIX is unset", "deploy the stack (it sets it)")}
 	}
 	found := map[string]cwtypes.MetricAlarm{}
 	in := &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(prefix), AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm}}

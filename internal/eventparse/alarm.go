@@ -3,8 +3,10 @@ package eventparse
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/findings"
 	"github.com/eni-failover/eni-failover/internal/metrics"
@@ -14,7 +16,7 @@ import (
 
 // alarm reads a CloudWatch alarm state change: a probe alarm names a
 // group, a status-check alarm its instances; anything else is no trigger.
-func alarm(env envelope, at time.Time, namespace string) ([]engine.Trigger, string, error) {
+func alarm(env envelope, at time.Time, namespace string, stack *StackAlarms) ([]engine.Trigger, string, error) {
 	var d struct {
 		AlarmName string `json:"alarmName"`
 		State     struct {
@@ -58,6 +60,9 @@ func alarm(env envelope, at time.Time, namespace string) ([]engine.Trigger, stri
 				d.AlarmName, findings.MetricReachable, m.MetricStat.Metric.Namespace, namespace), nil
 		}
 	}
+	if !stack.owns(d.AlarmName, d.Configuration.Metrics) {
+		return nil, fmt.Sprintf("alarm %q is not one of the stack's alarms (their names are exact): not acted on", d.AlarmName), nil
+	}
 	if group := probeGroup(d.Configuration.Metrics); group != "" {
 		// The license-port probe's alarm: about a group's current holder
 		// as of the start of the failing datapoints.
@@ -76,18 +81,57 @@ func alarm(env envelope, at time.Time, namespace string) ([]engine.Trigger, stri
 	return instanceAlarm(d.AlarmName, d.Configuration.Metrics, at)
 }
 
+// StackAlarms names the stack's own alarms, the only ones acted on: the
+// rule that brings alarms to the function matches their names' prefixes
+// (exact ARNs would exceed EventBridge's 2,048-character pattern quota),
+// and anyone allowed cloudwatch:PutMetricAlarm can create an alarm under
+// a prefix.
+type StackAlarms struct {
+	// Prefix is the stack's name, which its alarm names begin with.
+	Prefix string
+	// Instances are the pinned instances, a status-check alarm each.
+	Instances []string
+	// Groups are the probed groups, a probe alarm each.
+	Groups []string
+}
+
+// owns reports whether an alarm on these metrics, so named, is one of the
+// stack's (nil: every alarm is, for deployments not made by the stack).
+func (s *StackAlarms) owns(name string, ms []alarmMetric) bool {
+	if s == nil {
+		return true
+	}
+	if group := probeGroup(ms); group != "" {
+		for _, g := range s.Groups {
+			if model.SafeName(g) == group && name == s.Prefix+config.ProbeAlarmInfix+group {
+				return true
+			}
+		}
+		return false
+	}
+	for _, m := range ms {
+		id := m.MetricStat.Metric.Dimensions["InstanceId"]
+		if id == "" || !slices.Contains(s.Instances, id) || name != s.Prefix+config.StatusAlarmInfix+id {
+			return false
+		}
+	}
+	return len(ms) > 0
+}
+
 // readinessAlarm reports whether the event is the readiness alarm going to
-// ALARM: a metric alarm on GroupsWithoutReadyStandby in the namespace.
-func readinessAlarm(env envelope, namespace string) bool {
+// ALARM: a metric alarm on GroupsWithoutReadyStandby in the namespace,
+// named as the stack names it.
+func readinessAlarm(env envelope, namespace string, stack *StackAlarms) bool {
 	var d struct {
-		State struct {
+		AlarmName string `json:"alarmName"`
+		State     struct {
 			Value string `json:"value"`
 		} `json:"state"`
 		Configuration struct {
 			Metrics []alarmMetric `json:"metrics"`
 		} `json:"configuration"`
 	}
-	if detailObject(env, &d) != nil || d.State.Value != AlarmStateAlarm {
+	if detailObject(env, &d) != nil || d.State.Value != AlarmStateAlarm || stack != nil && d.AlarmName != stack.Prefix+config.ReadinessAlarmInfix {
 		return false
 	}
 	for _, m := range d.Configuration.Metrics {

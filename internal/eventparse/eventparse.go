@@ -86,6 +86,8 @@ type Options struct {
 	// namespace is not the probe's: anyone may publish to a namespace of
 	// their own (PutMetricData, or EMF lines in any log group).
 	MetricsNamespace string
+	// StackAlarms, when set, are the only alarms acted on, by exact name.
+	StackAlarms *StackAlarms
 }
 
 type envelope struct {
@@ -110,12 +112,12 @@ func Parse(raw []byte, opts Options) Parsed {
 		parse = stateChange
 	case env.Source == SourceEC2 && (env.DetailType == DetailSpot || env.DetailType == DetailRebalance):
 		parse = evacuation
-	case env.Source == SourceCloudWatch && env.DetailType == DetailAlarm && readinessAlarm(env, cmp.Or(opts.MetricsNamespace, emf.DefaultNamespace)):
+	case env.Source == SourceCloudWatch && env.DetailType == DetailAlarm && readinessAlarm(env, cmp.Or(opts.MetricsNamespace, emf.DefaultNamespace), opts.StackAlarms):
 		p.Readiness, p.Ignored = true, "the readiness alarm: no move, the reasons are notified"
 		return p
 	case env.Source == SourceCloudWatch && env.DetailType == DetailAlarm:
 		parse = func(env envelope, at time.Time) ([]engine.Trigger, string, error) {
-			return alarm(env, at, cmp.Or(opts.MetricsNamespace, emf.DefaultNamespace))
+			return alarm(env, at, cmp.Or(opts.MetricsNamespace, emf.DefaultNamespace), opts.StackAlarms)
 		}
 	case env.Source == SourceHealth && env.DetailType == DetailHealth:
 		parse = health

@@ -241,3 +241,33 @@ func TestReadinessAlarm(t *testing.T) {
 		}
 	}
 }
+
+// With the stack's alarms named, an alarm someone else created under the
+// stack's prefix moves nothing: the names are exact.
+func TestOnlyTheStacksAlarms(t *testing.T) {
+	stack := &StackAlarms{Prefix: "EniFailover", Instances: []string{"i-0123456789abcdef0"}, Groups: []string{"mosek"}}
+	probe := string(events.MustSample("alarm-license-probe.json"))
+	status := strings.ReplaceAll(string(events.MustSample("alarm-status-check.json")), "eni-failover-status-", "EniFailover-status-")
+	readiness := string(events.MustSample("alarm-readiness.json"))
+	for name, c := range map[string]struct {
+		raw   string
+		stack *StackAlarms
+		acted bool
+	}{
+		"the probe alarm":                   {probe, stack, true},
+		"the status-check alarm":            {status, stack, true},
+		"the readiness alarm":               {readiness, stack, true},
+		"no allow-list":                     {strings.ReplaceAll(probe, "EniFailover-probe-group-mosek", "EniFailover-probe-group-mosek-copy"), nil, true},
+		"a probe alarm under the prefix":    {strings.ReplaceAll(probe, "EniFailover-probe-group-mosek", "EniFailover-probe-group-mosek-copy"), stack, false},
+		"a probe alarm on another group":    {strings.ReplaceAll(probe, `"Group": "mosek"`, `"Group": "matlab"`), stack, false},
+		"another stack's probe alarm":       {strings.ReplaceAll(probe, "EniFailover-", "Other-"), stack, false},
+		"a status alarm of another member":  {strings.ReplaceAll(status, "i-0123456789abcdef0", "i-0bbbbbbbbbbbbbbb2"), stack, false},
+		"a status alarm named otherwise":    {strings.ReplaceAll(status, "EniFailover-status-", "EniFailover-status-x"), stack, false},
+		"a readiness alarm named otherwise": {strings.ReplaceAll(readiness, "EniFailover-no-ready-standby", "EniFailover-no-ready-standby2"), stack, false},
+	} {
+		p := Parse([]byte(c.raw), Options{StackAlarms: c.stack})
+		if acted := len(p.Triggers) > 0 || p.Readiness; acted != c.acted || p.Malformed {
+			t.Errorf("%s: parsed %+v, acted on %v, want %v", name, p, acted, c.acted)
+		}
+	}
+}

@@ -23,6 +23,8 @@ type Failover struct {
 	// MetricsNamespace is the probe's namespace (METRICS_NAMESPACE): a
 	// probe alarm on another is not acted on.
 	MetricsNamespace string
+	// StackAlarms are the only alarms acted on (nil: any the rule brings).
+	StackAlarms *eventparse.StackAlarms
 }
 
 // FailoverResult is the JSON summary of one event.
@@ -42,7 +44,7 @@ func (h *Failover) Handle(ctx context.Context, raw json.RawMessage) (*FailoverRe
 	if isDirectRequest(raw) {
 		return h.roleChecks(ctx, raw)
 	}
-	p := eventparse.Parse(raw, eventparse.Options{HealthNotifyOnly: h.HealthNotifyOnly, MetricsNamespace: h.MetricsNamespace})
+	p := eventparse.Parse(raw, eventparse.Options{HealthNotifyOnly: h.HealthNotifyOnly, MetricsNamespace: h.MetricsNamespace, StackAlarms: h.StackAlarms})
 	res := &FailoverResult{Parsed: p, Reports: []*report.Report{}}
 	switch {
 	case p.Readiness:

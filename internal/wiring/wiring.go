@@ -24,6 +24,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/doctor"
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/eventparse"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/metrics"
 	"github.com/eni-failover/eni-failover/internal/notify"
@@ -125,4 +126,14 @@ func newEC2(env awsenv.Env) *ec2.Client {
 		o.BaseEndpoint = env.Endpoint("EC2")
 		o.Retryer = aws.NopRetryer{}
 	})
+}
+
+// StackAlarms are the alarms the failover code acts on, by exact name,
+// when the stack says which (ALARM_PREFIX); nil acts on any alarm the
+// rule brings.
+func StackAlarms(deps handler.Deps, cfg config.Config) *eventparse.StackAlarms {
+	if deps.Doctor == nil || deps.Doctor.Deployed.AlarmPrefix == "" {
+		return nil
+	}
+	return &eventparse.StackAlarms{Prefix: deps.Doctor.Deployed.AlarmPrefix, Instances: cfg.InstanceIDs, Groups: deps.Doctor.Deployed.ProbeGroups}
 }

@@ -253,7 +253,7 @@ func startFunction(rie, dir, name string) (*function, error) {
 		"PROBE_INTERVAL=2s", "PROBE_WATCH=12s", "PROBE_CONFIRMATIONS=3", "PROBE_WITNESSES="+witnesses,
 		// What the doctor compares the account with, as the stack sets it
 		// (each world deploys these rules and alarms in moto).
-		"DOCTOR_RULES="+strings.Join(doctorRules(), ","), "DOCTOR_ALARM_PREFIX="+stackName, "DOCTOR_PROBE_GROUPS=mosek", "DOCTOR_PROBE_MINUTES=1",
+		"DOCTOR_RULES="+strings.Join(doctorRules(), ","), "ALARM_PREFIX="+stackName, "PROBED_GROUPS=mosek", "DOCTOR_PROBE_MINUTES=1",
 		"DOCTOR_FUNCTIONS="+stackName+"-failover="+timeoutOf("failover")+"/0,"+stackName+"-move="+timeoutOf("move")+"/0",
 		"FAILOVER_FUNCTION="+stackName+"-failover")
 	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
