@@ -168,3 +168,19 @@ func TestDoctorKnowsTheDeployment(t *testing.T) {
 		}
 	}
 }
+
+// The operators' way in names them: the move function's URL takes only
+// SigV4-signed requests, and the stack says where it is.
+func TestMoveFunctionURL(t *testing.T) {
+	s := synth(t, nil)
+	s.has(t, "AWS::Lambda::Url", obj{"AuthType": "AWS_IAM", "TargetFunctionArn": getAtt("Move", "Arn")})
+	s.count(t, "AWS::Lambda::Url", nil, 1)
+	s.hasOutput(t, "MoveFunctionUrl", obj{"Value": getAtt("MoveFunctionUrl", "FunctionUrl")})
+	// No resource policy opens it: each operator's own policy grants it
+	// (docs/security.md), and nothing grants it to everyone.
+	for id, p := range s.find("AWS::Lambda::Permission", nil) {
+		if literal(p["Properties"].(obj)["Principal"]) == "*" {
+			t.Errorf("%s grants the move function to everyone", id)
+		}
+	}
+}

@@ -18,6 +18,7 @@ func (s *EniFailoverStack) outputs() {
 	out("FailoverFunctionName", "Handles the probe's findings, alarms, Health and Spot events", s.Failover.FunctionName())
 	out("FleetFunctionName", "Handles EC2 state changes and the reconcile, sweeping the fleet while it works", s.Fleet.FunctionName())
 	out("MoveFunctionName", "The operator's actions: "+moveapi.Names(), s.Move.FunctionName())
+	out("MoveFunctionUrl", "The operator's actions through the function's URL (AWS_IAM: Lambda tells the function who signed); eni-failover uses it", s.MoveURL.Url())
 	out("NotificationTopicArn", "One message per move or failed move", s.Topic.TopicArn())
 	// The roles that write the journal and the probe's metrics, by exact
 	// ARN: the service control policy of docs/security.md exempts these

@@ -86,6 +86,12 @@ func TestSecurityDocPolicies(t *testing.T) {
 	if st := bySid["OnlyTheMoveRoleAsksTheFailoverFunctions"]; !slices.Contains(list(st.Action), "lambda:InvokeFunction") || len(list(st.Resource)) != 2 {
 		t.Errorf("direct invocations of the failover functions: %+v", st)
 	}
+	// Operators reach the move function through its URL, where Lambda
+	// verifies who signed.
+	if st := bySid["OperatorsComeThroughTheURL"]; !slices.Contains(list(st.Action), "lambda:InvokeFunction") ||
+		st.Condition["BoolIfExists"]["lambda:InvokedViaFunctionUrl"] != "false" {
+		t.Errorf("direct invocations of the move function: %+v", st)
+	}
 	stack := bySid["NobodyElseChangesTheStack"]
 	for _, a := range []string{"cloudwatch:SetAlarmState", "cloudwatch:PutMetricAlarm", "lambda:UpdateFunctionConfiguration",
 		"sns:Subscribe", "sns:SetSubscriptionAttributes", "sqs:ReceiveMessage", "sqs:PurgeQueue", "ssm:UpdateDocument"} {
@@ -96,6 +102,9 @@ func TestSecurityDocPolicies(t *testing.T) {
 	for _, st := range policies[1].Statement {
 		if st.Effect != "Allow" || slices.Contains(list(st.Resource), "*") {
 			t.Errorf("operator policy %s: %+v", st.Sid, st)
+		}
+		if slices.Contains(list(st.Action), "lambda:InvokeFunction") && st.Condition["Bool"]["lambda:InvokedViaFunctionUrl"] != "true" {
+			t.Errorf("operator policy %s lets an operator invoke the move function directly, where who they are is only claimed", st.Sid)
 		}
 	}
 }

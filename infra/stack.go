@@ -26,12 +26,15 @@ type EniFailoverStack struct {
 	// Fleet is the failover code deployed a second time, with reserved
 	// concurrency 1, for the events EC2 itself shows (state changes, the
 	// reconcile): its one sandbox sweeps the fleet while it works.
-	Fleet  awslambda.Function
-	Move   awslambda.Function
-	Topic  awssns.Topic
-	Failed awssqs.Queue
-	Probe  awslambda.Function // nil unless the probe is configured
-	ENIRef *string            // the license ENI id, when created or imported
+	Fleet awslambda.Function
+	Move  awslambda.Function
+	// MoveURL is the move function's URL, AWS_IAM auth: Lambda verifies
+	// the caller's signature and hands the function who signed.
+	MoveURL awslambda.FunctionUrl
+	Topic   awssns.Topic
+	Failed  awssqs.Queue
+	Probe   awslambda.Function // nil unless the probe is configured
+	ENIRef  *string            // the license ENI id, when created or imported
 	// probed are the groups the probe watches (none without the probe).
 	probed []string
 }
@@ -90,6 +93,7 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 	s.Fleet, _ = s.function(cfg, functionSpec{id: "Fleet", name: "fleet", asset: "failover", role: failoverRole, reservedConcurrency: 1, async: async(), documents: docs})
 	var moveRole awsiam.Role
 	s.Move, moveRole = s.function(cfg, functionSpec{id: "Move", name: "move", timeoutSeconds: cfg.moveTimeoutSeconds(), documents: docs})
+	s.MoveURL = s.Move.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_AWS_IAM})
 
 	s.statusAlarms(cfg)
 	rules := s.rules(cfg)

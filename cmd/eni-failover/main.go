@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -35,20 +36,23 @@ func resolve(ctx context.Context, f cli.Flags, mutating bool) (cli.Target, error
 	if err != nil {
 		return cli.Target{}, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
-	client := lambdaClient(cfg, f.Endpoint, mutating)
-	t := cli.Target{Invoker: client, Function: f.Function, Operator: operator(ctx, cfg, f.Endpoint != "")}
-	if t.Function == "" {
-		t.Function = os.Getenv("ENI_FAILOVER_FUNCTION")
+	// Through the function's URL, Lambda tells the function who signed;
+	// a direct invocation (a function named, or an emulator) carries the
+	// caller's claim only.
+	name := cmp.Or(f.Function, os.Getenv("ENI_FAILOVER_FUNCTION"))
+	url := cmp.Or(f.URL, os.Getenv("ENI_FAILOVER_URL"))
+	if name == "" && f.Endpoint != "" {
+		name = "function" // aws-lambda-rie serves one function by this name
 	}
-	if t.Function == "" && f.Endpoint != "" {
-		t.Function = "function" // aws-lambda-rie serves one function by this name
-	}
-	if t.Function == "" {
-		if t.Function, err = fromStack(ctx, cfg, f.Stack); err != nil {
-			return t, err
+	if name == "" && url == "" {
+		if name, url, err = fromStack(ctx, cfg, f.Stack); err != nil {
+			return cli.Target{}, err
 		}
 	}
-	return t, nil
+	if url != "" && name == "" {
+		return cli.Target{Invoker: &cli.URLInvoker{URL: url, Region: cfg.Region, Credentials: cfg.Credentials}, Function: url}, nil
+	}
+	return cli.Target{Invoker: lambdaClient(cfg, f.Endpoint, mutating), Function: name, Operator: operator(ctx, cfg, f.Endpoint != "")}, nil
 }
 
 // lambdaClient is the Lambda client the command invokes with. A mutating
@@ -66,20 +70,30 @@ func lambdaClient(cfg aws.Config, endpoint string, mutating bool) *lambda.Client
 	})
 }
 
-// fromStack reads the stack's output MoveFunctionName.
-func fromStack(ctx context.Context, cfg aws.Config, stack string) (string, error) {
+// fromStack reads the stack's outputs: MoveFunctionUrl, which the command
+// prefers, or MoveFunctionName (a stack older than the URL).
+func fromStack(ctx context.Context, cfg aws.Config, stack string) (name, url string, err error) {
 	out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
-		return "", fmt.Errorf("reading the outputs of stack %s: %w (%w)", stack, err, cli.ErrNoFunction)
+		return "", "", fmt.Errorf("reading the outputs of stack %s: %w (%w)", stack, err, cli.ErrNoFunction)
 	}
 	for _, s := range out.Stacks {
 		for _, o := range s.Outputs {
-			if aws.ToString(o.OutputKey) == "MoveFunctionName" {
-				return aws.ToString(o.OutputValue), nil
+			switch aws.ToString(o.OutputKey) {
+			case "MoveFunctionUrl":
+				url = aws.ToString(o.OutputValue)
+			case "MoveFunctionName":
+				name = aws.ToString(o.OutputValue)
 			}
 		}
 	}
-	return "", fmt.Errorf("stack %s: %w", stack, cli.ErrNoFunction)
+	switch {
+	case url != "":
+		return "", url, nil
+	case name != "":
+		return name, "", nil
+	}
+	return "", "", fmt.Errorf("stack %s: %w", stack, cli.ErrNoFunction)
 }
 
 // operator names the caller for the journal: the IAM identity when AWS

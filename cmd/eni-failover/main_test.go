@@ -69,3 +69,24 @@ func TestOperatorFromSTS(t *testing.T) {
 		t.Errorf("operator against a local endpoint: %q", got)
 	}
 }
+
+// The stack's URL output is preferred over its function name: through the
+// URL the caller is verified.
+func TestFromStackPrefersTheURL(t *testing.T) {
+	outputs := `<Outputs><member><OutputKey>MoveFunctionName</OutputKey><OutputValue>EniFailover-move</OutputValue></member>%s</Outputs>`
+	for _, c := range []struct{ extra, name, url string }{
+		{`<member><OutputKey>MoveFunctionUrl</OutputKey><OutputValue>https://abc.lambda-url.us-east-1.on.aws/</OutputValue></member>`, "", "https://abc.lambda-url.us-east-1.on.aws/"},
+		{"", "EniFailover-move", ""},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/xml")
+			_, _ = w.Write([]byte(`<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>EniFailover</StackName>` +
+				strings.Replace(outputs, "%s", c.extra, 1) + `</member></Stacks></DescribeStacksResult></DescribeStacksResponse>`))
+		}))
+		name, url, err := fromStack(context.Background(), testConfig(srv.URL), "EniFailover")
+		srv.Close()
+		if err != nil || name != c.name || url != c.url {
+			t.Errorf("name %q url %q err %v, want %q %q", name, url, err, c.name, c.url)
+		}
+	}
+}

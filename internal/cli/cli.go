@@ -56,9 +56,9 @@ type Resolve func(ctx context.Context, f Flags, mutating bool) (Target, error)
 
 // Flags are the options every command takes.
 type Flags struct {
-	Function, Stack, Region, Endpoint, Group string
-	JSON                                     bool
-	Timeout                                  time.Duration
+	Function, URL, Stack, Region, Endpoint, Group string
+	JSON                                          bool
+	Timeout                                       time.Duration
 }
 
 // flagHelp is how usage shows each field's flag.
@@ -75,7 +75,7 @@ func usage(w io.Writer) {
 	for _, a := range moveapi.Actions {
 		fmt.Fprintf(w, "  %-9s %s\n", a.Name, a.Help)
 	}
-	fmt.Fprintln(w, "\nflags (all commands): --group G --function NAME --stack NAME --region R --endpoint-url URL --json --timeout D")
+	fmt.Fprintln(w, "\nflags (all commands): --group G --url URL --function NAME --stack NAME --region R --endpoint-url URL --json --timeout D")
 	for _, a := range moveapi.Actions {
 		if len(a.Fields) == 0 {
 			continue
@@ -162,7 +162,8 @@ func parseFlags(action moveapi.Action, args []string, stderr io.Writer) (Flags, 
 	fs.SetOutput(stderr)
 	var f Flags
 	fs.StringVar(&f.Group, "group", "", "group name (optional when only one exists)")
-	fs.StringVar(&f.Function, "function", "", "move function name or ARN (default: the stack's output MoveFunctionName)")
+	fs.StringVar(&f.Function, "function", "", "move function name or ARN, invoked directly: who you are is then claimed, not verified")
+	fs.StringVar(&f.URL, "url", "", "move function URL (default: the stack's output MoveFunctionUrl): requests are SigV4-signed, and Lambda tells the function who signed")
 	fs.StringVar(&f.Stack, "stack", "EniFailover", "CloudFormation stack whose outputs name the function")
 	fs.StringVar(&f.Region, "region", "", "AWS Region (default: the SDK's configuration)")
 	fs.StringVar(&f.Endpoint, "endpoint-url", "", "Lambda endpoint (aws-lambda-rie or another emulator)")
@@ -238,7 +239,7 @@ func mustJSON(v any) []byte {
 var badRequestType = reflect.TypeFor[moveapi.BadRequestError]().Name()
 
 // ErrNoFunction says how to name the function when the stack has none.
-var ErrNoFunction = errors.New("no move function: pass --function, set ENI_FAILOVER_FUNCTION, or deploy the stack (--stack) whose output MoveFunctionName names it")
+var ErrNoFunction = errors.New("no move function: pass --url (or ENI_FAILOVER_URL), --function (or ENI_FAILOVER_FUNCTION), or deploy the stack (--stack) whose outputs MoveFunctionUrl and MoveFunctionName name it")
 
 // short keeps a line readable: one line, clipped.
 func short(s string, n int) string { return model.Clip(strings.Join(strings.Fields(s), " "), n) }

@@ -84,7 +84,16 @@ func (h *Move) move(ctx context.Context, req moveapi.Request, kind report.Kind) 
 // decodes the payload with json.Decoder, which stops after the first
 // value, so `{"action":"plan"} trailing` would arrive as a valid plan;
 // here strictjson refuses it, as the README promises.
+// A function URL request is answered as an HTTP response (url.go).
 func (h *Move) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if req, ok := urlRequest(payload); ok {
+		return json.Marshal(h.serveURL(ctx, req))
+	}
+	return h.respond(ctx, payload)
+}
+
+// respond handles one payload and encodes the response.
+func (h *Move) respond(ctx context.Context, payload []byte) ([]byte, error) {
 	resp, err := h.Handle(ctx, payload)
 	if err != nil {
 		return nil, err

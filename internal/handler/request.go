@@ -21,14 +21,21 @@ func badRequestFrom(err error) error {
 	return nil
 }
 
-// operator is who invoked, as the invocation's client context says
-// (custom.operator, which the eni-failover command line sets to the
-// caller's IAM identity); Lambda itself does not pass the caller.
+// operator is who invoked: the IAM identity Lambda verified for a request
+// through the function's URL, or else what the invocation's client
+// context claims (custom.operator; Lambda does not pass the caller of a
+// direct invocation), marked as claimed.
 func operator(ctx context.Context) string {
+	if who := verifiedCaller(ctx); who != "" {
+		return model.Clip(who, 120)
+	}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		if who := lc.ClientContext.Custom["operator"]; who != "" {
-			return model.Clip(who, 120)
+			return model.Clip(who, 110) + ClaimedSuffix
 		}
 	}
 	return ""
 }
+
+// ClaimedSuffix marks an operator's name the caller claimed.
+const ClaimedSuffix = " (claimed)"
