@@ -28,6 +28,15 @@ type Config struct {
 	InstanceIDs []string `json:"instanceIds"`
 	// NotifyEmail subscribes an address to the notification topic.
 	NotifyEmail string `json:"notifyEmail"`
+	// Admins are the role ARNs that alone, besides the deployment, may
+	// subscribe to the notification topic and read or purge the
+	// failed-events queue: the resource policies deny everyone else, with
+	// or without an organization's SCP. Empty: no such deny.
+	Admins []string `json:"admins"`
+	// DeployRoleArn is the role CloudFormation deploys the stack with,
+	// exempt from those denies (default: the CDK bootstrap's
+	// cdk-hnb659fds-cfn-exec-role of the account and Region).
+	DeployRoleArn string `json:"deployRoleArn"`
 	// ReconcileMinutes is the period of the scheduled reconcile.
 	ReconcileMinutes int `json:"reconcileMinutes"`
 	// FailoverConcurrency is the failover function's reserved concurrency:

@@ -133,7 +133,20 @@ func (c Config) validateMembership(ps *problems) {
 			bad("notifyEmail %q is not an e-mail address", c.NotifyEmail)
 		}
 	}
+	// Exact role ARNs: a pattern would exempt any role whose name looks
+	// alike, which anyone allowed iam:CreateRole can make.
+	for _, arn := range append(slices.Clone(c.Admins), c.DeployRoleArn) {
+		if arn != "" && !roleARN.MatchString(arn) {
+			bad("admins/deployRoleArn: %q is not an exact IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME, no wildcard)", arn)
+		}
+	}
+	if c.DeployRoleArn != "" && len(c.Admins) == 0 {
+		bad("deployRoleArn is only used with admins")
+	}
 }
+
+// roleARN is an exact role ARN: no wildcard.
+var roleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
 
 // validateTiming: schedules, concurrency, the cap, cooldown, Health lead
 // time, log retention.

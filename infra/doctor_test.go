@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -181,6 +182,49 @@ func TestMoveFunctionURL(t *testing.T) {
 	for id, p := range s.find("AWS::Lambda::Permission", nil) {
 		if literal(p["Properties"].(obj)["Principal"]) == "*" {
 			t.Errorf("%s grants the move function to everyone", id)
+		}
+	}
+}
+
+// With admins named, the topic and the queue deny everyone else what would
+// silence a failover's news: a subscription (a filter that drops all, an
+// outside endpoint), receiving or purging the failed events. Without an
+// organization's SCP too.
+func TestAdminsOnly(t *testing.T) {
+	admin := "arn:aws:iam::123456789012:role/LicenseAdmin"
+	s := synth(t, map[string]any{"admins": []any{admin}, "notifyEmail": "oncall@example.com"})
+	for typ, want := range map[string][]string{
+		"AWS::SNS::TopicPolicy": {"sns:Subscribe", "sns:AddPermission"},
+		"AWS::SQS::QueuePolicy": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:PurgeQueue"},
+	} {
+		found := false
+		for _, p := range s.find(typ, nil) {
+			for _, st := range docStatements(t, p["Properties"].(obj)["PolicyDocument"]) {
+				if st.Effect != "Deny" || !slices.Equal(st.actions(), want) {
+					continue
+				}
+				found = true
+				exempt := literal(st.Condition["ArnNotEquals"]["aws:PrincipalArn"])
+				if !strings.Contains(exempt, admin) || !strings.Contains(exempt, "cdk-hnb659fds-cfn-exec-role-") || fmt.Sprint(st.Principal) != "map[AWS:*]" {
+					t.Errorf("%s: %+v exempts %s", typ, st, exempt)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no deny of %v", typ, want)
+		}
+	}
+	// Without admins, no deny: nobody is locked out by a guess.
+	for _, p := range synth(t, nil).find("AWS::SNS::TopicPolicy", nil) {
+		for _, st := range docStatements(t, p["Properties"].(obj)["PolicyDocument"]) {
+			if st.Effect == "Deny" && slices.Contains(st.actions(), "sns:Subscribe") {
+				t.Errorf("a deny without admins: %+v", st)
+			}
+		}
+	}
+	for _, bad := range []string{"arn:aws:iam::123456789012:role/Admin*", "LicenseAdmin"} {
+		if _, err := ParseConfig(`{"admins": ["` + bad + `"]}`); err == nil || !strings.Contains(err.Error(), "exact IAM role ARN") {
+			t.Errorf("admins %q: %v", bad, err)
 		}
 	}
 }

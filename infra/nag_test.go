@@ -19,6 +19,7 @@ func fullContext() map[string]any {
 	return map[string]any{
 		"instanceIds":       []any{"i-0123456789abcdef0", "i-0bbbbbbbbbbbbbbb2"},
 		"notifyEmail":       "license-admins@example.com",
+		"admins":            []any{"arn:aws:iam::123456789012:role/LicenseAdmin"},
 		"allowStartStopped": true,
 		"licenseEni": map[string]any{"create": map[string]any{
 			"group": "mosek", "vpcId": "vpc-0123456789abcdef0", "subnetId": "subnet-0123456789abcdef0",

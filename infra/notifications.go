@@ -46,7 +46,34 @@ func (s *EniFailoverStack) notifications(cfg Config) awssns.Topic {
 	if cfg.NotifyEmail != "" {
 		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.NotifyEmail), nil))
 	}
+	if len(cfg.Admins) > 0 {
+		// Who hears of a failover is the admins' choice alone: a
+		// subscription with a filter policy that drops everything, or an
+		// outside endpoint, is denied to everyone else.
+		topic.AddToResourcePolicy(adminsOnly("OnlyAdminsSubscribe", cfg, topic.TopicArn(), "sns:Subscribe", "sns:AddPermission"))
+	}
 	return topic
+}
+
+// adminsOnly denies actions on a resource to every principal but the
+// admins and the deployment, by exact role ARN. The policy-changing calls
+// are not denied, so that a wrong deployRoleArn cannot lock the stack out
+// of its own next deployment.
+func adminsOnly(sid string, cfg Config, resource *string, actions ...string) awsiam.PolicyStatement {
+	exempt := append([]string{}, cfg.Admins...)
+	deploy := cfg.DeployRoleArn
+	if deploy == "" {
+		deploy = *awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AWS::AccountId}-${AWS::Region}"), nil)
+	}
+	exempt = append(exempt, deploy)
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String(sid),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings(actions...),
+		Resources:  &[]*string{resource},
+		Conditions: &map[string]interface{}{"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": exempt}},
+	})
 }
 
 // alarmSourceConditions limit a grant to CloudWatch to this stack's alarms:

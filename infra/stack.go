@@ -60,6 +60,10 @@ func NewEniFailoverStack(scope constructs.Construct, id string, props *EniFailov
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	if len(cfg.Admins) > 0 {
+		// Receiving the failed events hides them; purging loses them.
+		s.Failed.AddToResourcePolicy(adminsOnly("OnlyAdminsReadFailedEvents", cfg, s.Failed.QueueArn(), "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:PurgeQueue"))
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(s.Failed, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-SQS3"),
 		Reason: jsii.String("This queue is itself the dead-letter destination of the failover function and its rules."),
