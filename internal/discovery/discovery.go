@@ -175,14 +175,14 @@ func byInstanceID(id string) *ec2.DescribeInstancesInput {
 
 // completeHealth sets each running member's status checks from the
 // listing, and asks for those the listing's pages did not reach by id.
-func (d *Discoverer) completeHealth(ctx context.Context, members []*taggedMember, health map[string]model.Health, truncated bool) error {
+func (d *Discoverer) completeHealth(ctx context.Context, members []*taggedMember, health map[string]instanceStatus, truncated bool) error {
 	var missing []string
 	for _, m := range members {
 		if m.State != model.StateRunning {
 			continue
 		}
 		if h, ok := health[m.InstanceID]; ok {
-			m.Health = h
+			m.Health, m.EC2Scheduled = h.health, h.scheduled
 		} else if truncated {
 			missing = append(missing, m.InstanceID)
 		}
@@ -196,7 +196,7 @@ func (d *Discoverer) completeHealth(ctx context.Context, members []*taggedMember
 		}
 		for _, m := range members {
 			if h, ok := more[m.InstanceID]; ok {
-				m.Health = h
+				m.Health, m.EC2Scheduled = h.health, h.scheduled
 			}
 		}
 	}
@@ -212,7 +212,7 @@ func (d *Discoverer) load(ctx context.Context, filter []types.Filter, statusPage
 	var (
 		enis                         []model.Interface
 		members                      []*taggedMember
-		health                       map[string]model.Health
+		health                       map[string]instanceStatus
 		truncated                    bool
 		enisErr, membersErr, statErr error
 	)
@@ -310,50 +310,6 @@ func (d *Discoverer) listMembers(ctx context.Context, filter []types.Filter) ([]
 		}
 		in.NextToken = page.NextToken
 	}
-}
-
-// listStatus reads status checks of running instances: the named ones, or
-// (ids nil) all of the region, at most maxPages pages (0: all). truncated
-// says that pages were left unread.
-func (d *Discoverer) listStatus(ctx context.Context, ids []string, maxPages int) (map[string]model.Health, bool, error) {
-	out := map[string]model.Health{}
-	in := &ec2.DescribeInstanceStatusInput{InstanceIds: ids}
-	if ids == nil {
-		in.MaxResults = aws.Int32(pageSize)
-	}
-	for page := 1; ; page++ {
-		res, err := d.EC2.DescribeInstanceStatus(ctx, in)
-		if err != nil {
-			return nil, false, fmt.Errorf("describing instance status: %w", err)
-		}
-		for _, st := range res.InstanceStatuses {
-			out[aws.ToString(st.InstanceId)] = healthOf(st)
-		}
-		if aws.ToString(res.NextToken) == "" {
-			return out, false, nil
-		}
-		if maxPages > 0 && page >= maxPages {
-			return out, true, nil
-		}
-		in.NextToken = res.NextToken
-	}
-}
-
-func healthOf(s types.InstanceStatus) model.Health {
-	var sys, inst types.SummaryStatus
-	if s.SystemStatus != nil {
-		sys = s.SystemStatus.Status
-	}
-	if s.InstanceStatus != nil {
-		inst = s.InstanceStatus.Status
-	}
-	switch {
-	case sys == types.SummaryStatusImpaired || inst == types.SummaryStatusImpaired:
-		return model.HealthImpaired
-	case sys == types.SummaryStatusOk && inst == types.SummaryStatusOk:
-		return model.HealthOK
-	}
-	return model.HealthUnknown
 }
 
 func (d *Discoverer) toMember(i types.Instance) model.Member {

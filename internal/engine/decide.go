@@ -138,10 +138,25 @@ func holderFailing(h model.Member, eni model.Interface, t Trigger, p Policy) (bo
 }
 
 // dueNotice returns the pending AWS Health change in the journal that
-// names the holder and starts within the lead time.
+// names the holder and starts within the lead time, when EC2 corroborates
+// it: anyone allowed to tag the ENI can write the journal, and only AWS
+// writes EC2's scheduled events (uncorroborated reports it).
 func dueNotice(h model.Member, eni model.Interface, p Policy) (model.HealthNotice, bool) {
 	n, ok := model.PendingNotice(eni.Tags[p.Tags.Scheduled()], h.InstanceID, p.Now)
-	return n, ok && !p.Now.Before(n.Start.Add(-p.HealthLead))
+	return n, ok && h.EC2Scheduled && !p.Now.Before(n.Start.Add(-p.HealthLead))
+}
+
+// uncorroborated says why a due notice of the journal naming the holder is
+// not acted on: EC2 lists no scheduled event for it ("" when there is no
+// such notice).
+func uncorroborated(h model.Member, eni model.Interface, p Policy) string {
+	n, ok := model.PendingNotice(eni.Tags[p.Tags.Scheduled()], h.InstanceID, p.Now)
+	if !ok || h.EC2Scheduled || p.Now.Before(n.Start.Add(-p.HealthLead)) {
+		return ""
+	}
+	return fmt.Sprintf("the journal's AWS Health change for holder %s (starting %s) is not acted on: EC2 lists no scheduled event for the instance "+
+		"(anyone allowed to tag the ENI can write the journal; the change, if real, moves the ENI when the instance stops)",
+		h.InstanceID, n.Start.Format(time.RFC3339))
 }
 
 func due(h model.Member, eni model.Interface, p Policy) bool {

@@ -33,12 +33,18 @@ func (e *Engine) reconcileRead(ctx context.Context, t Trigger, groups []model.Gr
 	checks := newSlots(deepChecksAtOnce)
 	var jobs []job
 	for _, g := range groups {
-		plan, err := Decide(g, t, e.Policy())
+		// Decided on the journal a run would obey; a run that acts leaves
+		// out the forged values itself, and so does, loudly, one that
+		// finds nothing to do.
+		trusted := g
+		trusted.ENI.Tags, _ = e.tags.Distrust(g.ENI.Tags, e.clk.Now())
+		plan, err := Decide(trusted, t, e.Policy())
 		if err != nil || plan.Action != report.ActNone {
 			jobs = append(jobs, one(func() (*report.Report, error) { return e.runFromRead(ctx, g, t, dryRun) }))
 			continue
 		}
 		r := e.newReport(g, t)
+		g = e.distrust(ctx, g, r, e.log.With("group", g.Name, "eni_id", g.ENI.ID, "trigger", string(t.Kind)))
 		r.Action, r.Reason, r.Outcome, r.HolderAfter = report.ActNone, plan.Reason, report.NothingToDo, g.ENI.InstanceID
 		attached := g.ENI.AttachmentStatus == model.Attached
 		if e.opts.HolderTag && !dryRun && attached {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -88,7 +89,7 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	r.DryRun = dryRun
 	r.Steps = append(r.Steps, report.Step{Name: report.StepRead, DurationMS: e.clk.Now().Sub(start).Milliseconds(), Detail: fmt.Sprintf("%d members", len(g.Members))})
 	if t.Scheduled != nil {
-		g = e.recordNotice(ctx, g, *t.Scheduled, r, dryRun)
+		g = corroborated(e.recordNotice(ctx, g, *t.Scheduled, r, dryRun), *t.Scheduled)
 	}
 	log := e.log.With("group", name, "eni_id", g.ENI.ID, "trigger", string(t.Kind))
 	g = e.distrust(ctx, g, r, log)
@@ -164,6 +165,12 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 // and at error level in the log.
 func (e *Engine) distrust(ctx context.Context, g model.Group, r *report.Report, log *slog.Logger) model.Group {
 	clean, doubts := e.tags.Distrust(g.ENI.Tags, e.clk.Now())
+	if h, ok := g.Member(g.ENI.InstanceID); ok {
+		pol := e.Policy()
+		if why := uncorroborated(h, model.Interface{Tags: clean}, pol); why != "" {
+			doubts = append(doubts, why)
+		}
+	}
 	for _, d := range doubts {
 		log.ErrorContext(ctx, "journal value ignored", "error", d)
 	}
@@ -270,4 +277,18 @@ func (e *Engine) repairHeld(ctx context.Context, g model.Group, t Trigger, r *re
 	}
 	r.Reason += "; " + repairReason(eni, model.Member{InstanceID: eni.InstanceID}, e.Policy()) + ": mended"
 	return nil
+}
+
+// corroborated marks the members an AWS Health event names as EC2 marks
+// those with a scheduled event: only AWS puts aws.health events on the
+// bus, so the event corroborates its own notice, as EC2's scheduled
+// events do at later runs.
+func corroborated(g model.Group, n model.HealthNotice) model.Group {
+	g.Members = slices.Clone(g.Members)
+	for i, m := range g.Members {
+		if n.Names(m.InstanceID) {
+			g.Members[i].EC2Scheduled = true
+		}
+	}
+	return g
 }

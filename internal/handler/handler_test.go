@@ -20,6 +20,7 @@ import (
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/report"
 	"github.com/eni-failover/eni-failover/internal/ssmcommand"
@@ -604,6 +605,35 @@ func TestStatusShowsATaggedStrangerAsNotAllowed(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// A journal notice EC2 does not corroborate (anyone allowed to tag the ENI
+// can write one) moves nothing when due, and says so in a notification.
+func TestForgedHealthNoticeMovesNothing(t *testing.T) {
+	e := newEnv(t)
+	start := sim.Start.Add(20 * time.Minute)
+	forged := model.HealthNotice{Instances: []string{sim.Primary}, Start: start, End: start.Add(time.Hour)}.String()
+	if _, err := e.region.EC2.CreateTags(e.region.Context(time.Minute), &ec2.CreateTagsInput{Resources: []string{sim.ENIID},
+		Tags: []ec2types.Tag{{Key: aws.String("eni-failover:scheduled"), Value: aws.String(forged)}}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.event("scheduled-reconcile.json")
+	if err != nil || len(res.Reports) != 1 {
+		t.Fatalf("reconcile: %+v %v", res, err)
+	}
+	r := res.Reports[0]
+	if r.Outcome.Changed() || e.holder() != sim.Primary || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "EC2 lists no scheduled event") {
+		t.Fatalf("forged notice: %s, holder %s, warnings %q", r.Outcome, e.holder(), r.Warnings)
+	}
+	if msgs := e.region.SNS.Messages(); len(msgs) != 1 {
+		t.Fatalf("%d notifications, want the warning", len(msgs))
+	}
+	// The same notice, with EC2's event: the planned move is made.
+	e.region.EC2.ScheduleEvent(sim.Primary, "instance-retirement", start)
+	res, err = e.event("scheduled-reconcile.json")
+	if err != nil || res.Reports[0].Outcome != report.Moved || e.holder() == sim.Primary {
+		t.Fatalf("corroborated notice: %+v %v", res.Reports, err)
+	}
+}
+
 // TestHealthChangeDaysAhead: a scheduled change days ahead is recorded on
 // the ENI and announced, and nothing moves; the reconcile leaves the
 // holder alone until the lead time before the start, then moves the ENI,
@@ -619,6 +649,8 @@ func TestHealthChangeDaysAhead(t *testing.T) {
 		t.Fatalf("journal %v: the change is not recorded", st.Tags)
 	}
 	start := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	// AWS lists the change among EC2's scheduled events too.
+	e.region.EC2.ScheduleEvent(sim.Primary, "instance-stop", start)
 	reconcile := func() *report.Report {
 		t.Helper()
 		res, err := e.fo.Handle(e.region.Context(time.Minute), events.MustSample("scheduled-reconcile.json"))

@@ -101,6 +101,10 @@ type Member struct {
 	Priority    int
 	HasPriority bool
 	Health      Health
+	// EC2Scheduled: EC2 lists a scheduled event (retirement, stop,
+	// maintenance) for the instance that is not over. Only AWS writes it,
+	// so it corroborates an AWS Health notice the journal recorded.
+	EC2Scheduled bool
 	// UsedIndexes are the device indexes taken on the instance.
 	UsedIndexes []int32
 }

@@ -335,6 +335,7 @@ func (f *Fake) DescribeInstanceStatus(ctx context.Context, in *ec2.DescribeInsta
 				InstanceState:    &types.InstanceState{Name: types.InstanceStateName(i.state)},
 				SystemStatus:     &types.InstanceStatusSummary{Status: summary(i, i.systemStatus)},
 				InstanceStatus:   &types.InstanceStatusSummary{Status: summary(i, i.instanceStatus)},
+				Events:           append([]types.InstanceStatusEvent(nil), i.events...),
 			}
 			matched = append(matched, st)
 		}

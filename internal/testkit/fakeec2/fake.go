@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/eni-failover/eni-failover/internal/awsapi"
 	"github.com/eni-failover/eni-failover/internal/clock"
 )
@@ -163,6 +165,9 @@ type instance struct {
 	instanceStatus      string
 	launched            time.Time
 	windows             bool
+	// events are EC2's scheduled events for the instance (a retirement,
+	// a stop, a maintenance), as DescribeInstanceStatus lists them.
+	events []types.InstanceStatusEvent
 }
 
 type attachment struct {
@@ -316,6 +321,18 @@ func (f *Fake) SetStatus(id, status string) {
 	defer f.mu.Unlock()
 	if in := f.instances[id]; in != nil {
 		in.systemStatus, in.instanceStatus = status, status
+	}
+}
+
+// ScheduleEvent gives the instance one of EC2's scheduled events (code
+// "instance-stop", "instance-retirement", "system-maintenance", ...), as
+// AWS does when it announces a change through AWS Health.
+func (f *Fake) ScheduleEvent(id, code string, notBefore time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in := f.instances[id]; in != nil {
+		in.events = append(in.events, types.InstanceStatusEvent{Code: types.EventCode(code), NotBefore: aws.Time(notBefore),
+			Description: aws.String("The instance is scheduled for " + code)})
 	}
 }
 

@@ -571,11 +571,18 @@ func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
 			inv.label = "probe alarm (holder " + h + ")"
 			event("alarm-license-probe.json", h, "2026-11-26T12:00:00.000+0000", since)
 		}},
-		{3, "health", func() { inv.label = "health days ahead " + x; event("health-ec2-scheduled.json", x) }},
+		{3, "health", func() {
+			// AWS lists the change among EC2's scheduled events too (the
+			// sample's start), which corroborates the journal's notice.
+			s.region.EC2.ScheduleEvent(x, "instance-stop", time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC))
+			inv.label = "health days ahead " + x
+			event("health-ec2-scheduled.json", x)
+		}},
 		{2, "health-now", func() {
 			// As AWS sends it today (an instance ARN), starting in 10 minutes.
 			now := s.region.Clock.Now().UTC()
 			s.notices[x] = now.Add(2 * time.Hour)
+			s.region.EC2.ScheduleEvent(x, "instance-stop", now.Add(10*time.Minute))
 			inv.label = "health now " + x
 			event("health-ec2-arn-now.json", x, "Thu, 26 Nov 2026 09:20:00 GMT", now.Add(10*time.Minute).Format(time.RFC1123),
 				"Thu, 26 Nov 2026 11:20:00 GMT", now.Add(2*time.Hour).Format(time.RFC1123))
