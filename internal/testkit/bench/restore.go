@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
@@ -16,8 +18,9 @@ import (
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/probe"
 	"github.com/eni-failover/eni-failover/internal/probeconfig"
-	"github.com/eni-failover/eni-failover/internal/report"
+	"github.com/eni-failover/eni-failover/internal/ssmcommand"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakessm"
 	"github.com/eni-failover/eni-failover/internal/testkit/sim"
 	"github.com/eni-failover/eni-failover/internal/testkit/simclock"
 )
@@ -134,17 +137,22 @@ type queued struct {
 	event []byte
 }
 
-// Run is SSM Run Command on the new holder (engine.CommandRunner):
-// delivery to the agent, then `systemctl restart lmgrd`.
-func (w *licenseWorld) Run(ctx context.Context, instanceID string, _ bool) report.CommandResult {
-	start := w.clk.Now()
-	if err := w.clk.Sleep(ctx, w.lat.SSMDelivery); err != nil {
-		return report.CommandResult{InstanceID: instanceID, Status: "Error", Error: err.Error()}
+// activator is the real activation (ssmcommand.Runner: send, poll the
+// result, read it) against the simulated SSM: the command reaches the new
+// holder's agent after SSMDelivery, lmgrd answers DaemonStart later, and
+// the command reports success once its port check passed, half a second
+// after that. Those three figures are assumptions (Latencies); the
+// polling is the production code's.
+func (w *licenseWorld) activator() *ssmcommand.Runner {
+	fake := fakessm.New(w.clk)
+	took := w.lat.SSMDelivery + w.lat.DaemonStart + 500*time.Millisecond
+	for _, m := range sim.Mosek().Members {
+		fake.Outcomes[m.ID] = fakessm.Outcome{Status: ssmtypes.CommandInvocationStatusSuccess, After: took, Output: "lmgrd restarted\n"}
 	}
-	w.servers.Set(instanceID, sim.Daemon{State: sim.Serving, ServeAt: w.clk.Now().Add(w.lat.DaemonStart)})
-	// The command checks the port before it reports success.
-	_ = w.clk.Sleep(ctx, w.lat.DaemonStart+500*time.Millisecond)
-	return report.CommandResult{InstanceID: instanceID, CommandID: "sim", Status: "Success", DurationMS: w.clk.Now().Sub(start).Milliseconds()}
+	fake.OnSend = func(instanceID string) {
+		w.servers.Set(instanceID, sim.Daemon{State: sim.Serving, ServeAt: w.clk.Now().Add(w.lat.SSMDelivery + w.lat.DaemonStart)})
+	}
+	return &ssmcommand.Runner{SSM: fake, Commands: []string{"systemctl restart lmgrd", "sleep 0.5; ss -ltn | grep -q ':27007 '"}, Timeout: time.Minute, Clock: w.clk}
 }
 
 // probeTimeout is the probe's PROBE_TIMEOUT.
@@ -230,7 +238,7 @@ func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Resto
 	// lmgrd runs on the holder only; a standby's starts with activation.
 	w.servers.Set(sim.Standby, sim.Daemon{State: sim.Killed})
 	w.servers.Set(sim.Second, sim.Daemon{State: sim.Killed})
-	deps := w.region.Deps(engine.Options{Activator: w, MaxAutomaticMoves: config.DefaultMaxAutomaticMoves}, io.Discard, nil)
+	deps := w.region.Deps(engine.Options{Activator: w.activator(), MaxAutomaticMoves: config.DefaultMaxAutomaticMoves}, io.Discard, nil)
 	fo := &handler.Failover{Deps: deps}
 	ph := &probe.Handler{
 		Prober:  &probe.Prober{Ports: probeconfig.DefaultPorts, Answer: f == DaemonHung, Checker: w.servers, Clock: clk},

@@ -40,6 +40,9 @@ type Fake struct {
 	commands map[string]*command
 	seq      int
 	Sent     []ssm.SendCommandInput
+	// OnSend, when set, learns of each command sent, with the instance it
+	// runs on (a test starts the token server there).
+	OnSend func(instanceID string)
 }
 
 type command struct {
@@ -64,6 +67,9 @@ func (f *Fake) SendCommand(_ context.Context, in *ssm.SendCommandInput, _ ...fun
 	f.seq++
 	id := fmt.Sprintf("cmd-%04d", f.seq)
 	f.commands[id] = &command{instance: in.InstanceIds[0], at: f.Clock.Now()}
+	if f.OnSend != nil {
+		f.OnSend(in.InstanceIds[0])
+	}
 	return &ssm.SendCommandOutput{Command: &types.Command{CommandId: aws.String(id)}}, nil
 }
 
