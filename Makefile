@@ -15,7 +15,7 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # jsii (under the CDK) warns at length about Node.js 20's end of life.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help test lint build demo bench coldstart cover clean synth deploy diff fuzz
+.PHONY: help test lint build demo bench coldstart cover clean synth deploy diff fuzz mutation
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,15 @@ lint: ## gofmt, go vet and staticcheck
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOFLAGS= $(GO) run $(STATICCHECK) ./...
+
+GREMLINS := github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
+MUTATION_OUT ?= $(or $(TMPDIR),/tmp)
+
+mutation: ## mutation score of the engine and discovery (gremlins, then the mutants its coverage cannot place; ~20 min on 2 cores; docs/mutation.md)
+	GOFLAGS= $(GO) run $(GREMLINS) unleash --workers 2 --test-cpu 1 --timeout-coefficient 60 -o $(MUTATION_OUT)/gremlins-engine.json ./internal/engine
+	$(GO) run ./internal/testkit/cmd/mutants -report $(MUTATION_OUT)/gremlins-engine.json -dir internal/engine -tests ./internal/engine/,./internal/handler/
+	GOFLAGS= $(GO) run $(GREMLINS) unleash --workers 2 --test-cpu 1 --timeout-coefficient 60 -o $(MUTATION_OUT)/gremlins-discovery.json ./internal/discovery
+	$(GO) run ./internal/testkit/cmd/mutants -report $(MUTATION_OUT)/gremlins-discovery.json -dir internal/discovery -tests ./internal/discovery/,./internal/engine/
 
 fuzz: ## fuzz the storm generator for 60 s (FUZZTIME=10m for longer)
 	$(GO) test -run '^$$' -fuzz=FuzzStorm -fuzztime=$(or $(FUZZTIME),60s) ./internal/testkit/storm/

@@ -649,6 +649,10 @@ func TestHealthChangeDaysAhead(t *testing.T) {
 		t.Fatalf("journal %v: the change is not recorded", st.Tags)
 	}
 	start := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	// The answer says when the move will be made: the lead time before the start.
+	if want := start.Add(-30 * time.Minute).Format(time.RFC3339); !strings.Contains(res.Reports[0].Reason, "from "+want+" on") {
+		t.Fatalf("reason %q does not say the move comes at %s", res.Reports[0].Reason, want)
+	}
 	// AWS lists the change among EC2's scheduled events too.
 	e.region.EC2.ScheduleEvent(sim.Primary, "instance-stop", start)
 	reconcile := func() *report.Report {
