@@ -75,9 +75,13 @@ func Hold(g model.Group, t Trigger, plan report.Plan, decideErr error, p Policy,
 		return Verdict{}
 	}
 	pause, paused := model.ParsePause(j[p.Tags.Paused()])
-	if paused && pause.Active(p.Now) && (plan.Action == report.ActMove || plan.Action == report.ActAttach || plan.Action == report.ActNone && errors.As(decideErr, new(*NoTargetError))) {
+	inTransit := eni.AttachmentStatus == model.Attaching || eni.AttachmentStatus == model.Detaching
+	if paused && pause.Active(p.Now) && (plan.Action == report.ActMove || plan.Action == report.ActAttach ||
+		plan.Action == report.ActRepair && inTransit || plan.Action == report.ActNone && errors.As(decideErr, new(*NoTargetError))) {
 		// Maintenance: an operator may be working on the holder on
-		// purpose.
+		// purpose. An attach or detach under way (an operator's move that
+		// died half-way) is left to EC2 too: finishing it may mean moving
+		// the ENI again.
 		return Verdict{Outcome: report.Paused, Repair: true, Reason: fmt.Sprintf("group paused until %s%s (%s); would have: %s",
 			pause.Until.Format(time.RFC3339), byWhom(pause.By), pause.Reason, plan.Reason)}
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/testkit/ec2limits"
 	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
@@ -89,6 +90,10 @@ type invocation struct {
 	failed bool
 	// touches: the run reads and may act on the group's ENI.
 	touches bool
+	// paused: an automatic run that began with the group paused, in pause
+	// epoch pausedIn (no operator has paused or resumed since).
+	paused   bool
+	pausedIn int
 }
 
 // callRecord is one EC2 call as the storm saw it.
@@ -129,6 +134,9 @@ type storm struct {
 	notices map[string]time.Time
 	// calls is every EC2 call, for the rate invariant.
 	calls []callRecord
+	// pauseEpoch counts the starts and ends of operators' pauses and
+	// resumes: an automatic run that overlaps one may have read either.
+	pauseEpoch int
 	// sandboxes are the failover functions' sandboxes: an event runs in
 	// one of them and shares its engine, and what it remembers, with the
 	// events before it there, until an invocation in it is killed and
@@ -404,7 +412,7 @@ func (s *storm) batch() {
 		}(k, inv)
 	}
 	wg.Wait()
-	clean, touched := true, false
+	clean, touched, pausing := true, false, false
 	for k, inv := range invs {
 		killed := ""
 		if inv.killAt > 0 && inv.calls >= inv.killAt {
@@ -417,8 +425,10 @@ func (s *storm) batch() {
 		}
 		clean = clean && !inv.failed
 		touched = touched || inv.touches
+		// Runs alongside a pause or resume may have read either state.
+		pausing = pausing || inv.kind == "pause" || inv.kind == "resume"
 	}
-	if clean && touched {
+	if clean && touched && !pausing {
 		s.checkNotOrphaned()
 	}
 }
@@ -428,7 +438,8 @@ func (s *storm) batch() {
 // running member in its AZ that IAM does not refuse could take it.
 func (s *storm) checkNotOrphaned() {
 	f := s.region.EC2
-	if st := f.ENI(eniID); !st.Exists || st.AttachmentStatus != "" {
+	if st := f.ENI(eniID); !st.Exists || st.AttachmentStatus != "" || s.paused() {
+		// Paused: no automatic run attaches it, by design.
 		return
 	}
 	for _, m := range members {
@@ -526,6 +537,7 @@ func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
 		inv.about, inv.event = about, true
 		raw := events.MustSample(name, append([]string{events.HolderPlaceholder, about}, replace...)...)
 		inv.run = func(ctx context.Context) string {
+			inv.paused, inv.pausedIn = s.paused(), s.pauseEpoch
 			res, err := fo.Handle(ctx, raw)
 			inv.failed = err != nil
 			return summarize(res, err)
@@ -599,6 +611,12 @@ func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
 			inv.manual = true
 		}},
 		{4, "failback", func() { operator(`{"action":"failback"}`); inv.manual = true }},
+		{3, "pause", func() {
+			operator(fmt.Sprintf(`{"action":"pause","reason":"storm maintenance","minutes":%d}`, 1+s.pick(20)))
+			inv.manual = true
+			s.epochs(inv)
+		}},
+		{2, "resume", func() { operator(`{"action":"resume"}`); inv.manual = true; s.epochs(inv) }},
 		{3, "plan", func() { operator(`{"action":"plan"}`) }},
 		{2, "status", func() { operator(`{"action":"status"}`) }},
 	}
@@ -625,7 +643,8 @@ func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
 		r -= k.weight
 	}
 	switch inv.kind {
-	case "malformed", "plan", "status":
+	case "malformed", "plan", "status", "pause", "resume":
+		// A pause or resume writes the journal, never the attachment.
 	default:
 		inv.touches = true
 	}
@@ -660,8 +679,26 @@ func manualSummary(resp *moveapi.Response, err error) string {
 	return out
 }
 
+// paused reports whether the journal, as EC2 shows it now, pauses the
+// group.
+func (s *storm) paused() bool {
+	p, ok := model.ParsePause(s.region.EC2.ENI(eniID).Tags["eni-failover:paused"])
+	return ok && p.Active(s.region.Clock.Now())
+}
+
+// epochs marks a pause's or resume's run, start and end, in pauseEpoch.
+func (s *storm) epochs(inv *invocation) {
+	run := inv.run
+	inv.run = func(ctx context.Context) string {
+		s.pauseEpoch++
+		defer func() { s.pauseEpoch++ }()
+		return run(ctx)
+	}
+}
+
 // afterCall watches every accepted detach: it must come from an operator,
-// a planned move, or a holder that is down, impaired or alarmed.
+// a planned move, or a holder that is down, impaired or alarmed. No
+// automatic run that began with the group paused attaches or detaches.
 func (s *storm) afterCall(op string, input any, err error) {
 	inv := s.sched.running()
 	rec := callRecord{op: op, at: s.region.Clock.Now()}
@@ -676,6 +713,10 @@ func (s *storm) afterCall(op string, input any, err error) {
 		rec.code = apiErr.ErrorCode()
 	}
 	s.calls = append(s.calls, rec)
+	if (op == fakeec2.OpAttachNetworkInterface || op == fakeec2.OpDetachNetworkInterface) && err == nil && inv != nil && !inv.manual &&
+		inv.paused && inv.pausedIn == s.pauseEpoch && s.paused() {
+		s.violate("invocation #%d (%s) called %s while the group was paused", inv.id, inv.label, op)
+	}
 	if op == fakeec2.OpAttachNetworkInterface && err == nil {
 		if to := s.region.EC2.ENI(eniID).InstanceID; to != s.lastHolder {
 			s.moves++
@@ -755,6 +796,13 @@ func (s *storm) converge() {
 	s.tracef("storm over: ENI %+v; a healthy member exists: %v", f.ENI(eniID), healthy)
 	if !healthy {
 		return
+	}
+	if s.paused() {
+		// The maintenance ends: an operator resumes before the last
+		// reconcile, which then must put things right.
+		mv := &handler.Move{Deps: s.region.Deps(s.opts, nil, nil)}
+		resp, err := mv.Handle(s.region.Context(time.Minute), json.RawMessage(`{"action":"resume"}`))
+		s.tracef("storm over: resume: %s", manualSummary(resp, err))
 	}
 	inv := s.newInvocation(false, 0)
 	inv.killAt = 0
