@@ -135,8 +135,9 @@ type storm struct {
 	// calls is every EC2 call, for the rate invariant.
 	calls []callRecord
 	// pauseEpoch counts the starts and ends of operators' pauses and
-	// resumes: an automatic run that overlaps one may have read either.
-	pauseEpoch int
+	// resumes, and pausing those running: an automatic run that overlaps
+	// one may have read either state.
+	pauseEpoch, pausing int
 	// sandboxes are the failover functions' sandboxes: an event runs in
 	// one of them and shares its engine, and what it remembers, with the
 	// events before it there, until an invocation in it is killed and
@@ -537,7 +538,7 @@ func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
 		inv.about, inv.event = about, true
 		raw := events.MustSample(name, append([]string{events.HolderPlaceholder, about}, replace...)...)
 		inv.run = func(ctx context.Context) string {
-			inv.paused, inv.pausedIn = s.paused(), s.pauseEpoch
+			inv.paused, inv.pausedIn = s.paused() && s.pausing == 0, s.pauseEpoch
 			res, err := fo.Handle(ctx, raw)
 			inv.failed = err != nil
 			return summarize(res, err)
@@ -691,7 +692,8 @@ func (s *storm) epochs(inv *invocation) {
 	run := inv.run
 	inv.run = func(ctx context.Context) string {
 		s.pauseEpoch++
-		defer func() { s.pauseEpoch++ }()
+		s.pausing++
+		defer func() { s.pauseEpoch++; s.pausing-- }()
 		return run(ctx)
 	}
 }
