@@ -136,7 +136,8 @@ type storm struct {
 	calls []callRecord
 	// pauseEpoch counts the starts and ends of operators' pauses and
 	// resumes, and pausing those running: an automatic run that overlaps
-	// one may have read either state.
+	// one may have read either state. Runs start alongside each other.
+	pauseMu             sync.Mutex
 	pauseEpoch, pausing int
 	// sandboxes are the failover functions' sandboxes: an event runs in
 	// one of them and shares its engine, and what it remembers, with the
@@ -538,7 +539,7 @@ func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
 		inv.about, inv.event = about, true
 		raw := events.MustSample(name, append([]string{events.HolderPlaceholder, about}, replace...)...)
 		inv.run = func(ctx context.Context) string {
-			inv.paused, inv.pausedIn = s.paused() && s.pausing == 0, s.pauseEpoch
+			inv.paused, inv.pausedIn = s.pauseState()
 			res, err := fo.Handle(ctx, raw)
 			inv.failed = err != nil
 			return summarize(res, err)
@@ -687,13 +688,26 @@ func (s *storm) paused() bool {
 	return ok && p.Active(s.region.Clock.Now())
 }
 
+// pauseState says whether the group is paused with no operator's pause or
+// resume running, and the epoch.
+func (s *storm) pauseState() (bool, int) {
+	s.pauseMu.Lock()
+	defer s.pauseMu.Unlock()
+	return s.pausing == 0 && s.paused(), s.pauseEpoch
+}
+
 // epochs marks a pause's or resume's run, start and end, in pauseEpoch.
 func (s *storm) epochs(inv *invocation) {
 	run := inv.run
-	inv.run = func(ctx context.Context) string {
+	mark := func(d int) {
+		s.pauseMu.Lock()
 		s.pauseEpoch++
-		s.pausing++
-		defer func() { s.pauseEpoch++; s.pausing-- }()
+		s.pausing += d
+		s.pauseMu.Unlock()
+	}
+	inv.run = func(ctx context.Context) string {
+		mark(1)
+		defer mark(-1)
 		return run(ctx)
 	}
 }
@@ -715,9 +729,10 @@ func (s *storm) afterCall(op string, input any, err error) {
 		rec.code = apiErr.ErrorCode()
 	}
 	s.calls = append(s.calls, rec)
-	if (op == fakeec2.OpAttachNetworkInterface || op == fakeec2.OpDetachNetworkInterface) && err == nil && inv != nil && !inv.manual &&
-		inv.paused && inv.pausedIn == s.pauseEpoch && s.paused() {
-		s.violate("invocation #%d (%s) called %s while the group was paused", inv.id, inv.label, op)
+	if (op == fakeec2.OpAttachNetworkInterface || op == fakeec2.OpDetachNetworkInterface) && err == nil && inv != nil && !inv.manual && inv.paused {
+		if paused, epoch := s.pauseState(); paused && epoch == inv.pausedIn {
+			s.violate("invocation #%d (%s) called %s while the group was paused", inv.id, inv.label, op)
+		}
 	}
 	if op == fakeec2.OpAttachNetworkInterface && err == nil {
 		if to := s.region.EC2.ENI(eniID).InstanceID; to != s.lastHolder {
