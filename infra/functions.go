@@ -64,7 +64,7 @@ func (s *EniFailoverStack) function(cfg Config, spec functionSpec) (awslambda.Fu
 		env[config.EnvProbedGroups] = jsii.String(strings.Join(s.probed, ","))
 	}
 	props := &awslambda.FunctionProps{
-		FunctionName:          jsii.String(*awscdk.Aws_STACK_NAME() + "-" + spec.name),
+		FunctionName:          jsii.String(functionName(spec.name)),
 		Description:           jsii.String("eni-failover: " + spec.name),
 		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:          awslambda.Architecture_ARM_64(),

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -18,6 +19,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/awsapi"
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
+	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/moveapi"
 )
 
@@ -88,7 +90,7 @@ func (d *Doctor) Run(ctx context.Context, group string) ([]moveapi.Check, error)
 		if d.Rules != nil {
 			out = append(out, RuleChecks(ctx, d.Rules, g.Name, d.Deployed.Rules, members, pol.Allowed != nil)...)
 		}
-		if d.Alarms != nil && d.Deployed.ProbeEvery > 0 && contains(d.Deployed.ProbeGroups, g.Name) {
+		if d.Alarms != nil && d.Deployed.ProbeEvery > 0 && slices.Contains(d.Deployed.ProbeGroups, g.Name) {
 			probed = append(probed, g.Name)
 			out = append(out, ProbeRounds(ctx, d.Alarms, d.MetricsNamespace, g.Name, d.Deployed.ProbeEvery, pol.Now))
 		}
@@ -123,23 +125,7 @@ func (d *Doctor) failoverRoleChecks(ctx context.Context, group string) []moveapi
 		Doctor *moveapi.RoleChecks `json:"doctor"`
 	}
 	if err := json.Unmarshal(out.Payload, &res); err != nil || res.Doctor == nil {
-		return fail(moveapi.Fail, "the failover function did not answer the doctor: "+clip(string(out.Payload)), "deploy the stack again: the function is older than this one")
+		return fail(moveapi.Fail, "the failover function did not answer the doctor: "+model.Clip(string(out.Payload), 300), "deploy the stack again: the function is older than this one")
 	}
 	return res.Doctor.Checks
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func clip(s string) string {
-	if len(s) > 300 {
-		return s[:300] + "..."
-	}
-	return s
 }

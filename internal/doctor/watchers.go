@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ func AlarmChecks(ctx context.Context, api Alarms, prefix string, expected []stri
 			out = append(out, watcher("", "alarm "+name, moveapi.Fail, "missing", "deploy the stack again"))
 		}
 	}
-	for _, name := range sortedKeys(found) {
+	for _, name := range slices.Sorted(maps.Keys(found)) {
 		a := found[name]
 		since := aws.ToTime(a.StateUpdatedTimestamp)
 		allowed := time.Duration(aws.ToInt32(a.Period)*max(aws.ToInt32(a.EvaluationPeriods), 1))*time.Second + 5*time.Minute
@@ -186,13 +187,4 @@ func FunctionChecks(ctx context.Context, api Functions, deployed []config.Deploy
 		out = append(out, watcher("", name, moveapi.Pass, fmt.Sprintf("timeout %d s, reserved concurrency %d, as deployed", timeout, reserved), ""))
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
