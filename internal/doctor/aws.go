@@ -3,47 +3,13 @@ package doctor
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
-// The read-only calls the doctor makes besides EC2's DryRuns, with the
-// SDK's signatures.
-type (
-	// Agents reads the SSM agents' state.
-	Agents interface {
-		DescribeInstanceInformation(ctx context.Context, in *ssm.DescribeInstanceInformationInput, optFns ...func(*ssm.Options)) (*ssm.DescribeInstanceInformationOutput, error)
-	}
-	// Rules reads the stack's rules and has EventBridge match events.
-	Rules interface {
-		DescribeRule(ctx context.Context, in *eventbridge.DescribeRuleInput, optFns ...func(*eventbridge.Options)) (*eventbridge.DescribeRuleOutput, error)
-		TestEventPattern(ctx context.Context, in *eventbridge.TestEventPatternInput, optFns ...func(*eventbridge.Options)) (*eventbridge.TestEventPatternOutput, error)
-	}
-	// Alarms reads the stack's alarms and the probe's metric.
-	Alarms interface {
-		DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
-		GetMetricStatistics(ctx context.Context, in *cloudwatch.GetMetricStatisticsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricStatisticsOutput, error)
-	}
-	// Topics reads the notification topic's subscriptions.
-	Topics interface {
-		ListSubscriptionsByTopic(ctx context.Context, in *sns.ListSubscriptionsByTopicInput, optFns ...func(*sns.Options)) (*sns.ListSubscriptionsByTopicOutput, error)
-	}
-	// Functions reads the functions' settings and asks the failover
-	// function for its role's DryRuns.
-	Functions interface {
-		GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
-		GetFunctionConcurrency(ctx context.Context, in *lambda.GetFunctionConcurrencyInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionConcurrencyOutput, error)
-		Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
-	}
-)
+// Agents reads the SSM agents' state (DescribeInstanceInformation, with the
+// SDK's signature).
+type Agents interface {
+	DescribeInstanceInformation(ctx context.Context, in *ssm.DescribeInstanceInformationInput, optFns ...func(*ssm.Options)) (*ssm.DescribeInstanceInformationOutput, error)
+}
 
-var (
-	_ Agents    = (*ssm.Client)(nil)
-	_ Rules     = (*eventbridge.Client)(nil)
-	_ Alarms    = (*cloudwatch.Client)(nil)
-	_ Topics    = (*sns.Client)(nil)
-	_ Functions = (*lambda.Client)(nil)
-)
+var _ Agents = (*ssm.Client)(nil)

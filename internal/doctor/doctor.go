@@ -1,26 +1,15 @@
-// Package doctor checks, without changing anything, that a failover would
-// succeed in this account: EC2 DryRuns of a failover's calls with the
-// functions' own roles, the deployed rules against AWS's documented
-// events, the standbys' readiness and the watchers (alarms, the probe,
-// subscriptions, the functions' settings). The move function's doctor
-// action runs it all; the scheduled reconcile runs the cheap part
-// (Readiness) and publishes the count of ready standbys.
+// Package doctor checks, without changing anything, what a failover needs
+// of EC2 and SSM: DryRuns of a failover's calls with this function's role,
+// and the standbys' readiness. The scheduled reconcile runs the cheap part
+// (Readiness) and publishes the count of ready standbys; the move
+// function's checkup (internal/doctor/account) adds the rules and the
+// watchers, whose SDK clients the failover function does not link.
 package doctor
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"slices"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
 	"github.com/eni-failover/eni-failover/internal/awsapi"
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/engine"
-	"github.com/eni-failover/eni-failover/internal/model"
-	"github.com/eni-failover/eni-failover/internal/moveapi"
 )
 
 // Roles of the functions, as the checks name them.
@@ -37,95 +26,20 @@ type Doctor struct {
 	// Role names this function's role in the checks.
 	Role      string
 	Agents    Agents
-	Rules     Rules
-	Alarms    Alarms
-	Topics    Topics
-	Functions Functions
 	Platforms Platforms
-	Deployed  config.Doctor
-	TopicARN  string
-	// MetricsNamespace is where the probe's rounds are counted.
-	MetricsNamespace string
+	// Deployed is what the stack deployed (its alarms' names too, which
+	// the failover function acts on alone).
+	Deployed config.Doctor
 
 	// attaches remembers the scheduled passes' attach DryRuns (readiness.go).
 	attaches attachMemo
 }
 
-// Run checks the named group, or every group when group is "", and the
-// stack's watchers once.
-func (d *Doctor) Run(ctx context.Context, group string) ([]moveapi.Check, error) {
-	statuses, err := d.Engine.Statuses(ctx, group)
-	if len(statuses) == 0 {
-		if err == nil {
-			err = fmt.Errorf("no group found (no network interface tagged %s)", d.Engine.Policy().Tags.Group())
-		}
-		return nil, fmt.Errorf("doctor: reading the groups: %w", err)
+// MemberIDs are the group's instances.
+func MemberIDs(st engine.Status) []string {
+	ids := make([]string, len(st.Members))
+	for i, m := range st.Members {
+		ids[i] = m.InstanceID
 	}
-	var out []moveapi.Check
-	if err != nil {
-		out = append(out, moveapi.Check{Area: moveapi.AreaStandby, Check: "every group reads", Result: moveapi.Fail, Detail: err.Error(),
-			Fix: "see eni-failover status; an ENI tagged into a group twice, or a group without members, is left out"})
-	}
-	pol := d.Engine.Policy()
-	pacer := &Pacer{Clock: d.Engine.Clock()}
-	var pinned, probed []string
-	for _, st := range statuses {
-		g := st.Group
-		checks := DryRuns(ctx, pacer, d.EC2, st, pol, d.Role)
-		if d.Functions != nil && d.Deployed.FailoverName != "" {
-			checks = append(checks, d.failoverRoleChecks(ctx, g.Name)...)
-		}
-		ready := Standbys(st, pol, ReadAgents(ctx, d.Agents, d.Platforms, memberIDs(st)), d.Platforms, DeniedAttaches(checks))
-		out = append(out, checks...)
-		out = append(out, ready.Checks...)
-		var members []string
-		for _, m := range st.Members {
-			if pol.Allows(m.InstanceID) {
-				members = append(members, m.InstanceID)
-			}
-		}
-		if pol.Allowed != nil {
-			pinned = append(pinned, members...)
-		}
-		if d.Rules != nil {
-			out = append(out, RuleChecks(ctx, d.Rules, g.Name, d.Deployed.Rules, members, pol.Allowed != nil)...)
-		}
-		if d.Alarms != nil && d.Deployed.ProbeEvery > 0 && slices.Contains(d.Deployed.ProbeGroups, g.Name) {
-			probed = append(probed, g.Name)
-			out = append(out, ProbeRounds(ctx, d.Alarms, d.MetricsNamespace, g.Name, d.Deployed.ProbeEvery, pol.Now))
-		}
-	}
-	if d.Alarms != nil {
-		out = append(out, AlarmChecks(ctx, d.Alarms, d.Deployed.AlarmPrefix, ExpectedAlarms(d.Deployed.AlarmPrefix, pinned, probed), pol.Now)...)
-	}
-	if d.Topics != nil || d.TopicARN == "" {
-		out = append(out, TopicChecks(ctx, d.Topics, d.TopicARN)...)
-	}
-	if d.Functions != nil {
-		out = append(out, FunctionChecks(ctx, d.Functions, d.Deployed.Functions)...)
-	}
-	return out, nil
-}
-
-// failoverRoleChecks asks the failover function for its role's DryRuns of
-// the group: the role that carries out automatic failovers.
-func (d *Doctor) failoverRoleChecks(ctx context.Context, group string) []moveapi.Check {
-	fail := func(v moveapi.Verdict, detail, fix string) []moveapi.Check {
-		return []moveapi.Check{{Group: group, Area: moveapi.AreaIAM, Check: "EC2 DryRuns (" + FailoverRole + ")", Result: v, Detail: detail, Fix: fix}}
-	}
-	payload, _ := json.Marshal(map[string]string{"action": string(moveapi.ActionDoctor), "group": group})
-	out, err := d.Functions.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(d.Deployed.FailoverName), Payload: payload})
-	if err != nil {
-		return fail(moveapi.Warn, "could not ask the failover function: "+message(err), "run the doctor again; the move role needs lambda:InvokeFunction on it")
-	}
-	if out.FunctionError != nil {
-		return fail(moveapi.Fail, "the failover function failed: "+string(out.Payload), "see the failover function's logs")
-	}
-	var res struct {
-		Doctor *moveapi.RoleChecks `json:"doctor"`
-	}
-	if err := json.Unmarshal(out.Payload, &res); err != nil || res.Doctor == nil {
-		return fail(moveapi.Fail, "the failover function did not answer the doctor: "+model.Clip(string(out.Payload), 300), "deploy the stack again: the function is older than this one")
-	}
-	return res.Doctor.Checks
+	return ids
 }

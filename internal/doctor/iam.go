@@ -119,7 +119,7 @@ func dryRunCheck(group, eni, role, call, target, instance string, err error) mov
 		c.Result, c.Detail = moveapi.Pass, "allowed (DryRun on "+eni+")"
 	case code == "UnauthorizedOperation" || code == "AccessDenied" || code == "AccessDeniedException":
 		c.Result = moveapi.Fail
-		c.Detail = "denied: " + message(err)
+		c.Detail = "denied: " + Message(err)
 		c.Fix = fmt.Sprintf("allow %s to the %s: redeploy the stack, or look for a service control policy or permission boundary that denies it "+
 			"(aws sts decode-authorization-message decodes the message)", call, role)
 	case err == nil:
@@ -129,7 +129,7 @@ func dryRunCheck(group, eni, role, call, target, instance string, err error) mov
 		c.Fix = "check AWS_ENDPOINT_URL_EC2: it does not point at EC2"
 	case errors.As(err, &api):
 		c.Result = moveapi.Warn
-		c.Detail = fmt.Sprintf("EC2 answered %s: %s; the permission could not be proven", code, message(err))
+		c.Detail = fmt.Sprintf("EC2 answered %s: %s; the permission could not be proven", code, Message(err))
 		c.Fix = "run the doctor again; if it stays, look at the member and the ENI in the console"
 	default:
 		c.Result = moveapi.Warn
@@ -139,8 +139,8 @@ func dryRunCheck(group, eni, role, call, target, instance string, err error) mov
 	return c
 }
 
-// message is an API error's message, or the error.
-func message(err error) string {
+// Message is an API error's message, or the error.
+func Message(err error) string {
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		return api.ErrorMessage()

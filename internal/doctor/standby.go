@@ -187,11 +187,3 @@ func describeAgents(ctx context.Context, agents Agents, ids []string) (map[strin
 	}
 	return out, nil
 }
-
-func memberIDs(st engine.Status) []string {
-	ids := make([]string, len(st.Members))
-	for i, m := range st.Members {
-		ids[i] = m.InstanceID
-	}
-	return ids
-}

@@ -7,6 +7,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/doctor"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/metrics"
+	"github.com/eni-failover/eni-failover/internal/moveapi"
 	"github.com/eni-failover/eni-failover/internal/notify"
 	"github.com/eni-failover/eni-failover/internal/report"
 )
@@ -17,10 +18,21 @@ type Deps struct {
 	Notifier *notify.Notifier // nil: no notifications
 	Metrics  *metrics.Emitter // nil: no metrics
 	Log      *slog.Logger
-	// Doctor checks that a failover would succeed: the move function's
-	// doctor action and drill preflight, the failover function's DryRuns
-	// for it and the readiness count at each reconcile (nil: none).
+	// Doctor is what a failover needs of EC2 and SSM, with this function's
+	// role: the failover function's DryRuns for the move function's
+	// checkup, and the readiness count at each reconcile (nil: none).
 	Doctor *doctor.Doctor
+	// Checkup runs every check (internal/doctor/account): the move
+	// function's doctor action and drill preflight (nil: none). An
+	// interface, so that the failover function links none of its
+	// clients.
+	Checkup Checkup
+}
+
+// Checkup checks, changing nothing, that a failover of the group (every
+// group when "") would succeed.
+type Checkup interface {
+	Run(ctx context.Context, group string) ([]moveapi.Check, error)
 }
 
 func (d Deps) logger() *slog.Logger { return orDiscard(d.Log) }

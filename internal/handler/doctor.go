@@ -15,10 +15,10 @@ import (
 // doctor runs every check of the group (of every group when none is
 // named) and answers them; the outcome is the worst verdict.
 func (h *Move) doctor(ctx context.Context, req moveapi.Request) (*moveapi.Response, error) {
-	if h.Doctor == nil {
+	if h.Checkup == nil {
 		return nil, fmt.Errorf("doctor: the move function was built without it")
 	}
-	checks, err := h.Doctor.Run(ctx, req.Group)
+	checks, err := h.Checkup.Run(ctx, req.Group)
 	if bad := badRequestFrom(err); bad != nil {
 		return nil, bad
 	}
@@ -50,7 +50,7 @@ func onlyGroup(checks []moveapi.Check) string {
 // preflight runs the doctor before a drill: a drill that the doctor says
 // would fail is refused before it moves anything (nil: go ahead).
 func (h *Move) preflight(ctx context.Context, req moveapi.Request) *moveapi.Response {
-	if h.Doctor == nil {
+	if h.Checkup == nil {
 		return nil
 	}
 	group, err := h.Engine.ResolveGroup(ctx, req.Group)
@@ -58,7 +58,7 @@ func (h *Move) preflight(ctx context.Context, req moveapi.Request) *moveapi.Resp
 		// The drill's own read reports an unknown group or a read error.
 		return nil
 	}
-	checks, err := h.Doctor.Run(ctx, group)
+	checks, err := h.Checkup.Run(ctx, group)
 	if err != nil {
 		return nil
 	}

@@ -20,6 +20,9 @@ var rules = []struct {
 		module + "internal/probe", "github.com/aws/aws-sdk-go-v2/service/ec2",
 	}, "the command line reads the move function's contract (moveapi, report) and calls Lambda, nothing more"},
 	{"functions/failover", []string{module + "internal/probe"}, "the failover function reads the probe's findings, not its checker"},
+	{"functions/failover", []string{module + "internal/doctor/account", "github.com/aws/aws-sdk-go-v2/service/eventbridge",
+		"github.com/aws/aws-sdk-go-v2/service/cloudwatch", "github.com/aws/aws-sdk-go-v2/service/lambda"},
+		"the checkup's clients are the move function's: the failover bootstrap stays small (docs/benchmarks.md)"},
 	{"functions/move", []string{module + "internal/probe"}, "the move function has no use for the probe's checker"},
 	{"infra", []string{module + "internal/probe"}, "the CDK app writes the probe's configuration from probeconfig"},
 	{"functions/probe", []string{

@@ -10,14 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/eni-failover/eni-failover/internal/awsenv"
 	"github.com/eni-failover/eni-failover/internal/clock"
@@ -69,12 +64,11 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 		Metrics: metrics.New(stdout, cfg.MetricsNamespace, function, nil),
 		Log:     log,
 	}
-	var snsClient *sns.Client
 	if cfg.NotifyTopicARN != "" {
-		snsClient = sns.NewFromConfig(env.Config, func(o *sns.Options) { o.BaseEndpoint = env.Endpoint("SNS") })
+		snsClient := sns.NewFromConfig(env.Config, func(o *sns.Options) { o.BaseEndpoint = env.Endpoint("SNS") })
 		deps.Notifier = &notify.Notifier{SNS: snsClient, TopicARN: cfg.NotifyTopicARN}
 	}
-	doc, err := buildDoctor(getenv, env, cfg, deps.Engine, ec2Client, snsClient, function)
+	doc, err := buildDoctor(getenv, env, cfg, deps.Engine, ec2Client, function)
 	if err != nil {
 		return handler.Deps{}, cfg, err
 	}
@@ -82,16 +76,15 @@ func Build(getenv func(string) string, stdout io.Writer, log *slog.Logger, funct
 	return deps, cfg, nil
 }
 
-// buildDoctor gives each function the doctor's part it runs with its role:
-// the failover code the DryRuns and the readiness count (EC2, SSM), the
-// move function everything (the rules, alarms, subscriptions and the
-// functions' settings too).
-func buildDoctor(getenv func(string) string, env awsenv.Env, cfg config.Config, eng *engine.Engine, ec2Client *ec2.Client, snsClient *sns.Client, function string) (*doctor.Doctor, error) {
+// buildDoctor is the doctor's part each function runs with its own role:
+// the DryRuns and the readiness count (EC2, SSM). The move function adds
+// the account's reads (internal/doctor/account).
+func buildDoctor(getenv func(string) string, env awsenv.Env, cfg config.Config, eng *engine.Engine, ec2Client *ec2.Client, function string) (*doctor.Doctor, error) {
 	deployed, err := config.LoadDoctor(getenv)
 	if err != nil {
 		return nil, err
 	}
-	d := &doctor.Doctor{Engine: eng, EC2: ec2Client, Role: doctor.FailoverRole, Deployed: deployed, TopicARN: cfg.NotifyTopicARN, MetricsNamespace: cfg.MetricsNamespace,
+	d := &doctor.Doctor{Engine: eng, EC2: ec2Client, Role: doctor.FailoverRole, Deployed: deployed,
 		Platforms: doctor.Platforms{
 			Linux:   len(cfg.ActivationCommands)+len(cfg.DeepCheckCommands) > 0 || cfg.ActivationDocuments.Linux != "" || cfg.DeepCheckDocuments.Linux != "",
 			Windows: len(cfg.WindowsActivationCommands)+len(cfg.WindowsDeepCheckCommands) > 0 || cfg.ActivationDocuments.Windows != "" || cfg.DeepCheckDocuments.Windows != "",
@@ -99,20 +92,8 @@ func buildDoctor(getenv func(string) string, env awsenv.Env, cfg config.Config, 
 	if d.Platforms.Needed() {
 		d.Agents = ssm.NewFromConfig(env.Config, func(o *ssm.Options) { o.BaseEndpoint = env.Endpoint("SSM") })
 	}
-	if function != "move" {
-		return d, nil
-	}
-	d.Role = doctor.MoveRole
-	d.Rules = eventbridge.NewFromConfig(env.Config, func(o *eventbridge.Options) { o.BaseEndpoint = env.Endpoint("EVENTBRIDGE") })
-	d.Alarms = cloudwatch.NewFromConfig(env.Config, func(o *cloudwatch.Options) {
-		o.BaseEndpoint = env.Endpoint("CLOUDWATCH")
-		// CloudWatch's Query protocol rather than the SDK's default CBOR:
-		// every CloudWatch endpoint serves it, emulators included.
-		o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
-	})
-	d.Functions = lambda.NewFromConfig(env.Config, func(o *lambda.Options) { o.BaseEndpoint = env.Endpoint("LAMBDA") })
-	if snsClient != nil {
-		d.Topics = snsClient
+	if function == "move" {
+		d.Role = doctor.MoveRole
 	}
 	return d, nil
 }

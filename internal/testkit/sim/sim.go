@@ -18,6 +18,7 @@ import (
 	"github.com/eni-failover/eni-failover/events"
 	"github.com/eni-failover/eni-failover/internal/clock"
 	"github.com/eni-failover/eni-failover/internal/doctor"
+	"github.com/eni-failover/eni-failover/internal/doctor/account"
 	"github.com/eni-failover/eni-failover/internal/emf"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
@@ -116,6 +117,7 @@ func (r *Region) Deps(opts engine.Options, metricsOut io.Writer, log *slog.Logge
 		metricsOut = io.Discard
 	}
 	eng := engine.New(r.EC2, r.Clock, log, opts)
+	doc := &doctor.Doctor{Engine: eng, EC2: r.EC2, Role: doctor.FailoverRole}
 	return handler.Deps{
 		Engine:   eng,
 		Notifier: &notify.Notifier{SNS: r.SNS, TopicARN: TopicARN},
@@ -123,7 +125,8 @@ func (r *Region) Deps(opts engine.Options, metricsOut io.Writer, log *slog.Logge
 		Log:      log,
 		// The simulated EC2 answers DryRuns; the other services' checks
 		// are left out (their clients are nil).
-		Doctor: &doctor.Doctor{Engine: eng, EC2: r.EC2, Role: doctor.FailoverRole, TopicARN: TopicARN},
+		Doctor:  doc,
+		Checkup: &account.Checkup{Doctor: doc, TopicARN: TopicARN},
 	}
 }
 

@@ -1,4 +1,4 @@
-package doctor
+package account
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/eni-failover/eni-failover/internal/doctor"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -36,7 +38,7 @@ func AlarmChecks(ctx context.Context, api Alarms, prefix string, expected []stri
 	for {
 		page, err := api.DescribeAlarms(ctx, in)
 		if err != nil {
-			return []moveapi.Check{watcher("", "the stack's alarms", moveapi.Fail, "could not read them: "+message(err), "the move role needs cloudwatch:DescribeAlarms; deploy the stack again")}
+			return []moveapi.Check{watcher("", "the stack's alarms", moveapi.Fail, "could not read them: "+doctor.Message(err), "the move role needs cloudwatch:DescribeAlarms; deploy the stack again")}
 		}
 		for _, a := range page.MetricAlarms {
 			found[aws.ToString(a.AlarmName)] = a
@@ -104,7 +106,7 @@ func ProbeRounds(ctx context.Context, api Alarms, namespace, group string, every
 		Statistics: []cwtypes.Statistic{cwtypes.StatisticSampleCount, cwtypes.StatisticAverage},
 	})
 	if err != nil {
-		return watcher(group, name, moveapi.Warn, "could not read them: "+message(err), "the move role needs cloudwatch:GetMetricStatistics")
+		return watcher(group, name, moveapi.Warn, "could not read them: "+doctor.Message(err), "the move role needs cloudwatch:GetMetricStatistics")
 	}
 	var rounds, passed float64
 	for _, d := range out.Datapoints {
@@ -129,7 +131,7 @@ func TopicChecks(ctx context.Context, api Topics, topicARN string) []moveapi.Che
 	for {
 		page, err := api.ListSubscriptionsByTopic(ctx, in)
 		if err != nil {
-			return []moveapi.Check{watcher("", name, moveapi.Warn, "could not read them: "+message(err), "the move role needs sns:ListSubscriptionsByTopic on the topic")}
+			return []moveapi.Check{watcher("", name, moveapi.Warn, "could not read them: "+doctor.Message(err), "the move role needs sns:ListSubscriptionsByTopic on the topic")}
 		}
 		for _, s := range page.Subscriptions {
 			who := aws.ToString(s.Protocol) + ":" + aws.ToString(s.Endpoint)
@@ -164,12 +166,12 @@ func FunctionChecks(ctx context.Context, api Functions, deployed []config.Deploy
 		name := "function " + f.Name
 		cfg, err := api.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(f.Name)})
 		if err != nil {
-			out = append(out, watcher("", name, moveapi.Fail, "could not read it: "+message(err), "deploy the stack again"))
+			out = append(out, watcher("", name, moveapi.Fail, "could not read it: "+doctor.Message(err), "deploy the stack again"))
 			continue
 		}
 		conc, err := api.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(f.Name)})
 		if err != nil {
-			out = append(out, watcher("", name, moveapi.Warn, "could not read its concurrency: "+message(err), "the move role needs lambda:GetFunctionConcurrency"))
+			out = append(out, watcher("", name, moveapi.Warn, "could not read its concurrency: "+doctor.Message(err), "the move role needs lambda:GetFunctionConcurrency"))
 			continue
 		}
 		timeout, reserved := int(aws.ToInt32(cfg.Timeout)), int(aws.ToInt32(conc.ReservedConcurrentExecutions))

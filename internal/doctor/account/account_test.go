@@ -1,4 +1,4 @@
-package doctor_test
+package account_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/eni-failover/eni-failover/internal/config"
 	"github.com/eni-failover/eni-failover/internal/doctor"
+	"github.com/eni-failover/eni-failover/internal/doctor/account"
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/handler"
 	"github.com/eni-failover/eni-failover/internal/moveapi"
@@ -51,7 +52,7 @@ func (d denying) AttachNetworkInterface(ctx context.Context, in *ec2.AttachNetwo
 // deployment is a healthy deployment of the stack on a simulated region.
 type deployment struct {
 	region    *sim.Region
-	doc       *doctor.Doctor
+	doc       *account.Checkup
 	agents    agents
 	rules     rules
 	alarms    *alarms
@@ -80,11 +81,11 @@ func newDeployment(t *testing.T) *deployment {
 		d.alarms.list = append(d.alarms.list, alarm("ef"+suffix, cwtypes.StateValueOk, now.Add(-time.Hour)))
 	}
 	deps := r.Deps(engine.Options{}, nil, nil)
-	d.doc = &doctor.Doctor{Engine: deps.Engine, EC2: r.EC2, Role: doctor.MoveRole, Agents: d.agents, Rules: d.rules, Alarms: d.alarms, Topics: d.subs,
-		Functions: d.functions, Platforms: doctor.Platforms{Linux: true}, TopicARN: sim.TopicARN, MetricsNamespace: "ENIFailover",
+	d.doc = &account.Checkup{Doctor: &doctor.Doctor{Engine: deps.Engine, EC2: r.EC2, Role: doctor.MoveRole, Agents: d.agents, Platforms: doctor.Platforms{Linux: true},
 		Deployed: config.Doctor{Rules: []string{"ef-state", "ef-spot", "ef-health"}, AlarmPrefix: "ef",
 			Functions:   []config.DeployedFunction{{Name: "ef-failover", TimeoutSeconds: 60, ReservedConcurrency: 10}, {Name: "ef-fleet", TimeoutSeconds: 60, ReservedConcurrency: 1}, {Name: "ef-move", TimeoutSeconds: 240}},
-			ProbeGroups: []string{"mosek"}, ProbeEvery: time.Minute, FailoverName: "ef-failover"}}
+			ProbeGroups: []string{"mosek"}, ProbeEvery: time.Minute, FailoverName: "ef-failover"}},
+		Rules: d.rules, Alarms: d.alarms, Topics: d.subs, Functions: d.functions, TopicARN: sim.TopicARN, MetricsNamespace: "ENIFailover"}
 	// The failover function, with its own role, answers the doctor.
 	fo := r.Deps(engine.Options{}, nil, nil)
 	fo.Doctor = &doctor.Doctor{Engine: fo.Engine, EC2: &d.failover, Role: doctor.FailoverRole}
@@ -362,7 +363,7 @@ func fleet(n int) *sim.Region {
 // running past the invocation.
 func TestDoctorPacesItsDryRuns(t *testing.T) {
 	r := fleet(10) // 5 DryRuns a group: 50
-	doc := r.Deps(engine.Options{}, nil, nil).Doctor
+	doc := r.Deps(engine.Options{}, nil, nil).Checkup
 	checks, err := doc.Run(r.Context(time.Hour), "")
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,11 @@
-package doctor
+package account
 
 import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/eni-failover/eni-failover/internal/doctor"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -42,7 +44,7 @@ func RuleChecks(ctx context.Context, api Rules, group string, ruleNames, members
 		r, err := api.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(name)})
 		switch {
 		case err != nil:
-			out = append(out, check("rule "+name, moveapi.Fail, "could not read it: "+message(err), "deploy the stack again (the rule may have been deleted)"))
+			out = append(out, check("rule "+name, moveapi.Fail, "could not read it: "+doctor.Message(err), "deploy the stack again (the rule may have been deleted)"))
 		case r.State != ebtypes.RuleStateEnabled:
 			out = append(out, check("rule "+name, moveapi.Fail, string(r.State), "enable it: aws events enable-rule --name "+name))
 		case aws.ToString(r.EventPattern) != "":
@@ -62,7 +64,7 @@ func RuleChecks(ctx context.Context, api Rules, group string, ruleNames, members
 			}
 			res, err := api.TestEventPattern(ctx, &eventbridge.TestEventPatternInput{Event: aws.String(string(event)), EventPattern: aws.String(p)})
 			if err != nil {
-				return nil, fmt.Errorf("testing rule %s: %s", name, message(err))
+				return nil, fmt.Errorf("testing rule %s: %s", name, doctor.Message(err))
 			}
 			if res.Result {
 				hits = append(hits, name)
