@@ -44,9 +44,12 @@ const fleetsTurn = time.Minute
 func Hold(g model.Group, t Trigger, plan report.Plan, decideErr error, p Policy, dryRun bool) Verdict {
 	eni, j := g.ENI, g.ENI.Tags
 	automatic := !t.Kind.Manual()
-	if id := t.RequestID; id != "" && !dryRun && j[p.Tags.Request()] == id {
+	if id := t.RequestID; id != "" && !dryRun && j[p.Tags.Request()] == id && !(automatic && plan.Action == report.ActAttach) {
 		// A re-sent invocation (the CLI's read timeout) of a move that
 		// already happened: acting again would move the ENI once more.
+		// An ENI found on no instance is attached all the same when no
+		// operator waits for the answer: that is no second move, and
+		// nobody else would.
 		v := Verdict{Outcome: report.Repeated, HolderBefore: j[p.Tags.PreviousHolder()], HolderAfter: j[p.Tags.Holder()],
 			Reason: fmt.Sprintf("request %s was already carried out (moved at %s: %s); not repeated", id, j[p.Tags.MovedAt()], j[p.Tags.Reason()])}
 		if eni.InstanceID != v.HolderAfter || eni.AttachmentStatus != model.Attached {

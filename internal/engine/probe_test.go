@@ -15,6 +15,7 @@ import (
 	"github.com/eni-failover/eni-failover/internal/engine"
 	"github.com/eni-failover/eni-failover/internal/model"
 	"github.com/eni-failover/eni-failover/internal/report"
+	"github.com/eni-failover/eni-failover/internal/testkit/fakeec2"
 )
 
 // probeTrigger is what the probe's finding becomes: the group, when its
@@ -275,6 +276,32 @@ func TestHolderTag(t *testing.T) {
 	}
 }
 
+// A run that cannot move the ENI (no standby, or a pause) still puts the
+// license-holder tag on the holder it leaves it on: the storms' seed 267
+// found a stopped holder untagged after the move's tag write failed.
+func TestHolderTagMendedWhenNoMoveIsPossible(t *testing.T) {
+	const key = "eni-failover:license-holder"
+	w := newWorld(t, engine.Options{HolderTag: true}, member{"i-a", az, "running", "1"}, member{"i-b", az, "stopped", "2"})
+	w.ec2.StopInstance("i-a")
+	w.settle()
+	reps, err := w.run(engine.Trigger{Kind: report.Reconcile})
+	if err == nil || reps[0].Outcome != report.Failed || w.ec2.Tags("i-a")[key] != group || !strings.Contains(reps[0].Reason, "license-holder tag mended") {
+		t.Fatalf("no standby: %+v %v, i-a tags %v", reps[0], err, w.ec2.Tags("i-a"))
+	}
+	w = newWorld(t, engine.Options{HolderTag: true})
+	if _, err := w.eng.SetPause(w.ctx(), group, model.Pause{Until: w.clk.Now().Add(time.Hour), By: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	w.ec2.StopInstance("i-a")
+	if r := w.mustRun(down("i-a")); r.Outcome != report.Paused || w.ec2.Tags("i-a")[key] != group {
+		t.Fatalf("paused: %+v, i-a tags %v", r, w.ec2.Tags("i-a"))
+	}
+	before := w.ec2.MutatingCalls()
+	if r := w.mustRun(down("i-a")); r.Outcome != report.Paused || w.ec2.MutatingCalls() != before {
+		t.Fatalf("paused again: %+v, %d mutating calls for a tag already right", r, w.ec2.MutatingCalls()-before)
+	}
+}
+
 // A brief outage the probe never confirmed is recorded on a move made
 // during it (a planned move's), and otherwise only logged.
 func TestBriefOutage(t *testing.T) {
@@ -316,6 +343,38 @@ func TestFindingAboutAStoppingHolderIsTheFleetsTurn(t *testing.T) {
 		t.Fatalf("finding sent again: %s %s", r.Outcome, r.Reason)
 	}
 	w.assertHolder("i-b")
+}
+
+// A move split between two runs (the first dies after its detach, a
+// reconcile attaches the ENI it left on no instance) counts toward the cap:
+// with a cap of one, the next finding about a healthy holder only
+// notifies (the storms' seed 1815 moved twice).
+func TestCapCountsAMoveAnotherRunFinished(t *testing.T) {
+	w := newWorld(t, engine.Options{MaxAutomaticMoves: 1})
+	w.clk.Advance(10 * time.Minute)
+	ctx, cancel := context.WithCancel(w.ctx())
+	defer cancel()
+	w.ec2.AfterCall(func(op string, _ any, err error) {
+		if op == fakeec2.OpDetachNetworkInterface && err == nil {
+			cancel() // the Lambda dies here
+		}
+	})
+	if _, err := w.eng.Run(ctx, probeTrigger(w.clk.Now()), false); err == nil {
+		t.Fatal("the killed run reported no error")
+	}
+	w.ec2.AfterCall(nil)
+	w.settle()
+	if st := w.ec2.ENI(eniID); st.AttachmentStatus != "" {
+		t.Fatalf("after the killed run: %+v", st)
+	}
+	if r := w.mustRun(engine.Trigger{Kind: report.Reconcile}); r.Outcome != report.Attached {
+		t.Fatalf("reconcile: %s %s", r.Outcome, r.Reason)
+	}
+	w.clk.Advance(10 * time.Minute)
+	before := w.ec2.MutatingCalls()
+	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != report.Capped || w.ec2.MutatingCalls() != before {
+		t.Fatalf("second finding: %s %s (%d mutating calls)", r.Outcome, r.Reason, w.ec2.MutatingCalls()-before)
+	}
 }
 
 // A capped group whose ENI is still detaching (an operator's move that

@@ -117,6 +117,7 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 		if v.Repair {
 			rerr = e.repairHeld(ctx, g, t, r, log, dryRun)
 		}
+		e.keepHolderTag(ctx, g, g.ENI, r, dryRun)
 		return finish(v.Outcome, rerr)
 	}
 	switch {
@@ -127,15 +128,20 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 			err = errors.Join(err, rerr)
 		}
 		r.HolderAfter = x.eni.InstanceID
+		e.keepHolderTag(ctx, g, x.eni, r, dryRun)
 		return finish(report.Failed, err)
 	case err != nil:
 		r.HolderAfter = r.HolderBefore
+		e.keepHolderTag(ctx, g, g.ENI, r, dryRun)
 		return finish(report.Failed, err)
 	case dryRun && plan.Action == report.ActNone:
 		return finish(report.NothingToDo, nil)
 	case dryRun:
 		return finish(report.Planned, nil)
 	case plan.Action == report.ActNone:
+		if e.keepHolderTag(ctx, g, g.ENI, r, dryRun) {
+			return finish(report.Repaired, nil)
+		}
 		return finish(report.NothingToDo, nil)
 	}
 	held, _ := ctx.Value(heldSlotKey{}).(*heldSlot)
@@ -247,6 +253,23 @@ func (e *Engine) act(ctx context.Context, g model.Group, plan report.Plan, t Tri
 		e.confirmJournal(ctx, x.eni.ID, map[string]string{e.tags.Request(): t.RequestID}, r, log)
 	}
 	return o, err
+}
+
+// keepHolderTag mends the license-holder tag of a run that did not move
+// the ENI (nothing to do, held back, or no standby to move to): the holder
+// is still the holder, and FIS experiments find it by the tag. It reports
+// whether it wrote.
+func (e *Engine) keepHolderTag(ctx context.Context, g model.Group, eni model.Interface, r *report.Report, dryRun bool) bool {
+	if !e.opts.HolderTag || dryRun || eni.AttachmentStatus != model.Attached {
+		return false
+	}
+	steps := len(r.Steps)
+	e.markHolder(ctx, g, eni.InstanceID, r)
+	if len(r.Steps) == steps {
+		return false
+	}
+	r.Reason += "; license-holder tag mended"
+	return true
 }
 
 // heldSlotKey carries a move slot taken before a run re-read its group.

@@ -86,23 +86,36 @@ func (t Tags) History(tags map[string]string) []Move {
 }
 
 // WithOutage returns the history tags with the clients' outage recorded
-// on the newest entry, when that entry is a move made during the outage
-// (after the failures began, before the license answered again).
+// on the newest move made during it, that has none yet: a move that began
+// before the license answered again and ended after its failures began. A
+// failover starts after the failures; a planned move (a drill's) starts
+// before them, since its detach is what the probe sees fail.
 func (t Tags) WithOutage(tags map[string]string, downSince, answeredAt time.Time) (map[string]string, Move, bool) {
 	moves := t.History(tags)
-	if len(moves) == 0 || moves[0].OutageMS > 0 || moves[0].At.Before(downSince.Truncate(time.Second)) || moves[0].At.After(answeredAt) {
-		return nil, Move{}, false
+	for i, m := range moves {
+		// The history keeps whole seconds: a second of slack at the end.
+		end := m.At.Add(time.Duration(m.DurationMS)*time.Millisecond + time.Second)
+		if m.At.After(answeredAt) || end.Before(downSince) {
+			continue
+		}
+		if m.OutageMS > 0 {
+			return nil, Move{}, false
+		}
+		moves[i].OutageMS = max(answeredAt.Sub(downSince).Milliseconds(), 1)
+		return t.pack(tags, moves), moves[i], true
 	}
-	moves[0].OutageMS = max(answeredAt.Sub(downSince).Milliseconds(), 1)
-	return t.pack(tags, moves), moves[0], true
+	return nil, Move{}, false
 }
 
 // AutomaticMovesCapped reports whether the automation has used up its
-// moves: n automatic moves off a holder within one hour, none made or
-// followed by an operator's action (a manual move or failback, drills
-// included, in the history, or a pause or resume ending after the last of them). It
-// stays so until an operator acts: a token server that dies on every host
-// must not bounce the license around.
+// moves: n automatic moves within one hour, none made or followed by an
+// operator's action (a manual move or failback, drills included, in the
+// history, or a pause or resume ending after the last of them). It stays
+// so until an operator acts: a token server that dies on every host must
+// not bounce the license around. An automatic attach of an ENI on no
+// instance counts as a move: a move whose run died after its detach (or
+// whose attach another run made) ends that way, and would otherwise
+// escape the count (the storms found it).
 func AutomaticMovesCapped(moves []Move, operatorUntil time.Time, n int) (bool, []Move) {
 	if n <= 0 {
 		return false, nil
@@ -112,7 +125,7 @@ func AutomaticMovesCapped(moves []Move, operatorUntil time.Time, n int) (bool, [
 		if m.Manual() {
 			break
 		}
-		if m.Outcome == "moved" && m.From != "" {
+		if m.Outcome == "moved" || m.Outcome == "attached" {
 			auto = append(auto, m)
 		}
 	}

@@ -35,3 +35,45 @@ func TestHistoryJournal(t *testing.T) {
 		t.Fatalf("parsed %+v", got)
 	}
 }
+
+// The probe's outage goes on the newest move made during it that has none
+// yet: a failover begins after the failures, a planned move (a drill's)
+// before them, since its detach is what the probe sees fail; a move that
+// ended before the failures, or began after the answer, is not it.
+func TestWithOutage(t *testing.T) {
+	tg := NewTags("")
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	history := func(moves ...Move) map[string]string {
+		tags := map[string]string{}
+		for _, m := range moves {
+			tags = tg.WithMove(tags, m)
+		}
+		return tags
+	}
+	planned := Move{At: t0, From: "i-a", To: "i-b", Trigger: "move", Outcome: "moved", DurationMS: 9000}
+	failover := Move{At: t0.Add(20 * time.Second), From: "i-b", To: "i-a", Trigger: "impaired", Outcome: "moved", DurationMS: 8000}
+	cases := []struct {
+		name          string
+		tags          map[string]string
+		since, answer time.Duration
+		want          Move // zero: none recorded
+	}{
+		{"planned move, failures after its start", history(planned), 3 * time.Second, 8 * time.Second, planned},
+		{"failover after the failures", history(planned, failover), 12 * time.Second, 30 * time.Second, failover},
+		{"the older of two moves", history(planned, failover), 2 * time.Second, 7 * time.Second, planned},
+		{"failures after the move ended", history(planned), 15 * time.Second, 20 * time.Second, Move{}},
+		{"answered before the move began", history(failover), 2 * time.Second, 10 * time.Second, Move{}},
+	}
+	for _, c := range cases {
+		set, m, ok := tg.WithOutage(c.tags, t0.Add(c.since), t0.Add(c.answer))
+		if ok != (c.want != Move{}) || ok && (m.At != c.want.At || m.OutageMS != (c.answer-c.since).Milliseconds()) {
+			t.Fatalf("%s: %+v %v, want %+v", c.name, m, ok, c.want)
+		}
+		if !ok {
+			continue
+		}
+		if _, _, again := tg.WithOutage(set, t0.Add(c.since), t0.Add(c.answer)); again {
+			t.Fatalf("%s: the outage was recorded twice", c.name)
+		}
+	}
+}
