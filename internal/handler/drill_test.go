@@ -21,7 +21,9 @@ import (
 // A drill waits for the probe's measurement of the clients' outage (the
 // failover function writes it on the history's move when the probe's
 // "license answers again" arrives) and reports it with its moves; without
-// a measurement it gives up after OutageWait.
+// a measurement it gives up after OutageWait. The probe here is a stand-in
+// that writes a known outage; bench.TestDrillReportsWhatTheProbeMeasured
+// runs the real probe and failover function beside a drill.
 func TestDrillReportsTheProbesOutage(t *testing.T) {
 	for _, probeRuns := range []bool{true, false} {
 		clk := simclock.NewSim(sim.Start)
@@ -34,8 +36,8 @@ func TestDrillReportsTheProbesOutage(t *testing.T) {
 		var wait func()
 		var answeredAt time.Time // when the license answered again
 		if probeRuns {
-			// The probe: once the ENI is back home, the license answers
-			// again, 12 s after the drill began.
+			// The stand-in probe: once the ENI is back home, the license
+			// answers again, 3 s after the drill's history shows both moves.
 			wait = clk.Go(func() {
 				for {
 					if clk.Sleep(ctx, time.Second) != nil {

@@ -225,27 +225,35 @@ func probeFunction(ctx context.Context, clk *simclock.Sim, h *probe.Handler, sta
 	}
 }
 
-// PlayRestore plays one failure of the demo group on the discrete-event
-// clock and measures it. seed varies EC2's latencies and when in the
-// probe's round the failure falls.
-func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Restore {
+// newLicenseWorld builds the demo group on the discrete-event clock: lmgrd
+// serving on the holder only (a standby's starts with the activation), the
+// failover function's handler with the real activation, and the probe's
+// handler watching the ENI's address (answer: PROBE_CHECK=answer).
+func newLicenseWorld(tm fakeec2.Timings, lat Latencies, seed int64, answer bool) (*licenseWorld, *handler.Failover, *probe.Handler) {
 	clk := simclock.NewSim(sim.Start)
 	tm.Spread = 0.2
 	region := sim.NewRegionOn(clk, tm, seed)
 	w := &licenseWorld{clk: clk, region: region, lat: lat, rng: rand.New(rand.NewSource(seed)),
 		servers: &sim.TokenServers{Region: region, Timeout: probeTimeout, RTT: lat.CheckRTT}}
 	w.region.AddGroup(sim.Mosek())
-	// lmgrd runs on the holder only; a standby's starts with activation.
 	w.servers.Set(sim.Standby, sim.Daemon{State: sim.Killed})
 	w.servers.Set(sim.Second, sim.Daemon{State: sim.Killed})
 	deps := w.region.Deps(engine.Options{Activator: w.activator(), MaxAutomaticMoves: config.DefaultMaxAutomaticMoves}, io.Discard, nil)
-	fo := &handler.Failover{Deps: deps}
 	ph := &probe.Handler{
-		Prober:  &probe.Prober{Ports: probeconfig.DefaultPorts, Answer: f == DaemonHung, Checker: w.servers, Clock: clk},
+		Prober:  &probe.Prober{Ports: probeconfig.DefaultPorts, Answer: answer, Checker: w.servers, Clock: clk},
 		Targets: []probeconfig.Target{{Group: events.GroupPlaceholder, Address: "10.0.1.27"}}, Witnesses: []string{probeconfig.DefaultWitness},
 		Interval: 5 * time.Second, Watch: time.Minute, StopBefore: 3 * time.Second,
 		Detector: &probe.Detector{Confirmations: 3}, Metrics: io.Discard, Namespace: "sim", Clock: clk,
 	}
+	return w, &handler.Failover{Deps: deps}, ph
+}
+
+// PlayRestore plays one failure of the demo group on the discrete-event
+// clock and measures it. seed varies EC2's latencies and when in the
+// probe's round the failure falls.
+func PlayRestore(f Failure, tm fakeec2.Timings, lat Latencies, seed int64) Restore {
+	w, fo, ph := newLicenseWorld(tm, lat, seed, f == DaemonHung)
+	clk := w.clk
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	start := clk.Now()

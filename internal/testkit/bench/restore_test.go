@@ -83,3 +83,36 @@ func BenchmarkLicenseRestored(b *testing.B) {
 		})
 	}
 }
+
+// A drill with the real probe watching reports, for each of its moves, the
+// clients' outage exactly as the probe measured it (its first failed check
+// to the license answering again), read back from the history where the
+// failover function recorded the probe's finding.
+func TestDrillReportsWhatTheProbeMeasured(t *testing.T) {
+	for seed := int64(1); seed <= 3; seed++ {
+		d := PlayDrill(RealisticLatencies(), seed)
+		if d.Err != nil || d.Response == nil || len(d.Response.Drill) != 2 || d.Response.Error != "" {
+			t.Fatalf("seed %d: drill %+v %v", seed, d.Response, d.Err)
+		}
+		if len(d.Measured) == 0 {
+			t.Fatalf("seed %d: the probe measured no outage during the drill", seed)
+		}
+		if d.Attaches != 2 {
+			t.Fatalf("seed %d: %d attaches: the probe's findings moved the license during the drill", seed, d.Attaches)
+		}
+		back := d.Response.Drill[1]
+		if want := d.Measured[len(d.Measured)-1].OutageMS; back.OutageMS != want || want <= 0 {
+			t.Fatalf("seed %d: the move back reports an outage of %d ms, the probe measured %d ms (all: %+v)", seed, back.OutageMS, want, d.Measured)
+		}
+		for i, m := range d.Response.Drill {
+			ok := m.OutageMS == 0 && i == 0 // a first outage that ran into the second is the second's
+			for _, r := range d.Measured {
+				ok = ok || r.OutageMS == m.OutageMS
+			}
+			if !ok {
+				t.Fatalf("seed %d: move %d reports %d ms, which the probe never measured: %+v", seed, i+1, m.OutageMS, d.Measured)
+			}
+		}
+		t.Logf("seed %d: drill outages %d ms, %d ms; the probe measured %+v", seed, d.Response.Drill[0].OutageMS, back.OutageMS, d.Measured)
+	}
+}

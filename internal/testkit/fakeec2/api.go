@@ -37,7 +37,7 @@ func (f *Fake) call(ctx context.Context, op string, input any, fn func() error) 
 	// A fault (UnauthorizedOperation standing for IAM) answers a DryRun
 	// as it answers the call; otherwise EC2 says it would have succeeded.
 	err := f.injected(op, input)
-	dry := dryRun(input)
+	dry := IsDryRun(input)
 	switch {
 	case err == nil && dry:
 		err = apiError(op, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
@@ -53,8 +53,8 @@ func (f *Fake) call(ctx context.Context, op string, input any, fn func() error) 
 	return err
 }
 
-// dryRun reports whether a mutating call's input sets DryRun.
-func dryRun(input any) bool {
+// IsDryRun reports whether a mutating call's input sets DryRun.
+func IsDryRun(input any) bool {
 	switch in := input.(type) {
 	case ec2.AttachNetworkInterfaceInput:
 		return aws.ToBool(in.DryRun)

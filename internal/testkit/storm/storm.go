@@ -94,6 +94,10 @@ type invocation struct {
 	// epoch pausedIn (no operator has paused or resumed since).
 	paused   bool
 	pausedIn int
+	// requestID is a finding's; stale: its failures began before about
+	// (the holder when it was sent) got the ENI.
+	requestID string
+	stale     bool
 }
 
 // callRecord is one EC2 call as the storm saw it.
@@ -144,6 +148,7 @@ type storm struct {
 	// events before it there, until an invocation in it is killed and
 	// Lambda starts a new one. Bursts run an event in each at once.
 	sandboxes [sandboxes]*handler.Deps
+	features
 }
 
 // Run plays one history of the given length.
@@ -156,18 +161,23 @@ func Run(src Source, steps int) Result {
 		evacuating: map[string]bool{},
 		denied:     map[string]bool{},
 		notices:    map[string]time.Time{},
+		features:   newFeatures(),
 	}
 	s.sched = newScheduler(src)
 	jitterRand := rand.New(rand.NewSource(int64(src.Intn(1 << 30))))
 	s.opts = engine.Options{
 		AllowStartStopped: src.Intn(2) == 0,
-		MaxAutomaticMoves: config.DefaultMaxAutomaticMoves,
+		MaxAutomaticMoves: []int{0, 1, 2, config.DefaultMaxAutomaticMoves, config.DefaultMaxAutomaticMoves, 10}[src.Intn(6)],
+		HolderTag:         src.Intn(2) == 0,
 		Jitter: func(d time.Duration) time.Duration {
 			if d <= 1 {
 				return d
 			}
 			return d/2 + time.Duration(jitterRand.Int63n(int64(d/2)))
 		},
+	}
+	if src.Intn(2) == 0 {
+		s.opts.DeepCheck = deepChecker{s}
 	}
 	s.lastHolder = members[0].ID
 	g := sim.GroupSpec{Name: "mosek", ENIID: eniID, AZ: az, MAC: "02:00:00:00:e0:01", PrivateIP: "10.0.1.9", Holder: members[0].ID, Members: members}
@@ -181,8 +191,8 @@ func Run(src Source, steps int) Result {
 		return err
 	})
 	s.region.EC2.AfterCall(s.afterCall)
-	s.tracef("world: %s on %s; members a(1) b(2) c(3) in %s, d(4) in us-east-1b; outsider e; start stopped standbys=%v",
-		eniID, members[0].ID, az, s.opts.AllowStartStopped)
+	s.tracef("world: %s on %s; members a(1) b(2) c(3) in %s, d(4) in us-east-1b; outsider e; start stopped standbys=%v; cap %d; holder tag %v; deep check %v",
+		eniID, members[0].ID, az, s.opts.AllowStartStopped, s.opts.MaxAutomaticMoves, s.opts.HolderTag, s.opts.DeepCheck != nil)
 
 	for i := 0; i < steps && !s.res.Failed(); i++ {
 		s.step(i)
@@ -194,6 +204,7 @@ func Run(src Source, steps int) Result {
 	}
 	s.checkCallRate()
 	s.checkPacing()
+	s.checkCap()
 	return *s.res
 }
 
@@ -250,7 +261,7 @@ func (s *storm) step(i int) {
 		{8, "start", func() {
 			id := s.member()
 			f.StartInstance(id)
-			s.alarmed[id], s.evacuating[id] = false, false
+			s.alarmed[id], s.evacuating[id], s.dead[id] = false, false, false
 			s.tracef("step %d: start %s (repaired)", i, id)
 		}},
 		{2, "terminate", func() {
@@ -275,7 +286,7 @@ func (s *storm) step(i int) {
 		{4, "recover", func() {
 			id := s.member()
 			f.SetStatus(id, "ok")
-			s.alarmed[id], s.evacuating[id] = false, false
+			s.alarmed[id], s.evacuating[id], s.dead[id] = false, false, false
 			s.tracef("step %d: %s healthy again", i, id)
 		}},
 		{4, "throttle", func() {
@@ -331,10 +342,22 @@ func (s *storm) step(i int) {
 		{2, "console-detach", func() {
 			if st := f.ENI(eniID); st.AttachmentStatus == "attached" {
 				s.budget++
+				s.leaving = nil // an operator's detach, not the automation's
 				f.DetachNow(eniID)
 				s.tracef("step %d: an operator detaches %s in the console", i, eniID)
 			}
 		}},
+		{2, "daemon-dies", func() {
+			// The token server dies; what notices it (a finding, the deep
+			// check, the probe's alarm) is drawn on its own.
+			id := s.member()
+			if s.pick(2) == 0 && s.holder() != "" {
+				id = s.holder()
+			}
+			s.dead[id], s.alarmed[id] = true, true
+			s.tracef("step %d: the token server on %s dies", i, id)
+		}},
+		{2, "quiet", func() { s.quiet(i) }},
 		{2, "console-dot", func() {
 			if f.InstanceState(s.holder()) != "running" {
 				return
@@ -389,17 +412,26 @@ func (s *storm) batch() {
 		s.res.Exercised["concurrent-batch"]++
 	}
 	// Ground truth first: an alarm or a notice is about the instance as it
-	// is now; each one aimed at the holder may justify one move.
+	// is now; each one aimed at the holder may justify one move. (A fresh
+	// finding set its own when it was made.)
+	s.batchAt = s.region.Clock.Now()
+	acted := false
 	for _, inv := range invs {
 		switch inv.kind {
 		case "alarm", "probe-alarm":
 			s.alarmed[inv.about] = true
 		case "spot", "rebalance", "health", "health-now":
 			s.evacuating[inv.about] = true
+		case "drill":
+			s.budget++ // there and back
 		}
 		if inv.manual {
 			s.budget++
 		}
+		acted = acted || inv.kind == "move" || inv.kind == "failback" || inv.kind == "drill" || inv.kind == "pause" || inv.kind == "resume"
+	}
+	if acted {
+		s.operatorActs = append(s.operatorActs, s.batchAt)
 	}
 	s.sched.begin(invs)
 	var wg sync.WaitGroup
@@ -422,6 +454,11 @@ func (s *storm) batch() {
 			clean = false
 		}
 		s.tracef("  #%d %s%s -> %s", inv.id, inv.label, killed, results[k])
+		for _, outcome := range []string{"capped", "paused"} {
+			if strings.Contains(results[k], outcome+" ") {
+				s.res.Exercised["outcome:"+outcome]++
+			}
+		}
 		if killed != "" && inv.event {
 			s.sandboxes[k] = nil
 		}
@@ -534,16 +571,20 @@ func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
 	}
 	fo := &handler.Failover{Deps: *s.sandboxes[sandbox]}
 	mv := &handler.Move{Deps: s.region.Deps(s.opts, nil, nil)} // operators' calls: a fresh sandbox each
-	// event sends a sample about an instance (with extra old,new pairs).
-	event := func(name, about string, replace ...string) {
-		inv.about, inv.event = about, true
-		raw := events.MustSample(name, append([]string{events.HolderPlaceholder, about}, replace...)...)
+	// send hands an event to the failover function; event sends a sample
+	// about an instance (with extra old,new pairs).
+	send := func(raw []byte) {
+		inv.event = true
 		inv.run = func(ctx context.Context) string {
 			inv.paused, inv.pausedIn = s.pauseState()
 			res, err := fo.Handle(ctx, raw)
 			inv.failed = err != nil
 			return summarize(res, err)
 		}
+	}
+	event := func(name, about string, replace ...string) {
+		inv.about = about
+		send(events.MustSample(name, append([]string{events.HolderPlaceholder, about}, replace...)...))
 	}
 	operator := func(payload string) {
 		inv.label = "manual " + payload
@@ -602,6 +643,8 @@ func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
 				"Thu, 26 Nov 2026 11:20:00 GMT", now.Add(2*time.Hour).Format(time.RFC1123))
 		}},
 		{15, "reconcile", func() { inv.label = "reconcile"; event("scheduled-reconcile.json", "") }},
+		{4, "finding", func() { send(s.finding(inv, false)) }},
+		{2, "finding-again", func() { send(s.finding(inv, true)) }},
 		{2, "malformed", func() { inv.label = "malformed event"; event("malformed/alarm-without-instance.json", "") }},
 		{8, "move", func() {
 			target := []string{"", x, outsider}[s.pick(3)]
@@ -619,13 +662,14 @@ func (s *storm) newInvocation(manualOnly bool, sandbox int) *invocation {
 			s.epochs(inv)
 		}},
 		{2, "resume", func() { operator(`{"action":"resume"}`); inv.manual = true; s.epochs(inv) }},
+		{2, "drill", func() { operator(`{"action":"drill","group":"mosek","reason":"storm"}`); inv.manual = true }},
 		{3, "plan", func() { operator(`{"action":"plan"}`) }},
 		{2, "status", func() { operator(`{"action":"status"}`) }},
 	}
 	if manualOnly {
 		var manual []kindSpec
 		for _, k := range kinds {
-			if k.kind == "move" || k.kind == "failback" || k.kind == "plan" || k.kind == "status" {
+			if k.kind == "move" || k.kind == "failback" || k.kind == "drill" || k.kind == "plan" || k.kind == "status" {
 				manual = append(manual, k)
 			}
 		}
@@ -716,6 +760,11 @@ func (s *storm) epochs(inv *invocation) {
 // a planned move, or a holder that is down, impaired or alarmed. No
 // automatic run that began with the group paused attaches or detaches.
 func (s *storm) afterCall(op string, input any, err error) {
+	if fakeec2.IsDryRun(input) {
+		// The doctor's questions: counted in EC2's buckets (ec2limits),
+		// never a move, never a refusal to pace.
+		return
+	}
 	inv := s.sched.running()
 	rec := callRecord{op: op, at: s.region.Clock.Now()}
 	if in, ok := input.(ec2.DetachNetworkInterfaceInput); ok {
@@ -735,6 +784,8 @@ func (s *storm) afterCall(op string, input any, err error) {
 		}
 	}
 	if op == fakeec2.OpAttachNetworkInterface && err == nil {
+		s.gotAt = rec.at
+		s.recordAttach(aws.ToString(input.(ec2.AttachNetworkInterfaceInput).InstanceId))
 		if to := s.region.EC2.ENI(eniID).InstanceID; to != s.lastHolder {
 			s.moves++
 			s.lastHolder = to
@@ -745,10 +796,13 @@ func (s *storm) afterCall(op string, input any, err error) {
 		// An alarm or a notice about the instance that holds the ENI when
 		// the event is handled may justify one move (the holder may have
 		// changed since the event was sent).
-		if err == nil && !inv.counted && pre.AttachmentStatus != "detaching" && pre.InstanceID == inv.about &&
-			(inv.kind == "alarm" || inv.kind == "probe-alarm" || inv.kind == "spot" || inv.kind == "rebalance" || inv.kind == "health" || inv.kind == "health-now") {
+		if err == nil && !inv.counted && pre.AttachmentStatus != "detaching" && s.about(inv, pre.InstanceID) {
 			inv.counted = true
 			s.budget++
+		}
+		if err == nil && pre.AttachmentStatus == "attached" {
+			s.checkFindingDetach(inv, pre.InstanceID)
+			s.recordAutoDetach(inv, pre.InstanceID)
 		}
 		if err == nil && pre.AttachmentStatus != "detaching" && s.noticed(pre.InstanceID) {
 			// Each move off a holder that a pending Health change names
@@ -759,6 +813,21 @@ func (s *storm) afterCall(op string, input any, err error) {
 			s.violate("invocation #%d (%s) detached %s from healthy holder %s", inv.id, inv.label, eniID, pre.InstanceID)
 		}
 	}
+}
+
+// about: the invocation's event says the holder failed (an alarm, a
+// notice, a fresh finding), or it is a reconcile whose deep check finds
+// the token server there dead.
+func (s *storm) about(inv *invocation, holder string) bool {
+	switch inv.kind {
+	case "alarm", "probe-alarm", "spot", "rebalance", "health", "health-now":
+		return holder == inv.about
+	case "finding", "finding-again":
+		return holder == inv.about && !inv.stale
+	case "reconcile":
+		return s.opts.DeepCheck != nil && s.dead[holder]
+	}
+	return false
 }
 
 // justified: the holder may lose the ENI.
@@ -817,22 +886,12 @@ func (s *storm) converge() {
 	if s.paused() {
 		// The maintenance ends: an operator resumes before the last
 		// reconcile, which then must put things right.
+		s.operatorActs = append(s.operatorActs, s.region.Clock.Now())
 		mv := &handler.Move{Deps: s.region.Deps(s.opts, nil, nil)}
 		resp, err := mv.Handle(s.region.Context(time.Minute), json.RawMessage(`{"action":"resume"}`))
 		s.tracef("storm over: resume: %s", manualSummary(resp, err))
 	}
-	inv := s.newInvocation(false, 0)
-	inv.killAt = 0
-	// The deployed timeout: a reconcile may have to boot a standby.
-	inv.ctx, inv.cancel = context.WithCancel(context.WithValue(s.region.Context(60*time.Second), invKey{}, inv.id))
-	defer inv.cancel()
-	raw := events.MustSample("scheduled-reconcile.json")
-	fo := &handler.Failover{Deps: *s.sandboxes[0]}
-	s.sched.begin([]*invocation{inv})
-	res, err := fo.Handle(inv.ctx, raw)
-	s.sched.done()
-	s.tracef("  final reconcile -> %s", summarize(res, err))
-	s.region.Settle(time.Minute)
+	s.reconcileOnce("final reconcile")
 	st := f.ENI(eniID)
 	switch {
 	case st.AttachmentStatus != "attached":
@@ -843,4 +902,41 @@ func (s *storm) converge() {
 		s.violate("after the final reconcile: DeleteOnTermination is true")
 	}
 	s.check("after the final reconcile")
+	s.checkHolderTag("after the final reconcile")
+}
+
+// quiet is a quiet period amid the storm: faults clear, EC2 settles, one
+// scheduled reconcile runs to its end; the license-holder tag must then be
+// on the holder alone.
+func (s *storm) quiet(i int) {
+	f := s.region.EC2
+	f.ClearFaults()
+	f.SetStuckDetaching(eniID, false)
+	s.denied = map[string]bool{}
+	s.region.Settle(2 * time.Minute)
+	s.tracef("step %d: a quiet period", i)
+	s.reconcileOnce("reconcile after a quiet period")
+	s.checkHolderTag(fmt.Sprintf("after the quiet period of step %d", i))
+}
+
+// reconcileOnce runs one scheduled reconcile in the fleet function's
+// sandbox, alone and never killed, with the deployed timeout (it may have
+// to boot a standby), then lets EC2 settle.
+func (s *storm) reconcileOnce(label string) {
+	s.nextID++
+	inv := &invocation{id: s.nextID, label: label, kind: "reconcile", event: true, touches: true}
+	inv.ctx, inv.cancel = context.WithCancel(context.WithValue(s.region.Context(60*time.Second), invKey{}, inv.id))
+	defer inv.cancel()
+	if s.sandboxes[0] == nil {
+		deps := s.region.Deps(s.opts, nil, nil)
+		s.sandboxes[0] = &deps
+	}
+	fo := &handler.Failover{Deps: *s.sandboxes[0]}
+	s.batchAt = s.region.Clock.Now()
+	inv.paused, inv.pausedIn = s.pauseState()
+	s.sched.begin([]*invocation{inv})
+	res, err := fo.Handle(inv.ctx, events.MustSample("scheduled-reconcile.json"))
+	s.sched.done()
+	s.tracef("  #%d %s -> %s", inv.id, label, summarize(res, err))
+	s.region.Settle(time.Minute)
 }

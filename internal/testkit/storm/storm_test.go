@@ -48,7 +48,10 @@ func TestStorms(t *testing.T) {
 	for _, want := range []string{"invoke", "stop", "start", "terminate", "impair", "throttle", "5xx", "refuse-attach", "stuck-detach",
 		"console-detach", "console-dot", "killed-invocation", "concurrent-batch", "trigger:state", "trigger:alarm", "trigger:probe-alarm", "trigger:spot", "trigger:health", "trigger:health-now", "trigger:reconcile",
 		"deny-member", "refuse-detach",
-		"trigger:move", "trigger:failback"} {
+		"trigger:move", "trigger:failback",
+		"trigger:finding", "trigger:finding-again", "finding:stale", "trigger:drill", "trigger:pause", "trigger:resume",
+		"daemon-dies", "quiet", "deep-check:failed", "deep-check:flaky", "deep-check:not-run", "deep-check:timed-out",
+		"outcome:capped", "outcome:paused"} {
 		if exercised[want] == 0 {
 			t.Errorf("no history exercised %s", want)
 		}
