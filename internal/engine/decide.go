@@ -237,7 +237,7 @@ func decideManual(g model.Group, t Trigger, p Policy, plan report.Plan) (report.
 			return plan, nil
 		}
 	}
-	reason := fmt.Sprintf("manual %s", t.Kind)
+	reason := fmt.Sprintf("%s%s", model.ManualReason, t.Kind)
 	if t.Reason != "" {
 		reason += ": " + t.Reason
 	}

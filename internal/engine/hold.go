@@ -89,16 +89,25 @@ func Hold(g model.Group, t Trigger, plan report.Plan, decideErr error, p Policy,
 			pause.Until.Format(time.RFC3339), byWhom(pause.By), pause.Reason, plan.Reason)}
 	}
 	holder, ok := g.Member(eni.InstanceID)
-	if !ok || plan.Action != report.ActMove || !holder.Up() || holder.Health == model.HealthImpaired || eni.AttachmentStatus != model.Attached {
+	if !ok || plan.Action != report.ActMove || !holder.Up() || holder.Health == model.HealthImpaired || eni.AttachmentStatus == model.Detaching {
 		// Only moves off a holder EC2 finds healthy are capped: the token
 		// server failing there may fail everywhere, whereas moving off a
 		// stopped or impaired instance always helps. A detach already
 		// under way (an operator's move that died half-way) is finished:
-		// the ENI would be left on no instance.
+		// the ENI would be left on no instance. An attach under way is
+		// not: moving on from there is a move like any other (the storms
+		// found a run that read the ENI attaching and so escaped the cap).
 		return Verdict{}
 	}
 	// A pause or resume (pause.Until, active or not) is an operator's act.
-	if capped, moves := model.AutomaticMovesCapped(p.Tags.History(j), pause.Until, p.MaxAutomaticMoves); capped {
+	history := p.Tags.History(j)
+	if m, ok := p.Tags.Unrecorded(j, history); ok {
+		// A move another sandbox's run made whose history is still to be
+		// written: without it, two runs could each make the last move
+		// the cap allows (the storms found it).
+		history = append([]model.Move{m}, history...)
+	}
+	if capped, moves := model.AutomaticMovesCapped(history, pause.Until, p.MaxAutomaticMoves); capped {
 		return Verdict{Outcome: report.Capped, Repair: true, Reason: fmt.Sprintf(
 			"%d automatic moves within an hour (the last at %s), and no operator has acted since: not moving again until one does (move, failback, drill, pause or resume); would have: %s",
 			len(moves), moves[0].At.UTC().Format(time.RFC3339), plan.Reason)}

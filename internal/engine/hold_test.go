@@ -65,7 +65,27 @@ func TestHold(t *testing.T) {
 		{name: "pause expired", g: group("running", "attached", expired), t: resent, plan: move},
 		{name: "capped: healthy holder", g: group("running", "attached", history), t: resent, plan: move,
 			want: report.Capped, reason: "3 automatic moves within an hour", repairs: true},
+		{name: "capped: two moves in the history, a third in the journal only", g: group("running", "attached", func() map[string]string {
+			m := map[string]string{}
+			for i := range 2 {
+				maps.Copy(m, tags.WithMove(m, model.Move{At: now.Add(-time.Duration(10*(i+2)) * time.Minute), From: "i-x", To: "i-y", Trigger: "impaired", Outcome: "moved", DurationMS: 5000}))
+			}
+			m[tags.MovedAt()], m[tags.PreviousHolder()], m[tags.Holder()] = now.Add(-time.Minute).Format(time.RFC3339), "i-b", "i-a"
+			m[tags.Reason()] = "holder i-b: deep check failed"
+			return m
+		}()), t: resent, plan: move, want: report.Capped, reason: "3 automatic moves within an hour", repairs: true},
+		{name: "two moves in the history, an operator's in the journal only", g: group("running", "attached", func() map[string]string {
+			m := map[string]string{}
+			for i := range 2 {
+				maps.Copy(m, tags.WithMove(m, model.Move{At: now.Add(-time.Duration(10*(i+2)) * time.Minute), From: "i-x", To: "i-y", Trigger: "impaired", Outcome: "moved", DurationMS: 5000}))
+			}
+			m[tags.MovedAt()], m[tags.PreviousHolder()], m[tags.Holder()] = now.Add(-time.Minute).Format(time.RFC3339), "i-b", "i-a"
+			m[tags.Reason()] = model.ManualReason + "move"
+			return m
+		}()), t: resent, plan: move},
 		{name: "capped, but the holder stopped", g: group("stopped", "attached", history), t: engine.Trigger{Kind: report.InstanceDown, InstanceID: "i-a"}, plan: move},
+		{name: "capped: an attach under way to the healthy holder", g: group("running", "attaching", history), t: engine.Trigger{Kind: report.Evacuate, InstanceID: "i-a"}, plan: move,
+			want: report.Capped, reason: "3 automatic moves within an hour", repairs: true},
 		{name: "capped, but a detach is under way", g: group("running", "detaching", history), t: engine.Trigger{Kind: report.Reconcile}, plan: move},
 		{name: "capped, and a resume since", g: group("running", "attached", func() map[string]string {
 			m := maps.Clone(history)

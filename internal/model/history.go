@@ -140,6 +140,39 @@ func AutomaticMovesCapped(moves []Move, operatorUntil time.Time, n int) (bool, [
 	return false, nil
 }
 
+// ManualReason starts the journal's reason of an operator's move (a drill's
+// included).
+const ManualReason = "manual "
+
+// Unrecorded returns the move the journal names (its moved-at, previous
+// holder and holder) when history, the history read with it, does not
+// hold it yet: the run that made it is still under way (the history is
+// written last, after the activation), died, or could not write it. A
+// run in another sandbox counts it as the moves it has seen; its trigger
+// is "move" when the journal's reason is an operator's.
+func (t Tags) Unrecorded(tags map[string]string, history []Move) (Move, bool) {
+	at, err := time.Parse(time.RFC3339, tags[t.MovedAt()])
+	if err != nil {
+		return Move{}, false
+	}
+	m := Move{At: at, From: tags[t.PreviousHolder()], To: tags[t.Holder()], Trigger: "impaired", Outcome: "moved"}
+	if m.From == "none" {
+		m.From, m.Outcome = "", "attached"
+	}
+	if strings.HasPrefix(tags[t.Reason()], ManualReason) {
+		m.Trigger = "move"
+	}
+	if len(history) > 0 {
+		h := history[0]
+		// The history keeps whole seconds: a second of slack at the end.
+		end := h.At.Add(time.Duration(h.DurationMS)*time.Millisecond + time.Second)
+		if at.Before(h.At) || h.To == m.To && !at.After(end) {
+			return Move{}, false // older than the history, or its newest entry
+		}
+	}
+	return m, true
+}
+
 // Manual reports whether an operator asked for this move.
 func (m Move) Manual() bool {
 	return m.Trigger == "move" || m.Trigger == "failback"

@@ -77,3 +77,36 @@ func TestWithOutage(t *testing.T) {
 		}
 	}
 }
+
+// The journal's move counts as one more when the history does not hold it
+// yet (its run writes the history last), and not when the history's newest
+// entry is that move; an operator's move is one by its reason.
+func TestUnrecorded(t *testing.T) {
+	tg := NewTags("")
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	recorded := Move{At: t0, From: "i-a", To: "i-b", Trigger: "impaired", Outcome: "moved", DurationMS: 8000}
+	journal := func(at time.Time, from, to, reason string) map[string]string {
+		tags := tg.WithMove(map[string]string{}, recorded)
+		tags[tg.MovedAt()], tags[tg.PreviousHolder()], tags[tg.Holder()], tags[tg.Reason()] = at.Format(time.RFC3339), from, to, reason
+		return tags
+	}
+	cases := []struct {
+		name   string
+		tags   map[string]string
+		want   bool
+		manual bool
+	}{
+		{"the newest entry's own journal", journal(t0.Add(3*time.Second), "i-a", "i-b", "holder i-a: probe"), false, false},
+		{"a later move, history not written yet", journal(t0.Add(20*time.Second), "i-b", "i-c", "holder i-b: probe"), true, false},
+		{"a later move to the same instance", journal(t0.Add(time.Minute), "i-c", "i-b", "holder i-c: probe"), true, false},
+		{"an operator's move in flight", journal(t0.Add(20*time.Second), "i-b", "i-c", ManualReason+"move"), true, true},
+		{"a journal older than the history", journal(t0.Add(-time.Minute), "i-c", "i-a", "holder i-c: probe"), false, false},
+		{"no journal", tg.WithMove(map[string]string{}, recorded), false, false},
+	}
+	for _, c := range cases {
+		m, ok := tg.Unrecorded(c.tags, tg.History(c.tags))
+		if ok != c.want || ok && m.Manual() != c.manual {
+			t.Fatalf("%s: %+v %v, want %v (manual %v)", c.name, m, ok, c.want, c.manual)
+		}
+	}
+}

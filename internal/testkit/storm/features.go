@@ -79,6 +79,11 @@ func (s *storm) finding(inv *invocation, again bool) []byte {
 	if again && s.lastFinding != nil {
 		f := s.lastFinding
 		inv.requestID, inv.stale = f.requestID, holder != "" && f.since.Before(s.gotAt)
+		if !inv.stale && holder != "" {
+			// A retry of a finding about this holder asserts its failure
+			// again, even after a repair: the engine cannot tell.
+			s.alarmed[holder] = true
+		}
 		inv.label = fmt.Sprintf("finding again %s (holder %q since %s)", f.requestID, holder, s.at(s.gotAt))
 		return f.raw
 	}

@@ -477,8 +477,10 @@ func (s *storm) batch() {
 // running member in its AZ that IAM does not refuse could take it.
 func (s *storm) checkNotOrphaned() {
 	f := s.region.EC2
-	if st := f.ENI(eniID); !st.Exists || st.AttachmentStatus != "" || s.paused() {
-		// Paused: no automatic run attaches it, by design.
+	if st := f.ENI(eniID); !st.Exists || st.AttachmentStatus != "" || s.pausedAt(s.batchAt) || s.paused() {
+		// Paused (when the runs began, or now): no automatic run attaches
+		// it, by design, and a pause that ended during them was theirs to
+		// obey.
 		return
 	}
 	for _, m := range members {
@@ -727,9 +729,13 @@ func manualSummary(resp *moveapi.Response, err error) string {
 
 // paused reports whether the journal, as EC2 shows it now, pauses the
 // group.
-func (s *storm) paused() bool {
+func (s *storm) paused() bool { return s.pausedAt(s.region.Clock.Now()) }
+
+// pausedAt reports whether the journal's pause, as EC2 shows it now, was
+// active at t.
+func (s *storm) pausedAt(t time.Time) bool {
 	p, ok := model.ParsePause(s.region.EC2.ENI(eniID).Tags["eni-failover:paused"])
-	return ok && p.Active(s.region.Clock.Now())
+	return ok && p.Active(t)
 }
 
 // pauseState says whether the group is paused with no operator's pause or
