@@ -20,8 +20,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-test: lint ## run every test with the race detector (what CI runs)
+test: lint ## run every test with the race detector, then the benchmarks' own checks at two iterations (what CI runs)
 	$(GO) test -race -count=1 -timeout=20m ./...
+	$(GO) test -race -count=1 -run '^$$' -bench . -benchtime=2x ./internal/testkit/bench/
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

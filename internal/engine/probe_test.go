@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,6 +180,40 @@ func (c *scriptedCheck) Run(_ context.Context, instanceID string, _ bool) report
 		a.ExitCode, a.Error, a.Output = 1, "command ended Failed, exit code 1", "lmgrd is not running: Cannot connect to license server system."
 	}
 	return a
+}
+
+// A deep check that fails on the holder the reconcile read, after another
+// run moved the ENI between that read and the check, moves nothing: the
+// new holder was never checked (make fuzz found the new holder moved).
+func TestDeepCheckOfAFormerHolderMovesNothing(t *testing.T) {
+	check := &scriptedCheck{statuses: []string{"Failed", "Failed"}}
+	w := newWorld(t, engine.Options{DeepCheck: check})
+	w.clk.Advance(time.Minute)
+	var once sync.Once
+	w.ec2.AfterCall(func(op string, _ any, _ error) {
+		if op != "DescribeNetworkInterfaces" {
+			return
+		}
+		once.Do(func() {
+			// Another run's move, once the reconcile has read the fleet.
+			w.ec2.DetachNow(eniID)
+			w.clk.Advance(2 * time.Second)
+			if _, err := w.ec2.AttachNetworkInterface(context.Background(), &ec2.AttachNetworkInterfaceInput{
+				NetworkInterfaceId: aws.String(eniID), InstanceId: aws.String("i-b"), DeviceIndex: aws.Int32(1)}); err != nil {
+				t.Error(err)
+			}
+			w.clk.Advance(3 * time.Second)
+		})
+	})
+	reps, err := w.run(engine.Trigger{Kind: report.Reconcile})
+	w.ec2.AfterCall(nil)
+	if err != nil || len(reps) != 1 || len(check.ran) != 2 || check.ran[1] != "i-a" {
+		t.Fatalf("reconcile: %+v %v, checks on %v", reps, err, check.ran)
+	}
+	if r := reps[0]; r.Outcome == report.Moved || r.HolderAfter != "i-b" {
+		t.Fatalf("the deep check of i-a moved the ENI off i-b: %s %s", r.Outcome, r.Reason)
+	}
+	w.assertHolder("i-b")
 }
 
 // The deep check (lmutil lmstat on the holder through SSM) fails the holder

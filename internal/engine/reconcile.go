@@ -156,5 +156,8 @@ func (e *Engine) deepCheck(ctx context.Context, g model.Group) (*report.Report, 
 	// store ... sensitive information in tags", EC2 User Guide).
 	reason := fmt.Sprintf("deep check: command %s on %s exited %d twice, %s apart (output in the failover function's log)",
 		a.CommandID, holder, a.ExitCode, e.opts.DeepCheckRetry)
-	return e.runGroup(ctx, g.Name, Trigger{Kind: report.Impaired, Group: g.Name, Since: first, At: e.clk.Now(), Reason: reason}, false)
+	// About the instance it checked: by now another run may have moved the
+	// ENI, and the new holder was not checked (the fuzzer found the
+	// group-wide trigger moving it).
+	return e.runGroup(ctx, g.Name, Trigger{Kind: report.Impaired, Group: g.Name, InstanceID: holder, Since: first, At: e.clk.Now(), Reason: reason}, false)
 }
