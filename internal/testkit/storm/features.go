@@ -129,13 +129,15 @@ func findingKind(kind string) bool { return kind == "finding" || kind == "findin
 // impaired, or named by AWS Health), and one finding, however often
 // delivered, moves the ENI once.
 func (s *storm) checkFindingDetach(inv *invocation, holder string) {
-	if !findingKind(inv.kind) {
+	if !findingKind(inv.kind) || !s.healthy(holder) || s.evacuating[holder] || s.noticed(holder) {
+		// EC2's own view (the holder down or impaired, an interruption, a
+		// due AWS Health change) moves it whatever the finding says.
 		return
 	}
 	if s.findingMoves[inv.requestID]++; s.findingMoves[inv.requestID] > 1 {
 		s.violate("finding %s moved %s %d times (invocation #%d, %s)", inv.requestID, eniID, s.findingMoves[inv.requestID], inv.id, inv.label)
 	}
-	if inv.stale && holder == inv.about && s.healthy(holder) && !s.evacuating[holder] && !s.noticed(holder) {
+	if inv.stale && holder == inv.about {
 		s.violate("invocation #%d (%s): a finding whose failures began before %s got %s moved it", inv.id, inv.label, holder, eniID)
 	}
 }
