@@ -115,7 +115,8 @@ func (t Tags) WithOutage(tags map[string]string, downSince, answeredAt time.Time
 // not bounce the license around. An automatic attach of an ENI on no
 // instance counts as a move: a move whose run died after its detach (or
 // whose attach another run made) ends that way, and would otherwise
-// escape the count (the storms found it).
+// escape the count (the storms found it); so does a run that failed after
+// its attach (a read throttled), the ENI on another instance (make fuzz).
 func AutomaticMovesCapped(moves []Move, operatorUntil time.Time, n int) (bool, []Move) {
 	if n <= 0 {
 		return false, nil
@@ -125,7 +126,7 @@ func AutomaticMovesCapped(moves []Move, operatorUntil time.Time, n int) (bool, [
 		if m.Manual() {
 			break
 		}
-		if m.Outcome == "moved" || m.Outcome == "attached" {
+		if m.Outcome == "moved" || m.Outcome == "attached" || m.Outcome == "failed" && m.To != "" && m.To != m.From {
 			auto = append(auto, m)
 		}
 	}

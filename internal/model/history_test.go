@@ -110,3 +110,29 @@ func TestUnrecorded(t *testing.T) {
 		}
 	}
 }
+
+// The cap counts every automatic change of holder: moved, attached to an
+// ENI on no instance, and a run that failed after its attach; not a run
+// that failed before the ENI left, nor a return to the former holder. An
+// operator's move ends the count.
+func TestAutomaticMovesCapped(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	counted := []Move{
+		{At: at(30), From: "i-a", To: "i-b", Trigger: "impaired", Outcome: "moved"},
+		{At: at(20), To: "i-a", Trigger: "reconcile", Outcome: "attached"},
+		{At: at(10), From: "i-c", To: "i-a", Trigger: "instance-up", Outcome: "failed"},
+	}
+	if capped, moves := AutomaticMovesCapped(counted, time.Time{}, 3); !capped || len(moves) != 3 {
+		t.Fatalf("three automatic changes of holder within the hour: capped %v %v", capped, moves)
+	}
+	notCounted := []Move{counted[0], counted[1],
+		{At: at(12), From: "i-c", To: "i-c", Trigger: "impaired", Outcome: "failed"},
+		{At: at(11), From: "i-c", To: "i-c", Trigger: "impaired", Outcome: "returned-to-former-holder"},
+		{At: at(10), From: "i-c", To: "i-a", Trigger: "move", Outcome: "moved"},
+		{At: at(5), From: "i-a", To: "i-c", Trigger: "impaired", Outcome: "moved"},
+	}
+	if capped, moves := AutomaticMovesCapped(notCounted, time.Time{}, 3); capped {
+		t.Fatalf("a failed run that left the ENI, a return, and moves before an operator's counted: %v", moves)
+	}
+}
