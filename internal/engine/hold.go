@@ -107,6 +107,10 @@ func Hold(g model.Group, t Trigger, plan report.Plan, decideErr error, p Policy,
 		// the cap allows (the storms found it).
 		history = append([]model.Move{m}, history...)
 	}
+	if m, ok := p.Tags.Unjournalled(eni, history, p.Now); ok {
+		// Its journal, too, is still to be written.
+		history = append([]model.Move{m}, history...)
+	}
 	if capped, moves := model.AutomaticMovesCapped(history, pause.Until, p.MaxAutomaticMoves); capped {
 		return Verdict{Outcome: report.Capped, Repair: true, Reason: fmt.Sprintf(
 			"%d automatic moves within an hour (the last at %s), and no operator has acted since: not moving again until one does (move, failback, drill, pause or resume); would have: %s",

@@ -74,6 +74,15 @@ func TestHold(t *testing.T) {
 			m[tags.Reason()] = "holder i-b: deep check failed"
 			return m
 		}()), t: resent, plan: move, want: report.Capped, reason: "3 automatic moves within an hour", repairs: true},
+		{name: "capped: two moves in the history, a third attached but in neither history nor journal yet", g: func() model.Group {
+			m := map[string]string{tags.Holder(): "i-x"}
+			for i := range 2 {
+				maps.Copy(m, tags.WithMove(m, model.Move{At: now.Add(-time.Duration(10*(i+2)) * time.Minute), From: "i-x", To: "i-y", Trigger: "impaired", Outcome: "moved", DurationMS: 5000}))
+			}
+			g := group("running", "attached", m)
+			g.ENI.AttachTime = now.Add(-time.Minute)
+			return g
+		}(), t: resent, plan: move, want: report.Capped, reason: "3 automatic moves within an hour", repairs: true},
 		{name: "two moves in the history, an operator's in the journal only", g: group("running", "attached", func() map[string]string {
 			m := map[string]string{}
 			for i := range 2 {

@@ -174,6 +174,30 @@ func (t Tags) Unrecorded(tags map[string]string, history []Move) (Move, bool) {
 	return m, true
 }
 
+// unjournalledWithin bounds how long after its attach a run may still be
+// writing the journal (a function's timeout, with margin): an older
+// attachment that the journal does not name is not a move in flight.
+const unjournalledWithin = 15 * time.Minute
+
+// Unjournalled returns the attachment of eni as a move when neither the
+// journal nor history knows it yet: a run that finishes a move another
+// run's detach began (or attaches an ENI found on no instance) writes the
+// journal only after its attach, and a run in another sandbox reading in
+// between would otherwise see no move at all (make fuzz found it).
+func (t Tags) Unjournalled(eni Interface, history []Move, now time.Time) (Move, bool) {
+	at := eni.AttachTime
+	if eni.InstanceID == "" || at.IsZero() || eni.Tags[t.Holder()] == eni.InstanceID || now.Sub(at) > unjournalledWithin {
+		return Move{}, false
+	}
+	if moved, err := time.Parse(time.RFC3339, eni.Tags[t.MovedAt()]); err == nil && !at.After(moved.Add(time.Second)) {
+		return Move{}, false
+	}
+	if len(history) > 0 && !at.After(history[0].At.Add(time.Duration(history[0].DurationMS)*time.Millisecond+time.Second)) {
+		return Move{}, false
+	}
+	return Move{At: at, To: eni.InstanceID, Trigger: "reconcile", Outcome: "attached"}, true
+}
+
 // Manual reports whether an operator asked for this move.
 func (m Move) Manual() bool {
 	return m.Trigger == "move" || m.Trigger == "failback"

@@ -136,3 +136,43 @@ func TestAutomaticMovesCapped(t *testing.T) {
 		t.Fatalf("a failed run that left the ENI, a return, and moves before an operator's counted: %v", moves)
 	}
 }
+
+// An attachment newer than the journal and the history, on an instance the
+// journal does not name, is a move whose run has not written the journal
+// yet; an old one (a deployment's first holder), or one the journal names,
+// is not.
+func TestUnjournalled(t *testing.T) {
+	tg := NewTags("")
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	recorded := tg.WithMove(map[string]string{}, Move{At: now.Add(-10 * time.Minute), From: "i-a", To: "i-b", Trigger: "impaired", Outcome: "moved", DurationMS: 8000})
+	journal := func(holder string, movedAt time.Time) map[string]string {
+		tags := map[string]string{tg.Holder(): holder}
+		for k, v := range recorded {
+			tags[k] = v
+		}
+		if !movedAt.IsZero() {
+			tags[tg.MovedAt()] = movedAt.Format(time.RFC3339)
+		}
+		return tags
+	}
+	eni := func(on string, attached time.Time, tags map[string]string) Interface {
+		return Interface{InstanceID: on, AttachTime: attached, Tags: tags}
+	}
+	cases := []struct {
+		name string
+		eni  Interface
+		want bool
+	}{
+		{"attached a minute ago, journal still names i-b", eni("i-c", now.Add(-time.Minute), journal("i-b", now.Add(-10*time.Minute))), true},
+		{"the journal names it", eni("i-c", now.Add(-time.Minute), journal("i-c", now.Add(-time.Minute))), false},
+		{"older than the history's newest move", eni("i-c", now.Add(-11*time.Minute), journal("i-b", time.Time{})), false},
+		{"a deployment's first holder, no journal", eni("i-a", now.Add(-30*24*time.Hour), map[string]string{}), false},
+		{"on no instance", eni("", time.Time{}, journal("i-b", time.Time{})), false},
+	}
+	for _, c := range cases {
+		m, ok := tg.Unjournalled(c.eni, tg.History(c.eni.Tags), now)
+		if ok != c.want || ok && (m.To != c.eni.InstanceID || m.Manual() || m.Outcome != "attached") {
+			t.Fatalf("%s: %+v %v, want %v", c.name, m, ok, c.want)
+		}
+	}
+}
