@@ -320,8 +320,12 @@ func (x *execution) finalize(ctx context.Context) (report.Outcome, error) {
 	moved := eni.InstanceID != x.plan.Holder
 	if eni.Tags[x.e.tags.Holder()] != eni.InstanceID {
 		// The journal written before the move named another target (an
-		// attach was refused), or was never written.
-		x.writeJournal(ctx, eni.InstanceID, moved)
+		// attach was refused), or was never written. An attachment so
+		// fresh that its own run has not journaled it yet is recorded as
+		// the move it is: the cap counts it (make fuzz found a repair that
+		// hid it).
+		_, fresh := x.e.tags.Unjournalled(eni, x.e.tags.History(eni.Tags), x.now())
+		x.writeJournal(ctx, eni.InstanceID, moved || fresh)
 	}
 	switch {
 	case x.toFormer:

@@ -289,6 +289,11 @@ func (x *execution) writeJournal(ctx context.Context, holder string, moved bool)
 		set[tg.MovedAt()] = now.Format(time.RFC3339)
 		set[tg.Reason()] = tagSafe(x.plan.Reason)
 		set[tg.PreviousHolder()] = cmp.Or(x.plan.Holder, x.plan.FormerHolder, "none")
+		if x.plan.Holder == holder {
+			// Another run moved it here: it came from where the journal
+			// last put it.
+			set[tg.PreviousHolder()] = cmp.Or(x.eni.Tags[tg.Holder()], "none")
+		}
 	}
 	if x.t.RequestID != "" {
 		set[tg.Request()] = x.t.RequestID

@@ -412,6 +412,46 @@ func TestCapCountsAMoveAnotherRunFinished(t *testing.T) {
 	}
 }
 
+// A reconcile that finds a fresh attachment the journal does not name
+// (another run's, whose journal write is still to come) records it as a
+// move, not a mere repair of the journal's holder: with a cap of one, the
+// next finding about a healthy holder only notifies (make fuzz found the
+// repair hiding the move from the cap).
+func TestRepairRecordsAFreshMove(t *testing.T) {
+	w := newWorld(t, engine.Options{MaxAutomaticMoves: 1})
+	w.clk.Advance(10 * time.Minute)
+	w.ec2.DetachNow(eniID)
+	if _, err := w.ec2.AttachNetworkInterface(context.Background(), &ec2.AttachNetworkInterfaceInput{
+		NetworkInterfaceId: aws.String(eniID), InstanceId: aws.String("i-b"), DeviceIndex: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Advance(5 * time.Second)
+	if r := w.mustRun(engine.Trigger{Kind: report.Reconcile}); r.Outcome != report.Repaired {
+		t.Fatalf("reconcile: %s %s", r.Outcome, r.Reason)
+	}
+	tags := w.ec2.ENI(eniID).Tags
+	if tags["eni-failover:holder"] != "i-b" || tags["eni-failover:previous-holder"] != "i-a" || tags["eni-failover:moved-at"] == "" {
+		t.Fatalf("journal after the repair: %v", tags)
+	}
+	w.clk.Advance(time.Minute)
+	if r := w.mustRun(probeTrigger(w.clk.Now())); r.Outcome != report.Capped {
+		t.Fatalf("finding after the unjournalled move: %s %s", r.Outcome, r.Reason)
+	}
+	// An attachment older than a run could still be journaling is only
+	// the journal's holder to mend.
+	w = newWorld(t, engine.Options{MaxAutomaticMoves: 1})
+	w.ec2.DetachNow(eniID)
+	if _, err := w.ec2.AttachNetworkInterface(context.Background(), &ec2.AttachNetworkInterfaceInput{
+		NetworkInterfaceId: aws.String(eniID), InstanceId: aws.String("i-b"), DeviceIndex: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Advance(time.Hour)
+	w.mustRun(engine.Trigger{Kind: report.Reconcile})
+	if tags := w.ec2.ENI(eniID).Tags; tags["eni-failover:holder"] != "i-b" || tags["eni-failover:moved-at"] != "" {
+		t.Fatalf("journal after mending an old attachment: %v", tags)
+	}
+}
+
 // A capped group whose ENI is still detaching (an operator's move that
 // died after its detach) is finished, not held back: the cap is about
 // moves off a healthy holder, and this one would leave the ENI on no
