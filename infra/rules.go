@@ -85,10 +85,28 @@ func (s *EniFailoverStack) rules(cfg Config) []awsevents.Rule {
 		Resources: &resources,
 		Detail:    &map[string]interface{}{"state": map[string]interface{}{"value": []string{eventparse.AlarmStateAlarm}}},
 	})
+	s.schedules(cfg, targetFn(s.Fleet))
+	return patterned
+}
+
+// schedules are the reconcile (to the fleet function, through target) and
+// the readiness count, each every reconcile period.
+func (s *EniFailoverStack) schedules(cfg Config, target awsevents.IRuleTarget) {
 	awsevents.NewRule(s.Stack, jsii.String("Reconcile"), &awsevents.RuleProps{
 		Description: jsii.String("Level-triggered safety net: every group's ENI on a healthy member"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(cfg.ReconcileMinutes))),
-		Targets:     &[]awsevents.IRuleTarget{targetFn(s.Fleet)},
+		Targets:     &[]awsevents.IRuleTarget{target},
 	})
-	return patterned
+	// The count of ready standbys on its own schedule, in the failover
+	// function: run after the reconcile in the fleet function (one event at
+	// a time), it held every other group's state change behind it. A missed
+	// count is made the next period: no retries, nothing queued.
+	awsevents.NewRule(s.Stack, jsii.String("Readiness"), &awsevents.RuleProps{
+		Description: jsii.String("Counts each group's ready standbys for the readiness alarm; moves nothing"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(cfg.ReconcileMinutes))),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Failover, &awseventstargets.LambdaFunctionProps{
+			Event:         awsevents.RuleTargetInput_FromObject(map[string]string{"action": eventparse.ActionReadiness}),
+			RetryAttempts: jsii.Number(0),
+		})},
+	})
 }

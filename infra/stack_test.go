@@ -127,7 +127,7 @@ func TestQueueAndTopic(t *testing.T) {
 
 func TestRules(t *testing.T) {
 	s := synth(t, fullContext())
-	s.count(t, tRule, nil, 7) // three to the failover function, two to the fleet function, the probe's schedule and findings
+	s.count(t, tRule, nil, 8) // three to the failover function and its readiness schedule, two to the fleet function, the probe's schedule and findings
 	target := func(fn string) obj {
 		return obj{"Targets": arr{like(obj{
 			"Arn": getAtt(fn, "Arn"), "DeadLetterConfig": obj{"Arn": getAtt("FailedEvents", "Arn")},
@@ -164,6 +164,13 @@ func TestRules(t *testing.T) {
 		"resources": arr{prefix(statusAlarmInfix), prefix(probeAlarmInfix), prefix(config.ReadinessAlarmInfix)},
 	}})
 	s.has(t, tRule, obj{"ScheduleExpression": "rate(5 minutes)", "Targets": fleetTarget["Targets"]})
+	// The readiness count runs in the failover function on a schedule of
+	// its own, never in the fleet function behind its reconcile; a missed
+	// count is not retried.
+	s.count(t, tRule, obj{"ScheduleExpression": "rate(5 minutes)", "Targets": arr{like(obj{
+		"Arn": getAtt("Failover", "Arn"), "Input": `{"action":"` + eventparse.ActionReadiness + `"}`,
+		"RetryPolicy": obj{"MaximumRetryAttempts": 0}, "DeadLetterConfig": absent(),
+	})}}, 1)
 	// Without configured instances no rule is scoped.
 	unscoped := synth(t, nil)
 	unscoped.has(t, tRule, obj{"EventPattern": obj{

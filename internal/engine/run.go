@@ -102,23 +102,7 @@ func (e *Engine) runRead(ctx context.Context, g model.Group, start time.Time, t 
 	end := runEnd{r: r, g: g, plan: plan, start: start, deferred: deferred, log: log, now: e.clk.Now}
 	finish := func(o report.Outcome, err error) (*report.Report, error) { return end.finish(ctx, o, err) }
 	if v := Hold(g, t, plan, err, e.Policy(), dryRun); v.Held() {
-		r.Action, r.Plan, r.Reason = report.ActNone, nil, v.Reason
-		r.HolderAfter = g.ENI.InstanceID
-		if v.Outcome == report.Repeated {
-			r.HolderBefore, r.HolderAfter = v.HolderBefore, v.HolderAfter
-		}
-		switch v.Outcome {
-		case report.Paused:
-			log.InfoContext(ctx, "skipped: group paused", "would_have", string(plan.Action))
-		case report.Capped:
-			log.WarnContext(ctx, "skipped: automatic moves capped", "would_have", string(plan.Action))
-		}
-		var rerr error
-		if v.Repair {
-			rerr = e.repairHeld(ctx, g, t, r, log, dryRun)
-		}
-		e.keepHolderTag(ctx, g, g.ENI, r, dryRun)
-		return finish(v.Outcome, rerr)
+		return finish(v.Outcome, e.held(ctx, g, t, plan, v, r, log, dryRun))
 	}
 	switch {
 	case err != nil && plan.Action == report.ActRepair && !dryRun:
@@ -253,6 +237,28 @@ func (e *Engine) act(ctx context.Context, g model.Group, plan report.Plan, t Tri
 		e.confirmJournal(ctx, x.eni.ID, map[string]string{e.tags.Request(): t.RequestID}, r, log)
 	}
 	return o, err
+}
+
+// held reports a plan Hold held back, and makes the repairs a pause or
+// the cap never withhold.
+func (e *Engine) held(ctx context.Context, g model.Group, t Trigger, plan report.Plan, v Verdict, r *report.Report, log *slog.Logger, dryRun bool) error {
+	r.Action, r.Plan, r.Reason = report.ActNone, nil, v.Reason
+	r.HolderAfter = g.ENI.InstanceID
+	if v.Outcome == report.Repeated {
+		r.HolderBefore, r.HolderAfter = v.HolderBefore, v.HolderAfter
+	}
+	switch v.Outcome {
+	case report.Paused:
+		log.InfoContext(ctx, "skipped: group paused", "would_have", string(plan.Action))
+	case report.Capped:
+		log.WarnContext(ctx, "skipped: automatic moves capped", "would_have", string(plan.Action))
+	}
+	var err error
+	if v.Repair {
+		err = e.repairHeld(ctx, g, t, r, log, dryRun)
+	}
+	e.keepHolderTag(ctx, g, g.ENI, r, dryRun)
+	return err
 }
 
 // keepHolderTag mends the license-holder tag of a run that did not move

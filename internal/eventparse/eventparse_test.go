@@ -271,3 +271,21 @@ func TestOnlyTheStacksAlarms(t *testing.T) {
 		}
 	}
 }
+
+// The readiness schedule's payload is recognized exactly; anything else
+// is not it.
+func TestIsReadinessRequest(t *testing.T) {
+	for raw, want := range map[string]bool{
+		string(events.MustSample("readiness-check.json")):     true,
+		`{"action":"readiness"}`:                              true,
+		`{"action":"readiness","group":"mosek"}`:              false,
+		`{"action":"doctor"}`:                                 false,
+		`{"action":"Readiness"}`:                              false,
+		string(events.MustSample("scheduled-reconcile.json")): false,
+		`not json`: false,
+	} {
+		if got := IsReadinessRequest([]byte(raw)); got != want {
+			t.Errorf("IsReadinessRequest(%s) = %v, want %v", raw, got, want)
+		}
+	}
+}

@@ -93,11 +93,18 @@ func TestFailoverAnswersTheDoctorOnly(t *testing.T) {
 	}
 }
 
-// The reconcile counts the ready standbys; the readiness alarm has the
-// reasons told.
+// The readiness schedule counts the ready standbys, and the reconcile does
+// not (it runs in the fleet function, where the count would hold up other
+// groups' state changes); the readiness alarm has the reasons told.
 func TestReadiness(t *testing.T) {
 	e := newEnv(t)
 	if _, err := e.event("scheduled-reconcile.json"); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.metrics.String(); strings.Contains(out, metrics.ReadyStandbys) || e.region.EC2.TotalCalls() != 3 {
+		t.Fatalf("the reconcile counted ready standbys (%d EC2 calls):\n%s", e.region.EC2.TotalCalls(), out)
+	}
+	if _, err := e.event("readiness-check.json"); err != nil {
 		t.Fatal(err)
 	}
 	if out := e.metrics.String(); !strings.Contains(out, `"`+metrics.ReadyStandbys+`":2`) || !strings.Contains(out, `"`+metrics.GroupsWithoutReadyStandby+`":0`) {
@@ -107,7 +114,7 @@ func TestReadiness(t *testing.T) {
 	denyAttach(e, sim.Standby)
 	e.region.EC2.StopInstance(sim.Second)
 	e.region.Settle(time.Minute)
-	if _, err := e.event("scheduled-reconcile.json"); err != nil {
+	if _, err := e.event("readiness-check.json"); err != nil {
 		t.Fatal(err)
 	}
 	if out := e.metrics.String(); !strings.Contains(out, `"`+metrics.ReadyStandbys+`":0`) || !strings.Contains(out, `"`+metrics.GroupsWithoutReadyStandby+`":1`) {

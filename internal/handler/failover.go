@@ -41,6 +41,10 @@ type FailoverResult struct {
 // standby yet), so Lambda's retries and the on-failure destination get it.
 func (h *Failover) Handle(ctx context.Context, raw json.RawMessage) (*FailoverResult, error) {
 	log := h.logger()
+	if eventparse.IsReadinessRequest(raw) {
+		h.readiness(ctx, false)
+		return &FailoverResult{Reports: []*report.Report{}}, nil
+	}
 	if isDirectRequest(raw) {
 		return h.roleChecks(ctx, raw)
 	}
@@ -64,11 +68,6 @@ func (h *Failover) Handle(ctx context.Context, raw json.RawMessage) (*FailoverRe
 	reports, err := run(ctx, p.Triggers, p.NotifyOnly)
 	for _, r := range reports {
 		h.record(ctx, r, p.DetailType, p.NotifyOnly)
-	}
-	if scheduled(p.Triggers) {
-		// After the reconcile's own moves: a standby it just used is
-		// counted as the holder it now is.
-		h.readiness(ctx, false)
 	}
 	res.Reports = append(res.Reports, reports...)
 	var retry []error
@@ -109,11 +108,6 @@ func Conducts(ts []engine.Trigger) bool {
 		}
 	}
 	return len(ts) > 0
-}
-
-// scheduled reports whether the event is the scheduled reconcile.
-func scheduled(ts []engine.Trigger) bool {
-	return len(ts) == 1 && ts[0].Kind == report.Reconcile && ts[0].Group == ""
 }
 
 // unjoin lists the errors of an errors.Join (nil: none).

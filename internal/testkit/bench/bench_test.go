@@ -219,12 +219,7 @@ func BenchmarkReconcile200Groups(b *testing.B) {
 			}
 			r.AddGroup(spec)
 		}
-		deps := r.Deps(engine.Options{}, nil, nil)
-		// The reconcile's own reads: the readiness pass after it (one more
-		// fleet read, at most 20 attach DryRuns) is docs/benchmarks.md's
-		// next line.
-		deps.Doctor = nil
-		h := &handler.Failover{Deps: deps}
+		h := &handler.Failover{Deps: r.Deps(engine.Options{}, nil, nil)}
 		b.StartTimer()
 		start := clk.Now()
 		res, err := h.Handle(r.Context(60*time.Second), events.MustSample("scheduled-reconcile.json"))

@@ -133,7 +133,8 @@ func TestDoctor(t *testing.T) {
 }
 
 // TestDoctorStandbyAgentOffline: a standby whose SSM agent stopped
-// answering is named, and the scheduled count of ready standbys drops.
+// answering is named, and the scheduled count of ready standbys (the
+// readiness schedule's payload to the failover function) drops.
 func TestDoctorStandbyAgentOffline(t *testing.T) {
 	w := newWorld(t)
 	strict.SetAgent(w.standby, "ConnectionLost")
@@ -146,7 +147,7 @@ func TestDoctorStandbyAgentOffline(t *testing.T) {
 		t.Fatalf("%+v:%s", c, listChecks(resp.Checks))
 	}
 	before := len(functions["failover"].out.String())
-	w.failover("scheduled-reconcile.json")
+	w.failover("readiness-check.json")
 	want := `"` + metrics.ReadyStandbys + `":1`
 	// Its log lines may arrive after its answer: wait for them.
 	out := ""
