@@ -34,6 +34,16 @@ func (v Verdict) Held() bool { return v.Outcome != "" }
 // finding sent again (2 minutes on) moves it.
 const fleetsTurn = time.Minute
 
+// underWayFor is how long after its journal a delivery of a finding may
+// still be moving the ENI: a failover run's time, with margin.
+const underWayFor = 2 * time.Minute
+
+// journaledWithin reports whether the journal's moved-at is within d of now.
+func journaledWithin(j map[string]string, p Policy, d time.Duration) bool {
+	at, err := time.Parse(time.RFC3339, j[p.Tags.MovedAt()])
+	return err == nil && p.Now.Sub(at) <= d
+}
+
 // Hold decides, without I/O, whether the plan Decide made (decideErr its
 // error) is held back: a request already carried out, a fresh probe
 // finding about a holder EC2 shows down (the fleet function's to move), a
@@ -44,12 +54,17 @@ const fleetsTurn = time.Minute
 func Hold(g model.Group, t Trigger, plan report.Plan, decideErr error, p Policy, dryRun bool) Verdict {
 	eni, j := g.ENI, g.ENI.Tags
 	automatic := !t.Kind.Manual()
-	if id := t.RequestID; id != "" && !dryRun && j[p.Tags.Request()] == id && !(automatic && plan.Action == report.ActAttach) {
-		// A re-sent invocation (the CLI's read timeout) of a move that
-		// already happened: acting again would move the ENI once more.
-		// An ENI found on no instance is attached all the same when no
-		// operator waits for the answer: that is no second move, and
-		// nobody else would.
+	inTransit := eni.AttachmentStatus == model.Attaching || eni.AttachmentStatus == model.Detaching
+	if id := t.RequestID; id != "" && !dryRun && j[p.Tags.Request()] == id &&
+		!(automatic && (plan.Action == report.ActAttach || inTransit && !journaledWithin(j, p, underWayFor))) {
+		// A re-sent invocation (the CLI's read timeout), or another
+		// delivery of the same finding, of a move that already happened
+		// or is under way: acting again would move the ENI once more. When
+		// no operator waits for the answer, an ENI found on no instance is
+		// attached all the same (that is no second move, and nobody else
+		// would), and a move whose run has had its time is finished: left
+		// alone, the ENI would stay on no instance until the next
+		// reconcile (the storms found both).
 		v := Verdict{Outcome: report.Repeated, HolderBefore: j[p.Tags.PreviousHolder()], HolderAfter: j[p.Tags.Holder()],
 			Reason: fmt.Sprintf("request %s was already carried out (moved at %s: %s); not repeated", id, j[p.Tags.MovedAt()], j[p.Tags.Reason()])}
 		if eni.InstanceID != v.HolderAfter || eni.AttachmentStatus != model.Attached {
@@ -67,18 +82,10 @@ func Hold(g model.Group, t Trigger, plan report.Plan, decideErr error, p Policy,
 		return Verdict{Outcome: report.NothingToDo,
 			Reason: fmt.Sprintf("holder %s is %s: left to the fleet function, which moves the groups of holders EC2 shows down; %s", h.InstanceID, h.State, plan.Reason)}
 	}
-	if t.RequestID != "" && automatic && !dryRun && (eni.AttachmentStatus == model.Detaching || eni.AttachmentStatus == model.Attaching) {
-		// Another delivery of the same finding moves it already: two runs
-		// would race to attach. If that run dies, the reconcile (or the
-		// sweep) finishes the move from this very state.
-		return Verdict{Outcome: report.NothingToDo,
-			Reason: fmt.Sprintf("%s is %s on %s: a move is under way; request %s is left to it", eni.ID, eni.AttachmentStatus, eni.InstanceID, t.RequestID)}
-	}
 	if !automatic {
 		return Verdict{}
 	}
 	pause, paused := model.ParsePause(j[p.Tags.Paused()])
-	inTransit := eni.AttachmentStatus == model.Attaching || eni.AttachmentStatus == model.Detaching
 	if paused && pause.Active(p.Now) && (plan.Action == report.ActMove || plan.Action == report.ActAttach ||
 		plan.Action == report.ActRepair && inTransit || plan.Action == report.ActNone && errors.As(decideErr, new(*NoTargetError))) {
 		// Maintenance: an operator may be working on the holder on
