@@ -166,7 +166,10 @@ func TestRules(t *testing.T) {
 	s.has(t, tRule, obj{"ScheduleExpression": "rate(5 minutes)", "Targets": fleetTarget["Targets"]})
 	// The readiness count runs in the failover function on a schedule of
 	// its own, never in the fleet function behind its reconcile; a missed
-	// count is not retried.
+	// count is not retried. (AWS::Events::Rule Target: Input is the constant
+	// JSON passed instead of the event; RetryPolicy.MaximumRetryAttempts 0
+	// means no retry: CloudFormation User Guide, AWS::Events::Rule Target,
+	// RetryPolicy.)
 	s.count(t, tRule, obj{"ScheduleExpression": "rate(5 minutes)", "Targets": arr{like(obj{
 		"Arn": getAtt("Failover", "Arn"), "Input": `{"action":"` + eventparse.ActionReadiness + `"}`,
 		"RetryPolicy": obj{"MaximumRetryAttempts": 0}, "DeadLetterConfig": absent(),

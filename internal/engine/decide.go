@@ -197,7 +197,7 @@ func decideAvailable(g model.Group, p Policy, plan report.Plan) (report.Plan, er
 // earlier holder, or about no holder at all, and only a reconcile remains,
 // with the reason why.
 func aboutHolder(eni model.Interface, t Trigger, p Policy) (Trigger, string) {
-	got, _ := time.Parse(time.RFC3339, eni.Tags[p.Tags.MovedAt()])
+	got, _ := p.Tags.MovedAtTime(eni.Tags)
 	if eni.AttachTime.After(got) {
 		got = eni.AttachTime
 	}

@@ -40,8 +40,8 @@ const underWayFor = 2 * time.Minute
 
 // journaledWithin reports whether the journal's moved-at is within d of now.
 func journaledWithin(j map[string]string, p Policy, d time.Duration) bool {
-	at, err := time.Parse(time.RFC3339, j[p.Tags.MovedAt()])
-	return err == nil && p.Now.Sub(at) <= d
+	at, ok := p.Tags.MovedAtTime(j)
+	return ok && p.Now.Sub(at) <= d
 }
 
 // Hold decides, without I/O, whether the plan Decide made (decideErr its

@@ -31,7 +31,7 @@ func (t Tags) Distrust(tags map[string]string, now time.Time) (map[string]string
 		doubts = append(doubts, fmt.Sprintf("%s ends %s, beyond the %s a pause may last: ignored (not written by eni-failover)",
 			t.Paused(), p.Until.UTC().Format(time.RFC3339), MaxPause))
 	}
-	if at, err := time.Parse(time.RFC3339, tags[t.MovedAt()]); err == nil && at.After(now.Add(ClockSkew)) {
+	if at, ok := t.MovedAtTime(tags); ok && at.After(now.Add(ClockSkew)) {
 		delete(clean, t.MovedAt())
 		doubts = append(doubts, fmt.Sprintf("%s is %s, in the future: ignored (not written by eni-failover)", t.MovedAt(), tags[t.MovedAt()]))
 	}

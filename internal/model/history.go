@@ -152,8 +152,8 @@ const ManualReason = "manual "
 // run in another sandbox counts it as the moves it has seen; its trigger
 // is "move" when the journal's reason is an operator's.
 func (t Tags) Unrecorded(tags map[string]string, history []Move) (Move, bool) {
-	at, err := time.Parse(time.RFC3339, tags[t.MovedAt()])
-	if err != nil {
+	at, ok := t.MovedAtTime(tags)
+	if !ok {
 		return Move{}, false
 	}
 	m := Move{At: at, From: tags[t.PreviousHolder()], To: tags[t.Holder()], Trigger: "impaired", Outcome: "moved"}
@@ -189,7 +189,7 @@ func (t Tags) Unjournalled(eni Interface, history []Move, now time.Time) (Move, 
 	if eni.InstanceID == "" || at.IsZero() || eni.Tags[t.Holder()] == eni.InstanceID || now.Sub(at) > unjournalledWithin {
 		return Move{}, false
 	}
-	if moved, err := time.Parse(time.RFC3339, eni.Tags[t.MovedAt()]); err == nil && !at.After(moved.Add(time.Second)) {
+	if moved, ok := t.MovedAtTime(eni.Tags); ok && !at.After(moved.Add(time.Second)) {
 		return Move{}, false
 	}
 	if len(history) > 0 && !at.After(history[0].At.Add(time.Duration(history[0].DurationMS)*time.Millisecond+time.Second)) {

@@ -43,6 +43,13 @@ func (t Tags) PreviousHolder() string { return t.key("previous-holder") }
 // MovedAt is the journal key for the time of the last move (RFC 3339).
 func (t Tags) MovedAt() string { return t.key("moved-at") }
 
+// MovedAtTime reads the journal's moved-at (false when absent or not a
+// time).
+func (t Tags) MovedAtTime(tags map[string]string) (time.Time, bool) {
+	at, err := time.Parse(time.RFC3339, tags[t.MovedAt()])
+	return at, err == nil
+}
+
 // Reason is the journal key for why the last move happened.
 func (t Tags) Reason() string { return t.key("reason") }
 
